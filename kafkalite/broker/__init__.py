@@ -1,0 +1,1 @@
+"""Request handlers and the cluster state they share. No sockets here."""

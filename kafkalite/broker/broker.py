@@ -1,0 +1,61 @@
+"""The Broker state object: configuration, clock, topics and wake-ups, opened and closed once.
+
+Everything that handlers share hangs off this object, and the event loop is its only user.
+The server layer owns sockets and calls ``dispatch`` with whole frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from kafkalite.broker.cluster import Cluster
+from kafkalite.broker.notifier import AppendNotifier
+from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.clock import Clock
+from kafkalite.config import BrokerConfig
+from kafkalite.storage.catalog import Catalog
+from kafkalite.storage.log import PartitionLog
+
+log = logging.getLogger(__name__)
+
+
+class BrokerState:
+    """What request handlers may read and change."""
+
+    def __init__(self, config: BrokerConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or Clock()
+        self.catalog = Catalog(config.data_dir)
+        self.cluster = Cluster(config, self.catalog, self.clock)
+        self.notifier = AppendNotifier()
+        self.producer_ids = ProducerIdAllocator(config.data_dir)
+        self.clean_start = False
+        self.closing = False
+        self._dirty: set[PartitionLog] = set()
+
+    def open(self) -> None:
+        self.clean_start = self.catalog.take_clean_shutdown_marker()
+        self.cluster.open(self.clean_start)
+        if not self.clean_start and self.cluster.topics:
+            log.info("previous shutdown was not clean: active segments were recovered")
+
+    def close(self) -> None:
+        self.cluster.close()
+        self.catalog.mark_clean_shutdown()
+
+    async def after_append(self, topic: str, partition: int, plog: PartitionLog) -> None:
+        """Apply the fsync policy to a fresh append, then wake fetchers waiting on it."""
+        policy = self.config.fsync
+        if policy == "always":
+            await asyncio.get_running_loop().run_in_executor(None, plog.flush)
+        elif policy == "interval":
+            self._dirty.add(plog)
+        self.notifier.notify((topic, partition))
+
+    def flush_dirty(self) -> None:
+        """Fsync logs appended to since the last call (the ``interval`` policy's timer)."""
+        dirty, self._dirty = self._dirty, set()
+        for plog in dirty:
+            if plog.segments:
+                plog.flush()

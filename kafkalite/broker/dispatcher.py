@@ -1,0 +1,71 @@
+"""From one request frame to one response frame: header, version check, codec, handler.
+
+Kafka's rules for what cannot be answered normally: an unknown API key, an unsupported
+version (other than ApiVersions) or an undecodable body closes the offending connection
+(``ProtocolViolation``); an ApiVersions request above our range gets a v0 answer with
+UNSUPPORTED_VERSION and our supported list.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kafkalite.broker.broker import BrokerState
+from kafkalite.broker.handlers import APIS, RequestContext
+from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
+from kafkalite.errors import ErrorCode
+from kafkalite.protocol import codec
+from kafkalite.protocol.framing import frame
+from kafkalite.protocol.header import HeaderError, parse_request_header, peek_api, response_header
+
+log = logging.getLogger(__name__)
+
+
+class ProtocolViolation(Exception):
+    """The connection sent something Kafka answers by closing the connection."""
+
+
+class Dispatcher:
+    """Stateless apart from the broker state it serves; one per broker."""
+
+    def __init__(self, state: BrokerState, log_requests: bool = False) -> None:
+        self.state = state
+        self.log_requests = log_requests
+
+    async def dispatch(self, data: bytes, peer: str) -> bytes | None:
+        """Handle one frame; return the framed response, or None when none is due (acks=0)."""
+        try:
+            api_key, version, correlation_id = peek_api(data)
+        except HeaderError as exc:
+            raise ProtocolViolation(str(exc)) from exc
+        spec = APIS.get(api_key)
+        if spec is None:
+            raise ProtocolViolation(f"unknown API key {api_key} (version {version})")
+        if not spec.min_version <= version <= spec.max_version:
+            if api_key == API_VERSIONS_KEY:
+                body = codec.encode_response(API_VERSIONS_KEY, 0, api_versions_body(ErrorCode.UNSUPPORTED_VERSION))
+                return frame([response_header(correlation_id, flexible=False), body])
+            raise ProtocolViolation(
+                f"{spec.name} v{version} is not supported (supported {spec.min_version}-{spec.max_version})"
+            )
+        flexible = codec.is_flexible_request(api_key, version)
+        try:
+            header = parse_request_header(data, flexible)
+        except HeaderError as exc:
+            raise ProtocolViolation(f"{spec.name} v{version}: {exc}") from exc
+        try:
+            request = codec.decode_request(api_key, version, memoryview(data)[header.body_offset :])
+        except codec.CodecError as exc:
+            raise ProtocolViolation(f"undecodable request body: {exc}") from exc
+        if self.log_requests:
+            log.info(
+                "request %s v%d client_id=%s correlation_id=%d from %s",
+                spec.name, version, header.client_id, correlation_id, peer,
+            )
+        ctx = RequestContext(self.state, header, peer)
+        result: dict[str, Any] | None = await spec.handler(ctx, request)
+        if result is None:
+            return None
+        body = codec.encode_response(api_key, version, result)
+        return frame([response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY), body])

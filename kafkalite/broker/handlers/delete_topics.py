@@ -1,0 +1,37 @@
+"""DeleteTopics (key 20), v1-v6: by name (all versions) or by topic id (v6). Files are removed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+
+ZERO_UUID = uuid.UUID(int=0)
+
+
+@api(20, "DeleteTopics", 1, 6)
+async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    cluster = ctx.state.cluster
+    wanted: list[tuple[str | None, uuid.UUID]] = (
+        [(t.name, t.topic_id or ZERO_UUID) for t in request.topics]
+        if ctx.version >= 6
+        else [(name, ZERO_UUID) for name in request.topic_names]
+    )
+    responses: list[dict[str, Any]] = []
+    for name, topic_id in wanted:
+        topic = cluster.topics.get(name) if name is not None else cluster.by_id.get(topic_id)
+        entry: dict[str, Any] = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None}
+        if topic is None:
+            code = ErrorCode.UNKNOWN_TOPIC_ID if name is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            entry["error_code"] = int(code)
+            entry["error_message"] = "This server does not host this topic ID." if name is None else (
+                "This server does not host this topic-partition."
+            )
+        else:
+            entry["name"] = topic.name
+            entry["topic_id"] = topic.topic_id
+            cluster.delete_topic(topic.name)
+        responses.append(entry)
+    return {"throttle_time_ms": 0, "responses": responses}

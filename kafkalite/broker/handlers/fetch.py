@@ -1,0 +1,90 @@
+"""Fetch (key 1), v4-v18.
+
+Serves stored batches as they are on disk, whole: a fetch from the middle of a batch returns
+that batch and the client skips the earlier records. ``partition_max_bytes`` and the
+response-wide ``max_bytes`` are honoured, except that the first batch of the response is
+returned even when larger (Kafka's rule, so a consumer always progresses). When less than
+``min_bytes`` is available the request parks until a produce notifies one of its partitions
+or ``max_wait_ms`` passes. Fetch sessions (KIP-227) are declined by answering session id 0,
+so clients send full requests. v13+ names topics by id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+from kafkalite.storage.log import OffsetOutOfRange
+
+TOPIC_ID_VERSION = 13
+
+
+def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], int, bool, list[tuple[str, int]]]:
+    """One pass over the requested partitions: (responses, bytes, any error, partition keys)."""
+    cluster = ctx.state.cluster
+    by_id = ctx.version >= TOPIC_ID_VERSION
+    remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
+    total = 0
+    error = False
+    keys: list[tuple[str, int]] = []
+    responses: list[dict[str, Any]] = []
+    for ft in request.topics:
+        topic = cluster.by_id.get(ft.topic_id) if by_id else cluster.topics.get(ft.topic)
+        partitions: list[dict[str, Any]] = []
+        for fp in ft.partitions:
+            entry: dict[str, Any] = {
+                "partition_index": fp.partition,
+                "error_code": 0,
+                "high_watermark": -1,
+                "last_stable_offset": -1,
+                "log_start_offset": -1,
+                "aborted_transactions": None,
+                "preferred_read_replica": -1,
+                "records": b"",
+            }
+            partitions.append(entry)
+            if topic is None or not 0 <= fp.partition < len(topic.partitions):
+                code = ErrorCode.UNKNOWN_TOPIC_ID if (by_id and topic is None) else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                entry["error_code"] = int(code)
+                error = True
+                continue
+            plog = topic.partitions[fp.partition]
+            keys.append((topic.name, fp.partition))
+            hw = plog.high_watermark
+            entry["high_watermark"] = hw
+            entry["last_stable_offset"] = hw
+            entry["log_start_offset"] = plog.log_start_offset
+            limit = min(fp.partition_max_bytes, remaining)
+            try:
+                data = plog.read(fp.fetch_offset, limit, min_one=total == 0) if limit > 0 or total == 0 else b""
+            except OffsetOutOfRange:
+                entry["error_code"] = int(ErrorCode.OFFSET_OUT_OF_RANGE)
+                error = True
+                continue
+            entry["records"] = data
+            total += len(data)
+            remaining -= len(data)
+        resp: dict[str, Any] = {"partitions": partitions}
+        if by_id:
+            resp["topic_id"] = ft.topic_id
+        else:
+            resp["topic"] = ft.topic
+        responses.append(resp)
+    return responses, total, error, keys
+
+
+@api(1, "Fetch", 4, 18)
+async def handle_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    clock = ctx.state.clock
+    deadline = clock.monotonic() + max(request.max_wait_ms, 0) / 1000.0
+    min_bytes = max(request.min_bytes, 1)
+    while True:
+        responses, total, error, keys = _collect(ctx, request)
+        wait = deadline - clock.monotonic()
+        if total >= min_bytes or error or wait <= 0 or not keys or ctx.state.closing:
+            break
+        if not await ctx.state.notifier.wait(keys, wait):
+            responses, total, error, keys = _collect(ctx, request)
+            break
+    return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}

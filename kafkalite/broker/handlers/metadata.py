@@ -1,0 +1,85 @@
+"""Metadata (key 3), v0-v13.
+
+One broker that leads every partition. Unknown topics are auto-created when the broker
+allows it (``auto.create.topics.enable``) and the request does (v4+); creation is synchronous
+here, so the topic is answered complete in the same response.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from kafkalite.broker.cluster import Topic, topic_name_problem
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+
+ZERO_UUID = uuid.UUID(int=0)
+
+
+def topic_entry(ctx: RequestContext, topic: Topic) -> dict[str, Any]:
+    node = ctx.state.config.node_id
+    return {
+        "error_code": 0,
+        "name": topic.name,
+        "topic_id": topic.topic_id,
+        "is_internal": False,
+        "partitions": [
+            {
+                "error_code": 0,
+                "partition_index": i,
+                "leader_id": node,
+                "leader_epoch": 0,
+                "replica_nodes": [node],
+                "isr_nodes": [node],
+                "offline_replicas": [],
+            }
+            for i in range(len(topic.partitions))
+        ],
+    }
+
+
+def _error_entry(name: str | None, code: ErrorCode, topic_id: uuid.UUID = ZERO_UUID) -> dict[str, Any]:
+    return {"error_code": int(code), "name": name, "topic_id": topic_id, "is_internal": False, "partitions": []}
+
+
+@api(3, "Metadata", 0, 13)
+async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    state = ctx.state
+    cluster = state.cluster
+    host, port = state.config.advertised
+    topics: list[dict[str, Any]] = []
+    requested = request.topics
+    if requested is None or (ctx.version == 0 and not requested):
+        topics = [topic_entry(ctx, t) for t in cluster.topics.values()]
+    else:
+        allow_auto = state.config.auto_create_topics and (ctx.version < 4 or request.allow_auto_topic_creation)
+        for wanted in requested:
+            name = wanted.name
+            if name is None:
+                topic_id = getattr(wanted, "topic_id", None) or ZERO_UUID
+                by_id = cluster.by_id.get(topic_id)
+                topics.append(
+                    topic_entry(ctx, by_id)
+                    if by_id
+                    else _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
+                )
+                continue
+            topic = cluster.topics.get(name)
+            if topic is None:
+                if topic_name_problem(name):
+                    topics.append(_error_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
+                    continue
+                if not allow_auto:
+                    topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                    continue
+                topic = cluster.auto_create(name)
+            topics.append(topic_entry(ctx, topic))
+    return {
+        "throttle_time_ms": 0,
+        "brokers": [{"node_id": state.config.node_id, "host": host, "port": port, "rack": None}],
+        "cluster_id": cluster.cluster_id,
+        "controller_id": state.config.node_id,
+        "topics": topics,
+        "error_code": 0,
+    }

@@ -1,0 +1,105 @@
+"""Produce (key 0), v3-v13.
+
+Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_MESSAGE)
+and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
+Valid batches get offsets patched into their headers and are written as received; records
+are never decoded. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
+by id. Topics are not auto-created here (Kafka creates them on Metadata only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+from kafkalite.records.batch import InvalidBatch, validate_batches
+from kafkalite.storage.producer_state import SequenceError
+
+TOPIC_ID_VERSION = 13
+
+
+def _partition_error(index: int, code: ErrorCode, message: str | None = None) -> dict[str, Any]:
+    return {
+        "index": index,
+        "error_code": int(code),
+        "base_offset": -1,
+        "log_append_time_ms": -1,
+        "log_start_offset": -1,
+        "record_errors": [],
+        "error_message": message,
+    }
+
+
+@api(0, "Produce", 3, 13)
+async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
+    state = ctx.state
+    cluster = state.cluster
+    acks = request.acks
+    by_id = ctx.version >= TOPIC_ID_VERSION
+    responses: list[dict[str, Any]] = []
+    for topic_data in request.topic_data:
+        topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
+        missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        results: list[dict[str, Any]] = []
+        for part in topic_data.partition_data:
+            index = part.index
+            if acks not in (-1, 0, 1):
+                results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
+                continue
+            if topic is None or not 0 <= index < len(topic.partitions):
+                results.append(_partition_error(index, missing if topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                continue
+            records = part.records
+            if records is None:
+                results.append(_partition_error(index, ErrorCode.INVALID_RECORD, "no records"))
+                continue
+            try:
+                headers = validate_batches(records)
+            except InvalidBatch as exc:
+                code = ErrorCode.CORRUPT_MESSAGE if exc.corrupt else ErrorCode.INVALID_RECORD
+                results.append(_partition_error(index, code, str(exc)))
+                continue
+            limit = int(cluster.topic_config(topic, "max.message.bytes"))
+            too_big = next((h for h in headers if h.length > limit), None)
+            if too_big is not None:
+                results.append(
+                    _partition_error(
+                        index,
+                        ErrorCode.MESSAGE_TOO_LARGE,
+                        f"The batch of {too_big.length} bytes exceeds max.message.bytes {limit}",
+                    )
+                )
+                continue
+            plog = topic.partitions[index]
+            try:
+                result = plog.append(bytearray(records), headers)
+            except SequenceError as exc:
+                code = (
+                    ErrorCode.INVALID_PRODUCER_EPOCH
+                    if exc.kind == "invalid_epoch"
+                    else ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+                )
+                results.append(_partition_error(index, code, str(exc)))
+                continue
+            await state.after_append(topic.name, index, plog)
+            results.append(
+                {
+                    "index": index,
+                    "error_code": 0,
+                    "base_offset": result.base_offset,
+                    "log_append_time_ms": result.log_append_time,
+                    "log_start_offset": plog.log_start_offset,
+                    "record_errors": [],
+                    "error_message": None,
+                }
+            )
+        entry: dict[str, Any] = {"partition_responses": results}
+        if by_id:
+            entry["topic_id"] = topic_data.topic_id
+        else:
+            entry["name"] = topic_data.name
+        responses.append(entry)
+    if acks == 0:
+        return None
+    return {"responses": responses, "throttle_time_ms": 0}

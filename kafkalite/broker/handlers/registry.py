@@ -1,0 +1,54 @@
+"""The table of supported API keys and versions; the single source for ApiVersions.
+
+Each handler module registers itself with ``@api(key, name, min, max)``, as franz-go's kfake
+does, so adding an API means adding one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafkalite.broker.broker import BrokerState
+from kafkalite.protocol.header import RequestHeader
+
+
+@dataclass
+class RequestContext:
+    """What a handler knows about the request besides its body."""
+
+    state: BrokerState
+    header: RequestHeader
+    peer: str
+
+    @property
+    def version(self) -> int:
+        return self.header.api_version
+
+
+Handler = Callable[[RequestContext, Any], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    key: int
+    name: str
+    min_version: int
+    max_version: int
+    handler: Handler
+
+
+APIS: dict[int, ApiSpec] = {}
+
+
+def api(key: int, name: str, min_version: int, max_version: int) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``key`` over [min_version, max_version]."""
+
+    def register(handler: Handler) -> Handler:
+        if key in APIS:
+            raise RuntimeError(f"API key {key} registered twice")
+        APIS[key] = ApiSpec(key, name, min_version, max_version, handler)
+        return handler
+
+    return register

@@ -1,0 +1,101 @@
+"""The ``kafkalite`` command line. ``serve`` runs a broker; every flag also reads an env var."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kafkalite import __version__
+from kafkalite.config import FSYNC_POLICIES, BrokerConfig
+
+
+@click.group()
+@click.version_option(__version__, prog_name="kafkalite")
+def main() -> None:
+    """kafkalite: a Kafka broker for CI and laptops that speaks the real Kafka protocol."""
+
+
+@main.command()
+@click.option("--host", envvar="KAFKALITE_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for all interfaces).")
+@click.option("--port", envvar="KAFKALITE_PORT", default=9092, show_default=True, type=int,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--advertised-host", envvar="KAFKALITE_ADVERTISED_HOST", default=None,
+              help="Host clients are told to connect to (defaults to --host).")
+@click.option("--advertised-port", envvar="KAFKALITE_ADVERTISED_PORT", default=None, type=int,
+              help="Port clients are told to connect to (defaults to --port).")
+@click.option("--data-dir", envvar="KAFKALITE_DATA_DIR", default="./kafkalite-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where segment files live.")
+@click.option("--fsync", envvar="KAFKALITE_FSYNC", default="never", show_default=True,
+              type=click.Choice(FSYNC_POLICIES),
+              help="never: leave flushing to the OS; interval: fsync every --fsync-interval-ms; "
+                   "always: fsync before acknowledging.")
+@click.option("--fsync-interval-ms", envvar="KAFKALITE_FSYNC_INTERVAL_MS", default=1000, show_default=True,
+              type=int)
+@click.option("--num-partitions", envvar="KAFKALITE_NUM_PARTITIONS", default=1, show_default=True, type=int,
+              help="Partitions of auto-created topics (Kafka's num.partitions).")
+@click.option("--auto-create-topics/--no-auto-create-topics", envvar="KAFKALITE_AUTO_CREATE_TOPICS",
+              default=True, show_default=True, help="Kafka's auto.create.topics.enable.")
+@click.option("--message-max-bytes", envvar="KAFKALITE_MESSAGE_MAX_BYTES", default=1048588,
+              show_default=True, type=int, help="Largest record batch accepted (Kafka's message.max.bytes).")
+@click.option("--log-requests", envvar="KAFKALITE_LOG_REQUESTS", is_flag=True,
+              help="Log every request's API, version, client id and correlation id.")
+@click.option("--log-level", envvar="KAFKALITE_LOG_LEVEL", default="INFO", show_default=True)
+def serve(
+    host: str,
+    port: int,
+    advertised_host: str | None,
+    advertised_port: int | None,
+    data_dir: Path,
+    fsync: str,
+    fsync_interval_ms: int,
+    num_partitions: int,
+    auto_create_topics: bool,
+    message_max_bytes: int,
+    log_requests: bool,
+    log_level: str,
+) -> None:
+    """Run a broker until SIGINT or SIGTERM."""
+    started = time.monotonic()
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = BrokerConfig(
+        host=host,
+        port=port,
+        advertised_host=advertised_host,
+        advertised_port=advertised_port,
+        data_dir=data_dir,
+        fsync=fsync,
+        fsync_interval_ms=fsync_interval_ms,
+        num_partitions=num_partitions,
+        auto_create_topics=auto_create_topics,
+        message_max_bytes=message_max_bytes,
+    )
+    try:
+        asyncio.run(_serve(config, log_requests, started))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+
+
+async def _serve(config: BrokerConfig, log_requests: bool, started: float) -> None:
+    from kafkalite.server.app import KafkaliteServer
+
+    server = KafkaliteServer(config, log_requests=log_requests)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+    elapsed_ms = (time.monotonic() - started) * 1000
+    print(
+        f"kafkalite ready: bootstrap.servers={server.bootstrap_servers} "
+        f"(listening on {config.host}:{config.port}, data in {config.data_dir}, {elapsed_ms:.0f} ms)",
+        flush=True,
+    )
+    await server.wait_stopped()

@@ -1,0 +1,1 @@
+"""Kafka wire protocol without I/O: framing, headers and the schema-driven body codec."""

@@ -1,0 +1,91 @@
+"""Message bodies from Kafka's official JSON schemas, through kafka-python's schema codec.
+
+This is the only module that imports kafka-python, so the codec can be swapped without
+touching handlers. Handlers receive decoded request objects (attribute access, snake_case
+field names as in the schemas) and return plain dicts and lists, which ``encode_response``
+turns into the codec's data classes for the requested version.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import Any
+
+_MODULES = (
+    "kafka.protocol.metadata",
+    "kafka.protocol.producer",
+    "kafka.protocol.consumer",
+    "kafka.protocol.admin",
+)
+
+
+class CodecError(Exception):
+    """The body does not decode at this API key and version."""
+
+
+@cache
+def _classes() -> tuple[dict[int, Any], dict[int, Any]]:
+    requests: dict[int, Any] = {}
+    responses: dict[int, Any] = {}
+    for name in _MODULES:
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", ()):
+            cls = getattr(module, attr)
+            key = getattr(cls, "API_KEY", None)
+            if not isinstance(key, int) or not hasattr(cls, "is_request"):
+                continue
+            (requests if cls.is_request() else responses)[key] = cls
+    return requests, responses
+
+
+def schema_max_version(api_key: int) -> int | None:
+    """Highest version the bundled schema describes, or None for an unknown key."""
+    cls = _classes()[0].get(api_key)
+    return None if cls is None else int(cls.max_version)
+
+
+def is_flexible_request(api_key: int, version: int) -> bool:
+    """Whether this request version uses header v2 and compact encodings."""
+    cls = _classes()[0].get(api_key)
+    return bool(cls is not None and cls.flexible_version_q(version))
+
+
+def decode_request(api_key: int, version: int, body: bytes | memoryview) -> Any:
+    """Decode a request body; raise CodecError when it is truncated or malformed."""
+    cls = _classes()[0][api_key]
+    try:
+        return cls.decode(body, version=version)
+    except Exception as exc:  # the codec raises assorted errors on bad bytes
+        raise CodecError(f"{cls.name} v{version}: {exc!r}") from exc
+
+
+def encode_response(api_key: int, version: int, body: dict[str, Any]) -> bytes:
+    """Encode a response body given as nested dicts and lists."""
+    cls = _classes()[1][api_key]
+    message = cls(version=version, **_convert_fields(cls._struct, version, body))
+    return bytes(message.encode(version=version))
+
+
+def _convert_fields(struct: Any, version: int, values: dict[str, Any]) -> dict[str, Any]:
+    fields = struct.fields
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        field = fields.get(name)
+        if field is None:
+            raise KeyError(f"{struct.name} has no field {name!r}")
+        if value is None:
+            out[name] = None
+        elif field.is_struct_array():
+            cls = field.data_class
+            out[name] = [
+                cls(version=version, **_convert_fields(field.array_of, version, item))
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+        elif field.is_struct() and isinstance(value, dict):
+            out[name] = field.data_class(version=version, **_convert_fields(field, version, value))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,53 @@
+"""Record-level decoding of one v2 batch, for the rare paths that need it.
+
+The produce and fetch paths never call this; timestamp lookups (ListOffsets) do, to find
+the first record at or after a timestamp exactly as Kafka does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from kafkalite.records.batch import HEADER_SIZE, BatchHeader
+from kafkalite.records.compression import decompress
+
+
+class RecordInfo(NamedTuple):
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = 0
+    shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (value >> 1) ^ -(value & 1), pos
+        shift += 7
+
+
+def iter_records(batch: bytes, header: BatchHeader) -> Iterator[RecordInfo]:
+    """Decode offsets, timestamps, keys and values of the batch that ``batch`` holds whole."""
+    body = decompress(header.compression, memoryview(batch)[HEADER_SIZE : header.length])
+    pos = 0
+    log_append = header.attributes & 0x08
+    for _ in range(header.records_count):
+        length, pos = _varint(body, pos)
+        end = pos + length
+        pos += 1  # attributes
+        ts_delta, pos = _varint(body, pos)
+        off_delta, pos = _varint(body, pos)
+        klen, pos = _varint(body, pos)
+        key = None if klen < 0 else body[pos : pos + klen]
+        pos += max(klen, 0)
+        vlen, pos = _varint(body, pos)
+        value = None if vlen < 0 else body[pos : pos + vlen]
+        timestamp = header.max_timestamp if log_append else header.base_timestamp + ts_delta
+        yield RecordInfo(header.base_offset + off_delta, timestamp, key, value)
+        pos = end

@@ -1,0 +1,1 @@
+"""The only asyncio networking code: listener, one protocol object per connection, shutdown."""

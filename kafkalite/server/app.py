@@ -1,0 +1,85 @@
+"""The broker process: opens storage, listens, runs timers, and shuts down in order.
+
+Shutdown order: stop accepting, release parked fetches, let each connection finish the
+request it is processing, close the logs (fsync) and leave the clean-shutdown marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from kafkalite.broker.broker import BrokerState
+from kafkalite.broker.dispatcher import Dispatcher
+from kafkalite.clock import Clock
+from kafkalite.config import BrokerConfig
+from kafkalite.server.connection import BrokerConnection
+
+log = logging.getLogger(__name__)
+
+
+class KafkaliteServer:
+    def __init__(self, config: BrokerConfig, clock: Clock | None = None, log_requests: bool = False) -> None:
+        self.config = config
+        self.state = BrokerState(config, clock)
+        self.dispatcher = Dispatcher(self.state, log_requests=log_requests)
+        self.connections: set[BrokerConnection] = set()
+        self._server: asyncio.base_events.Server | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self._stopped = asyncio.Event()
+
+    @property
+    def bootstrap_servers(self) -> str:
+        host, port = self.config.advertised
+        return f"{host}:{port}"
+
+    async def start(self) -> None:
+        self.state.open()
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._new_connection,
+            self.config.host,
+            self.config.port,
+            reuse_address=True,
+            backlog=1024,
+        )
+        if self.config.port == 0:
+            self.config.port = self._server.sockets[0].getsockname()[1]
+        for sock in self._server.sockets:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.config.fsync == "interval":
+            self._schedule_flush()
+
+    def _new_connection(self) -> BrokerConnection:
+        conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self.connections.discard)
+        self.connections.add(conn)
+        return conn
+
+    def _schedule_flush(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def tick() -> None:
+            self.state.flush_dirty()
+            self._timers.append(loop.call_later(self.config.fsync_interval_ms / 1000, tick))
+
+        self._timers.append(loop.call_later(self.config.fsync_interval_ms / 1000, tick))
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        if self._server is not None:
+            self._server.close()
+        self.state.closing = True
+        self.state.notifier.wake_all()
+        await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        for timer in self._timers:
+            timer.cancel()
+        self.state.close()
+        self._stopped.set()
+        log.info("kafkalite stopped cleanly")

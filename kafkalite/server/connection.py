@@ -1,0 +1,125 @@
+"""One client connection: frames in, responses out, strictly in request order.
+
+Like Kafka, a connection has one request in processing at a time, so responses leave in
+correlation order; a parked long-poll fetch delays only its own connection. Reading pauses
+when too many frames are queued or when the transport's send buffer is full, so a client that
+does not read its responses cannot make the broker buffer without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation
+from kafkalite.protocol.framing import FrameDecoder, FrameError
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_FRAMES = 16
+
+
+class BrokerConnection(asyncio.Protocol):
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        max_frame_size: int,
+        on_close: Callable[[BrokerConnection], None],
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._decoder = FrameDecoder(max_frame_size)
+        self._on_close = on_close
+        self._queue: deque[bytes] = deque()
+        self._wakeup = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._transport: asyncio.Transport | None = None
+        self._reading_paused = False
+        self._closing = False
+        self.peer = "?"
+        self.task: asyncio.Task[None] | None = None
+
+    # ---- asyncio.Protocol callbacks -------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self._decoder.feed(data)
+        except FrameError as exc:
+            self.abort(f"bad frame: {exc}")
+            return
+        if frames:
+            self._queue.extend(frames)
+            self._wakeup.set()
+            if len(self._queue) >= MAX_QUEUED_FRAMES and not self._reading_paused and self._transport:
+                self._reading_paused = True
+                self._transport.pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        self._wakeup.set()
+        self._writable.set()
+        self._on_close(self)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # ---- processing ----------------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        queue = self._queue
+        dispatch = self._dispatcher.dispatch
+        while not self._closing:
+            if not queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            data = queue.popleft()
+            if self._reading_paused and len(queue) < MAX_QUEUED_FRAMES // 2 and self._transport:
+                self._reading_paused = False
+                self._transport.resume_reading()
+            try:
+                response = await dispatch(data, self.peer)
+            except ProtocolViolation as exc:
+                self.abort(str(exc))
+                return
+            except Exception:
+                log.exception("internal error while handling a request from %s; closing it", self.peer)
+                self.abort("internal error")
+                return
+            if response is not None and self._transport is not None and not self._transport.is_closing():
+                self._transport.write(response)
+                if not self._writable.is_set():
+                    await self._writable.wait()
+
+    def abort(self, reason: str) -> None:
+        """Close this connection only, saying why in the log."""
+        log.warning("closing connection from %s: %s", self.peer, reason)
+        self._closing = True
+        self._queue.clear()
+        self._wakeup.set()
+        if self._transport is not None:
+            self._transport.close()
+
+    async def shutdown(self) -> None:
+        """Finish the request in processing, then close (graceful broker shutdown)."""
+        self._closing = True
+        self._wakeup.set()
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), timeout=5)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self.task.cancel()
+        if self._transport is not None:
+            self._transport.close()

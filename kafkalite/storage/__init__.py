@@ -1,0 +1,1 @@
+"""The log engine: segments, sparse indexes, recovery. Knows batch bytes, never requests."""

@@ -1,0 +1,89 @@
+"""Durable broker metadata in the data directory: topics, cluster id, clean-shutdown marker.
+
+``topics.json`` holds every topic's id, partition count and configs and is replaced
+atomically (write, fsync, rename) on each change. ``meta.properties`` holds the cluster id as
+Kafka's does. ``.kafkalite_cleanshutdown`` exists only while the broker is stopped cleanly,
+telling the next start that active segments need no recovery.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLEAN_SHUTDOWN_FILE = ".kafkalite_cleanshutdown"
+
+
+@dataclass
+class TopicRecord:
+    name: str
+    topic_id: uuid.UUID
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a crash leaves either the old or the new file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Catalog:
+    """Reads and writes the data directory's metadata files; holds no broker state."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._topics_path = data_dir / "topics.json"
+        self._meta_path = data_dir / "meta.properties"
+        self._marker = data_dir / CLEAN_SHUTDOWN_FILE
+
+    def cluster_id(self) -> str:
+        """The persisted cluster id, created on first start (22-char base64 UUID like Kafka)."""
+        if self._meta_path.exists():
+            for line in self._meta_path.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        atomic_write(self._meta_path, f"version=1\ncluster.id={cid}\nnode.id=1\n".encode())
+        return cid
+
+    def load_topics(self) -> list[TopicRecord]:
+        if not self._topics_path.exists():
+            return []
+        raw = json.loads(self._topics_path.read_text())
+        return [
+            TopicRecord(t["name"], uuid.UUID(t["id"]), int(t["partitions"]), dict(t.get("configs", {})))
+            for t in raw["topics"]
+        ]
+
+    def save_topics(self, topics: list[TopicRecord]) -> None:
+        doc = {
+            "version": 1,
+            "topics": [
+                {"name": t.name, "id": str(t.topic_id), "partitions": t.partitions, "configs": t.configs}
+                for t in topics
+            ],
+        }
+        atomic_write(self._topics_path, json.dumps(doc, indent=1, sort_keys=True).encode())
+
+    def take_clean_shutdown_marker(self) -> bool:
+        """Whether the last stop was clean; removes the marker so a crash now is detected."""
+        if self._marker.exists():
+            self._marker.unlink()
+            return True
+        return False
+
+    def mark_clean_shutdown(self) -> None:
+        atomic_write(self._marker, b"")
+
+    def partition_dir(self, topic: str, partition: int) -> Path:
+        return self.data_dir / f"{topic}-{partition}"

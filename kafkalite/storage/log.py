@@ -1,0 +1,241 @@
+"""The log of one partition: an ordered list of segments in ``<topic>-<partition>/``.
+
+Owns offset assignment (the log end offset), segment rolling and the log start offset.
+With one replica the high watermark is the log end offset. Appends go to the OS before
+``append`` returns, so an acknowledged batch survives a kill -9 of the broker; fsync is the
+caller's policy (``flush``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafkalite.records.batch import BatchHeader, patch_base_offset, set_log_append_time
+from kafkalite.records.records import iter_records
+from kafkalite.storage.producer_state import NO_PRODUCER_ID, ProducerStateManager, SequenceError
+from kafkalite.storage.segment import LogSegment
+
+log = logging.getLogger(__name__)
+
+_MAX_RELATIVE_OFFSET = 2**31 - 1
+
+
+@dataclass
+class LogConfig:
+    """The topic configs the log engine itself obeys (Kafka's defaults)."""
+
+    segment_bytes: int = 1024 * 1024 * 1024
+    segment_ms: int = 7 * 24 * 3600 * 1000
+    index_interval_bytes: int = 4096
+    log_append_time: bool = False
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    base_offset: int
+    last_offset: int
+    log_append_time: int  # -1 unless the topic uses LogAppendTime
+
+
+class OffsetOutOfRange(Exception):
+    """A read asked for an offset outside [log start offset, log end offset]."""
+
+
+class PartitionLog:
+    """Segments of one partition; the event loop is its only caller."""
+
+    def __init__(self, directory: Path, config: LogConfig, now_ms: Callable[[], int]) -> None:
+        self.directory = directory
+        self.config = config
+        self._now_ms = now_ms
+        directory.mkdir(parents=True, exist_ok=True)
+        self.segments: list[LogSegment] = []
+        self.producer_state = ProducerStateManager()
+
+    # ---- opening ---------------------------------------------------------------------------
+
+    def open(self, clean_shutdown: bool) -> None:
+        """Load segments; after an unclean shutdown, recover the active one.
+
+        Leftovers of interrupted operations (``.cleaned``, ``.swap``, ``.deleted`` files) are
+        removed, as Kafka's LogLoader does.
+        """
+        for leftover in self.directory.glob("*.deleted"):
+            leftover.unlink(missing_ok=True)
+        bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
+        now = self._now_ms()
+        for base in bases:
+            self.segments.append(LogSegment(self.directory, base, self.config.index_interval_bytes, now))
+        for seg in self.segments[:-1]:
+            seg.load()
+        if self.segments:
+            active = self.segments[-1]
+            if clean_shutdown:
+                active.load()
+            else:
+                active.recover()
+        else:
+            self.segments.append(LogSegment(self.directory, 0, self.config.index_interval_bytes, now))
+        # Producer state comes from batch headers; the active segment holds the recent ones.
+        for header in self.active.batches_from_offset(self.active.base_offset):
+            self.producer_state.update(header)
+
+    # ---- offsets -----------------------------------------------------------------------------
+
+    @property
+    def active(self) -> LogSegment:
+        return self.segments[-1]
+
+    @property
+    def log_start_offset(self) -> int:
+        return self.segments[0].base_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.active.next_offset
+
+    @property
+    def high_watermark(self) -> int:
+        return self.log_end_offset
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(seg.size for seg in self.segments)
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def append(self, data: bytearray, headers: list[BatchHeader]) -> AppendResult:
+        """Assign offsets to validated batches in ``data`` and write them in one call.
+
+        A retried batch of an idempotent producer is answered with its original offsets and
+        not written again; a sequence gap raises SequenceError and writes nothing.
+        """
+        first = headers[0]
+        if first.producer_id != NO_PRODUCER_ID:
+            duplicate = self.producer_state.find_duplicate(first)
+            if duplicate is not None:
+                return AppendResult(duplicate[0], duplicate[1], -1)
+            self._check_sequences(headers)
+        base = self.log_end_offset
+        append_time = self._now_ms() if self.config.log_append_time else -1
+        next_offset = base
+        patched: list[BatchHeader] = []
+        for header in headers:
+            patch_base_offset(data, header, next_offset)
+            if append_time >= 0:
+                set_log_append_time(data, header, append_time)
+                header = header._replace(max_timestamp=append_time, attributes=header.attributes | 0x08)
+            patched.append(header._replace(base_offset=next_offset))
+            next_offset += header.last_offset_delta + 1
+        self._maybe_roll(len(data), next_offset)
+        self.active.append(data, patched)
+        if first.producer_id != NO_PRODUCER_ID:
+            for header in patched:
+                self.producer_state.update(header)
+        return AppendResult(base, next_offset - 1, append_time)
+
+    def _check_sequences(self, headers: list[BatchHeader]) -> None:
+        """The first batch continues the producer's sequence; the rest continue each other."""
+        self.producer_state.check(headers[0])
+        for prev, cur in zip(headers, headers[1:]):
+            expected = (prev.base_sequence + prev.last_offset_delta + 1) % 2**31
+            if (cur.producer_id, cur.producer_epoch, cur.base_sequence) != (
+                prev.producer_id,
+                prev.producer_epoch,
+                expected,
+            ):
+                raise SequenceError("out_of_order", "batches of one request do not continue each other")
+
+    def _maybe_roll(self, incoming: int, next_offset: int) -> None:
+        active = self.active
+        if active.size == 0:
+            return
+        cfg = self.config
+        if (
+            active.size + incoming > cfg.segment_bytes
+            or self._now_ms() - active.created_ms >= cfg.segment_ms
+            or next_offset - active.base_offset > _MAX_RELATIVE_OFFSET
+        ):
+            self.roll()
+
+    def roll(self) -> None:
+        """Close the active segment to appends and start a new one at the log end offset."""
+        old = self.active
+        old.flush_all()
+        self.segments.append(
+            LogSegment(self.directory, old.next_offset, self.config.index_interval_bytes, self._now_ms())
+        )
+        log.debug("rolled %s at offset %d", self.directory.name, old.next_offset)
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def _segment_for(self, offset: int) -> int:
+        """Index of the segment that holds ``offset`` (the last with base <= offset)."""
+        lo, hi = 0, len(self.segments) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.segments[mid].base_offset <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def read(self, offset: int, max_bytes: int, min_one: bool = True) -> bytes:
+        """Stored batches from ``offset``: empty at the log end, OffsetOutOfRange outside."""
+        if offset < self.log_start_offset or offset > self.log_end_offset:
+            raise OffsetOutOfRange(offset)
+        i = self._segment_for(offset)
+        while i < len(self.segments):
+            data = self.segments[i].read(offset, max_bytes, min_one)
+            if data:
+                return data
+            i += 1  # offset lies past this segment's batches (e.g. a gap): try the next
+        return b""
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with timestamp >= ``timestamp``."""
+        for seg in self.segments:
+            if seg.max_timestamp < timestamp:
+                continue
+            for header in seg.batches_from_timestamp(timestamp):
+                if header.max_timestamp < timestamp:
+                    continue
+                batch = seg.read_batch_at(header.position)
+                for record in iter_records(batch, header):
+                    if record.timestamp >= timestamp:
+                        return record.offset, record.timestamp
+        return None
+
+    def max_timestamp_offset(self) -> tuple[int, int] | None:
+        """(offset, timestamp) of the record with the largest timestamp (first such one)."""
+        best = max(self.segments, key=lambda s: s.max_timestamp)
+        if best.max_timestamp < 0:
+            return None
+        for header in best.batches_from_offset(best.max_timestamp_offset):
+            batch = best.read_batch_at(header.position)
+            for record in iter_records(batch, header):
+                if record.timestamp == best.max_timestamp:
+                    return record.offset, record.timestamp
+            break
+        return None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        self.active.flush()
+
+    def close(self) -> None:
+        for seg in self.segments:
+            seg.flush_all()
+            seg.close()
+        self.segments.clear()
+
+    def delete(self) -> None:
+        for seg in self.segments:
+            seg.close()
+        self.segments.clear()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""Idempotent-producer state of one partition: producer id -> epoch and recent batches.
+
+Kafka keeps the metadata of the last five batches per producer so a retried batch is
+recognised and acknowledged with its original offsets instead of being written twice, and a
+gap in sequence numbers is refused. The state is derived from batch headers only, so it can
+be rebuilt by scanning the log on start.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from kafkalite.records.batch import BatchHeader
+
+NO_PRODUCER_ID = -1
+RETAINED_BATCHES = 5
+_SEQ_MODULO = 2**31
+
+
+class SequenceError(Exception):
+    """The batch breaks the producer's sequence; ``kind`` names the Kafka error."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "out_of_order" | "invalid_epoch"
+
+
+@dataclass
+class _BatchMeta:
+    first_seq: int
+    last_seq: int
+    base_offset: int
+    last_offset: int
+
+
+@dataclass
+class ProducerEntry:
+    epoch: int
+    batches: deque[_BatchMeta] = field(default_factory=lambda: deque(maxlen=RETAINED_BATCHES))
+
+    @property
+    def last_seq(self) -> int:
+        return self.batches[-1].last_seq if self.batches else -1
+
+
+def _last_seq(header: BatchHeader) -> int:
+    return (header.base_sequence + header.last_offset_delta) % _SEQ_MODULO
+
+
+class ProducerStateManager:
+    def __init__(self) -> None:
+        self.producers: dict[int, ProducerEntry] = {}
+
+    def find_duplicate(self, header: BatchHeader) -> tuple[int, int] | None:
+        """(base offset, last offset) of an already written batch this one repeats."""
+        entry = self.producers.get(header.producer_id)
+        if entry is None or entry.epoch != header.producer_epoch:
+            return None
+        last = _last_seq(header)
+        for meta in entry.batches:
+            if meta.first_seq == header.base_sequence and meta.last_seq == last:
+                return meta.base_offset, meta.last_offset
+        return None
+
+    def check(self, header: BatchHeader) -> None:
+        """Raise SequenceError unless the batch may be appended next (Kafka's checkSequence)."""
+        entry = self.producers.get(header.producer_id)
+        if entry is None:
+            return  # unknown producer (new, or its state expired): accept any sequence
+        if header.producer_epoch < entry.epoch:
+            raise SequenceError(
+                "invalid_epoch",
+                f"Epoch {header.producer_epoch} of producer {header.producer_id} is older than {entry.epoch}",
+            )
+        if header.producer_epoch > entry.epoch:
+            if header.base_sequence != 0:
+                raise SequenceError(
+                    "out_of_order",
+                    f"Invalid sequence number for new epoch {header.producer_epoch}: {header.base_sequence} "
+                    "(request epoch), 0 (expected)",
+                )
+            return
+        expected = (entry.last_seq + 1) % _SEQ_MODULO
+        if header.base_sequence != expected:
+            raise SequenceError(
+                "out_of_order",
+                f"Out of order sequence number for producer {header.producer_id} at offset ... : "
+                f"{header.base_sequence} (incoming seq. number), {entry.last_seq} (current end sequence number)",
+            )
+
+    def update(self, header: BatchHeader) -> None:
+        """Record a batch just written (``header`` carries its assigned base offset)."""
+        if header.producer_id == NO_PRODUCER_ID:
+            return
+        entry = self.producers.get(header.producer_id)
+        if entry is None or header.producer_epoch > entry.epoch:
+            entry = ProducerEntry(header.producer_epoch)
+            self.producers[header.producer_id] = entry
+        entry.batches.append(
+            _BatchMeta(header.base_sequence, _last_seq(header), header.base_offset, header.last_offset)
+        )

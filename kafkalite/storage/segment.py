@@ -1,0 +1,241 @@
+"""One log segment: ``<base>.log`` plus its sparse ``.index`` and ``.timeindex``.
+
+Owns the segment's file descriptors and the facts derived from its bytes (size, next
+offset, largest timestamp). Batches are written exactly as given and read back as stored;
+only batch headers are ever parsed. Modelled on Kafka's LogSegment: an index entry every
+``index_interval`` bytes, and ``recover()`` re-validates every batch and truncates the tail at
+the first one that is torn or fails its CRC.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from kafkalite.records.batch import (
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    BatchHeader,
+    batch_extent,
+    crc_ok,
+    read_header,
+)
+from kafkalite.storage.index import OffsetIndex, TimeIndex
+
+log = logging.getLogger(__name__)
+
+_SCAN_CHUNK = 1 << 20
+
+
+def segment_name(base_offset: int) -> str:
+    """Kafka's file stem: the base offset as 20 zero-padded digits."""
+    return f"{base_offset:020d}"
+
+
+class LogSegment:
+    """A contiguous run of batches starting at ``base_offset``."""
+
+    def __init__(self, directory: Path, base_offset: int, index_interval: int, created_ms: int) -> None:
+        self.directory = directory
+        self.base_offset = base_offset
+        self.index_interval = index_interval
+        self.created_ms = created_ms
+        stem = segment_name(base_offset)
+        self.log_path = directory / f"{stem}.log"
+        self._fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.size = os.fstat(self._fd).st_size
+        self.offset_index = OffsetIndex(directory / f"{stem}.index")
+        self.time_index = TimeIndex(directory / f"{stem}.timeindex")
+        self.next_offset = base_offset
+        self.max_timestamp = -1
+        self.max_timestamp_offset = -1  # base offset of the batch holding max_timestamp
+        self._bytes_since_index = 0
+        # (offset, position) where the last sequential read stopped: the next fetch of a
+        # consumer that keeps up starts exactly there, without an index lookup or scan.
+        self._read_hint = (-1, -1)
+
+    # ---- loading and recovery -------------------------------------------------------
+
+    def load(self) -> None:
+        """Derive next offset and max timestamp for a segment that was shut down cleanly."""
+        if not self.offset_index.sane(self.size) or not self.time_index.sane():
+            log.warning("rebuilding damaged indexes of %s", self.log_path)
+            self.recover()
+            return
+        start = self.offset_index.positions[-1] if self.offset_index.positions else 0
+        if self.time_index.timestamps:
+            self.max_timestamp = self.time_index.timestamps[-1]
+            self.max_timestamp_offset = self.base_offset + self.time_index.offsets[-1]
+        end = start
+        for header in self._scan(start):
+            self._note_batch(header)
+            end = header.position + header.length
+        if end != self.size:
+            log.warning("segment %s has %d stray tail bytes; recovering", self.log_path, self.size - end)
+            self.recover()
+
+    def recover(self) -> int:
+        """Validate every batch, rebuild both indexes, truncate at the first bad batch.
+
+        Returns the number of bytes truncated.
+        """
+        self.offset_index.clear()
+        self.time_index.clear()
+        self.next_offset = self.base_offset
+        self.max_timestamp = -1
+        self.max_timestamp_offset = -1
+        self._bytes_since_index = 0
+        valid_end = 0
+        expected = self.base_offset
+        for header in self._scan(0):
+            if header.magic != 2 or header.base_offset < expected:
+                break
+            body = os.pread(self._fd, header.length, header.position)
+            if len(body) != header.length or not crc_ok(body, header._replace(position=0)):
+                break
+            self._note_batch(header)
+            self._index_batch(header, header.position)
+            expected = header.last_offset + 1
+            valid_end = header.position + header.length
+        truncated = self.size - valid_end
+        if truncated:
+            log.warning("truncating %d bytes of torn or corrupt tail from %s", truncated, self.log_path)
+            os.ftruncate(self._fd, valid_end)
+            self.size = valid_end
+        self._read_hint = (-1, -1)
+        return truncated
+
+    def _scan(self, start: int) -> Iterator[BatchHeader]:
+        """Headers of the batches from ``start`` whose header lies wholly within the file."""
+        pos = start
+        while pos < self.size:
+            chunk = os.pread(self._fd, min(_SCAN_CHUNK, self.size - pos), pos)
+            off = 0
+            while len(chunk) - off >= HEADER_SIZE:
+                header = read_header(chunk, off)
+                if header.length < HEADER_SIZE or pos + off + header.length > self.size:
+                    return
+                yield header._replace(position=pos + off)
+                off += header.length
+            if off == 0:
+                return
+            pos += off
+
+    # ---- appending ---------------------------------------------------------------------
+
+    def _note_batch(self, header: BatchHeader) -> None:
+        self.next_offset = header.last_offset + 1
+        if header.max_timestamp > self.max_timestamp:
+            self.max_timestamp = header.max_timestamp
+            self.max_timestamp_offset = header.base_offset
+
+    def _index_batch(self, header: BatchHeader, position: int) -> None:
+        """Add index entries for a batch already noted, every ``index_interval`` bytes."""
+        if position == 0 or self._bytes_since_index >= self.index_interval:
+            self.offset_index.append(header.base_offset - self.base_offset, position)
+            if self.max_timestamp >= 0:
+                self.time_index.append(self.max_timestamp, self.max_timestamp_offset - self.base_offset)
+            self._bytes_since_index = 0
+        self._bytes_since_index += header.length
+
+    def append(self, data: bytes | bytearray, headers: list[BatchHeader]) -> None:
+        """Write batches whose offsets are already assigned; ``headers`` positions are in ``data``."""
+        start = self.size
+        view = memoryview(data)
+        written = 0
+        while written < len(view):
+            written += os.pwrite(self._fd, view[written:], start + written)
+        for header in headers:
+            self._note_batch(header)
+            self._index_batch(header, start + header.position)
+        self.size = start + len(data)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def position_of(self, offset: int) -> tuple[int, int] | None:
+        """(position, base offset) of the first batch holding ``offset`` or later, if any."""
+        if offset >= self.next_offset:
+            return None
+        hint_offset, hint_pos = self._read_hint
+        if offset == hint_offset:
+            return hint_pos, offset
+        _, start = self.offset_index.lookup(max(offset - self.base_offset, 0))
+        for header in self._scan(start):
+            if header.last_offset >= offset:
+                return header.position, header.base_offset
+        return None
+
+    def read(self, offset: int, max_bytes: int, min_one: bool) -> bytes:
+        """Whole batches from the one holding ``offset``, at most ``max_bytes`` of them.
+
+        With ``min_one`` the first batch is returned even when it is larger, as Kafka does so a
+        consumer can always make progress.
+        """
+        found = self.position_of(offset)
+        if found is None:
+            return b""
+        pos = found[0]
+        data = os.pread(self._fd, max(0, min(max_bytes, self.size - pos)), pos)
+        end = 0
+        last_offset = -1
+        while True:
+            extent = batch_extent(data, end)
+            if extent is None or end + extent[1] > len(data):
+                break
+            if len(data) - end >= HEADER_SIZE:
+                last_offset = read_header(data, end).last_offset
+            end += extent[1]
+        if end == 0:
+            if not min_one:
+                return b""
+            head = os.pread(self._fd, LOG_OVERHEAD, pos)
+            extent = batch_extent(head, 0)
+            if extent is None:
+                return b""
+            data = os.pread(self._fd, extent[1], pos)
+            header = read_header(data, 0)
+            self._read_hint = (header.last_offset + 1, pos + header.length)
+            return data
+        if last_offset >= 0:
+            self._read_hint = (last_offset + 1, pos + end)
+        return data if end == len(data) else data[:end]
+
+    def read_batch_at(self, position: int) -> bytes:
+        """The whole batch stored at ``position``."""
+        head = os.pread(self._fd, LOG_OVERHEAD, position)
+        extent = batch_extent(head, 0)
+        return b"" if extent is None else os.pread(self._fd, extent[1], position)
+
+    def batches_from_offset(self, offset: int) -> Iterator[BatchHeader]:
+        """Headers from the batch holding ``offset`` onwards (for lookups, not fetch)."""
+        _, start = self.offset_index.lookup(max(offset - self.base_offset, 0))
+        for header in self._scan(start):
+            if header.last_offset >= offset:
+                yield header
+
+    def batches_from_timestamp(self, timestamp: int) -> Iterator[BatchHeader]:
+        """Headers from a batch at or before the first one reaching ``timestamp``."""
+        rel = self.time_index.lookup(timestamp)
+        yield from self.batches_from_offset(self.base_offset + rel)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        os.fsync(self._fd)
+
+    def flush_all(self) -> None:
+        self.flush()
+        self.offset_index.flush()
+        self.time_index.flush()
+
+    def close(self) -> None:
+        os.close(self._fd)
+        self.offset_index.close()
+        self.time_index.close()
+
+    def delete(self) -> None:
+        self.close()
+        for path in (self.log_path, self.offset_index.path, self.time_index.path):
+            path.unlink(missing_ok=True)
