@@ -22,30 +22,81 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", envvar="KAFKALITE_HOST", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0 for all interfaces).")
-@click.option("--port", envvar="KAFKALITE_PORT", default=9092, show_default=True, type=int,
-              help="Port to listen on (0 picks a free one).")
-@click.option("--advertised-host", envvar="KAFKALITE_ADVERTISED_HOST", default=None,
-              help="Host clients are told to connect to (defaults to --host).")
-@click.option("--advertised-port", envvar="KAFKALITE_ADVERTISED_PORT", default=None, type=int,
-              help="Port clients are told to connect to (defaults to --port).")
-@click.option("--data-dir", envvar="KAFKALITE_DATA_DIR", default="./kafkalite-data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where segment files live.")
-@click.option("--fsync", envvar="KAFKALITE_FSYNC", default="never", show_default=True,
-              type=click.Choice(FSYNC_POLICIES),
-              help="never: leave flushing to the OS; interval: fsync every --fsync-interval-ms; "
-                   "always: fsync before acknowledging.")
-@click.option("--fsync-interval-ms", envvar="KAFKALITE_FSYNC_INTERVAL_MS", default=1000, show_default=True,
-              type=int)
-@click.option("--num-partitions", envvar="KAFKALITE_NUM_PARTITIONS", default=1, show_default=True, type=int,
-              help="Partitions of auto-created topics (Kafka's num.partitions).")
-@click.option("--auto-create-topics/--no-auto-create-topics", envvar="KAFKALITE_AUTO_CREATE_TOPICS",
-              default=True, show_default=True, help="Kafka's auto.create.topics.enable.")
-@click.option("--message-max-bytes", envvar="KAFKALITE_MESSAGE_MAX_BYTES", default=1048588,
-              show_default=True, type=int, help="Largest record batch accepted (Kafka's message.max.bytes).")
-@click.option("--log-requests", envvar="KAFKALITE_LOG_REQUESTS", is_flag=True,
-              help="Log every request's API, version, client id and correlation id.")
+@click.option(
+    "--host",
+    envvar="KAFKALITE_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 for all interfaces).",
+)
+@click.option(
+    "--port",
+    envvar="KAFKALITE_PORT",
+    default=9092,
+    show_default=True,
+    type=int,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--advertised-host",
+    envvar="KAFKALITE_ADVERTISED_HOST",
+    default=None,
+    help="Host clients are told to connect to (defaults to --host).",
+)
+@click.option(
+    "--advertised-port",
+    envvar="KAFKALITE_ADVERTISED_PORT",
+    default=None,
+    type=int,
+    help="Port clients are told to connect to (defaults to --port).",
+)
+@click.option(
+    "--data-dir",
+    envvar="KAFKALITE_DATA_DIR",
+    default="./kafkalite-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where segment files live.",
+)
+@click.option(
+    "--fsync",
+    envvar="KAFKALITE_FSYNC",
+    default="never",
+    show_default=True,
+    type=click.Choice(FSYNC_POLICIES),
+    help="never: leave flushing to the OS; interval: fsync every --fsync-interval-ms; "
+    "always: fsync before acknowledging.",
+)
+@click.option("--fsync-interval-ms", envvar="KAFKALITE_FSYNC_INTERVAL_MS", default=1000, show_default=True, type=int)
+@click.option(
+    "--num-partitions",
+    envvar="KAFKALITE_NUM_PARTITIONS",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Partitions of auto-created topics (Kafka's num.partitions).",
+)
+@click.option(
+    "--auto-create-topics/--no-auto-create-topics",
+    envvar="KAFKALITE_AUTO_CREATE_TOPICS",
+    default=True,
+    show_default=True,
+    help="Kafka's auto.create.topics.enable.",
+)
+@click.option(
+    "--message-max-bytes",
+    envvar="KAFKALITE_MESSAGE_MAX_BYTES",
+    default=1048588,
+    show_default=True,
+    type=int,
+    help="Largest record batch accepted (Kafka's message.max.bytes).",
+)
+@click.option(
+    "--log-requests",
+    envvar="KAFKALITE_LOG_REQUESTS",
+    is_flag=True,
+    help="Log every request's API, version, client id and correlation id.",
+)
 @click.option("--log-level", envvar="KAFKALITE_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
     host: str,

@@ -37,11 +37,13 @@ def topic_name_problem(name: str | None) -> str | None:
     if not name:
         return "Topic name is illegal, it can't be empty"
     if name in (".", ".."):
-        return "Topic name cannot be \".\" or \"..\""
+        return 'Topic name cannot be "." or ".."'
     if len(name) > MAX_TOPIC_NAME:
         return f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters"
     if not _LEGAL_TOPIC.match(name):
-        return f"Topic name {name!r} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+        return (
+            f"Topic name {name!r} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+        )
     return None
 
 
@@ -140,9 +142,7 @@ class Cluster:
         topic = Topic(record.name, record.topic_id, record.configs)
         log_config = self.log_config(record.configs)
         for index in range(record.partitions):
-            plog = PartitionLog(
-                self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms
-            )
+            plog = PartitionLog(self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms)
             plog.open(clean_shutdown)
             topic.partitions.append(plog)
         self.topics[record.name] = topic

@@ -61,7 +61,11 @@ class Dispatcher:
         if self.log_requests:
             log.info(
                 "request %s v%d client_id=%s correlation_id=%d from %s",
-                spec.name, version, header.client_id, correlation_id, peer,
+                spec.name,
+                version,
+                header.client_id,
+                correlation_id,
+                peer,
             )
         ctx = RequestContext(self.state, header, peer)
         result: dict[str, Any] | None = await spec.handler(ctx, request)

@@ -3,7 +3,8 @@
 This is the only module that imports kafka-python, so the codec can be swapped without
 touching handlers. Handlers receive decoded request objects (attribute access, snake_case
 field names as in the schemas) and return plain dicts and lists, which ``encode_response``
-turns into the codec's data classes for the requested version.
+turns into the codec's data classes for the requested version, dropping fields that
+version does not have.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def _convert_fields(struct: Any, version: int, values: dict[str, Any]) -> dict[s
         field = fields.get(name)
         if field is None:
             raise KeyError(f"{struct.name} has no field {name!r}")
+        if not field.for_version_q(version):
+            continue  # handlers may fill fields of every version; keep this version's only
         if value is None:
             out[name] = None
         elif field.is_struct_array():

@@ -78,9 +78,7 @@ class BatchHeader(NamedTuple):
 
 def read_header(buf: bytes | bytearray | memoryview, pos: int) -> BatchHeader:
     """Unpack the header at ``pos``; the caller guarantees 61 bytes are there."""
-    (base, blen, _epoch, magic, crc, attrs, lod, bts, mts, pid, pep, bseq, count) = HEADER.unpack_from(
-        buf, pos
-    )
+    (base, blen, _epoch, magic, crc, attrs, lod, bts, mts, pid, pep, bseq, count) = HEADER.unpack_from(buf, pos)
     return BatchHeader(pos, base, blen + LOG_OVERHEAD, magic, crc, attrs, lod, bts, mts, pid, pep, bseq, count)
 
 
@@ -136,8 +134,7 @@ def validate_batches(buf: bytes | bytearray | memoryview) -> list[BatchHeader]:
             raise InvalidBatch("record batch CRC-32C mismatch")
         if header.records_count <= 0 or header.last_offset_delta != header.records_count - 1:
             raise InvalidBatch(
-                f"record count {header.records_count} disagrees with last offset delta "
-                f"{header.last_offset_delta}",
+                f"record count {header.records_count} disagrees with last offset delta {header.last_offset_delta}",
                 corrupt=False,
             )
         headers.append(header)

@@ -8,6 +8,7 @@ caller's policy (``flush``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 from collections.abc import Callable
@@ -141,7 +142,7 @@ class PartitionLog:
     def _check_sequences(self, headers: list[BatchHeader]) -> None:
         """The first batch continues the producer's sequence; the rest continue each other."""
         self.producer_state.check(headers[0])
-        for prev, cur in zip(headers, headers[1:]):
+        for prev, cur in itertools.pairwise(headers):
             expected = (prev.base_sequence + prev.last_offset_delta + 1) % 2**31
             if (cur.producer_id, cur.producer_epoch, cur.base_sequence) != (
                 prev.producer_id,

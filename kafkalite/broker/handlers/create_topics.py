@@ -19,8 +19,14 @@ TOPIC_CONFIG_SOURCE = 1
 
 
 def _result(name: str, code: ErrorCode, message: str | None) -> dict[str, Any]:
-    return {"name": name, "error_code": int(code), "error_message": message, "num_partitions": -1,
-            "replication_factor": -1, "configs": None}
+    return {
+        "name": name,
+        "error_code": int(code),
+        "error_message": message,
+        "num_partitions": -1,
+        "replication_factor": -1,
+        "configs": None,
+    }
 
 
 @api(19, "CreateTopics", 2, 7)
@@ -32,15 +38,22 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
     for ct in request.topics:
         name = ct.name
         if name in seen:
-            results.append(_result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}"))
+            results.append(
+                _result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
+            )
             continue
         seen.add(name)
         partitions = ct.num_partitions
         replication = ct.replication_factor
         if ct.assignments:
             if partitions != -1 or replication != -1:
-                results.append(_result(name, ErrorCode.INVALID_REQUEST,
-                                       "Both numPartitions or replicationFactor and replicasAssignments were set."))
+                results.append(
+                    _result(
+                        name,
+                        ErrorCode.INVALID_REQUEST,
+                        "Both numPartitions or replicationFactor and replicasAssignments were set.",
+                    )
+                )
                 continue
             partitions = len(ct.assignments)
             replication = len(ct.assignments[0].broker_ids)

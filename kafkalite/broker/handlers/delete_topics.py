@@ -26,8 +26,10 @@ async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, A
         if topic is None:
             code = ErrorCode.UNKNOWN_TOPIC_ID if name is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             entry["error_code"] = int(code)
-            entry["error_message"] = "This server does not host this topic ID." if name is None else (
-                "This server does not host this topic-partition."
+            entry["error_message"] = (
+                "This server does not host this topic ID."
+                if name is None
+                else ("This server does not host this topic-partition.")
             )
         else:
             entry["name"] = topic.name

@@ -60,9 +60,7 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 topic_id = getattr(wanted, "topic_id", None) or ZERO_UUID
                 by_id = cluster.by_id.get(topic_id)
                 topics.append(
-                    topic_entry(ctx, by_id)
-                    if by_id
-                    else _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
+                    topic_entry(ctx, by_id) if by_id else _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
                 )
                 continue
             topic = cluster.topics.get(name)

@@ -48,7 +48,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
                 continue
             if topic is None or not 0 <= index < len(topic.partitions):
-                results.append(_partition_error(index, missing if topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                results.append(
+                    _partition_error(index, missing if topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                )
                 continue
             records = part.records
             if records is None:

@@ -1,0 +1,52 @@
+"""Fixtures that start real kafkalite processes; clients are real kafka-python,
+confluent-kafka, aiokafka, kcat and KafkaJS."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from compat_tests.brokerproc import BrokerProcess
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """One broker shared by the tests that do not restart it."""
+    proc = BrokerProcess(tmp_path_factory.mktemp("shared") / "data")
+    proc.start()
+    yield proc
+    if proc.alive():
+        proc.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
+    """A broker of the test's own, for tests that restart, kill or configure it."""
+    proc = BrokerProcess(tmp_path / "data")
+    yield proc
+    if proc.alive():
+        proc.kill9()
+
+
+@pytest.fixture
+def topic_name() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 15.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(interval)
