@@ -150,3 +150,14 @@ async def _serve(config: BrokerConfig, log_requests: bool, started: float) -> No
         flush=True,
     )
     await server.wait_stopped()
+
+
+@main.command()
+def apis() -> None:
+    """Print the supported API keys and versions as a markdown table (the ApiVersions answer)."""
+    from kafkalite.broker.handlers import APIS
+
+    click.echo("| API | key | versions |")
+    click.echo("|---|---|---|")
+    for spec in sorted(APIS.values(), key=lambda s: s.key):
+        click.echo(f"| {spec.name} | {spec.key} | {spec.min_version}-{spec.max_version} |")
