@@ -1,0 +1,139 @@
+"""Result bookkeeping and output: the markdown table and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config import Plan
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the table."""
+
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    digits: int
+
+
+def metrics_for(plan: Plan) -> list[Metric]:
+    """The table's rows, in order, for a given plan."""
+    rows = [
+        Metric("startup_ms", f"startup to metadata (median of {plan.startup_runs})", "ms", False, 1),
+        Metric("rss_idle_mib", "RSS idle", "MiB", False, 1),
+    ]
+    for case in plan.throughput:
+        for phase in ("produce", "consume"):
+            title = f"{phase} {case.label} x{case.count:,}"
+            rows.append(Metric(f"{phase}_{case.key}_msgs_s", title, "msgs/s", True, 0))
+            rows.append(Metric(f"{phase}_{case.key}_mb_s", title, "MB/s", True, 1))
+    rows += [
+        Metric("latency_p50_ms", f"e2e latency p50 ({plan.latency_messages} msgs)", "ms", False, 2),
+        Metric("latency_p99_ms", f"e2e latency p99 ({plan.latency_messages} msgs)", "ms", False, 2),
+        Metric("rss_peak_mib", "RSS peak during run", "MiB", False, 1),
+    ]
+    return rows
+
+
+@dataclass
+class BrokerResult:
+    """Everything measured (or not) for one broker."""
+
+    name: str
+    status: str = "ok"  # ok | skipped | failed
+    version: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    #: Metric key -> why the value is partial (marked with * in the table).
+    flags: dict[str, str] = field(default_factory=dict)
+    #: Metric key (or scenario name) -> error message.
+    errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def _fmt(value: float, digits: int) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _flag_key(key: str) -> str:
+    """Partial-result flags are stored once per scenario, on its first row."""
+    return key.replace("_mb_s", "_msgs_s").replace("latency_p99", "latency_p50")
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    """Squash a multi-line message (e.g. a log tail) into one list item."""
+    flat = " ⏎ ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    return flat if len(flat) <= limit else "…" + flat[-limit:]
+
+
+def markdown(results: list[BrokerResult], plan: Plan) -> str:
+    """Render the comparison table plus notes as markdown."""
+    head = "| metric | unit | " + " | ".join(r.name for r in results) + " |"
+    sep = "|---|---|" + "---:|" * len(results)
+    lines = [head, sep]
+    for metric in metrics_for(plan):
+        arrow = "↑" if metric.higher_is_better else "↓"
+        cells = []
+        for res in results:
+            if metric.key in res.metrics:
+                cell = _fmt(res.metrics[metric.key], metric.digits)
+                if _flag_key(metric.key) in res.flags:
+                    cell += "*"
+            elif res.status in ("skipped", "failed"):
+                cell = res.status
+            else:
+                cell = "error"
+            cells.append(cell)
+        lines.append(f"| {metric.label} | {metric.unit} {arrow} | " + " | ".join(cells) + " |")
+
+    notes = []
+    for res in results:
+        version = f" ({res.version})" if res.version else ""
+        for note in res.notes:
+            notes.append(f"- **{res.name}**{version}: {note}")
+        for key, why in res.flags.items():
+            notes.append(f"- **{res.name}**: `{key}`* {_one_line(why)}")
+        for key, err in res.errors.items():
+            notes.append(f"- **{res.name}**: `{key}` failed: {_one_line(err)}")
+    if notes:
+        lines += ["", "Notes:", *notes]
+    return "\n".join(lines)
+
+
+def write_json(path: Path, results: list[BrokerResult], meta: dict[str, object]) -> None:
+    """Write all results, the settings used and the environment to ``path``."""
+
+    def clean(value: object) -> object:
+        # JSON has no NaN; use null.
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    doc = {
+        **meta,
+        "brokers": {
+            r.name: {
+                "status": r.status,
+                "version": r.version,
+                "metrics": r.metrics,
+                "flags": r.flags,
+                "errors": r.errors,
+                "notes": r.notes,
+                "details": r.details,
+            }
+            for r in results
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(doc), indent=2, default=str) + "\n")

