@@ -56,7 +56,7 @@ def test_garbage_closes_only_that_connection(broker: BrokerProcess, payload: byt
 
 def test_api_versions_above_range_answers_v0_with_unsupported_version(broker: BrokerProcess) -> None:
     reply = _send(broker, _request(18, 77, 42), expect_reply=True)
-    size, correlation, error = struct.unpack_from(">iih", reply)
+    _size, correlation, error = struct.unpack_from(">iih", reply)
     assert correlation == 42
     assert error == 35  # UNSUPPORTED_VERSION
     (count,) = struct.unpack_from(">i", reply, 10)
@@ -84,7 +84,7 @@ def test_corrupt_batch_gets_corrupt_message(broker: BrokerProcess, topic_name: s
     producer.send(topic_name, b"first").get(timeout=10)
     producer.close()
     reply = _send(broker, _request(0, 7, 9, body), expect_reply=True)
-    _, correlation, topics, name_len = struct.unpack_from(">iiih", reply)
+    _, correlation, _topics, name_len = struct.unpack_from(">iiih", reply)
     assert correlation == 9
     pos = 14 + name_len
     _, partition, error = struct.unpack_from(">iih", reply, pos)

@@ -14,8 +14,11 @@ from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
+from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
+from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
 from kafkalite.storage.log import PartitionLog
+from kafkalite.storage.metadata_log import MetadataLog
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,15 @@ class BrokerState:
         self.cluster = Cluster(config, self.catalog, self.clock)
         self.notifier = AppendNotifier()
         self.producer_ids = ProducerIdAllocator(config.data_dir)
+        self.group_log = MetadataLog(config.data_dir / "consumer_offsets.log")
+        self.groups = GroupCoordinator(
+            GroupConfig(
+                initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
+                min_session_timeout_ms=config.group_min_session_timeout_ms,
+                max_session_timeout_ms=config.group_max_session_timeout_ms,
+            ),
+            persist=self.group_log.append,
+        )
         self.clean_start = False
         self.closing = False
         self._dirty: set[PartitionLog] = set()
@@ -37,11 +49,17 @@ class BrokerState:
     def open(self) -> None:
         self.clean_start = self.catalog.take_clean_shutdown_marker()
         self.cluster.open(self.clean_start)
+        now = self.clock.now_ms()
+        for record in self.group_log.replay():
+            self.groups.replay(record, now)
+        self.group_log.open()
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
     def close(self) -> None:
+        self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         self.cluster.close()
+        self.group_log.close()
         self.catalog.mark_clean_shutdown()
 
     async def after_append(self, topic: str, partition: int, plog: PartitionLog) -> None:
@@ -52,6 +70,11 @@ class BrokerState:
         elif policy == "interval":
             self._dirty.add(plog)
         self.notifier.notify((topic, partition))
+
+    def tick(self) -> None:
+        """Run coordinator timers that are due (the server calls this periodically)."""
+        self.groups.tick(self.clock.now_ms())
+        self.group_log.maybe_compact(self.groups.snapshot)
 
     def flush_dirty(self) -> None:
         """Fsync logs appended to since the last call (the ``interval`` policy's timer)."""

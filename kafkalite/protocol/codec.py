@@ -55,10 +55,23 @@ def is_flexible_request(api_key: int, version: int) -> bool:
 def decode_request(api_key: int, version: int, body: bytes | memoryview) -> Any:
     """Decode a request body; raise CodecError when it is truncated or malformed."""
     cls = _classes()[0][api_key]
+    view = body if isinstance(body, memoryview) else memoryview(body)
     try:
-        return cls.decode(body, version=version)
+        request, end = _decoder(api_key, version)(view, 0)
     except Exception as exc:  # the codec raises assorted errors on bad bytes
         raise CodecError(f"{cls.name} v{version}: {exc!r}") from exc
+    if end > len(view):
+        # The decoder slices leniently: a length running past the end shows only here.
+        raise CodecError(f"{cls.name} v{version}: body truncated ({len(view)} bytes, fields need {end})")
+    return request
+
+
+@cache
+def _decoder(api_key: int, version: int) -> Any:
+    """The codec's compiled decoder for one request version; returns (object, end position)."""
+    cls = _classes()[0][api_key]
+    flexible = cls.flexible_version_q(version)
+    return cls._struct.compiled_decode_from(version, compact=flexible, tagged=flexible, data_class=cls[None])
 
 
 def encode_response(api_key: int, version: int, body: dict[str, Any]) -> bytes:
@@ -92,3 +105,16 @@ def _convert_fields(struct: Any, version: int, values: dict[str, Any]) -> dict[s
         else:
             out[name] = value
     return out
+
+
+def subscribed_topics(metadata: bytes) -> set[str]:
+    """Topics in a consumer protocol subscription (a JoinGroup member's metadata); empty if unreadable."""
+    from kafka.protocol.consumer import ConsumerProtocolSubscription
+
+    if len(metadata) < 2:
+        return set()
+    version = min(int.from_bytes(metadata[:2], "big", signed=True), int(ConsumerProtocolSubscription.max_version))
+    try:
+        return set(ConsumerProtocolSubscription.decode(metadata, version=max(version, 0)).topics or ())
+    except Exception:
+        return set()

@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
+from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
 
 log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.05
 
 
 class KafkaliteServer:
@@ -26,7 +30,7 @@ class KafkaliteServer:
         self.dispatcher = Dispatcher(self.state, log_requests=log_requests)
         self.connections: set[BrokerConnection] = set()
         self._server: asyncio.base_events.Server | None = None
-        self._timers: list[asyncio.TimerHandle] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._stopped = asyncio.Event()
 
     @property
@@ -49,21 +53,24 @@ class KafkaliteServer:
         for sock in self._server.sockets:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.config.fsync == "interval":
-            self._schedule_flush()
+            self._every("fsync", self.config.fsync_interval_ms / 1000, self.state.flush_dirty)
+        # Coordinator timers (session timeouts, rebalance deadlines) are checked this often.
+        self._every("coordinator", TICK_SECONDS, self.state.tick)
 
     def _new_connection(self) -> BrokerConnection:
         conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self.connections.discard)
         self.connections.add(conn)
         return conn
 
-    def _schedule_flush(self) -> None:
+    def _every(self, name: str, seconds: float, action: Callable[[], None]) -> None:
+        """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name)."""
         loop = asyncio.get_running_loop()
 
-        def tick() -> None:
-            self.state.flush_dirty()
-            self._timers.append(loop.call_later(self.config.fsync_interval_ms / 1000, tick))
+        def fire() -> None:
+            action()
+            self._timers[name] = loop.call_later(seconds, fire)
 
-        self._timers.append(loop.call_later(self.config.fsync_interval_ms / 1000, tick))
+        self._timers[name] = loop.call_later(seconds, fire)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
@@ -75,10 +82,11 @@ class KafkaliteServer:
             self._server.close()
         self.state.closing = True
         self.state.notifier.wake_all()
+        self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
-        for timer in self._timers:
+        for timer in self._timers.values():
             timer.cancel()
         self.state.close()
         self._stopped.set()

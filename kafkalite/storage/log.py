@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kafkalite.records.batch import BatchHeader, patch_base_offset, set_log_append_time
 from kafkalite.records.records import iter_records
+from kafkalite.storage.catalog import atomic_write
 from kafkalite.storage.producer_state import NO_PRODUCER_ID, ProducerStateManager, SequenceError
 from kafkalite.storage.segment import LogSegment
 
@@ -62,8 +63,8 @@ class PartitionLog:
     def open(self, clean_shutdown: bool) -> None:
         """Load segments; after an unclean shutdown, recover the active one.
 
-        Leftovers of interrupted operations (``.cleaned``, ``.swap``, ``.deleted`` files) are
-        removed, as Kafka's LogLoader does.
+        Leftovers of interrupted operations (``.deleted`` files) are removed, as Kafka's
+        LogLoader does; producer state comes from the newest snapshot plus the log after it.
         """
         for leftover in self.directory.glob("*.deleted"):
             leftover.unlink(missing_ok=True)
@@ -81,9 +82,37 @@ class PartitionLog:
                 active.recover()
         else:
             self.segments.append(LogSegment(self.directory, 0, self.config.index_interval_bytes, now))
-        # Producer state comes from batch headers; the active segment holds the recent ones.
-        for header in self.active.batches_from_offset(self.active.base_offset):
-            self.producer_state.update(header)
+        self._load_producer_state()
+
+    # ---- producer state snapshots --------------------------------------------------------
+
+    def _snapshot_path(self, offset: int) -> Path:
+        return self.directory / f"{offset:020d}.snapshot"
+
+    def _load_producer_state(self) -> None:
+        """Latest usable snapshot, then the batches written after it (Kafka's LogLoader)."""
+        end = self.log_end_offset
+        snapshots = sorted(
+            (int(p.stem), p) for p in self.directory.glob("*.snapshot") if p.stem.isdigit() and int(p.stem) <= end
+        )
+        start = self.log_start_offset
+        for offset, path in reversed(snapshots):
+            try:
+                self.producer_state = ProducerStateManager.from_bytes(path.read_bytes())
+                start = offset
+                break
+            except (ValueError, TypeError, KeyError):
+                log.warning("ignoring unreadable producer snapshot %s", path)
+        for seg in self.segments[self._segment_for(start) :]:
+            for header in seg.batches_from_offset(max(start, seg.base_offset)):
+                if header.base_offset >= start:
+                    self.producer_state.update(header)
+
+    def _take_snapshot(self) -> None:
+        """Persist producer state at the log end offset; keep the two newest snapshots."""
+        atomic_write(self._snapshot_path(self.log_end_offset), self.producer_state.to_bytes())
+        for old in sorted(self.directory.glob("*.snapshot"))[:-2]:
+            old.unlink(missing_ok=True)
 
     # ---- offsets -----------------------------------------------------------------------------
 
@@ -167,6 +196,7 @@ class PartitionLog:
         """Close the active segment to appends and start a new one at the log end offset."""
         old = self.active
         old.flush_all()
+        self._take_snapshot()
         self.segments.append(
             LogSegment(self.directory, old.next_offset, self.config.index_interval_bytes, self._now_ms())
         )
@@ -189,12 +219,11 @@ class PartitionLog:
         """Stored batches from ``offset``: empty at the log end, OffsetOutOfRange outside."""
         if offset < self.log_start_offset or offset > self.log_end_offset:
             raise OffsetOutOfRange(offset)
-        i = self._segment_for(offset)
-        while i < len(self.segments):
-            data = self.segments[i].read(offset, max_bytes, min_one)
-            if data:
+        for seg in self.segments[self._segment_for(offset) :]:
+            data = seg.read(offset, max_bytes, min_one)
+            if data is not None:
                 return data
-            i += 1  # offset lies past this segment's batches (e.g. a gap): try the next
+            # nothing at or after ``offset`` in this segment (a gap): the next one holds it
         return b""
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
@@ -230,6 +259,8 @@ class PartitionLog:
         self.active.flush()
 
     def close(self) -> None:
+        if self.segments:
+            self._take_snapshot()
         for seg in self.segments:
             seg.flush_all()
             seg.close()

@@ -2,14 +2,16 @@
 
 Kafka keeps the metadata of the last five batches per producer so a retried batch is
 recognised and acknowledged with its original offsets instead of being written twice, and a
-gap in sequence numbers is refused. The state is derived from batch headers only, so it can
-be rebuilt by scanning the log on start.
+gap in sequence numbers is refused. The state is derived from batch headers only; snapshots
+(``to_bytes``) taken at segment rolls and clean shutdown bound how much log a restart rescans.
 """
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafkalite.records.batch import BatchHeader
 
@@ -100,3 +102,19 @@ class ProducerStateManager:
         entry.batches.append(
             _BatchMeta(header.base_sequence, _last_seq(header), header.base_offset, header.last_offset)
         )
+
+    def to_bytes(self) -> bytes:
+        doc: dict[str, Any] = {
+            str(pid): [entry.epoch, [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in entry.batches]]
+            for pid, entry in self.producers.items()
+        }
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ProducerStateManager:
+        state = cls()
+        for pid, (epoch, batches) in json.loads(data).items():
+            entry = ProducerEntry(epoch)
+            entry.batches.extend(_BatchMeta(*b) for b in batches)
+            state.producers[int(pid)] = entry
+        return state

@@ -60,8 +60,9 @@ class LogSegment:
 
     def load(self) -> None:
         """Derive next offset and max timestamp for a segment that was shut down cleanly."""
-        if not self.offset_index.sane(self.size) or not self.time_index.sane():
-            log.warning("rebuilding damaged indexes of %s", self.log_path)
+        indexes_missing = self.size > 0 and (not self.offset_index.offsets or not self.time_index.timestamps)
+        if indexes_missing or not self.offset_index.sane(self.size) or not self.time_index.sane():
+            log.warning("rebuilding missing or damaged indexes of %s", self.log_path)
             self.recover()
             return
         start = self.offset_index.positions[-1] if self.offset_index.positions else 0
@@ -167,15 +168,16 @@ class LogSegment:
                 return header.position, header.base_offset
         return None
 
-    def read(self, offset: int, max_bytes: int, min_one: bool) -> bytes:
+    def read(self, offset: int, max_bytes: int, min_one: bool) -> bytes | None:
         """Whole batches from the one holding ``offset``, at most ``max_bytes`` of them.
 
-        With ``min_one`` the first batch is returned even when it is larger, as Kafka does so a
-        consumer can always make progress.
+        None means this segment holds nothing at or after ``offset``; empty bytes mean the first
+        batch did not fit. With ``min_one`` the first batch is returned even when it is larger,
+        as Kafka does so a consumer can always make progress.
         """
         found = self.position_of(offset)
         if found is None:
-            return b""
+            return None
         pos = found[0]
         data = os.pread(self._fd, max(0, min(max_bytes, self.size - pos)), pos)
         end = 0

@@ -1,0 +1,19 @@
+"""Heartbeat (key 12), v0-v4: keeps a member's session alive; REBALANCE_IN_PROGRESS tells it to rejoin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+
+
+@api(12, "Heartbeat", 0, 4)
+async def handle_heartbeat(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    code = ctx.state.groups.heartbeat(
+        ctx.state.clock.now_ms(),
+        request.group_id,
+        request.generation_id,
+        request.member_id,
+        request.group_instance_id if ctx.version >= 3 else None,
+    )
+    return {"throttle_time_ms": 0, "error_code": code}

@@ -1,0 +1,34 @@
+"""JoinGroup (key 11), v0-v9: answered when the rebalance completes (a deferred reply).
+
+v4+ members without an id get MEMBER_ID_REQUIRED with a new id first (KIP-394); v5+ carry
+``group.instance.id`` (static membership); v0 has no rebalance timeout (session timeout used).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.deferred import deferred
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.coordinator.group import JoinParams
+
+
+@api(11, "JoinGroup", 0, 9)
+async def handle_join_group(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    rebalance_timeout = request.rebalance_timeout_ms if ctx.version >= 1 else request.session_timeout_ms
+    params = JoinParams(
+        group_id=request.group_id,
+        member_id=request.member_id or "",
+        group_instance_id=request.group_instance_id if ctx.version >= 5 else None,
+        client_id=ctx.header.client_id or "",
+        client_host="/" + ctx.peer.rsplit(":", 1)[0],
+        session_timeout_ms=request.session_timeout_ms,
+        rebalance_timeout_ms=rebalance_timeout,
+        protocol_type=request.protocol_type,
+        protocols=[(p.name, bytes(p.metadata)) for p in request.protocols],
+        version=ctx.version,
+    )
+    groups = ctx.state.groups
+    now = ctx.state.clock.now_ms()
+    body = await deferred(lambda respond: groups.join(now, params, respond))
+    return {"throttle_time_ms": 0, **body}

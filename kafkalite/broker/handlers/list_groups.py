@@ -1,0 +1,24 @@
+"""ListGroups (key 16), v0-v5, with the state filter (v4+) and type filter (v5+, all groups are classic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+
+
+@api(16, "ListGroups", 0, 5)
+async def handle_list_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    states = {s.lower() for s in request.states_filter} if ctx.version >= 4 and request.states_filter else None
+    types = {t.lower() for t in request.types_filter} if ctx.version >= 5 and request.types_filter else None
+    listed: list[dict[str, Any]] = []
+    for group in ctx.state.groups.groups.values():
+        if states is not None and group.state.value.lower() not in states:
+            continue
+        if types is not None and "classic" not in types:
+            continue
+        listed.append(
+            {"group_id": group.group_id, "protocol_type": group.protocol_type or "",
+             "group_state": group.state.value, "group_type": "classic"}
+        )
+    return {"throttle_time_ms": 0, "error_code": 0, "groups": listed}

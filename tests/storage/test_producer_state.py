@@ -1,0 +1,101 @@
+import pytest
+
+from kafkalite.records.batch import BatchHeader, validate_batches
+from kafkalite.storage.producer_state import RETAINED_BATCHES, ProducerStateManager, SequenceError
+from tests.helpers import simple_batch
+
+PID = 77
+
+
+def header(n: int, seq: int, base_offset: int = 0, epoch: int = 0, pid: int = PID) -> BatchHeader:
+    (h,) = validate_batches(simple_batch(n, producer_id=pid, producer_epoch=epoch, base_sequence=seq))
+    return h._replace(base_offset=base_offset)
+
+
+@pytest.fixture
+def state():
+    return ProducerStateManager()
+
+
+def test_unknown_producer_accepts_any_sequence(state):
+    state.check(header(1, 0))
+    state.check(header(1, 12345))
+    assert state.find_duplicate(header(1, 0)) is None
+
+
+def test_update_then_find_duplicate(state):
+    state.update(header(3, 0, base_offset=10))
+    state.update(header(2, 3, base_offset=20))
+    assert state.find_duplicate(header(3, 0)) == (10, 12)
+    assert state.find_duplicate(header(2, 3)) == (20, 21)
+    assert state.find_duplicate(header(2, 0)) is None  # same first seq, different last seq
+    assert state.find_duplicate(header(3, 0, epoch=1)) is None
+    assert state.find_duplicate(header(3, 0, pid=PID + 1)) is None
+    assert state.producers[PID].last_seq == 4
+
+
+def test_only_last_five_batches_are_retained(state):
+    for i in range(RETAINED_BATCHES + 1):
+        state.update(header(1, i, base_offset=100 + i))
+    assert RETAINED_BATCHES == 5
+    assert state.find_duplicate(header(1, 0)) is None
+    assert state.find_duplicate(header(1, 1)) == (101, 101)
+    assert state.find_duplicate(header(1, 5)) == (105, 105)
+
+
+def test_check_expects_next_sequence(state):
+    state.update(header(3, 0))
+    state.check(header(1, 3))
+    for bad in (2, 4, 0):
+        with pytest.raises(SequenceError) as exc:
+            state.check(header(1, bad))
+        assert exc.value.kind == "out_of_order"
+
+
+def test_check_older_epoch(state):
+    state.update(header(1, 0, epoch=3))
+    with pytest.raises(SequenceError) as exc:
+        state.check(header(1, 1, epoch=2))
+    assert exc.value.kind == "invalid_epoch"
+
+
+def test_check_newer_epoch_requires_sequence_zero(state):
+    state.update(header(1, 0, epoch=3))
+    state.check(header(1, 0, epoch=4))
+    with pytest.raises(SequenceError) as exc:
+        state.check(header(1, 1, epoch=4))
+    assert exc.value.kind == "out_of_order"
+
+
+def test_newer_epoch_replaces_entry(state):
+    state.update(header(2, 0, epoch=0, base_offset=0))
+    state.update(header(1, 0, epoch=1, base_offset=2))
+    entry = state.producers[PID]
+    assert entry.epoch == 1
+    assert len(entry.batches) == 1
+    assert state.find_duplicate(header(2, 0, epoch=0)) is None
+    assert state.find_duplicate(header(1, 0, epoch=1)) == (2, 2)
+
+
+def test_sequence_wraps_at_int32(state):
+    top = 2**31 - 3
+    state.update(header(3, top))  # sequences 2**31-3 .. 2**31-1
+    assert state.producers[PID].last_seq == 2**31 - 1
+    state.check(header(1, 0))
+    with pytest.raises(SequenceError):
+        state.check(header(1, 2**31 - 1))
+
+
+def test_non_idempotent_batches_are_ignored(state):
+    (h,) = validate_batches(simple_batch(2))
+    state.update(h)
+    assert state.producers == {}
+
+
+def test_producers_are_independent(state):
+    state.update(header(2, 0, pid=1))
+    state.update(header(5, 0, pid=2))
+    state.check(header(1, 2, pid=1))
+    state.check(header(1, 5, pid=2))
+    with pytest.raises(SequenceError):
+        state.check(header(1, 5, pid=1))
