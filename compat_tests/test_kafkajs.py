@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_kafkajs_admin_and_producer(broker: BrokerProcess, topic_name: str) -> None:
+def test_kafkajs_admin_producer_and_group_consumer(broker: BrokerProcess, topic_name: str) -> None:
     out = subprocess.run(
         ["node", str(JS / "roundtrip.js"), broker.bootstrap, topic_name, "40"],
         capture_output=True, text=True, timeout=60,
@@ -29,3 +29,6 @@ def test_kafkajs_admin_and_producer(broker: BrokerProcess, topic_name: str) -> N
     assert sorted((r["partition"], r["baseOffset"]) for r in result["sent"]) == [(0, "0"), (1, "0")]
     assert sorted((o["partition"], o["high"], o["low"]) for o in result["offsets"]) == [(0, "20", "0"), (1, "20", "0")]
     assert result["partitions"] == 2
+    assert sorted(result["consumed"]) == sorted(f"v{i}" for i in range(40))
+    (committed,) = result["committed"]
+    assert sorted((p["partition"], p["offset"]) for p in committed["partitions"]) == [(0, "20"), (1, "20")]

@@ -1,7 +1,6 @@
 // KafkaJS (an independent JavaScript implementation of the protocol) against kafkalite.
 // Usage: node roundtrip.js BOOTSTRAP TOPIC COUNT ; prints one JSON line with what it saw.
-// KafkaJS consumers always use the group protocol, so reading is checked through the
-// admin client's offsets here; group consumption is covered with the group coordinator.
+// The consumer uses the group protocol (KafkaJS has no manual assignment).
 const { Kafka, logLevel, CompressionTypes } = require("kafkajs");
 
 async function main() {
@@ -21,8 +20,30 @@ async function main() {
 
   const offsets = await admin.fetchTopicOffsets(topic);
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+
+  const groupId = `g-${topic}`;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const consumed = [];
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${consumed.length} messages consumed`)), 30000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        consumed.push(message.value.toString());
+        if (consumed.length === count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect(); // commits and leaves the group
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
   await admin.disconnect();
-  console.log(JSON.stringify({ created, sent, offsets, partitions: metadata.topics[0].partitions.length }));
+  console.log(
+    JSON.stringify({ created, sent, offsets, partitions: metadata.topics[0].partitions.length, consumed, committed })
+  );
 }
 
 main().catch((err) => {

@@ -21,7 +21,7 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
             code = ErrorCode.GROUP_ID_NOT_FOUND if ctx.version >= 6 else ErrorCode.NONE
             described.append(
                 {"error_code": int(code), "error_message": None, "group_id": group_id, "group_state": "Dead",
-                 "protocol_type": "", "protocol_data": "", "members": [], "authorized_operations": -2147483648}
+                 "protocol_type": "", "protocol_data": "", "members": []}
             )
             continue
         stable = group.state == GroupState.STABLE
@@ -44,7 +44,6 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                     }
                     for m in group.members.values()
                 ],
-                "authorized_operations": -2147483648,
             }
         )
     return {"throttle_time_ms": 0, "groups": described}
