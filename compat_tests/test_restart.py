@@ -65,3 +65,20 @@ def test_torn_tail_is_truncated_on_recovery(own_broker: BrokerProcess, topic_nam
     assert log_file.stat().st_size == good_size
     assert len(consume_all(own_broker, topic_name, 100)) == 100
     assert len(_produce(own_broker, topic_name, 100, 5)) == 5
+
+
+def test_fsync_policies_keep_acknowledged_data(tmp_path: object, topic_name: str) -> None:
+    from pathlib import Path
+
+    for policy in ("always", "interval"):
+        broker = BrokerProcess(Path(str(tmp_path)) / policy, extra_args=["--fsync", policy, "--fsync-interval-ms", "50"])
+        broker.start()
+        try:
+            create_topic(broker, topic_name)
+            assert len(_produce(broker, topic_name, 0, 200)) == 200
+            broker.kill9()
+            broker.start()
+            assert len(consume_all(broker, topic_name, 200)) == 200
+        finally:
+            if broker.alive():
+                broker.kill9()
