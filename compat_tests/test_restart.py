@@ -71,7 +71,8 @@ def test_fsync_policies_keep_acknowledged_data(tmp_path: object, topic_name: str
     from pathlib import Path
 
     for policy in ("always", "interval"):
-        broker = BrokerProcess(Path(str(tmp_path)) / policy, extra_args=["--fsync", policy, "--fsync-interval-ms", "50"])
+        args = ["--fsync", policy, "--fsync-interval-ms", "50"]
+        broker = BrokerProcess(Path(str(tmp_path)) / policy, extra_args=args)
         broker.start()
         try:
             create_topic(broker, topic_name)
