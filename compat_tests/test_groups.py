@@ -200,3 +200,21 @@ def test_aiokafka_group_consumer_commits(broker: BrokerProcess, topic_name: str)
     committed = confluent.committed([TopicPartition(topic_name, 0), TopicPartition(topic_name, 1)], timeout=10)
     assert [tp.offset for tp in committed] == [5, 5]
     confluent.close()
+
+
+def test_admin_state_filter_offset_delete_and_topic_deletion(broker: BrokerProcess, topic_name: str) -> None:
+    create_topic(broker, topic_name, partitions=2)
+    group = f"g-{topic_name}"
+    committer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+    committer.commit(offsets=[TopicPartition(topic_name, 0, 3), TopicPartition(topic_name, 1, 4)], asynchronous=False)
+    committer.close()
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    empty = {g["group_id"] for g in admin.list_groups(states_filter=["Empty"])}
+    stable = {g["group_id"] for g in admin.list_groups(states_filter=["Stable"])}
+    assert group in empty and group not in stable
+    admin.delete_group_offsets(group, [KTopicPartition(topic_name, 0)])
+    remaining = admin.list_group_offsets({group: None})[group]
+    assert {tp.partition: o.offset for tp, o in remaining.items()} == {1: 4}
+    admin.delete_topics([topic_name])
+    assert admin.list_group_offsets({group: None})[group] == {}
+    admin.close()

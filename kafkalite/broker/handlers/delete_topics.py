@@ -1,4 +1,8 @@
-"""DeleteTopics (key 20), v1-v6: by name (all versions) or by topic id (v6). Files are removed."""
+"""DeleteTopics (key 20), v1-v6: by name (all versions) or by topic id (v6).
+
+The partition directories are removed and every group's committed offsets for the topic are
+dropped, as Kafka's coordinator does for deleted partitions.
+"""
 
 from __future__ import annotations
 
@@ -35,5 +39,6 @@ async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, A
             entry["name"] = topic.name
             entry["topic_id"] = topic.topic_id
             cluster.delete_topic(topic.name)
+            ctx.state.groups.delete_topic_offsets(topic.name)
         responses.append(entry)
     return {"throttle_time_ms": 0, "responses": responses}
