@@ -60,6 +60,7 @@ class BrokerConfig:
     group_initial_rebalance_delay_ms: int = 0
     group_min_session_timeout_ms: int = 1000
     group_max_session_timeout_ms: int = 1800000
+    transaction_max_timeout_ms: int = 900000
     topic_defaults: dict[str, str] = field(default_factory=lambda: dict(TOPIC_CONFIG_DEFAULTS))
 
     def __post_init__(self) -> None:

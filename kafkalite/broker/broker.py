@@ -15,6 +15,7 @@ from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
+from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
 from kafkalite.storage.log import PartitionLog
@@ -42,6 +43,17 @@ class BrokerState:
             ),
             persist=self.group_log.append,
         )
+        self.txn_log = MetadataLog(config.data_dir / "transactions.log")
+        self.txns = TxnCoordinator(
+            TxnEffects(
+                persist=self.txn_log.append,
+                allocate_producer_id=self.producer_ids.allocate,
+                write_markers=self._write_markers,
+                settle_offsets=self.groups.settle_txn,
+                partition_exists=lambda topic, p: self.cluster.partition(topic, p) is not None,
+            ),
+            max_timeout_ms=config.transaction_max_timeout_ms,
+        )
         self.clean_start = False
         self.closing = False
         self._dirty: set[PartitionLog] = set()
@@ -53,6 +65,10 @@ class BrokerState:
         for record in self.group_log.replay():
             self.groups.replay(record, now)
         self.group_log.open()
+        for record in self.txn_log.replay():
+            self.txns.replay(record)
+        self.txn_log.open()
+        self.txns.recover(now)
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
@@ -60,21 +76,36 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         self.cluster.close()
         self.group_log.close()
+        self.txn_log.close()
         self.catalog.mark_clean_shutdown()
 
     async def after_append(self, topic: str, partition: int, plog: PartitionLog) -> None:
         """Apply the fsync policy to a fresh append, then wake fetchers waiting on it."""
-        policy = self.config.fsync
-        if policy == "always":
+        if self.config.fsync == "always":
             await asyncio.get_running_loop().run_in_executor(None, plog.flush)
-        elif policy == "interval":
+        self._written(topic, partition, plog)
+
+    def _written(self, topic: str, partition: int, plog: PartitionLog) -> None:
+        if self.config.fsync == "interval":
             self._dirty.add(plog)
         self.notifier.notify((topic, partition))
 
     def tick(self) -> None:
         """Run coordinator timers that are due (the server calls this periodically)."""
-        self.groups.tick(self.clock.now_ms())
+        now = self.clock.now_ms()
+        self.groups.tick(now)
+        self.txns.tick(now)
         self.group_log.maybe_compact(self.groups.snapshot)
+        self.txn_log.maybe_compact(self.txns.snapshot)
+
+    def _write_markers(self, producer_id: int, producer_epoch: int, commit: bool, partitions: set[Partition]) -> None:
+        """Write COMMIT or ABORT markers into the transaction's partitions and wake their readers."""
+        for topic, index in partitions:
+            plog = self.cluster.partition(topic, index)
+            if plog is not None and plog.append_marker(producer_id, producer_epoch, commit) is not None:
+                if self.config.fsync == "always":
+                    plog.flush()  # markers are rare: flush inline so the decision is on disk before EndTxn answers
+                self._written(topic, index, plog)
 
     def flush_dirty(self) -> None:
         """Fsync logs appended to since the last call (the ``interval`` policy's timer)."""

@@ -93,6 +93,8 @@ class Group:
     pending_sync: set[str] = field(default_factory=set)
     static: dict[str, str] = field(default_factory=dict)
     offsets: dict[tuple[str, int], OffsetEntry] = field(default_factory=dict)
+    # Offsets committed inside open transactions, by producer id, until the transaction ends.
+    txn_offsets: dict[int, dict[tuple[str, int], OffsetEntry]] = field(default_factory=dict)
     initial_delay_until: int | None = None
 
     def is_empty(self) -> bool:
@@ -593,6 +595,49 @@ class GroupCoordinator:
                       "e": leader_epoch, "m": meta, "ts": now})
         return 0
 
+    def validate_txn_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
+        """TxnOffsetCommit's checks: the group is created if needed; members are checked if named."""
+        if not group_id:
+            return int(ErrorCode.INVALID_GROUP_ID)
+        group = self.groups.setdefault(group_id, Group(group_id))
+        if generation < 0 and not member_id and instance_id is None:
+            return 0
+        if instance_id is not None and group.static.get(instance_id) not in (None, member_id):
+            return int(ErrorCode.FENCED_INSTANCE_ID)
+        if member_id not in group.members:
+            return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        if generation != group.generation:
+            return int(ErrorCode.ILLEGAL_GENERATION)
+        return 0
+
+    def txn_commit(self, now: int, group_id: str, producer_id: int, topic: str, partition: int, offset: int,
+                   leader_epoch: int, metadata: str | None) -> int:
+        """Hold an offset committed in a transaction until the transaction ends."""
+        meta = metadata or ""
+        if len(meta.encode()) > self.config.max_metadata_bytes:
+            return 12  # OFFSET_METADATA_TOO_LARGE
+        group = self.groups[group_id]
+        group.txn_offsets.setdefault(producer_id, {})[(topic, partition)] = OffsetEntry(offset, leader_epoch, meta, now)
+        self.persist({"t": "txn_offset", "g": group_id, "pid": producer_id, "topic": topic, "p": partition,
+                      "o": offset, "e": leader_epoch, "m": meta, "ts": now})
+        return 0
+
+    def settle_txn(self, producer_id: int, group_ids: set[str], commit: bool) -> None:
+        """A transaction ended: its offsets become committed offsets, or vanish on abort."""
+        for group_id in group_ids:
+            group = self.groups.get(group_id)
+            if group is None:
+                continue
+            pending = group.txn_offsets.pop(producer_id, {})
+            if commit:
+                for (topic, partition), e in pending.items():
+                    group.offsets[(topic, partition)] = e
+            self.persist({"t": "txn_end", "g": group_id, "pid": producer_id, "commit": commit})
+
+    def has_pending_txn_offset(self, group_id: str, topic: str, partition: int) -> bool:
+        group = self.groups.get(group_id)
+        return group is not None and any((topic, partition) in p for p in group.txn_offsets.values())
+
     def committed(self, group_id: str) -> dict[tuple[str, int], OffsetEntry]:
         group = self.groups.get(group_id)
         return group.offsets if group is not None else {}
@@ -654,6 +699,11 @@ class GroupCoordinator:
                 for (topic, partition), e in group.offsets.items():
                     out.append({"t": "offset", "g": group.group_id, "topic": topic, "p": partition, "o": e.offset,
                                 "e": e.leader_epoch, "m": e.metadata, "ts": e.commit_timestamp})
+                for pid, pending in group.txn_offsets.items():
+                    for (topic, partition), e in pending.items():
+                        out.append({"t": "txn_offset", "g": group.group_id, "pid": pid, "topic": topic,
+                                    "p": partition, "o": e.offset, "e": e.leader_epoch, "m": e.metadata,
+                                    "ts": e.commit_timestamp})
         finally:
             self.persist = saved
         return out
@@ -666,7 +716,14 @@ class GroupCoordinator:
             self.groups.pop(group_id, None)
             return
         group = self.groups.setdefault(group_id, Group(group_id))
-        if kind == "offset":
+        if kind == "txn_offset":
+            entry = OffsetEntry(record["o"], record["e"], record["m"], record["ts"])
+            group.txn_offsets.setdefault(record["pid"], {})[(record["topic"], record["p"])] = entry
+        elif kind == "txn_end":
+            pending = group.txn_offsets.pop(record["pid"], {})
+            if record["commit"]:
+                group.offsets.update(pending)
+        elif kind == "offset":
             tp = (record["topic"], record["p"])
             if record["o"] is None:
                 group.offsets.pop(tp, None)

@@ -145,3 +145,60 @@ class TimeIndex(_IndexFile):
         del self.timestamps[:]
         del self.offsets[:]
         self._reset()
+
+
+_TXN_ENTRY = struct.Struct(">hqqqq")
+
+
+class AbortedTxn(tuple[int, int, int]):
+    """(producer id, first offset, last offset): a transaction aborted in this partition."""
+
+    __slots__ = ()
+
+    @property
+    def producer_id(self) -> int:
+        return self[0]
+
+    @property
+    def first_offset(self) -> int:
+        return self[1]
+
+    @property
+    def last_offset(self) -> int:
+        return self[2]
+
+
+class TxnIndex:
+    """A segment's ``.txnindex``: aborted transactions whose abort marker lies in the segment.
+
+    Kafka's layout (version int16, producer id, first offset, last offset, last stable offset).
+    The file is created only when the first abort is recorded.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: list[AbortedTxn] = []
+        if path.exists():
+            data = path.read_bytes()
+            usable = len(data) - len(data) % _TXN_ENTRY.size
+            for pos in range(0, usable, _TXN_ENTRY.size):
+                _v, pid, first, last, _lso = _TXN_ENTRY.unpack_from(data, pos)
+                self.entries.append(AbortedTxn((pid, first, last)))
+
+    def append(self, entry: AbortedTxn, last_stable_offset: int) -> None:
+        self.entries.append(entry)
+        with open(self.path, "ab") as fh:
+            fh.write(_TXN_ENTRY.pack(0, entry.producer_id, entry.first_offset, entry.last_offset, last_stable_offset))
+
+    def truncate_from(self, offset: int) -> None:
+        """Forget entries whose marker is at or after ``offset`` (they are about to be replayed)."""
+        keep = [e for e in self.entries if e.last_offset < offset]
+        if len(keep) == len(self.entries):
+            return
+        self.entries = keep
+        with open(self.path, "wb") as fh:
+            for e in keep:
+                fh.write(_TXN_ENTRY.pack(0, e.producer_id, e.first_offset, e.last_offset, -1))
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)

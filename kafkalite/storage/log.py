@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafkalite.records.batch import BatchHeader, patch_base_offset, set_log_append_time
+from kafkalite.records.batch import BatchHeader, patch_base_offset, read_header, set_log_append_time
+from kafkalite.records.control import ABORT, build_marker, marker_type
 from kafkalite.records.records import iter_records
 from kafkalite.storage.catalog import atomic_write
+from kafkalite.storage.index import AbortedTxn
 from kafkalite.storage.producer_state import NO_PRODUCER_ID, ProducerStateManager, SequenceError
 from kafkalite.storage.segment import LogSegment
 
@@ -104,9 +106,21 @@ class PartitionLog:
             except (ValueError, TypeError, KeyError):
                 log.warning("ignoring unreadable producer snapshot %s", path)
         for seg in self.segments[self._segment_for(start) :]:
+            seg.txn_index.truncate_from(start)  # aborts after the snapshot are re-derived below
             for header in seg.batches_from_offset(max(start, seg.base_offset)):
                 if header.base_offset >= start:
-                    self.producer_state.update(header)
+                    self._track_batch(seg, header, seg.read_batch_at(header.position) if header.is_control else b"")
+
+    def _track_batch(self, seg: LogSegment, header: BatchHeader, control_batch: bytes | bytearray) -> None:
+        """Producer and transaction bookkeeping for a batch written to ``seg``."""
+        if header.producer_id == NO_PRODUCER_ID:
+            return
+        if not header.is_control:
+            self.producer_state.update(header)
+            return
+        first = self.producer_state.complete_txn(header)
+        if first is not None and marker_type(control_batch) == ABORT:
+            seg.txn_index.append(AbortedTxn((header.producer_id, first, header.base_offset)), self.last_stable_offset)
 
     def _take_snapshot(self) -> None:
         """Persist producer state at the log end offset; keep the two newest snapshots."""
@@ -133,6 +147,19 @@ class PartitionLog:
         return self.log_end_offset
 
     @property
+    def last_stable_offset(self) -> int:
+        """Offsets below it belong to no open transaction (read_committed reads up to it)."""
+        first_open = self.producer_state.first_unstable_offset()
+        return self.high_watermark if first_open is None else first_open
+
+    def aborted_transactions(self, start: int, end: int) -> list[AbortedTxn]:
+        """Aborted transactions that overlap [start, end), for read_committed fetches."""
+        found: list[AbortedTxn] = []
+        for seg in self.segments[self._segment_for(start) :]:
+            found.extend(e for e in seg.txn_index.entries if e.last_offset >= start and e.first_offset < end)
+        return found
+
+    @property
     def size_bytes(self) -> int:
         return sum(seg.size for seg in self.segments)
 
@@ -145,7 +172,7 @@ class PartitionLog:
         not written again; a sequence gap raises SequenceError and writes nothing.
         """
         first = headers[0]
-        if first.producer_id != NO_PRODUCER_ID:
+        if first.producer_id != NO_PRODUCER_ID and not first.is_control:
             duplicate = self.producer_state.find_duplicate(first)
             if duplicate is not None:
                 return AppendResult(duplicate[0], duplicate[1], -1)
@@ -162,11 +189,25 @@ class PartitionLog:
             patched.append(header._replace(base_offset=next_offset))
             next_offset += header.last_offset_delta + 1
         self._maybe_roll(len(data), next_offset)
-        self.active.append(data, patched)
+        active = self.active
+        active.append(data, patched)
         if first.producer_id != NO_PRODUCER_ID:
             for header in patched:
-                self.producer_state.update(header)
+                self._track_batch(active, header, data if header.is_control else b"")
         return AppendResult(base, next_offset - 1, append_time)
+
+    def append_marker(
+        self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int = 0
+    ) -> int | None:
+        """End this producer's open transaction here with a COMMIT or ABORT marker.
+
+        Returns the marker's offset, or None when the producer has no open transaction in this
+        partition (a repeated EndTxn, or a transaction that never wrote here).
+        """
+        if not self.producer_state.in_transaction(producer_id):
+            return None
+        marker = build_marker(producer_id, producer_epoch, commit, self._now_ms(), coordinator_epoch)
+        return self.append(marker, [read_header(marker, 0)]).base_offset
 
     def _check_sequences(self, headers: list[BatchHeader]) -> None:
         """The first batch continues the producer's sequence; the rest continue each other."""
@@ -215,12 +256,16 @@ class PartitionLog:
                 hi = mid - 1
         return lo
 
-    def read(self, offset: int, max_bytes: int, min_one: bool = True) -> bytes:
-        """Stored batches from ``offset``: empty at the log end, OffsetOutOfRange outside."""
+    def read(self, offset: int, max_bytes: int, min_one: bool = True, max_offset: int = 2**63 - 1) -> bytes:
+        """Stored batches from ``offset``: empty at the log end, OffsetOutOfRange outside.
+
+        Batches starting at or after ``max_offset`` (the last stable offset, for
+        read_committed) are left out.
+        """
         if offset < self.log_start_offset or offset > self.log_end_offset:
             raise OffsetOutOfRange(offset)
         for seg in self.segments[self._segment_for(offset) :]:
-            data = seg.read(offset, max_bytes, min_one)
+            data = seg.read(offset, max_bytes, min_one, max_offset)
             if data is not None:
                 return data
             # nothing at or after ``offset`` in this segment (a gap): the next one holds it

@@ -40,6 +40,7 @@ class _BatchMeta:
 class ProducerEntry:
     epoch: int
     batches: deque[_BatchMeta] = field(default_factory=lambda: deque(maxlen=RETAINED_BATCHES))
+    txn_first_offset: int | None = None  # first offset of this producer's open transaction here
 
     @property
     def last_seq(self) -> int:
@@ -92,7 +93,7 @@ class ProducerStateManager:
             )
 
     def update(self, header: BatchHeader) -> None:
-        """Record a batch just written (``header`` carries its assigned base offset)."""
+        """Record a data batch just written (``header`` carries its assigned base offset)."""
         if header.producer_id == NO_PRODUCER_ID:
             return
         entry = self.producers.get(header.producer_id)
@@ -102,10 +103,38 @@ class ProducerStateManager:
         entry.batches.append(
             _BatchMeta(header.base_sequence, _last_seq(header), header.base_offset, header.last_offset)
         )
+        if header.is_transactional and entry.txn_first_offset is None:
+            entry.txn_first_offset = header.base_offset
+
+    def in_transaction(self, producer_id: int) -> bool:
+        entry = self.producers.get(producer_id)
+        return entry is not None and entry.txn_first_offset is not None
+
+    def complete_txn(self, header: BatchHeader) -> int | None:
+        """Apply a marker just written; returns the first offset of the transaction it ends."""
+        entry = self.producers.get(header.producer_id)
+        if entry is None:
+            entry = self.producers[header.producer_id] = ProducerEntry(header.producer_epoch)
+        first = entry.txn_first_offset
+        entry.txn_first_offset = None
+        if header.producer_epoch > entry.epoch:
+            # A marker at a bumped epoch (fencing): older sequences no longer apply.
+            entry.epoch = header.producer_epoch
+            entry.batches.clear()
+        return first
+
+    def first_unstable_offset(self) -> int | None:
+        """The earliest first offset among open transactions (bounds the last stable offset)."""
+        firsts = [e.txn_first_offset for e in self.producers.values() if e.txn_first_offset is not None]
+        return min(firsts) if firsts else None
 
     def to_bytes(self) -> bytes:
         doc: dict[str, Any] = {
-            str(pid): [entry.epoch, [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in entry.batches]]
+            str(pid): [
+                entry.epoch,
+                [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in entry.batches],
+                entry.txn_first_offset,
+            ]
             for pid, entry in self.producers.items()
         }
         return json.dumps(doc, separators=(",", ":")).encode()
@@ -113,8 +142,8 @@ class ProducerStateManager:
     @classmethod
     def from_bytes(cls, data: bytes) -> ProducerStateManager:
         state = cls()
-        for pid, (epoch, batches) in json.loads(data).items():
-            entry = ProducerEntry(epoch)
+        for pid, (epoch, batches, *rest) in json.loads(data).items():
+            entry = ProducerEntry(epoch, txn_first_offset=rest[0] if rest else None)
             entry.batches.extend(_BatchMeta(*b) for b in batches)
             state.producers[int(pid)] = entry
         return state

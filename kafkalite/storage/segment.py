@@ -22,7 +22,7 @@ from kafkalite.records.batch import (
     crc_ok,
     read_header,
 )
-from kafkalite.storage.index import OffsetIndex, TimeIndex
+from kafkalite.storage.index import OffsetIndex, TimeIndex, TxnIndex
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class LogSegment:
         self.size = os.fstat(self._fd).st_size
         self.offset_index = OffsetIndex(directory / f"{stem}.index")
         self.time_index = TimeIndex(directory / f"{stem}.timeindex")
+        self.txn_index = TxnIndex(directory / f"{stem}.txnindex")
         self.next_offset = base_offset
         self.max_timestamp = -1
         self.max_timestamp_offset = -1  # base offset of the batch holding max_timestamp
@@ -168,23 +169,26 @@ class LogSegment:
                 return header.position, header.base_offset
         return None
 
-    def read(self, offset: int, max_bytes: int, min_one: bool) -> bytes | None:
+    def read(self, offset: int, max_bytes: int, min_one: bool, max_offset: int = 2**63 - 1) -> bytes | None:
         """Whole batches from the one holding ``offset``, at most ``max_bytes`` of them.
 
         None means this segment holds nothing at or after ``offset``; empty bytes mean the first
-        batch did not fit. With ``min_one`` the first batch is returned even when it is larger,
+        batch did not fit or starts at or past ``max_offset`` (the last stable offset for
+        read_committed). With ``min_one`` the first batch is returned even when it is larger,
         as Kafka does so a consumer can always make progress.
         """
         found = self.position_of(offset)
         if found is None:
             return None
-        pos = found[0]
+        pos, first_base = found
+        if first_base >= max_offset:
+            return b""
         data = os.pread(self._fd, max(0, min(max_bytes, self.size - pos)), pos)
         end = 0
         last_offset = -1
         while True:
             extent = batch_extent(data, end)
-            if extent is None or end + extent[1] > len(data):
+            if extent is None or end + extent[1] > len(data) or extent[0] >= max_offset:
                 break
             if len(data) - end >= HEADER_SIZE:
                 last_offset = read_header(data, end).last_offset
@@ -241,3 +245,4 @@ class LogSegment:
         self.close()
         for path in (self.log_path, self.offset_index.path, self.time_index.path):
             path.unlink(missing_ok=True)
+        self.txn_index.delete()

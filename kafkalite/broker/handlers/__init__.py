@@ -1,11 +1,14 @@
 """One module per API family; importing this package registers them all in ``APIS``."""
 
 from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
+    add_offsets_to_txn,
+    add_partitions_to_txn,
     api_versions,
     create_topics,
     delete_groups,
     delete_topics,
     describe_groups,
+    end_txn,
     fetch,
     find_coordinator,
     heartbeat,
@@ -20,6 +23,7 @@ from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
     offset_fetch,
     produce,
     sync_group,
+    txn_offset_commit,
 )
 from kafkalite.broker.handlers.registry import APIS, ApiSpec, RequestContext
 

@@ -5,8 +5,10 @@ that batch and the client skips the earlier records. ``partition_max_bytes`` and
 response-wide ``max_bytes`` are honoured, except that the first batch of the response is
 returned even when larger (Kafka's rule, so a consumer always progresses). When less than
 ``min_bytes`` is available the request parks until a produce notifies one of its partitions
-or ``max_wait_ms`` passes. Fetch sessions (KIP-227) are declined by answering session id 0,
-so clients send full requests. v13+ names topics by id.
+or ``max_wait_ms`` passes. read_committed reads stop at the last stable offset and list the
+aborted transactions in the returned range, so the client drops their records. Fetch
+sessions (KIP-227) are declined by answering session id 0, so clients send full requests.
+v13+ names topics by id.
 """
 
 from __future__ import annotations
@@ -15,9 +17,21 @@ from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
+from kafkalite.records.batch import HEADER_SIZE, read_header
 from kafkalite.storage.log import OffsetOutOfRange
 
 TOPIC_ID_VERSION = 13
+READ_COMMITTED = 1
+
+
+def last_offset_after(data: bytes) -> int:
+    """The offset following the last batch in ``data`` (whole batches, as the log returns them)."""
+    pos = 0
+    header = None
+    while pos + HEADER_SIZE <= len(data):
+        header = read_header(data, pos)
+        pos += header.length
+    return header.last_offset + 1 if header is not None else 0
 
 
 def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], int, bool, list[tuple[str, int]]]:
@@ -25,6 +39,7 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
     cluster = ctx.state.cluster
     by_id = ctx.version >= TOPIC_ID_VERSION
     remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
+    read_committed = request.isolation_level == READ_COMMITTED
     total = 0
     error = False
     keys: list[tuple[str, int]] = []
@@ -51,18 +66,25 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
                 continue
             plog = topic.partitions[fp.partition]
             keys.append((topic.name, fp.partition))
-            hw = plog.high_watermark
-            entry["high_watermark"] = hw
-            entry["last_stable_offset"] = hw
+            lso = plog.last_stable_offset
+            entry["high_watermark"] = plog.high_watermark
+            entry["last_stable_offset"] = lso
             entry["log_start_offset"] = plog.log_start_offset
             limit = min(fp.partition_max_bytes, remaining)
+            upper = lso if read_committed else 2**63 - 1
             try:
-                data = plog.read(fp.fetch_offset, limit, min_one=total == 0) if limit > 0 or total == 0 else b""
+                data = plog.read(fp.fetch_offset, limit, total == 0, upper) if limit > 0 or total == 0 else b""
             except OffsetOutOfRange:
                 entry["error_code"] = int(ErrorCode.OFFSET_OUT_OF_RANGE)
                 error = True
                 continue
             entry["records"] = data
+            if read_committed:
+                end = last_offset_after(data) if data else fp.fetch_offset
+                entry["aborted_transactions"] = [
+                    {"producer_id": a.producer_id, "first_offset": a.first_offset}
+                    for a in plog.aborted_transactions(fp.fetch_offset, end)
+                ]
             total += len(data)
             remaining -= len(data)
         resp: dict[str, Any] = {"partitions": partitions}

@@ -1,9 +1,9 @@
-"""InitProducerId (key 22), v0-v5, for idempotent producers.
+"""InitProducerId (key 22), v0-v5.
 
-A producer without a transactional id gets a fresh producer id at epoch 0. A request that
-names its current id and epoch (KIP-360, v3+) gets the epoch bumped so it can reset its
-sequences. Transactional ids are the transaction coordinator's business and are refused
-until it exists.
+Without a transactional id: a fresh producer id at epoch 0 for an idempotent producer, or
+the epoch bumped when it names its current id and epoch (KIP-360, v3+). With one: the
+transaction coordinator bumps the epoch, fencing any older producer with that id and
+aborting its open transaction.
 """
 
 from __future__ import annotations
@@ -11,22 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.errors import ErrorCode
+from kafkalite.broker.handlers.txn_errors import fenced_for_version
 
 MAX_EPOCH = 32767
 
 
 @api(22, "InitProducerId", 0, 5)
 async def handle_init_producer_id(ctx: RequestContext, request: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"throttle_time_ms": 0, "error_code": 0, "producer_id": -1, "producer_epoch": -1}
+    state = ctx.state
+    pid_in = request.producer_id if ctx.version >= 3 else -1
+    epoch_in = request.producer_epoch if ctx.version >= 3 else -1
     if request.transactional_id is not None:
-        body["error_code"] = int(ErrorCode.COORDINATOR_NOT_AVAILABLE)
-        return body
-    allocator = ctx.state.producer_ids
-    if ctx.version >= 3 and request.producer_id >= 0 and 0 <= request.producer_epoch < MAX_EPOCH - 1:
-        body["producer_id"] = request.producer_id
-        body["producer_epoch"] = request.producer_epoch + 1
+        code, pid, epoch = state.txns.init_producer_id(
+            state.clock.now_ms(), request.transactional_id, request.transaction_timeout_ms, pid_in, epoch_in
+        )
+        code = fenced_for_version(code, ctx.version, 4)
+    elif pid_in >= 0 and 0 <= epoch_in < MAX_EPOCH - 1:
+        code, pid, epoch = 0, pid_in, epoch_in + 1
     else:
-        body["producer_id"] = allocator.allocate()
-        body["producer_epoch"] = 0
-    return body
+        code, pid, epoch = 0, state.producer_ids.allocate(), 0
+    return {"throttle_time_ms": 0, "error_code": code, "producer_id": pid, "producer_epoch": epoch}

@@ -19,6 +19,7 @@ LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, EARLIEST_TIERED, LATEST_TIERED 
 @api(2, "ListOffsets", 1, 11)
 async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
+    read_committed = ctx.version >= 2 and request.isolation_level == 1
     topics: list[dict[str, Any]] = []
     for lt in request.topics:
         partitions: list[dict[str, Any]] = []
@@ -38,7 +39,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 continue
             ts = lp.timestamp
             if ts == LATEST:
-                entry["offset"] = plog.high_watermark
+                entry["offset"] = plog.last_stable_offset if read_committed else plog.high_watermark
             elif ts in (EARLIEST, EARLIEST_LOCAL, EARLIEST_TIERED):
                 entry["offset"] = plog.log_start_offset
             elif ts == LATEST_TIERED:

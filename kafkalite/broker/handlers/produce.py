@@ -3,7 +3,9 @@
 Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_MESSAGE)
 and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
 Valid batches get offsets patched into their headers and are written as received; records
-are never decoded. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
+are never decoded. Transactional batches must belong to an open transaction that contains the
+partition (KIP-890 verification, INVALID_TXN_STATE otherwise); control batches are the
+broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
 by id. Topics are not auto-created here (Kafka creates them on Metadata only).
 """
 
@@ -62,6 +64,24 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 code = ErrorCode.CORRUPT_MESSAGE if exc.corrupt else ErrorCode.INVALID_RECORD
                 results.append(_partition_error(index, code, str(exc)))
                 continue
+            first = headers[0]
+            if any(h.is_control for h in headers):
+                results.append(
+                    _partition_error(
+                        index, ErrorCode.INVALID_RECORD, "Clients are not allowed to write control records"
+                    )
+                )
+                continue
+            if first.is_transactional:
+                txn_id = request.transactional_id
+                code = (
+                    state.txns.verify_produce(txn_id, first.producer_id, first.producer_epoch, (topic.name, index))
+                    if txn_id is not None
+                    else int(ErrorCode.INVALID_RECORD)
+                )
+                if code:
+                    results.append(_partition_error(index, ErrorCode(code)))
+                    continue
             limit = int(cluster.topic_config(topic, "max.message.bytes"))
             too_big = next((h for h in headers if h.length > limit), None)
             if too_big is not None:

@@ -1,0 +1,50 @@
+"""TxnOffsetCommit (key 28), v0-v4: offsets held by the group until the transaction ends.
+
+The producer must have added the group with AddOffsetsToTxn; v3+ may name the consumer's
+generation and member id, which are checked like OffsetCommit's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.handlers.txn_errors import fenced_for_version
+from kafkalite.coordinator.txn import TxnState
+from kafkalite.errors import ErrorCode
+
+
+@api(28, "TxnOffsetCommit", 0, 4)
+async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    state = ctx.state
+    groups = state.groups
+    txn = state.txns.txns.get(request.transactional_id)
+    if txn is None or txn.producer_id != request.producer_id:
+        group_error = int(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
+    elif request.producer_epoch != txn.producer_epoch:
+        group_error = fenced_for_version(int(ErrorCode.PRODUCER_FENCED), ctx.version, 2)
+    elif txn.state != TxnState.ONGOING or request.group_id not in txn.groups:
+        group_error = int(ErrorCode.INVALID_TXN_STATE)
+    elif ctx.version >= 3:
+        group_error = groups.validate_txn_commit(
+            request.group_id, request.generation_id, request.member_id or "", request.group_instance_id
+        )
+    else:
+        group_error = groups.validate_txn_commit(request.group_id, -1, "", None)
+    now = state.clock.now_ms()
+    topics: list[dict[str, Any]] = []
+    for topic in request.topics:
+        rows: list[dict[str, Any]] = []
+        for part in topic.partitions:
+            code = group_error
+            if not code:
+                if state.cluster.partition(topic.name, part.partition_index) is None:
+                    code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                else:
+                    epoch = part.committed_leader_epoch if ctx.version >= 2 else -1
+                    code = groups.txn_commit(now, request.group_id, request.producer_id, topic.name,
+                                             part.partition_index, part.committed_offset, epoch,
+                                             part.committed_metadata)
+            rows.append({"partition_index": part.partition_index, "error_code": code})
+        topics.append({"name": topic.name, "partitions": rows})
+    return {"throttle_time_ms": 0, "topics": topics}
