@@ -41,6 +41,7 @@ class ProducerEntry:
     epoch: int
     batches: deque[_BatchMeta] = field(default_factory=lambda: deque(maxlen=RETAINED_BATCHES))
     txn_first_offset: int | None = None  # first offset of this producer's open transaction here
+    last_timestamp: int = -1
 
     @property
     def last_seq(self) -> int:
@@ -103,6 +104,7 @@ class ProducerStateManager:
         entry.batches.append(
             _BatchMeta(header.base_sequence, _last_seq(header), header.base_offset, header.last_offset)
         )
+        entry.last_timestamp = header.max_timestamp
         if header.is_transactional and entry.txn_first_offset is None:
             entry.txn_first_offset = header.base_offset
 
@@ -134,6 +136,7 @@ class ProducerStateManager:
                 entry.epoch,
                 [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in entry.batches],
                 entry.txn_first_offset,
+                entry.last_timestamp,
             ]
             for pid, entry in self.producers.items()
         }
@@ -144,6 +147,7 @@ class ProducerStateManager:
         state = cls()
         for pid, (epoch, batches, *rest) in json.loads(data).items():
             entry = ProducerEntry(epoch, txn_first_offset=rest[0] if rest else None)
+            entry.last_timestamp = rest[1] if len(rest) > 1 else -1
             entry.batches.extend(_BatchMeta(*b) for b in batches)
             state.producers[int(pid)] = entry
         return state

@@ -8,6 +8,8 @@ from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
     delete_groups,
     delete_topics,
     describe_groups,
+    describe_producers,
+    describe_transactions,
     end_txn,
     fetch,
     find_coordinator,

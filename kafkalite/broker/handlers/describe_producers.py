@@ -1,0 +1,43 @@
+"""DescribeProducers (key 61), v0: active idempotent/transactional producers of each partition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+
+
+@api(61, "DescribeProducers", 0, 0)
+async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    topics: list[dict[str, Any]] = []
+    for topic in request.topics:
+        partitions: list[dict[str, Any]] = []
+        for index in topic.partition_indexes:
+            plog = ctx.state.cluster.partition(topic.name, index)
+            if plog is None:
+                partitions.append(
+                    {
+                        "partition_index": index,
+                        "error_code": int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+                        "error_message": None,
+                        "active_producers": [],
+                    }
+                )
+                continue
+            producers = [
+                {
+                    "producer_id": pid,
+                    "producer_epoch": entry.epoch,
+                    "last_sequence": entry.last_seq,
+                    "last_timestamp": entry.last_timestamp,
+                    "coordinator_epoch": 0,
+                    "current_txn_start_offset": -1 if entry.txn_first_offset is None else entry.txn_first_offset,
+                }
+                for pid, entry in plog.producer_state.producers.items()
+            ]
+            partitions.append(
+                {"partition_index": index, "error_code": 0, "error_message": None, "active_producers": producers}
+            )
+        topics.append({"name": topic.name, "partitions": partitions})
+    return {"throttle_time_ms": 0, "topics": topics}

@@ -1,0 +1,83 @@
+"""DescribeTransactions (key 65) and ListTransactions (key 66), v0 and v0-v2."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.coordinator.txn import TxnState
+from kafkalite.errors import ErrorCode
+
+TRANSACTIONAL_ID_NOT_FOUND = 105
+
+
+@api(65, "DescribeTransactions", 0, 0)
+async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    states: list[dict[str, Any]] = []
+    for txn_id in request.transactional_ids:
+        meta = ctx.state.txns.txns.get(txn_id)
+        if meta is None:
+            states.append(
+                {
+                    "error_code": TRANSACTIONAL_ID_NOT_FOUND,
+                    "transactional_id": txn_id,
+                    "transaction_state": "",
+                    "transaction_timeout_ms": 0,
+                    "transaction_start_time_ms": -1,
+                    "producer_id": -1,
+                    "producer_epoch": -1,
+                    "topics": [],
+                }
+            )
+            continue
+        by_topic: dict[str, list[int]] = {}
+        for topic, partition in sorted(meta.partitions):
+            by_topic.setdefault(topic, []).append(partition)
+        states.append(
+            {
+                "error_code": 0,
+                "transactional_id": txn_id,
+                "transaction_state": meta.state.value,
+                "transaction_timeout_ms": meta.timeout_ms,
+                "transaction_start_time_ms": meta.start_ms,
+                "producer_id": meta.producer_id,
+                "producer_epoch": meta.producer_epoch,
+                "topics": [{"topic": t, "partitions": ps} for t, ps in by_topic.items()],
+            }
+        )
+    return {"throttle_time_ms": 0, "transaction_states": states}
+
+
+@api(66, "ListTransactions", 0, 2)
+async def handle_list_transactions(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    known = {s.value for s in TxnState}
+    wanted_states = set(request.state_filters)
+    pids = set(request.producer_id_filters)
+    min_duration = request.duration_filter if ctx.version >= 1 else -1
+    pattern = request.transactional_id_pattern if ctx.version >= 2 else None
+    regex = re.compile(pattern) if pattern else None
+    now = ctx.state.clock.now_ms()
+    listed: list[dict[str, Any]] = []
+    for meta in ctx.state.txns.txns.values():
+        if wanted_states and meta.state.value not in wanted_states:
+            continue
+        if pids and meta.producer_id not in pids:
+            continue
+        if min_duration >= 0 and (meta.start_ms < 0 or now - meta.start_ms < min_duration):
+            continue
+        if regex is not None and not regex.fullmatch(meta.transactional_id):
+            continue
+        listed.append(
+            {
+                "transactional_id": meta.transactional_id,
+                "producer_id": meta.producer_id,
+                "transaction_state": meta.state.value,
+            }
+        )
+    return {
+        "throttle_time_ms": 0,
+        "error_code": int(ErrorCode.NONE),
+        "unknown_state_filters": sorted(wanted_states - known),
+        "transaction_states": listed,
+    }
