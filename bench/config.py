@@ -42,6 +42,33 @@ LATENCY_CONSUMER_CONFIG: dict[str, object] = {
     "fetch.wait.max.ms": 10,
 }
 
+#: Consumer settings for the group scenarios. These use subscribe(), so the
+#: classic consumer group protocol runs (FindCoordinator, JoinGroup, SyncGroup,
+#: Heartbeat, OffsetFetch, LeaveGroup). Every other setting is librdkafka's
+#: default, on purpose: its own timers are part of what a user sees. The ones
+#: that matter (librdkafka 2.x defaults) are heartbeat.interval.ms=3000,
+#: session.timeout.ms=45000, partition.assignment.strategy="range,roundrobin"
+#: (eager rebalancing), fetch.wait.max.ms=500 and
+#: topic.metadata.refresh.interval.ms=300000. Auto-commit is off so no
+#: OffsetCommit traffic (or commit on close) mixes into the timings; the
+#: group.id is set per run.
+GROUP_CONSUMER_CONFIG: dict[str, object] = {
+    "group.protocol": "classic",
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+    "enable.partition.eof": False,
+}
+
+#: The failover scenario's consumers: the broker must notice the leaving
+#: member and the survivor must learn about the rebalance through its next
+#: heartbeat, so the heartbeat interval is short (session.timeout.ms=6000 is
+#: the lowest value Kafka accepts by default).
+FAILOVER_CONSUMER_CONFIG: dict[str, object] = {
+    **GROUP_CONSUMER_CONFIG,
+    "session.timeout.ms": 6000,
+    "heartbeat.interval.ms": 500,
+}
+
 # --- harness settings ----------------------------------------------------------
 
 #: How often the broker's process tree RSS is sampled.
@@ -77,6 +104,16 @@ class Plan:
     phase_timeout_s: float
     #: Hard cap on the whole latency scenario, in seconds.
     latency_timeout_s: float
+    #: "group: subscribe to first message": fresh consumers (new group each).
+    group_first_runs: int = 5
+    #: Messages pre-filled into its 1-partition topic.
+    group_first_prefill: int = 10
+    #: "group: failover": two-consumer runs; partitions of its topic.
+    group_failover_runs: int = 3
+    group_failover_partitions: int = 4
+    #: Hard cap on each wait inside one group run (join, first message,
+    #: balance, failover), in seconds. A run that hits it ends the scenario.
+    group_timeout_s: float = 30.0
 
 
 FULL_PLAN = Plan(
@@ -90,6 +127,9 @@ FULL_PLAN = Plan(
     startup_runs=3,
     phase_timeout_s=30.0,
     latency_timeout_s=60.0,
+    group_first_runs=5,
+    group_failover_runs=3,
+    group_timeout_s=30.0,
 )
 
 QUICK_PLAN = Plan(
@@ -103,4 +143,7 @@ QUICK_PLAN = Plan(
     startup_runs=3,
     phase_timeout_s=8.0,
     latency_timeout_s=15.0,
+    group_first_runs=1,
+    group_failover_runs=1,
+    group_timeout_s=30.0,
 )

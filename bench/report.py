@@ -35,6 +35,20 @@ def metrics_for(plan: Plan) -> list[Metric]:
     rows += [
         Metric("latency_p50_ms", f"e2e latency p50 ({plan.latency_messages} msgs)", "ms", False, 2),
         Metric("latency_p99_ms", f"e2e latency p99 ({plan.latency_messages} msgs)", "ms", False, 2),
+        Metric(
+            "group_first_msg_ms",
+            f"group: subscribe to first message (median of {plan.group_first_runs})",
+            "ms",
+            False,
+            1,
+        ),
+        Metric(
+            "group_failover_ms",
+            f"group: failover, {plan.group_failover_partitions} partitions (median of {plan.group_failover_runs})",
+            "ms",
+            False,
+            1,
+        ),
         Metric("rss_peak_mib", "RSS peak during run", "MiB", False, 1),
     ]
     return rows

@@ -33,7 +33,9 @@ import brokers
 import scenarios
 from config import (
     CONSUMER_CONFIG,
+    FAILOVER_CONSUMER_CONFIG,
     FULL_PLAN,
+    GROUP_CONSUMER_CONFIG,
     LATENCY_CONSUMER_CONFIG,
     LATENCY_PRODUCER_CONFIG,
     PRODUCER_CONFIG,
@@ -113,6 +115,58 @@ def run_load(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> No
         res.flags["latency_p50_ms"] = why
 
 
+def _record_group(res: BrokerResult, key: str, metric: str, out: scenarios.GroupResult) -> None:
+    """Store one group scenario's result: its median, or why it has none or is partial."""
+    res.details[key] = out.as_dict()
+    why = "; ".join(out.failures)
+    if out.client_log:
+        why += f"; client said: {out.client_log[0]}"
+    if not out.samples_ms:
+        res.errors[key] = why or "no samples"
+        return
+    res.metrics[metric] = out.median
+    if len(out.samples_ms) < out.runs:
+        res.flags[metric] = f"{len(out.samples_ms)}/{out.runs} runs; {why}"
+
+
+def run_groups(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> None:
+    """Run the two consumer group scenarios (subscribe(), not assign())."""
+    cases = (
+        ("group_first", "group_first_msg_ms", "bench-group-first", 1),
+        ("group_failover", "group_failover_ms", "bench-group-failover", plan.group_failover_partitions),
+    )
+    for key, metric, topic, partitions in cases:
+        brokers.check_interrupted()
+        if not broker.alive():
+            res.errors[key] = f"broker died; log tail: {broker.log_tail(300)}"
+            continue
+        try:
+            note = scenarios.ensure_topic(broker.bootstrap, topic, partitions=partitions)
+            if note and note not in res.notes:
+                res.notes.append(note)
+            if key == "group_first":
+                acked = scenarios.prefill(broker.bootstrap, topic, plan.group_first_prefill, plan.group_timeout_s)
+                if acked < plan.group_first_prefill:
+                    raise RuntimeError(f"only {acked}/{plan.group_first_prefill} pre-fill messages acknowledged")
+                log(f"{res.name}: group, subscribe to first message x{plan.group_first_runs}")
+                out = scenarios.group_first_message(
+                    broker.bootstrap, topic, plan.group_first_runs, plan.group_timeout_s
+                )
+            else:
+                log(f"{res.name}: group, failover x{plan.group_failover_runs}")
+                out = scenarios.group_failover(
+                    broker.bootstrap, topic, partitions, plan.group_failover_runs, plan.group_timeout_s
+                )
+        except Exception as exc:
+            brokers.check_interrupted()
+            res.errors[key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
+            continue
+        brokers.check_interrupted()
+        _record_group(res, key, metric, out)
+        if key in res.errors:
+            log(f"{res.name}: {key} failed: {res.errors[key]}")
+
+
 def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerResult:
     """Measure startup, memory and all load scenarios for one broker."""
     res = BrokerResult(spec.name, version=spec.version, notes=list(spec.notes))
@@ -149,6 +203,9 @@ def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerR
         time.sleep(0.5)  # let the freshly started broker settle
         res.metrics["rss_idle_mib"] = tree_rss(broker.pid) / MIB
         with RssSampler(broker.pid) as sampler:
+            # Group scenarios first, so they run against a broker that is
+            # not yet holding the throughput data.
+            run_groups(broker, plan, res)
             run_load(broker, plan, res)
         res.metrics["rss_peak_mib"] = sampler.peak / MIB
         res.details["rss_samples"] = sampler.samples
@@ -247,12 +304,20 @@ def main(argv: list[str] | None = None) -> int:
             "consumer": CONSUMER_CONFIG,
             "latency_producer": LATENCY_PRODUCER_CONFIG,
             "latency_consumer": LATENCY_CONSUMER_CONFIG,
+            "group_consumer": GROUP_CONSUMER_CONFIG,
+            "failover_consumer": FAILOVER_CONSUMER_CONFIG,
             "plan": {
                 "throughput": [asdict(c) for c in plan.throughput],
                 "latency_messages": plan.latency_messages,
                 "latency_warmup": plan.latency_warmup,
                 "startup_runs": plan.startup_runs,
                 "phase_timeout_s": plan.phase_timeout_s,
+                "latency_timeout_s": plan.latency_timeout_s,
+                "group_first_runs": plan.group_first_runs,
+                "group_first_prefill": plan.group_first_prefill,
+                "group_failover_runs": plan.group_failover_runs,
+                "group_failover_partitions": plan.group_failover_partitions,
+                "group_timeout_s": plan.group_timeout_s,
             },
         },
     }

@@ -6,11 +6,15 @@ knows which broker it is talking to.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
+import statistics
 import struct
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +32,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from brokers import check_interrupted
 from config import (
     CONSUMER_CONFIG,
+    FAILOVER_CONSUMER_CONFIG,
+    GROUP_CONSUMER_CONFIG,
     LATENCY_CONSUMER_CONFIG,
     LATENCY_PRODUCER_CONFIG,
     PRODUCER_CONFIG,
@@ -164,17 +170,20 @@ def make_payloads(size: int, *, compressible: bool, pool: int = 256) -> list[byt
     return out
 
 
-def ensure_topic(bootstrap: str, topic: str, timeout: float = 15.0) -> str | None:
-    """Create a 1-partition topic, falling back to broker auto-creation.
+def ensure_topic(bootstrap: str, topic: str, timeout: float = 15.0, partitions: int = 1) -> str | None:
+    """Create a topic with ``partitions`` partitions, falling back to broker auto-creation.
 
-    Returns a note if CreateTopics did not work, None otherwise. Raises
-    RuntimeError if the topic has no partition leader within ``timeout``.
+    Returns a note if CreateTopics did not work or the partition count is not
+    the one asked for, None otherwise. Raises RuntimeError if some partition
+    of the topic has no leader within ``timeout``.
     """
     note = None
     diag = ClientDiagnostics()
     admin = AdminClient({**diag.config, "bootstrap.servers": bootstrap})
     try:
-        futures = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], operation_timeout=5)
+        futures = admin.create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=1)], operation_timeout=5
+        )
         futures[topic].result(timeout=10)
     except KafkaException as exc:
         err = exc.args[0]
@@ -196,9 +205,9 @@ def ensure_topic(bootstrap: str, topic: str, timeout: float = 15.0) -> str | Non
             time.sleep(0.1)
             continue
         ok = md is not None and md.error is None and 0 in md.partitions
-        if ok and md.partitions[0].leader >= 0:
-            if len(md.partitions) != 1 and note is None:
-                note = f"topic {topic} has {len(md.partitions)} partitions (only 0 is used)"
+        if ok and all(p.leader >= 0 for p in md.partitions.values()):
+            if len(md.partitions) != partitions and note is None:
+                note = f"topic {topic} has {len(md.partitions)} partitions instead of {partitions}"
             return note
         last = str(md.error) if md is not None else "topic missing"
         time.sleep(0.1)
@@ -347,3 +356,210 @@ def latency(bootstrap: str, topic: str, count: int, warmup: int, timeout: float)
     finally:
         consumer.close()
     return LatencyResult(samples_ms=samples, lost=lost, sent=sent, client_log=diag.first)
+
+
+# --- consumer group scenarios ----------------------------------------------------
+
+#: Consumers whose close() did not return in time. They are kept referenced so
+#: that garbage collection does not run librdkafka's (equally blocking)
+#: destructor on the main thread; the daemon thread closing them dies with
+#: the process.
+_ABANDONED: list[Consumer] = []
+
+
+@dataclass
+class GroupResult:
+    """Timings of one consumer group scenario over several runs, in milliseconds."""
+
+    runs: int
+    samples_ms: list[float]
+    #: Why runs failed (a failed run ends the scenario).
+    failures: list[str]
+    #: Per-run side timings (e.g. how long close() took), for the JSON.
+    extra_ms: dict[str, list[float]]
+    client_log: list[str]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples_ms) if self.samples_ms else math.nan
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "median_ms": self.median}
+
+
+class _Closing:
+    """A consumer's close(), run in a daemon thread so that waiting for it is bounded."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+        self.started = time.perf_counter()
+        self.seconds: float | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, name="bench-close", daemon=True).start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(Exception):
+            self.consumer.close()
+        self.seconds = time.perf_counter() - self.started
+        self._done.set()
+
+    def wait(self, timeout: float) -> float | None:
+        """Seconds close() took, or None if it is still blocked after ``timeout``."""
+        if not self._done.wait(timeout):
+            _ABANDONED.append(self.consumer)
+            return None
+        return self.seconds
+
+
+def _close_bounded(consumer: Consumer, timeout: float) -> float | None:
+    """close() ``consumer``; seconds it took, None if it still hangs after ``timeout``."""
+    return _Closing(consumer).wait(timeout)
+
+
+def _group_id(scenario: str, run: int) -> str:
+    return f"bench-{scenario}-{uuid.uuid4().hex[:8]}-{run}"
+
+
+def _owned(consumer: Consumer) -> set[int]:
+    return {tp.partition for tp in consumer.assignment()}
+
+
+def prefill(bootstrap: str, topic: str, count: int, timeout: float) -> int:
+    """Produce ``count`` 100-byte messages; returns how many were acknowledged."""
+    diag = ClientDiagnostics()
+    producer = Producer({**PRODUCER_CONFIG, **diag.config, "bootstrap.servers": bootstrap})
+    acked = [0]
+
+    def on_delivery(err: KafkaError | None, _msg: object) -> None:
+        if err is None:
+            acked[0] += 1
+
+    for i in range(count):
+        producer.produce(topic, struct.pack(">Q", i) + bytes(92), on_delivery=on_delivery)
+    if producer.flush(timeout):
+        producer.purge()
+        producer.flush(1)
+    return acked[0]
+
+
+def group_first_message(bootstrap: str, topic: str, runs: int, timeout: float) -> GroupResult:
+    """Time subscribe() -> first message for fresh consumers, each in a new group.
+
+    The consumer is created right before subscribe(), so the time includes
+    everything a new subscriber goes through: coordinator lookup, JoinGroup
+    (twice when the broker asks for a member id first), SyncGroup,
+    OffsetFetch, the offset reset to earliest and the first Fetch.
+    """
+    diag = ClientDiagnostics()
+    res = GroupResult(runs, [], [], {"close_ms": []}, diag.first)
+    for run in range(runs):
+        check_interrupted()
+        consumer = Consumer(
+            {
+                **GROUP_CONSUMER_CONFIG,
+                **diag.config,
+                "bootstrap.servers": bootstrap,
+                "group.id": _group_id("first", run),
+            }
+        )
+        first_error = None
+        try:
+            start = time.perf_counter()
+            consumer.subscribe([topic])
+            while True:
+                check_interrupted()
+                msg = consumer.poll(0.05)
+                now = time.perf_counter()
+                if msg is not None and msg.error() is None:
+                    res.samples_ms.append((now - start) * 1000)
+                    break
+                if msg is not None and first_error is None:
+                    first_error = str(msg.error())
+                if now - start > timeout:
+                    why = f"run {run + 1}: no message {timeout:.0f}s after subscribe()"
+                    if first_error:
+                        why += f" (poll() said: {first_error})"
+                    res.failures.append(why)
+                    break
+        finally:
+            closed = _close_bounded(consumer, timeout)
+        if closed is None:
+            res.failures.append(f"run {run + 1}: close() still blocked after {timeout:.0f}s")
+        else:
+            res.extra_ms["close_ms"].append(closed * 1000)
+        if res.failures:
+            break
+    return res
+
+
+def group_failover(bootstrap: str, topic: str, partitions: int, runs: int, timeout: float) -> GroupResult:
+    """Time how long a group takes to hand a leaving member's partitions to the survivor.
+
+    Two consumers join one (new) group and are polled until each owns half
+    of the partitions. Then one is close()d, which sends LeaveGroup, while
+    the survivor keeps polling; the time runs from the start of close() until
+    the survivor's assignment() holds every partition.
+    """
+    diag = ClientDiagnostics()
+    res = GroupResult(runs, [], [], {"balanced_ms": [], "close_ms": []}, diag.first)
+    probe = Producer({**diag.config, "bootstrap.servers": bootstrap})
+    md = probe.list_topics(topic, timeout=5).topics.get(topic)
+    have = len(md.partitions) if md is not None else 0
+    if have != partitions:
+        res.failures.append(f"topic {topic} has {have} partitions, not {partitions}")
+        return res
+    everything = set(range(partitions))
+    half = partitions // 2
+
+    def fail(run: int, why: str, a: Consumer, b: Consumer) -> None:
+        res.failures.append(f"run {run + 1}: {why} (owned: {sorted(_owned(a))} / {sorted(_owned(b))})")
+
+    for run in range(runs):
+        check_interrupted()
+        conf = {
+            **FAILOVER_CONSUMER_CONFIG,
+            **diag.config,
+            "bootstrap.servers": bootstrap,
+            "group.id": _group_id("failover", run),
+        }
+        survivor, leaver = Consumer(conf), Consumer(conf)
+        to_close = [survivor, leaver]
+        try:
+            start = time.perf_counter()
+            survivor.subscribe([topic])
+            leaver.subscribe([topic])
+            while True:
+                check_interrupted()
+                survivor.poll(0.02)
+                leaver.poll(0.02)
+                mine, theirs = _owned(survivor), _owned(leaver)
+                if len(mine) == len(theirs) == half and mine | theirs == everything:
+                    res.extra_ms["balanced_ms"].append((time.perf_counter() - start) * 1000)
+                    break
+                if time.perf_counter() - start > timeout:
+                    fail(run, f"no {half}/{half} split within {timeout:.0f}s", survivor, leaver)
+                    break
+            if not res.failures:
+                to_close.remove(leaver)
+                closing = _Closing(leaver)  # sends LeaveGroup
+                while True:
+                    check_interrupted()
+                    survivor.poll(0.01)
+                    now = time.perf_counter()
+                    if _owned(survivor) == everything:
+                        res.samples_ms.append((now - closing.started) * 1000)
+                        break
+                    if now - closing.started > timeout:
+                        fail(run, f"survivor did not get all {partitions} within {timeout:.0f}s", survivor, leaver)
+                        break
+                closed = closing.wait(timeout)
+                if closed is None:
+                    res.failures.append(f"run {run + 1}: close() still blocked after {timeout:.0f}s")
+                else:
+                    res.extra_ms["close_ms"].append(closed * 1000)
+        finally:
+            for consumer in to_close:
+                _close_bounded(consumer, timeout)
+        if res.failures:
+            break
+    return res

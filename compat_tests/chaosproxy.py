@@ -8,6 +8,7 @@ the proxy's port so that clients stay behind it.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -92,8 +93,6 @@ class ChaosProxy:
 
 def _close(*socks: socket.socket) -> None:
     for s in socks:
-        try:
+        with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         s.close()
