@@ -96,6 +96,9 @@ class Group:
     # Offsets committed inside open transactions, by producer id, until the transaction ends.
     txn_offsets: dict[int, dict[tuple[str, int], OffsetEntry]] = field(default_factory=dict)
     initial_delay_until: int | None = None
+    delay_limit: int = 0  # the initial delay may be extended up to this time (the rebalance timeout)
+    joined_during_delay: bool = False
+    last_record: dict[str, Any] | None = None  # the last persisted metadata (for snapshots)
 
     def is_empty(self) -> bool:
         return not self.members and not self.pending
@@ -166,7 +169,7 @@ class GroupCoordinator:
         return bool(names & common)
 
     def _join_new(self, now: int, group: Group, p: JoinParams, respond: Responder) -> None:
-        member_id = f"{p.client_id}-{uuid.uuid4()}"
+        member_id = f"{p.group_instance_id or p.client_id}-{uuid.uuid4()}"
         if p.group_instance_id is not None:
             old_id = group.static.get(p.group_instance_id)
             if old_id is not None and old_id in group.members:
@@ -242,10 +245,7 @@ class GroupCoordinator:
             group.leader_id = member_id
         if group.state == GroupState.PREPARING_REBALANCE:
             if group.initial_delay_until is not None:
-                # Kafka's InitialDelayedJoin: each newcomer extends the wait, within the rebalance timeout.
-                extended = min(now + self.config.initial_rebalance_delay_ms, self._rebalance_deadline(now, group))
-                group.initial_delay_until = max(group.initial_delay_until, extended)
-                self.timers.schedule(("join", group.group_id), group.initial_delay_until)
+                group.joined_during_delay = True
             self._maybe_complete_join(now, group)
         else:
             self._prepare_rebalance(now, group)
@@ -264,19 +264,28 @@ class GroupCoordinator:
         member.member_id = new_id
         group.members[new_id] = member
         group.static[p.group_instance_id or ""] = new_id
-        if group.leader_id == old_id:
+        was_leader = group.leader_id == old_id
+        if was_leader:
             group.leader_id = new_id
-        if group.state == GroupState.STABLE and member.protocols == p.protocols:
+        old_protocols = member.protocols
+        member.protocols = p.protocols
+        if group.state == GroupState.STABLE and self._select_protocol(group) == group.protocol_name:
             # Static membership: a restarted member gets its old assignment without a rebalance.
             member.client_id, member.client_host = p.client_id, p.client_host
             member.session_timeout_ms = p.session_timeout_ms
+            member.rebalance_timeout_ms = p.rebalance_timeout_ms
             self._schedule_heartbeat(now, group, member)
             self._persist_group(group)
             response = self._join_response(group, member, p.version)
-            if member.member_id == group.leader_id:
-                response["skip_assignment"] = p.version >= 9
+            if was_leader and p.version >= 9:
+                response["skip_assignment"] = True  # KIP-814: the leader keeps the current assignment
+            elif was_leader:
+                # Older leaders must not reassign: tell them the old leader id and no members.
+                response["leader"] = old_id
+                response["members"] = []
             respond(response)
             return
+        member.protocols = old_protocols
         self._update_member(member, p, respond)
         if group.state == GroupState.PREPARING_REBALANCE:
             self._maybe_complete_join(now, group)
@@ -298,8 +307,11 @@ class GroupCoordinator:
             self.timers.cancel(("sync", group.group_id))
             group.pending_sync.clear()
         if group.state == GroupState.EMPTY and self.config.initial_rebalance_delay_ms > 0:
-            deadline = min(now + self.config.initial_rebalance_delay_ms, self._rebalance_deadline(now, group))
+            # Kafka's InitialDelayedJoin: wait the full delay first, extended while members keep coming.
+            deadline = now + self.config.initial_rebalance_delay_ms
             group.initial_delay_until = deadline
+            group.delay_limit = self._rebalance_deadline(now, group)
+            group.joined_during_delay = False
         else:
             group.initial_delay_until = None
             deadline = self._rebalance_deadline(now, group)
@@ -323,13 +335,15 @@ class GroupCoordinator:
             if member.join_responder is None and member.group_instance_id is None:
                 self._drop_member(group, member)
         joined = [m for m in group.members.values() if m.join_responder is not None]
+        if not joined and group.members:
+            # Only static members remain and none rejoined yet: give them another rebalance timeout.
+            self.timers.schedule(("join", group.group_id), self._rebalance_deadline(now, group))
+            return
         group.generation += 1
         if not joined:
             group.state = GroupState.EMPTY
             group.protocol_name = None
             group.leader_id = None
-            if not group.members:
-                group.protocol_type = None
             self._persist_group(group)
             return
         group.protocol_name = self._select_protocol(group)
@@ -394,11 +408,13 @@ class GroupCoordinator:
             respond(_error(code, protocol_type=None, protocol_name=None, assignment=b""))
 
         group = self.groups.get(group_id)
+        if group is not None and group_instance_id is not None and (
+            group.static.get(group_instance_id) not in (None, member_id)
+        ):
+            fail(ErrorCode.FENCED_INSTANCE_ID)
+            return
         if group is None or member_id not in group.members:
             fail(ErrorCode.UNKNOWN_MEMBER_ID)
-            return
-        if group_instance_id is not None and group.static.get(group_instance_id) != member_id:
-            fail(ErrorCode.FENCED_INSTANCE_ID)
             return
         if generation != group.generation:
             fail(ErrorCode.ILLEGAL_GENERATION)
@@ -419,18 +435,19 @@ class GroupCoordinator:
                 for mid, m in group.members.items():
                     m.assignment = assignments.get(mid, b"")
                 group.state = GroupState.STABLE
-                group.pending_sync.clear()
-                self.timers.cancel(("sync", group.group_id))
                 self._persist_group(group)
                 for m in group.members.values():
                     if m.sync_responder is not None:
                         m.sync_responder(self._sync_response(group, m))
                         m.sync_responder = None
         elif group.state == GroupState.STABLE:
+            group.pending_sync.discard(member_id)
             self._schedule_heartbeat(now, group, member)
             respond(self._sync_response(group, member))
         else:
             fail(ErrorCode.UNKNOWN_MEMBER_ID)
+        if not group.pending_sync:
+            self.timers.cancel(("sync", group.group_id))
 
     @staticmethod
     def _sync_response(group: Group, member: Member) -> dict[str, Any]:
@@ -445,10 +462,10 @@ class GroupCoordinator:
 
     def heartbeat(self, now: int, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
         group = self.groups.get(group_id)
+        if group is not None and instance_id is not None and group.static.get(instance_id) not in (None, member_id):
+            return int(ErrorCode.FENCED_INSTANCE_ID)
         if group is None or member_id not in group.members:
             return int(ErrorCode.UNKNOWN_MEMBER_ID)
-        if instance_id is not None and group.static.get(instance_id) != member_id:
-            return int(ErrorCode.FENCED_INSTANCE_ID)
         if generation != group.generation:
             return int(ErrorCode.ILLEGAL_GENERATION)
         self._schedule_heartbeat(now, group, group.members[member_id])
@@ -515,30 +532,48 @@ class GroupCoordinator:
 
     def tick(self, now: int) -> None:
         """Fire every timer due at ``now``: session expiry, rebalance and sync timeouts."""
-        for key in self.timers.pop_due(now):
-            kind, group_id = key[0], key[1]
-            group = self.groups.get(group_id)
-            if group is None:
-                continue
-            if kind == "heartbeat":
-                member = group.members.get(key[2])
-                if member is None:
-                    continue
-                if member.join_responder is not None or member.sync_responder is not None:
-                    self._schedule_heartbeat(now, group, member)  # kept alive while it waits on us
-                    continue
-                self._drop_member(group, member)
-                self._membership_changed(now, group)
-            elif kind == "pending":
-                group.pending.discard(key[2])
-                self._maybe_complete_join(now, group)
-            elif kind == "join" and group.state == GroupState.PREPARING_REBALANCE:
-                self._complete_join(now, group)
-            elif kind == "sync" and group.state == GroupState.COMPLETING_REBALANCE:
-                for member_id in list(group.pending_sync):
-                    if member_id in group.members:
-                        self._drop_member(group, group.members[member_id])
-                self._prepare_rebalance(now, group)
+        # Handling a timer may schedule another one that is already due: keep going until none is.
+        while due := self.timers.pop_due(now):
+            for key in due:
+                self._fire(now, key)
+
+    def _fire(self, now: int, key: Any) -> None:
+        kind, group_id = key[0], key[1]
+        group = self.groups.get(group_id)
+        if group is None:
+            return
+        if kind == "heartbeat":
+            member = group.members.get(key[2])
+            if member is None:
+                return
+            if member.join_responder is not None or member.sync_responder is not None:
+                self._schedule_heartbeat(now, group, member)  # kept alive while it waits on us
+                return
+            self._drop_member(group, member)
+            self._membership_changed(now, group)
+        elif kind == "pending":
+            group.pending.discard(key[2])
+            self._maybe_complete_join(now, group)
+        elif kind == "join" and group.state == GroupState.PREPARING_REBALANCE:
+            fired_at = group.initial_delay_until
+            if fired_at is not None and group.joined_during_delay and group.delay_limit > fired_at:
+                # Someone joined during the initial delay: wait once more, within the rebalance timeout.
+                group.joined_during_delay = False
+                remaining = group.delay_limit - fired_at
+                group.initial_delay_until = fired_at + min(self.config.initial_rebalance_delay_ms, remaining)
+                self.timers.schedule(("join", group.group_id), group.initial_delay_until)
+                return
+            self._complete_join(now, group)
+        elif kind == "sync" and group.pending_sync and group.state in (
+            GroupState.COMPLETING_REBALANCE,
+            GroupState.STABLE,
+        ):
+            # Members that never sent SyncGroup for this generation are removed (KAFKA-13542).
+            for member_id in list(group.pending_sync):
+                if member_id in group.members:
+                    self._drop_member(group, group.members[member_id])
+            group.pending_sync.clear()
+            self._prepare_rebalance(now, group)
 
     def fail_waiting(self, code: ErrorCode) -> None:
         """Answer every parked JoinGroup/SyncGroup with ``code`` (broker shutdown)."""
@@ -562,9 +597,9 @@ class GroupCoordinator:
             return int(ErrorCode.INVALID_GROUP_ID)
         group = self.groups.get(group_id)
         if group is None:
-            if generation >= 0 or member_id or instance_id is not None:
-                return int(ErrorCode.ILLEGAL_GENERATION if generation >= 0 else ErrorCode.UNKNOWN_MEMBER_ID)
-            self.groups[group_id] = Group(group_id)
+            if generation >= 0:
+                return int(ErrorCode.ILLEGAL_GENERATION)
+            self.groups[group_id] = Group(group_id)  # a "simple" group of a consumer that assigns itself
             return 0
         if group.state == GroupState.DEAD:
             return int(ErrorCode.COORDINATOR_NOT_AVAILABLE)
@@ -587,7 +622,7 @@ class GroupCoordinator:
                metadata: str | None) -> int:
         """Store one validated commit; the per-partition error (metadata too large) or 0."""
         meta = metadata or ""
-        if len(meta.encode()) > self.config.max_metadata_bytes:
+        if len(meta) > self.config.max_metadata_bytes:
             return 12  # OFFSET_METADATA_TOO_LARGE
         group = self.groups[group_id]
         group.offsets[(topic, partition)] = OffsetEntry(offset, leader_epoch, meta, now)
@@ -614,7 +649,7 @@ class GroupCoordinator:
                    leader_epoch: int, metadata: str | None) -> int:
         """Hold an offset committed in a transaction until the transaction ends."""
         meta = metadata or ""
-        if len(meta.encode()) > self.config.max_metadata_bytes:
+        if len(meta) > self.config.max_metadata_bytes:
             return 12  # OFFSET_METADATA_TOO_LARGE
         group = self.groups[group_id]
         group.txn_offsets.setdefault(producer_id, {})[(topic, partition)] = OffsetEntry(offset, leader_epoch, meta, now)
@@ -661,7 +696,7 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if group is None:
             return int(ErrorCode.GROUP_ID_NOT_FOUND)
-        if group.state != GroupState.EMPTY or not group.is_empty():
+        if group.state != GroupState.EMPTY:
             return int(ErrorCode.NON_EMPTY_GROUP)
         del self.groups[group_id]
         self.persist({"t": "group_deleted", "g": group_id})
@@ -670,7 +705,12 @@ class GroupCoordinator:
     # ---- persistence ---------------------------------------------------------------------------------------
 
     def _persist_group(self, group: Group) -> None:
-        self.persist(
+        group.last_record = self._group_record(group)
+        self.persist(group.last_record)
+
+    @staticmethod
+    def _group_record(group: Group) -> dict[str, Any]:
+        return (
             {
                 "t": "group",
                 "g": group.group_id,
@@ -695,7 +735,7 @@ class GroupCoordinator:
         saved, self.persist = self.persist, out.append
         try:
             for group in self.groups.values():
-                self._persist_group(group)
+                out.append(group.last_record or self._group_record(group))
                 for (topic, partition), e in group.offsets.items():
                     out.append({"t": "offset", "g": group.group_id, "topic": topic, "p": partition, "o": e.offset,
                                 "e": e.leader_epoch, "m": e.metadata, "ts": e.commit_timestamp})

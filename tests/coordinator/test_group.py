@@ -537,8 +537,6 @@ def test_sync_timeout_removes_members_that_never_synced():
     assert [m["member_id"] for m in r["members"]] == [b]
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:420-421 clears pending_sync and cancels the sync timer when the "
-                   "leader syncs; Kafka keeps followers pending until they sync and removes them at the timeout")
 def test_follower_that_never_syncs_is_removed_even_after_group_is_stable():
     h = Harness()
     a, b = h.pair_completing(1000)
@@ -768,9 +766,6 @@ def test_static_member_rejoining_while_stable_keeps_generation_and_assignment():
     assert new in h.group.members
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:395-400 and 446-449 look the member id up before the instance id, "
-                   "so a replaced static member gets UNKNOWN_MEMBER_ID; Kafka's validateMember checks the instance id "
-                   "first and answers FENCED_INSTANCE_ID")
 def test_replaced_static_member_id_is_fenced_on_heartbeat_and_sync():
     h = Harness()
     _d, s = h.dynamic_and_static_stable()
@@ -828,9 +823,6 @@ def test_static_leader_rejoin_v9_skips_assignment():
     assert h.group.state == GroupState.STABLE
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:273-276 answers a pre-v9 static leader rejoin with the new leader "
-                   "id and the member list; Kafka returns the old leader id and no members so the leader does not "
-                   "compute an assignment a Stable group would never propagate")
 def test_static_leader_rejoin_before_v9_gets_old_leader_id_and_no_members():
     h = Harness()
     s = one(h.join(0, instance="i1", version=5))["member_id"]
@@ -842,16 +834,12 @@ def test_static_leader_rejoin_before_v9_gets_old_leader_id_and_no_members():
     assert r["members"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:167 builds every member id from client_id; Kafka's "
-                   "ClassicGroup.generateMemberId uses '<group.instance.id>-<uuid>' for static members")
 def test_static_member_id_starts_with_instance_id():
     h = Harness()
     r = one(h.join(0, instance="i1", client="client"))
     assert r["member_id"].startswith("i1-")
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:267 requires identical protocols to skip the rebalance; Kafka "
-                   "(updateStaticMemberThenRebalanceOrCompleteJoin) only rebalances if the selected protocol changes")
 def test_static_rejoin_with_new_metadata_but_same_selected_protocol_does_not_rebalance():
     h = Harness()
     _d, _s = h.dynamic_and_static_stable()
@@ -861,9 +849,6 @@ def test_static_rejoin_with_new_metadata_but_same_selected_protocol_does_not_reb
     assert h.group.state == GroupState.STABLE
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:325-332 moves the group to Empty (bumping the generation) while "
-                   "static members that did not rejoin are still members; Kafka's completeClassicGroupJoin re-arms "
-                   "the join timer and stays in PreparingRebalance when no member rejoined")
 def test_join_timeout_with_only_silent_static_members_keeps_waiting():
     h = Harness()
     d, s = h.dynamic_and_static_stable()
@@ -914,9 +899,6 @@ def test_initial_delay_applies_only_to_an_empty_group():
     assert one(ra2)["generation_id"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:242-246 extends the initial delay to joiner's now+delay; Kafka's "
-                   "tryCompleteInitialRebalanceElseSchedule waits a whole further delay after the timer fires "
-                   "(completes at 6000 here, not 4000)")
 def test_initial_delay_is_extended_by_a_full_delay_when_a_member_joined():
     h = Harness(initial_rebalance_delay_ms=3000)
     _a, ra = h.new_member(0)
@@ -927,8 +909,6 @@ def test_initial_delay_is_extended_by_a_full_delay_when_a_member_joined():
     assert one(ra)["generation_id"] == one(rb)["generation_id"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:299 caps the first initial-delay wait at the rebalance timeout; "
-                   "Kafka always waits group.initial.rebalance.delay.ms first")
 def test_initial_delay_longer_than_rebalance_timeout_still_waits_the_delay():
     h = Harness(initial_rebalance_delay_ms=3000)
     _a, ra = h.new_member(0, rebalance=1000)
@@ -1003,8 +983,6 @@ def test_commit_by_static_member_checks_instance_id():
     assert h.coord.validate_commit(GROUP, 2, d, "i1") == ErrorCode.FENCED_INSTANCE_ID
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:563-564 rejects generation -1 with a member id on an unknown "
-                   "group; Kafka creates the simple group for any generation < 0 and then accepts it since it is Empty")
 def test_commit_without_generation_but_with_member_id_to_unknown_group_is_accepted():
     h = Harness()
     assert h.coord.validate_commit("simple", -1, "some-member", None) == 0
@@ -1020,8 +998,6 @@ def test_commit_metadata_size_limit():
     assert h.coord.committed("s")[("t", 0)].offset == 1
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:588 measures metadata in UTF-8 bytes; Kafka compares "
-                   "String.length() (UTF-16 code units) with offset.metadata.max.bytes")
 def test_commit_metadata_limit_counts_characters():
     h = Harness(max_metadata_bytes=4096)
     h.coord.validate_commit("s", -1, "", None)
@@ -1074,9 +1050,6 @@ def test_delete_empty_group_drops_it_and_its_offsets():
     assert h.coord.delete_group(GROUP) == ErrorCode.GROUP_ID_NOT_FOUND
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:619 (Group.is_empty counts pending member ids) refuses to delete an "
-                   "Empty group that only has a MEMBER_ID_REQUIRED member; Kafka's validateDeleteGroup only looks at "
-                   "the state")
 def test_delete_empty_group_with_only_a_pending_member():
     h = Harness()
     one(h.join(0))
@@ -1084,8 +1057,6 @@ def test_delete_empty_group_with_only_a_pending_member():
     assert h.coord.delete_group(GROUP) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:329-330 forgets the protocol type when the group empties; Kafka's "
-                   "ClassicGroup keeps it (Empty consumer groups still report protocol type 'consumer')")
 def test_empty_group_keeps_its_protocol_type():
     h = Harness()
     a = h.single_stable()
@@ -1171,9 +1142,6 @@ def test_snapshot_rebuilds_the_same_state_without_persisting():
     assert from_snapshot.committed(GROUP)[("t", 0)] == OffsetEntry(150, 5, "m0b", 3001)
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:642-643 snapshots a rebalancing group with no members, so compaction "
-                   "mid-rebalance loses the last Stable generation's members that replaying the log restores (as Kafka "
-                   "does from its last GroupMetadata record)")
 def test_snapshot_taken_mid_rebalance_replays_like_the_log():
     h = Harness()
     a, _b = h.pair_stable()
