@@ -1,4 +1,4 @@
-"""Fetch (key 1), v4-v18.
+"""Fetch (key 1), v0-v18.
 
 Serves stored batches as they are on disk, whole: a fetch from the middle of a batch returns
 that batch and the client skips the earlier records. ``partition_max_bytes`` and the
@@ -8,7 +8,8 @@ returned even when larger (Kafka's rule, so a consumer always progresses). When 
 or ``max_wait_ms`` passes. read_committed reads stop at the last stable offset and list the
 aborted transactions in the returned range, so the client drops their records. Fetch
 sessions (KIP-227) are declined by answering session id 0, so clients send full requests.
-v13+ names topics by id.
+v13+ names topics by id; v0-v3 (clients older than Kafka 0.11) get the batches down-converted
+to message format v0 (Fetch v0-v1) or v1 (v2-v3).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import HEADER_SIZE, read_header
+from kafkalite.records.legacy import down_convert
 from kafkalite.storage.log import OffsetOutOfRange
 
 TOPIC_ID_VERSION = 13
+MAGIC_V2_VERSION = 4
 READ_COMMITTED = 1
 
 
@@ -78,6 +81,8 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
                 entry["error_code"] = int(ErrorCode.OFFSET_OUT_OF_RANGE)
                 error = True
                 continue
+            if ctx.version < MAGIC_V2_VERSION and data:
+                data = down_convert(data, 0 if ctx.version < 2 else 1)  # an old client's message format
             entry["records"] = data
             if read_committed:
                 end = last_offset_after(data) if data else fp.fetch_offset
@@ -96,7 +101,7 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
     return responses, total, error, keys
 
 
-@api(1, "Fetch", 4, 18)
+@api(1, "Fetch", 0, 18)
 async def handle_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
     clock = ctx.state.clock
     deadline = clock.monotonic() + max(request.max_wait_ms, 0) / 1000.0

@@ -1,4 +1,4 @@
-"""ListOffsets (key 2), v1-v11.
+"""ListOffsets (key 2), v0-v11 (v0, for pre-0.10.1 clients, answers a list of offsets).
 
 Special timestamps: -2 earliest (log start), -1 latest (high watermark, or the last stable
 offset under read_committed), -3 the record with the largest timestamp (v7+), -4/-5 earliest
@@ -16,7 +16,7 @@ from kafkalite.errors import ErrorCode
 LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, EARLIEST_TIERED, LATEST_TIERED = -1, -2, -3, -4, -5, -6
 
 
-@api(2, "ListOffsets", 1, 11)
+@api(2, "ListOffsets", 0, 11)
 async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     read_committed = ctx.version >= 2 and request.isolation_level == 1
@@ -38,7 +38,13 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 entry["leader_epoch"] = -1
                 continue
             ts = lp.timestamp
-            if ts == LATEST:
+            if ctx.version == 0:
+                offset = plog.high_watermark if ts == LATEST else plog.log_start_offset if ts == EARLIEST else None
+                if offset is None:
+                    found = plog.offset_for_timestamp(ts)
+                    offset = found[0] if found else plog.high_watermark
+                entry["old_style_offsets"] = [offset][: max(lp.max_num_offsets, 0)]
+            elif ts == LATEST:
                 entry["offset"] = plog.last_stable_offset if read_committed else plog.high_watermark
             elif ts in (EARLIEST, EARLIEST_LOCAL, EARLIEST_TIERED):
                 entry["offset"] = plog.log_start_offset

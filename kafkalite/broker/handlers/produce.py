@@ -1,4 +1,7 @@
-"""Produce (key 0), v3-v13.
+"""Produce (key 0), v0-v13.
+
+v0-v2 come from clients older than Kafka 0.11 and carry v0/v1 message sets, which are
+up-converted to one v2 batch first.
 
 Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_MESSAGE)
 and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
@@ -16,9 +19,11 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import InvalidBatch, validate_batches
+from kafkalite.records.legacy import up_convert
 from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
+MAGIC_V2_VERSION = 3
 
 
 def _partition_error(index: int, code: ErrorCode, message: str | None = None) -> dict[str, Any]:
@@ -33,7 +38,7 @@ def _partition_error(index: int, code: ErrorCode, message: str | None = None) ->
     }
 
 
-@api(0, "Produce", 3, 13)
+@api(0, "Produce", 0, 13)
 async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
     state = ctx.state
     cluster = state.cluster
@@ -59,6 +64,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 results.append(_partition_error(index, ErrorCode.INVALID_RECORD, "no records"))
                 continue
             try:
+                if ctx.version < MAGIC_V2_VERSION:
+                    records = up_convert(records)  # an old client's v0/v1 message set
                 headers = validate_batches(records)
             except InvalidBatch as exc:
                 code = ErrorCode.CORRUPT_MESSAGE if exc.corrupt else ErrorCode.INVALID_RECORD

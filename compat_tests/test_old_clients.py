@@ -1,0 +1,40 @@
+"""Clients speaking message format v0/v1 (kafka-python pinned to 0.9 / 0.10.1) and modern ones share topics."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import Producer
+from kafka import KafkaConsumer, KafkaProducer
+
+from compat_tests.brokerproc import BrokerProcess
+from compat_tests.test_confluent import consume_all, create_topic
+
+
+@pytest.mark.parametrize("api_version", [(0, 9), (0, 10, 1)], ids=["v0.9", "v0.10.1"])
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_old_and_new_clients_read_each_other(
+    broker: BrokerProcess, topic_name: str, api_version: tuple[int, ...], compression: str | None
+) -> None:
+    create_topic(broker, topic_name)
+    old = KafkaProducer(bootstrap_servers=broker.bootstrap, api_version=api_version, compression_type=compression)
+    for i in range(5):
+        assert old.send(topic_name, key=f"k{i}".encode(), value=f"old-{i}".encode()).get(timeout=10).offset == i
+    old.close()
+    new = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": compression or "none"})
+    for i in range(5):
+        new.produce(topic_name, key=f"k{i}".encode(), value=f"new-{i}".encode())
+    assert new.flush(10) == 0
+
+    modern = consume_all(broker, topic_name, 10)
+    assert [m.value() for m in modern] == [f"old-{i}".encode() for i in range(5)] + [
+        f"new-{i}".encode() for i in range(5)
+    ]
+    assert [m.key() for m in modern[:5]] == [f"k{i}".encode() for i in range(5)]
+
+    reader = KafkaConsumer(topic_name, bootstrap_servers=broker.bootstrap, api_version=api_version,
+                           auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    seen = [(m.offset, m.key, m.value) for m in reader]
+    reader.close()
+    assert seen == [(i, f"k{i}".encode(), f"old-{i}".encode()) for i in range(5)] + [
+        (5 + i, f"k{i}".encode(), f"new-{i}".encode()) for i in range(5)
+    ]
