@@ -38,6 +38,7 @@ class BrokerConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._reading_paused = False
         self._closing = False
+        self._in_flight = False
         self.peer = "?"
         self.task: asyncio.Task[None] | None = None
 
@@ -68,6 +69,9 @@ class BrokerConnection(asyncio.Protocol):
         self._wakeup.set()
         self._writable.set()
         self._on_close(self)
+        if self.task is not None and not self.task.done() and self._in_flight:
+            # Nobody will read the answer (a parked fetch or join): stop working on it.
+            self.task.cancel()
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -89,8 +93,11 @@ class BrokerConnection(asyncio.Protocol):
             if self._reading_paused and len(queue) < MAX_QUEUED_FRAMES // 2 and self._transport:
                 self._reading_paused = False
                 self._transport.resume_reading()
+            self._in_flight = True
             try:
                 response = await dispatch(data, self.peer)
+            except asyncio.CancelledError:
+                return
             except ProtocolViolation as exc:
                 self.abort(str(exc))
                 return
@@ -98,6 +105,8 @@ class BrokerConnection(asyncio.Protocol):
                 log.exception("internal error while handling a request from %s; closing it", self.peer)
                 self.abort("internal error")
                 return
+            finally:
+                self._in_flight = False
             if response is not None and self._transport is not None and not self._transport.is_closing():
                 self._transport.write(response)
                 if not self._writable.is_set():
