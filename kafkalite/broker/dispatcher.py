@@ -16,7 +16,6 @@ from kafkalite.broker.handlers import APIS, RequestContext
 from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol import codec
-from kafkalite.protocol.framing import frame
 from kafkalite.protocol.header import HeaderError, parse_request_header, peek_api, response_header
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,21 @@ class Dispatcher:
         self.state = state
         self.log_requests = log_requests
 
-    async def dispatch(self, data: bytes, peer: str) -> bytes | None:
-        """Handle one frame; return the framed response, or None when none is due (acks=0)."""
+    @staticmethod
+    def warm_up() -> None:
+        """Load the codec before the broker says it is ready, so the first request is not slow."""
+        codec.warm_up()
+
+    @staticmethod
+    def response_retained() -> None:
+        """The last response is still queued by the transport: do not reuse its buffer."""
+        codec.detach_frame_buffer()
+
+    async def dispatch(self, data: bytes, peer: str) -> memoryview | None:
+        """Handle one frame; return the framed response, or None when none is due (acks=0).
+
+        The response is a view of the codec's reusable buffer: write it before the next dispatch.
+        """
         try:
             api_key, version, correlation_id = peek_api(data)
         except HeaderError as exc:
@@ -44,8 +56,10 @@ class Dispatcher:
             raise ProtocolViolation(f"unknown API key {api_key} (version {version})")
         if not spec.min_version <= version <= spec.max_version:
             if api_key == API_VERSIONS_KEY:
-                body = codec.encode_response(API_VERSIONS_KEY, 0, api_versions_body(ErrorCode.UNSUPPORTED_VERSION))
-                return frame([response_header(correlation_id, flexible=False), body])
+                return codec.encode_response_frame(
+                    API_VERSIONS_KEY, 0, response_header(correlation_id, flexible=False),
+                    api_versions_body(ErrorCode.UNSUPPORTED_VERSION),
+                )
             raise ProtocolViolation(
                 f"{spec.name} v{version} is not supported (supported {spec.min_version}-{spec.max_version})"
             )
@@ -71,5 +85,5 @@ class Dispatcher:
         result: dict[str, Any] | None = await spec.handler(ctx, request)
         if result is None:
             return None
-        body = codec.encode_response(api_key, version, result)
-        return frame([response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY), body])
+        header = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
+        return codec.encode_response_frame(api_key, version, header, result)

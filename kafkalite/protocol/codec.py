@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import struct
 import sys
 from functools import cache
 from typing import Any
@@ -21,6 +22,9 @@ _MODULES = (
     "kafka.protocol.consumer",
     "kafka.protocol.admin",
 )
+
+
+_SIZE = struct.Struct(">i")
 
 
 class CodecError(Exception):
@@ -68,6 +72,11 @@ def _classes() -> tuple[dict[int, Any], dict[int, Any]]:
     return requests, responses
 
 
+def warm_up() -> None:
+    """Load every message class now rather than on the first request."""
+    _classes()
+
+
 def schema_max_version(api_key: int) -> int | None:
     """Highest version the bundled schema describes, or None for an unknown key."""
     cls = _classes()[0].get(api_key)
@@ -107,6 +116,70 @@ def encode_response(api_key: int, version: int, body: dict[str, Any]) -> bytes:
     cls = _classes()[1][api_key]
     message = cls(version=version, **_convert_fields(cls._struct, version, body))
     return bytes(message.encode(version=version))
+
+
+class _FrameBuffer:
+    """The one reusable output buffer of this (single-threaded) broker, in the codec's shape.
+
+    A whole response frame (size, header, body) is encoded into it in one pass, and the caller
+    gets a view of it, so a fetch response's records are copied once on their way to the
+    socket. After an unusually large response the buffer is replaced by a small one, so one big
+    fetch does not pin its size in memory for the life of the process.
+    """
+
+    __slots__ = ("buf", "pos")
+
+    SMALL = 64 * 1024
+    KEEP_AT_MOST = 8 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.buf = bytearray(self.SMALL)
+        self.pos = 0
+
+    def ensure(self, needed: int) -> None:
+        if self.pos + needed > len(self.buf):
+            grown = bytearray(max(len(self.buf) * 2, self.pos + needed))
+            grown[: self.pos] = self.buf[: self.pos]
+            self.buf = grown  # a new object: views of the old one stay valid
+
+
+_out = _FrameBuffer()
+
+
+@cache
+def _encoder(api_key: int, version: int) -> Any:
+    cls = _classes()[1][api_key]
+    flexible = cls.flexible_version_q(version)
+    return cls._struct.compiled_encode_into(version, compact=flexible, tagged=flexible)
+
+
+def detach_frame_buffer() -> None:
+    """Leave the current buffer to whoever still holds a view of it and start a fresh one.
+
+    Needed when a transport keeps the view instead of copying it (Python 3.12+ queues
+    memoryviews of unsent data), or the next response would overwrite bytes not yet sent.
+    """
+    global _out
+    _out = _FrameBuffer()
+
+
+def encode_response_frame(api_key: int, version: int, header: bytes, body: dict[str, Any]) -> memoryview:
+    """A complete response frame: size prefix, ``header`` and the encoded body.
+
+    The view is valid until the next call; write it to the transport before encoding again.
+    """
+    global _out
+    if len(_out.buf) > _FrameBuffer.KEEP_AT_MOST:
+        _out = _FrameBuffer()
+    cls = _classes()[1][api_key]
+    message = cls(version=version, **_convert_fields(cls._struct, version, body))
+    out = _out
+    out.pos = 4 + len(header)
+    out.ensure(0)
+    out.buf[4 : out.pos] = header
+    _encoder(api_key, version)(message, out)
+    _SIZE.pack_into(out.buf, 0, out.pos - 4)
+    return memoryview(out.buf)[: out.pos]
 
 
 def _convert_fields(struct: Any, version: int, values: dict[str, Any]) -> dict[str, Any]:

@@ -30,20 +30,28 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes and return every frame they complete (payload without the size)."""
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            source: bytes | bytearray = buf
+        else:
+            source = data  # the common case: frames cut straight from what was received
+        view = memoryview(source)
         frames: list[bytes] = []
         pos = 0
-        end = len(buf)
+        end = len(source)
         while end - pos >= 4:
-            (size,) = _SIZE.unpack_from(buf, pos)
+            (size,) = _SIZE.unpack_from(source, pos)
             if size < 0 or size > self._max:
                 raise FrameError(f"frame size {size} outside 0..{self._max}")
             if end - pos - 4 < size:
                 break
-            frames.append(bytes(buf[pos + 4 : pos + 4 + size]))
+            frames.append(bytes(view[pos + 4 : pos + 4 + size]))
             pos += 4 + size
-        if pos:
+        view.release()
+        if source is buf:
             del buf[:pos]
+        elif pos < end:
+            buf += data[pos:]
         return frames
 
     @property

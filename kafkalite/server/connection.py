@@ -108,7 +108,12 @@ class BrokerConnection(asyncio.Protocol):
             finally:
                 self._in_flight = False
             if response is not None and self._transport is not None and not self._transport.is_closing():
+                # The transport sends what it can at once; if it had to queue the rest, it may hold
+                # the view itself (Python 3.12+), so the codec must not reuse that buffer.
                 self._transport.write(response)
+                response = None
+                if self._transport.get_write_buffer_size():
+                    self._dispatcher.response_retained()
                 if not self._writable.is_set():
                     await self._writable.wait()
 
