@@ -95,31 +95,39 @@ class TxnCoordinator:
             self.txns[transactional_id] = meta
             self._persist(meta)
             return 0, meta.producer_id, meta.producer_epoch
-        if producer_id >= 0:
+        named = producer_id >= 0
+        if named:
             # KIP-360: a producer re-initialising names the id and epoch it had.
             if producer_id != meta.producer_id or producer_epoch not in (meta.producer_epoch, meta.last_producer_epoch):
                 return int(ErrorCode.PRODUCER_FENCED), -1, -1
             if producer_epoch == meta.last_producer_epoch and meta.state != TxnState.ONGOING:
                 return 0, meta.producer_id, meta.producer_epoch  # a retry of a bump that already happened
         if meta.state == TxnState.ONGOING:
-            # The previous incarnation left a transaction open: fence it and abort its writes.
-            self._bump_epoch(meta)
-            self._finish(now, meta, commit=False)
+            # The previous incarnation left a transaction open: fence it and abort its writes at the
+            # bumped epoch. Like Kafka, answer CONCURRENT_TRANSACTIONS; the client's retry then
+            # finds the transaction complete and gets the next epoch.
+            self._fence(now, meta)
+            return int(ErrorCode.CONCURRENT_TRANSACTIONS), -1, -1
+        if meta.producer_epoch >= MAX_EPOCH - 1:
+            meta.producer_id = self.effects.allocate_producer_id()
+            meta.producer_epoch = 0
+            meta.last_producer_epoch = -1
         else:
-            self._bump_epoch(meta)
+            # Only a producer that named its epoch may retry this bump (KIP-360); otherwise the
+            # previous epoch is forgotten so a fenced producer cannot claim the new one.
+            meta.last_producer_epoch = meta.producer_epoch if named else -1
+            meta.producer_epoch += 1
+        meta.state = TxnState.EMPTY
         meta.timeout_ms = timeout_ms
         meta.last_update_ms = now
         self._persist(meta)
         return 0, meta.producer_id, meta.producer_epoch
 
-    def _bump_epoch(self, meta: TxnMeta) -> None:
-        if meta.producer_epoch >= MAX_EPOCH - 1:
-            meta.producer_id = self.effects.allocate_producer_id()
-            meta.last_producer_epoch = -1
-            meta.producer_epoch = 0
-        else:
-            meta.last_producer_epoch = meta.producer_epoch
-            meta.producer_epoch += 1
+    def _fence(self, now: int, meta: TxnMeta) -> None:
+        """Bump the epoch of an open transaction (up to the maximum, same id) and abort it."""
+        meta.last_producer_epoch = -1
+        meta.producer_epoch = min(meta.producer_epoch + 1, MAX_EPOCH)
+        self._finish(now, meta, commit=False)
 
     # ---- transaction membership ---------------------------------------------------------------------
 
@@ -144,17 +152,17 @@ class TxnCoordinator:
     def add_partitions(
         self, now: int, transactional_id: str, producer_id: int, producer_epoch: int, partitions: list[Partition]
     ) -> dict[Partition, int]:
-        """Error per partition; all or nothing, as Kafka does."""
-        code, meta = self._check(transactional_id, producer_id, producer_epoch)
-        if code:
-            return dict.fromkeys(partitions, code)
-        assert meta is not None
+        """Error per partition; all or nothing, as Kafka does (unknown partitions are checked first)."""
         missing = {tp for tp in partitions if not self.effects.partition_exists(*tp)}
         if missing:
             return {
                 tp: int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) if tp in missing else 55  # OPERATION_NOT_ATTEMPTED
                 for tp in partitions
             }
+        code, meta = self._check(transactional_id, producer_id, producer_epoch)
+        if code:
+            return dict.fromkeys(partitions, code)
+        assert meta is not None
         self._begin(now, meta)
         meta.partitions.update(partitions)
         self._persist(meta)
@@ -227,8 +235,7 @@ class TxnCoordinator:
         """Abort transactions open longer than their timeout, fencing their producer."""
         for meta in self.txns.values():
             if meta.state == TxnState.ONGOING and now - meta.start_ms > meta.timeout_ms:
-                self._bump_epoch(meta)
-                self._finish(now, meta, commit=False)
+                self._fence(now, meta)
 
     # ---- persistence -----------------------------------------------------------------------------------------
 

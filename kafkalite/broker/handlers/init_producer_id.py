@@ -13,8 +13,6 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
 
-MAX_EPOCH = 32767
-
 
 @api(22, "InitProducerId", 0, 5)
 async def handle_init_producer_id(ctx: RequestContext, request: Any) -> dict[str, Any]:
@@ -26,8 +24,8 @@ async def handle_init_producer_id(ctx: RequestContext, request: Any) -> dict[str
             state.clock.now_ms(), request.transactional_id, request.transaction_timeout_ms, pid_in, epoch_in
         )
         code = fenced_for_version(code, ctx.version, 4)
-    elif pid_in >= 0 and 0 <= epoch_in < MAX_EPOCH - 1:
-        code, pid, epoch = 0, pid_in, epoch_in + 1
     else:
+        # Idempotent producers always get a fresh id (they bump their own epochs), so no client
+        # can take over another producer's id by naming it.
         code, pid, epoch = 0, state.producer_ids.allocate(), 0
     return {"throttle_time_ms": 0, "error_code": code, "producer_id": pid, "producer_epoch": epoch}

@@ -84,7 +84,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 code = (
                     state.txns.verify_produce(txn_id, first.producer_id, first.producer_epoch, (topic.name, index))
                     if txn_id is not None
-                    else int(ErrorCode.INVALID_RECORD)
+                    else int(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
                 )
                 if code:
                     results.append(_partition_error(index, ErrorCode(code)))
