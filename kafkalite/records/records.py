@@ -20,7 +20,8 @@ class RecordInfo(NamedTuple):
     value: bytes | None
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes | bytearray, pos: int) -> tuple[int, int]:
+    """Decode Kafka's zig-zag varint at ``pos``; return (value, next position)."""
     value = 0
     shift = 0
     while True:
@@ -38,15 +39,15 @@ def iter_records(batch: bytes, header: BatchHeader) -> Iterator[RecordInfo]:
     pos = 0
     log_append = header.attributes & 0x08
     for _ in range(header.records_count):
-        length, pos = _varint(body, pos)
+        length, pos = read_varint(body, pos)
         end = pos + length
         pos += 1  # attributes
-        ts_delta, pos = _varint(body, pos)
-        off_delta, pos = _varint(body, pos)
-        klen, pos = _varint(body, pos)
+        ts_delta, pos = read_varint(body, pos)
+        off_delta, pos = read_varint(body, pos)
+        klen, pos = read_varint(body, pos)
         key = None if klen < 0 else body[pos : pos + klen]
         pos += max(klen, 0)
-        vlen, pos = _varint(body, pos)
+        vlen, pos = read_varint(body, pos)
         value = None if vlen < 0 else body[pos : pos + vlen]
         timestamp = header.max_timestamp if log_append else header.base_timestamp + ts_delta
         yield RecordInfo(header.base_offset + off_delta, timestamp, key, value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.handlers.offsets import commit_partitions
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
 from kafkalite.coordinator.txn import TxnState
@@ -32,19 +33,11 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[st
     else:
         group_error = groups.validate_txn_commit(request.group_id, -1, "", None)
     now = state.clock.now_ms()
-    topics: list[dict[str, Any]] = []
-    for topic in request.topics:
-        rows: list[dict[str, Any]] = []
-        for part in topic.partitions:
-            code = group_error
-            if not code:
-                if state.cluster.partition(topic.name, part.partition_index) is None:
-                    code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-                else:
-                    epoch = part.committed_leader_epoch if ctx.version >= 2 else -1
-                    code = groups.txn_commit(now, request.group_id, request.producer_id, topic.name,
-                                             part.partition_index, part.committed_offset, epoch,
-                                             part.committed_metadata)
-            rows.append({"partition_index": part.partition_index, "error_code": code})
-        topics.append({"name": topic.name, "partitions": rows})
+    topics = commit_partitions(
+        ctx, request.topics, group_error,
+        lambda topic, partition, offset, epoch, meta: groups.txn_commit(
+            now, request.group_id, request.producer_id, topic, partition, offset, epoch, meta
+        ),
+        leader_epoch_version=2,
+    )
     return {"throttle_time_ms": 0, "topics": topics}

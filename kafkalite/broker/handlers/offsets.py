@@ -1,0 +1,33 @@
+"""The per-partition part shared by OffsetCommit and TxnOffsetCommit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext
+from kafkalite.errors import ErrorCode
+
+# (topic, partition, offset, leader epoch, metadata) -> error code
+StoreOffset = Callable[[str, int, int, int, str | None], int]
+
+
+def commit_partitions(
+    ctx: RequestContext, topics: Any, group_error: int, store: StoreOffset, leader_epoch_version: int
+) -> list[dict[str, Any]]:
+    """Apply ``store`` to every requested partition unless the group-level check failed."""
+    results: list[dict[str, Any]] = []
+    for topic in topics:
+        rows: list[dict[str, Any]] = []
+        for part in topic.partitions:
+            code = group_error
+            if not code:
+                if ctx.state.cluster.partition(topic.name, part.partition_index) is None:
+                    code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                else:
+                    epoch = part.committed_leader_epoch if ctx.version >= leader_epoch_version else -1
+                    code = store(topic.name, part.partition_index, part.committed_offset, epoch,
+                                 part.committed_metadata)
+            rows.append({"partition_index": part.partition_index, "error_code": code})
+        results.append({"name": topic.name, "partitions": rows})
+    return results
