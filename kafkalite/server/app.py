@@ -56,13 +56,17 @@ class KafkaliteServer:
             self._every("fsync", self.config.fsync_interval_ms / 1000, self.state.flush_dirty)
         # Coordinator timers (session timeouts, rebalance deadlines) are checked this often.
         self._every("coordinator", TICK_SECONDS, self.state.tick)
+        # Log maintenance: retention deletes expired segments, the cleaner compacts.
+        self._every("retention", self.config.retention_check_interval_ms / 1000, self.state.logs.retention_tick)
+        if self.config.log_cleaner_enable:
+            self._every("cleaner", self.config.log_cleaner_backoff_ms / 1000, self.state.logs.cleaner_tick)
 
     def _new_connection(self) -> BrokerConnection:
         conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self.connections.discard)
         self.connections.add(conn)
         return conn
 
-    def _every(self, name: str, seconds: float, action: Callable[[], None]) -> None:
+    def _every(self, name: str, seconds: float, action: Callable[[], object]) -> None:
         """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name)."""
         loop = asyncio.get_running_loop()
 

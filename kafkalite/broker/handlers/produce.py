@@ -14,6 +14,7 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import InvalidBatch, validate_batches
+from kafkalite.records.rewrite import apply_topic_compression
 from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
@@ -74,8 +75,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 )
                 continue
             plog = topic.partitions[index]
+            data, headers = apply_topic_compression(cluster.topic_config(topic, "compression.type"), records, headers)
             try:
-                result = plog.append(bytearray(records), headers)
+                result = plog.append(data, headers)
             except SequenceError as exc:
                 code = (
                     ErrorCode.INVALID_PRODUCER_EPOCH
