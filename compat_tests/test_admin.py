@@ -249,6 +249,7 @@ def test_incremental_alter_topic_configs(broker: BrokerProcess, topic_name: str)
     assert topic_configs(admin, topic_name)["segment.ms"].value == "3600000"  # unchanged by the failures
 
 
+@pytest.mark.filterwarnings("ignore:alter_configs has been deprecated:DeprecationWarning")
 def test_legacy_alter_configs_replaces_the_set(broker: BrokerProcess, topic_name: str) -> None:
     admin = admin_for(broker)
     create(admin, topic_name, 1, {"retention.ms": "100000", "segment.ms": "200000"})

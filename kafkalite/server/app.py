@@ -59,22 +59,29 @@ class KafkaliteServer:
         # Log maintenance: retention deletes expired segments, the cleaner compacts.
         self._every("retention", self.config.retention_check_interval_ms / 1000, self.state.logs.retention_tick)
         if self.config.log_cleaner_enable:
-            self._every("cleaner", self.config.log_cleaner_backoff_ms / 1000, self.state.logs.cleaner_tick)
+            backoff = self.config
+            self._every("cleaner", lambda: max(backoff.log_cleaner_backoff_ms, 10) / 1000, self.state.logs.cleaner_tick)
 
     def _new_connection(self) -> BrokerConnection:
         conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self.connections.discard)
         self.connections.add(conn)
         return conn
 
-    def _every(self, name: str, seconds: float, action: Callable[[], object]) -> None:
-        """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name)."""
+    def _every(self, name: str, seconds: float | Callable[[], float], action: Callable[[], object]) -> None:
+        """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name).
+
+        ``seconds`` may be a callable, read before each wait, for periods that change at run time.
+        """
         loop = asyncio.get_running_loop()
+
+        def period() -> float:
+            return seconds() if callable(seconds) else seconds
 
         def fire() -> None:
             action()
-            self._timers[name] = loop.call_later(seconds, fire)
+            self._timers[name] = loop.call_later(period(), fire)
 
-        self._timers[name] = loop.call_later(seconds, fire)
+        self._timers[name] = loop.call_later(period(), fire)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
