@@ -3,9 +3,10 @@
 Split so the event loop is never blocked for long: ``plan_cleaning`` (on the loop, cheap)
 picks the closed segments to clean and snapshots their paths and times; ``clean`` (in a worker
 thread) reads those files through its own file handles, builds the key -> latest offset map
-and writes a ``<base>.log.cleaned`` copy of every segment that loses records; the loop then
-swaps each copy in with ``PartitionLog.replace_segment``, which refuses a segment that was
-deleted meanwhile. Offsets never change: a rewritten batch keeps its base offset and last
+and writes a copy of every segment that loses records, with its indexes, into the
+partition's ``.cleaner/`` staging directory; the loop then swaps each copy in with
+``PartitionLog.replace_segment`` (renames only), which refuses a segment that was deleted
+meanwhile. Offsets never change: a rewritten batch keeps its base offset and last
 offset delta (see ``records.rewrite``), so consumers' positions and committed offsets stay
 valid. The active segment is never touched, as in Kafka.
 
@@ -24,17 +25,19 @@ Rules (Kafka's, simplified where noted):
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafkalite.records.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, batch_extent, read_header
+from kafkalite.records.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, batch_extent, iter_headers, read_header
 from kafkalite.records.rewrite import build_batch, iter_raw_records
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.segment import LogSegment
 
 log = logging.getLogger(__name__)
+
+
+STAGING_DIR = ".cleaner"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class SegmentSnapshot:
     path: Path
     base_offset: int
     newest_ms: int
+    created_ms: int
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class CleanTask:
     end_offset: int  # first offset not cleaned: the next dirty offset after this cleaning
     now_ms: int
     delete_retention_ms: int
+    index_interval: int
 
 
 @dataclass
@@ -96,11 +101,15 @@ def plan_cleaning(plog: PartitionLog, first_dirty: int, now_ms: int, force: bool
     end = plog.segments[len(segments)].base_offset
     snaps = tuple(
         SegmentSnapshot(
-            seg, seg.log_path, seg.base_offset, seg.max_timestamp if seg.max_timestamp >= 0 else seg.created_ms
+            seg,
+            seg.log_path,
+            seg.base_offset,
+            seg.max_timestamp if seg.max_timestamp >= 0 else seg.created_ms,
+            seg.created_ms,
         )
         for seg in segments
     )
-    return CleanTask(snaps, end, now_ms, plog.config.delete_retention_ms)
+    return CleanTask(snaps, end, now_ms, plog.config.delete_retention_ms, plog.config.index_interval_bytes)
 
 
 def _batches(path: Path) -> Iterator[tuple[BatchHeader, bytes]]:
@@ -161,13 +170,25 @@ def clean(task: CleanTask) -> CleanResult:
                 out += build_batch(data, header, kept, header.compression)
         result.bytes_after += len(out)
         if changed:
-            target = snap.path.with_name(snap.path.name + ".cleaned")
-            with open(target, "wb") as fh:
-                fh.write(out)
-                fh.flush()
-                os.fsync(fh.fileno())
-            result.cleaned.append((snap.segment, target))
+            result.cleaned.append((snap.segment, _stage(snap, bytes(out), task.index_interval)))
     return result
+
+
+def _stage(snap: SegmentSnapshot, data: bytes, index_interval: int) -> Path:
+    """Write a cleaned segment with its indexes into the partition's staging directory.
+
+    The indexes are built here, in the worker thread, so the swap on the loop only renames
+    files and loads indexes that are already complete.
+    """
+    staging = snap.path.parent / STAGING_DIR
+    staging.mkdir(exist_ok=True)
+    seg = LogSegment(staging, snap.base_offset, index_interval, snap.created_ms)
+    try:
+        seg.append(data, list(iter_headers(data)))
+        seg.flush_all()
+    finally:
+        seg.close()
+    return seg.log_path
 
 
 def swap_in(plog: PartitionLog, result: CleanResult) -> int:

@@ -75,9 +75,9 @@ class PartitionLog:
         Leftovers of interrupted operations (``.deleted`` files) are removed, as Kafka's
         LogLoader does; producer state comes from the newest snapshot plus the log after it.
         """
-        for pattern in ("*.deleted", "*.cleaned"):
-            for leftover in self.directory.glob(pattern):
-                leftover.unlink(missing_ok=True)
+        for leftover in self.directory.glob("*.deleted"):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.directory / ".cleaner", ignore_errors=True)  # an interrupted cleaning
         bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
         now = self._now_ms()
         for base in bases:
@@ -346,21 +346,23 @@ class PartitionLog:
         return deleted
 
     def replace_segment(self, old: LogSegment, cleaned: Path) -> bool:
-        """Swap a compacted copy of ``old`` in (same base offset, same record offsets).
+        """Swap in a compacted copy of ``old`` (same base offset, same record offsets).
 
+        ``cleaned`` is the copy's ``.log`` in a staging directory, next to its finished
+        ``.index`` and ``.timeindex``; the files are renamed over the old ones, so this is cheap.
         Returns False, discarding the copy, when ``old`` is no longer a closed segment of this
         log (deleted by retention or DeleteRecords, or the log closed meanwhile).
         """
+        staged = [cleaned, cleaned.with_suffix(".index"), cleaned.with_suffix(".timeindex")]
         if old not in self.segments or old is self.active:
-            cleaned.unlink(missing_ok=True)
+            for path in staged:
+                path.unlink(missing_ok=True)
             return False
         index = self.segments.index(old)
         old.close()
-        os.replace(cleaned, old.log_path)
-        old.offset_index.path.unlink(missing_ok=True)
-        old.time_index.path.unlink(missing_ok=True)
+        for path, target in zip(staged, (old.log_path, old.offset_index.path, old.time_index.path), strict=True):
+            os.replace(path, target)
         fresh = LogSegment(self.directory, old.base_offset, self.config.index_interval_bytes, old.created_ms)
-        fresh.recover()
-        fresh.flush_all()
+        fresh.load()
         self.segments[index] = fresh
         return True

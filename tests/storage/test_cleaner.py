@@ -1,7 +1,5 @@
 """Compaction: latest value per key, tombstones removed after delete.retention.ms, offsets kept."""
 
-import os
-
 import pytest
 
 from kafkalite.clock import ManualClock
@@ -147,7 +145,7 @@ def test_swap_refused_for_a_segment_deleted_meanwhile(log, clock):
     assert result.cleaned
     log.delete_records_before(1)  # the first segment goes while the cleaner works
     assert swap_in(log, result) == 0
-    assert not any(p.name.endswith(".cleaned") for p in log.directory.iterdir())
+    assert not list((log.directory / ".cleaner").iterdir())
     assert [r.value for r in read_all(log, 1)] == [b"2", b"z"]
 
 
@@ -158,11 +156,12 @@ def test_cleaned_log_reopens_with_same_content(tmp_path, clock, log):
     clean_now(log)
     expected = [(r.offset, r.key, r.value) for r in read_all(log)]
     log.close()
-    (log.directory / "00000000000000000000.log.cleaned").write_bytes(b"junk")  # leftover of a crash
+    (log.directory / ".cleaner").mkdir(exist_ok=True)
+    (log.directory / ".cleaner" / "00000000000000000000.log").write_bytes(b"junk")  # leftover of a crash
     again = PartitionLog(log.directory, log.config, clock.now_ms)
     again.open(clean_shutdown=False)
     assert [(r.offset, r.key, r.value) for r in read_all(again)] == expected
-    assert not any(p.endswith(".cleaned") for p in os.listdir(log.directory))
+    assert not (log.directory / ".cleaner").exists()
     assert again.log_end_offset == 4
     again.close()
     log.segments = []
