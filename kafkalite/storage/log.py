@@ -246,7 +246,7 @@ class PartitionLog:
                     continue
                 batch = seg.read_batch_at(header.position)
                 for record in iter_records(batch, header):
-                    if record.timestamp >= timestamp:
+                    if record.timestamp >= timestamp and record.offset >= self.log_start_offset:
                         return record.offset, record.timestamp
         return None
 

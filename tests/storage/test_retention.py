@@ -125,3 +125,10 @@ def test_log_start_offset_checkpoint_round_trip(tmp_path, clock):
     log.restore_log_start_offset(500)  # clamped to the log end
     assert log.log_start_offset == 10
     log.close()
+
+
+def test_timestamp_lookup_never_answers_below_the_log_start(open_log, clock):
+    log = open_log()
+    fill(log, clock, 2)  # offsets 0-9 at t0, 10-19 at t0+1s
+    log.delete_records_before(5)
+    assert log.offset_for_timestamp(0) == (5, START_MS + 5)
