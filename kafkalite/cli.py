@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from kafkalite import __version__
-from kafkalite.config import FSYNC_POLICIES, BrokerConfig
+from kafkalite.config import FSYNC_POLICIES, BrokerConfig, ConfigError, load_properties_file
 
 
 @click.group()
@@ -23,17 +23,32 @@ def main() -> None:
 
 @main.command()
 @click.option(
+    "--config",
+    "config_file",
+    envvar="KAFKALITE_CONFIG",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A server.properties file with Kafka's setting names; flags and env vars override it.",
+)
+@click.option(
+    "--override",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set one Kafka-named setting (repeatable), e.g. --override log.retention.check.interval.ms=1000.",
+)
+@click.option(
     "--host",
     envvar="KAFKALITE_HOST",
-    default="127.0.0.1",
-    show_default=True,
+    default=None,
+    show_default="127.0.0.1",
     help="Address to listen on (0.0.0.0 for all interfaces).",
 )
 @click.option(
     "--port",
     envvar="KAFKALITE_PORT",
-    default=9092,
-    show_default=True,
+    default=None,
+    show_default="9092",
     type=int,
     help="Port to listen on (0 picks a free one).",
 )
@@ -53,41 +68,43 @@ def main() -> None:
 @click.option(
     "--data-dir",
     envvar="KAFKALITE_DATA_DIR",
-    default="./kafkalite-data",
-    show_default=True,
+    default=None,
+    show_default="./kafkalite-data",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where segment files live.",
+    help="Where segment files live (Kafka's log.dirs).",
 )
 @click.option(
     "--fsync",
     envvar="KAFKALITE_FSYNC",
-    default="never",
-    show_default=True,
+    default=None,
+    show_default="never",
     type=click.Choice(FSYNC_POLICIES),
     help="never: leave flushing to the OS; interval: fsync every --fsync-interval-ms; "
     "always: fsync before acknowledging.",
 )
-@click.option("--fsync-interval-ms", envvar="KAFKALITE_FSYNC_INTERVAL_MS", default=1000, show_default=True, type=int)
+@click.option(
+    "--fsync-interval-ms", envvar="KAFKALITE_FSYNC_INTERVAL_MS", default=None, show_default="1000", type=int
+)
 @click.option(
     "--num-partitions",
     envvar="KAFKALITE_NUM_PARTITIONS",
-    default=1,
-    show_default=True,
+    default=None,
+    show_default="1",
     type=int,
     help="Partitions of auto-created topics (Kafka's num.partitions).",
 )
 @click.option(
     "--auto-create-topics/--no-auto-create-topics",
     envvar="KAFKALITE_AUTO_CREATE_TOPICS",
-    default=True,
-    show_default=True,
+    default=None,
+    show_default="on",
     help="Kafka's auto.create.topics.enable.",
 )
 @click.option(
     "--message-max-bytes",
     envvar="KAFKALITE_MESSAGE_MAX_BYTES",
-    default=1048588,
-    show_default=True,
+    default=None,
+    show_default="1048588",
     type=int,
     help="Largest record batch accepted (Kafka's message.max.bytes).",
 )
@@ -99,16 +116,18 @@ def main() -> None:
 )
 @click.option("--log-level", envvar="KAFKALITE_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
-    host: str,
-    port: int,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    host: str | None,
+    port: int | None,
     advertised_host: str | None,
     advertised_port: int | None,
-    data_dir: Path,
-    fsync: str,
-    fsync_interval_ms: int,
-    num_partitions: int,
-    auto_create_topics: bool,
-    message_max_bytes: int,
+    data_dir: Path | None,
+    fsync: str | None,
+    fsync_interval_ms: int | None,
+    num_partitions: int | None,
+    auto_create_topics: bool | None,
+    message_max_bytes: int | None,
     log_requests: bool,
     log_level: str,
 ) -> None:
@@ -117,22 +136,35 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    config = BrokerConfig(
-        host=host,
-        port=port,
-        advertised_host=advertised_host,
-        advertised_port=advertised_port,
-        data_dir=data_dir,
-        fsync=fsync,
-        fsync_interval_ms=fsync_interval_ms,
-        num_partitions=num_partitions,
-        auto_create_topics=auto_create_topics,
-        message_max_bytes=message_max_bytes,
-    )
+    flags: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "advertised.host.name": advertised_host,
+        "advertised.port": advertised_port,
+        "log.dirs": data_dir,
+        "kafkalite.fsync": fsync,
+        "kafkalite.fsync.interval.ms": fsync_interval_ms,
+        "num.partitions": num_partitions,
+        "auto.create.topics.enable": None if auto_create_topics is None else str(auto_create_topics).lower(),
+        "message.max.bytes": message_max_bytes,
+    }
+    settings = {name: str(value) for name, value in flags.items() if value is not None}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--override")
+        settings[name.strip()] = value
+    try:
+        props = load_properties_file(config_file) if config_file is not None else {}
+        if "log.dirs" not in {**props, **settings} and "log.dir" not in props:
+            settings["log.dirs"] = "./kafkalite-data"
+        config = BrokerConfig.from_properties(props, settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from exc
     try:
         asyncio.run(_serve(config, log_requests, started))
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
 
 
 async def _serve(config: BrokerConfig, log_requests: bool, started: float) -> None:

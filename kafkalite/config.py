@@ -1,48 +1,542 @@
-"""Broker configuration: Kafka's own names and defaults, set from flags and env vars.
+"""Broker configuration: Kafka's own names, types, defaults and validators.
 
-Defaults follow Apache Kafka so tests written against Kafka meet the same limits, with the
-two development-friendly exceptions the design guide names (initial rebalance delay 0,
-minimum session timeout 1 s).
+Owns the config definitions (topic configs and broker configs, with the broker synonyms that
+supply a topic config's default), parsing a ``server.properties`` file, and ``BrokerConfig``,
+the settings one broker runs with. Defaults follow Apache Kafka so tests written against Kafka
+meet the same limits, with the development-friendly exceptions the design guide names (initial
+rebalance delay 0, minimum session timeout 1 s). Knows nothing about requests or storage.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 FSYNC_POLICIES = ("never", "interval", "always")
 
-# Topic-level configs with their broker-level defaults (Kafka's names and values).
-TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
-    "cleanup.policy": "delete",
-    "compression.type": "producer",
-    "delete.retention.ms": "86400000",
-    "file.delete.delay.ms": "60000",
-    "flush.messages": "9223372036854775807",
-    "flush.ms": "9223372036854775807",
-    "index.interval.bytes": "4096",
-    "max.compaction.lag.ms": "9223372036854775807",
-    "max.message.bytes": "1048588",
-    "message.timestamp.after.max.ms": "3600000",
-    "message.timestamp.before.max.ms": "9223372036854775807",
-    "message.timestamp.type": "CreateTime",
-    "min.cleanable.dirty.ratio": "0.5",
-    "min.compaction.lag.ms": "0",
-    "min.insync.replicas": "1",
-    "preallocate": "false",
-    "retention.bytes": "-1",
-    "retention.ms": "604800000",
-    "segment.bytes": "1073741824",
-    "segment.index.bytes": "10485760",
-    "segment.jitter.ms": "0",
-    "segment.ms": "604800000",
-    "unclean.leader.election.enable": "false",
+# DescribeConfigs ConfigType values.
+BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD = 1, 2, 3, 4, 5, 6, 7, 8, 9
+_TYPE_NAMES = {
+    BOOLEAN: "BOOLEAN",
+    STRING: "STRING",
+    INT: "INT",
+    SHORT: "SHORT",
+    LONG: "LONG",
+    DOUBLE: "DOUBLE",
+    LIST: "LIST",
+    CLASS: "CLASS",
+    PASSWORD: "PASSWORD",
 }
+LONG_MAX = str(2**63 - 1)
+COMPRESSION_TYPES = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")
+
+
+class ConfigError(ValueError):
+    """A config name or value Kafka would refuse; the message is Kafka's wording."""
+
+
+Check = Callable[[str, str], None]  # (name, normalised value) -> raises ConfigError
+
+
+def at_least(bound: float) -> Check:
+    def check(name: str, value: str) -> None:
+        if float(value) < bound:
+            raise ConfigError(f"Invalid value {value} for configuration {name}: Value must be at least {_num(bound)}")
+
+    return check
+
+
+def between(low: float, high: float) -> Check:
+    def check(name: str, value: str) -> None:
+        if not low <= float(value) <= high:
+            raise ConfigError(
+                f"Invalid value {value} for configuration {name}: Value must be no more than {_num(high)}"
+                if float(value) > high
+                else f"Invalid value {value} for configuration {name}: Value must be at least {_num(low)}"
+            )
+
+    return check
+
+
+def one_of(*allowed: str) -> Check:
+    def check(name: str, value: str) -> None:
+        items = value.split(",") if value else [value]
+        for item in items:
+            if item not in allowed:
+                raise ConfigError(
+                    f"Invalid value {value} for configuration {name}: String must be one of: {', '.join(allowed)}"
+                )
+
+    return check
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True)
+class ConfigDef:
+    """One config: Kafka's name, type, default (None: no default), validator and doc line."""
+
+    name: str
+    type: int
+    default: str | None
+    check: Check | None = None
+    doc: str = ""
+    dynamic: bool = False  # broker configs: may be changed with AlterConfigs
+    internal: bool = False  # accepted, never listed by DescribeConfigs
+
+    @property
+    def sensitive(self) -> bool:
+        return self.type == PASSWORD
+
+    def validate(self, raw: str | None) -> str | None:
+        """The value as stored (trimmed, lists without blanks); ConfigError when Kafka refuses it."""
+        if raw is None:
+            return None
+        value = raw.strip()
+        name = self.name
+        kind = _TYPE_NAMES[self.type]
+        if self.type == BOOLEAN:
+            if value.lower() not in ("true", "false"):
+                raise ConfigError(
+                    f"Invalid value {raw} for configuration {name}: Expected value to be either true or false"
+                )
+            value = value.lower()
+        elif self.type in (INT, SHORT, LONG):
+            bits = {INT: 32, SHORT: 16, LONG: 64}[self.type]
+            try:
+                number = int(value)
+            except ValueError:
+                raise ConfigError(
+                    f"Invalid value {raw} for configuration {name}: Not a number of type {kind}"
+                ) from None
+            if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+                raise ConfigError(f"Invalid value {raw} for configuration {name}: Not a number of type {kind}")
+            value = str(number)
+        elif self.type == DOUBLE:
+            try:
+                number_f = float(value)
+            except ValueError:
+                raise ConfigError(
+                    f"Invalid value {raw} for configuration {name}: Not a number of type {kind}"
+                ) from None
+            if math.isnan(number_f):
+                raise ConfigError(f"Invalid value {raw} for configuration {name}: Not a number of type {kind}")
+        elif self.type == LIST:
+            value = ",".join(item.strip() for item in value.split(",") if item.strip())
+        if self.check is not None:
+            self.check(name, value)
+        return value
+
+
+@dataclass(frozen=True)
+class Synonym:
+    """A broker config that supplies a topic config's default, with its unit in ms (1 = same unit)."""
+
+    name: str
+    factor: int = 1
+
+
+def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
+    c = ConfigDef
+    s = Synonym
+    defs: list[tuple[ConfigDef, tuple[Synonym, ...]]] = [
+        (
+            c(
+                "cleanup.policy",
+                LIST,
+                "delete",
+                one_of("compact", "delete"),
+                "delete: drop old segments; compact: keep the latest record per key; both: compact,delete",
+            ),
+            (s("log.cleanup.policy"),),
+        ),
+        (
+            c(
+                "compression.type",
+                STRING,
+                "producer",
+                one_of(*COMPRESSION_TYPES),
+                "Codec of stored batches; producer keeps the producer's, a codec recompresses on produce",
+            ),
+            (s("compression.type"),),
+        ),
+        (
+            c("compression.gzip.level", INT, "-1", None, "gzip level when the broker compresses"),
+            (s("compression.gzip.level"),),
+        ),
+        (
+            c("compression.lz4.level", INT, "9", between(1, 17), "lz4 level when the broker compresses"),
+            (s("compression.lz4.level"),),
+        ),
+        (
+            c("compression.zstd.level", INT, "3", between(-131072, 22), "zstd level when the broker compresses"),
+            (s("compression.zstd.level"),),
+        ),
+        (
+            c("delete.retention.ms", LONG, "86400000", at_least(0), "How long tombstones survive compaction"),
+            (s("log.cleaner.delete.retention.ms"),),
+        ),
+        (
+            c("file.delete.delay.ms", LONG, "60000", at_least(0), "Delay before a deleted segment's files go"),
+            (s("log.segment.delete.delay.ms"),),
+        ),
+        (
+            c("flush.messages", LONG, LONG_MAX, at_least(1), "Messages between forced fsyncs"),
+            (s("log.flush.interval.messages"),),
+        ),
+        (
+            c("flush.ms", LONG, LONG_MAX, at_least(0), "Time between forced fsyncs"),
+            (s("log.flush.interval.ms"), s("log.flush.scheduler.interval.ms")),
+        ),
+        (c("follower.replication.throttled.replicas", LIST, "", None, "Throttled replicas (no effect here)"), ()),
+        (
+            c("index.interval.bytes", INT, "4096", at_least(0), "Bytes between offset index entries"),
+            (s("log.index.interval.bytes"),),
+        ),
+        (c("leader.replication.throttled.replicas", LIST, "", None, "Throttled replicas (no effect here)"), ()),
+        (
+            c("local.retention.bytes", LONG, "-2", at_least(-2), "Local retention bytes (tiered storage)"),
+            (s("log.local.retention.bytes"),),
+        ),
+        (
+            c("local.retention.ms", LONG, "-2", at_least(-2), "Local retention time (tiered storage)"),
+            (s("log.local.retention.ms"),),
+        ),
+        (
+            c("max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), "Longest a record stays uncompacted"),
+            (s("log.cleaner.max.compaction.lag.ms"),),
+        ),
+        (
+            c("max.message.bytes", INT, "1048588", at_least(0), "Largest record batch accepted"),
+            (s("message.max.bytes"),),
+        ),
+        (
+            c("message.timestamp.after.max.ms", LONG, "3600000", at_least(0), "Allowed future skew of timestamps"),
+            (s("log.message.timestamp.after.max.ms"),),
+        ),
+        (
+            c("message.timestamp.before.max.ms", LONG, LONG_MAX, at_least(0), "Allowed past skew of timestamps"),
+            (s("log.message.timestamp.before.max.ms"),),
+        ),
+        (
+            c(
+                "message.timestamp.type",
+                STRING,
+                "CreateTime",
+                one_of("CreateTime", "LogAppendTime"),
+                "CreateTime keeps the producer's timestamps, LogAppendTime stamps the broker's time",
+            ),
+            (s("log.message.timestamp.type"),),
+        ),
+        (
+            c(
+                "min.cleanable.dirty.ratio",
+                DOUBLE,
+                "0.5",
+                between(0, 1),
+                "Dirty share of the log that triggers compaction",
+            ),
+            (s("log.cleaner.min.cleanable.ratio"),),
+        ),
+        (
+            c("min.compaction.lag.ms", LONG, "0", at_least(0), "Shortest time a record stays uncompacted"),
+            (s("log.cleaner.min.compaction.lag.ms"),),
+        ),
+        (
+            c("min.insync.replicas", INT, "1", at_least(1), "Replicas that must acknowledge acks=all"),
+            (s("min.insync.replicas"),),
+        ),
+        (c("preallocate", BOOLEAN, "false", None, "Preallocate segment files"), (s("log.preallocate"),)),
+        (c("remote.log.copy.disable", BOOLEAN, "false", None, "Tiered storage copy switch"), ()),
+        (c("remote.log.delete.on.disable", BOOLEAN, "false", None, "Tiered storage delete switch"), ()),
+        (c("remote.storage.enable", BOOLEAN, "false", None, "Tiered storage (not supported here)"), ()),
+        (
+            c("retention.bytes", LONG, "-1", None, "Size above which old segments are deleted (-1: none)"),
+            (s("log.retention.bytes"),),
+        ),
+        (
+            c("retention.ms", LONG, "604800000", at_least(-1), "Age after which old segments are deleted (-1: never)"),
+            (s("log.retention.ms"), s("log.retention.minutes", 60_000), s("log.retention.hours", 3_600_000)),
+        ),
+        (
+            c("segment.bytes", INT, "1073741824", at_least(1024 * 1024), "Segment size at which the log rolls"),
+            (s("log.segment.bytes"),),
+        ),
+        (
+            c("segment.index.bytes", INT, "10485760", at_least(4), "Offset index size limit"),
+            (s("log.index.size.max.bytes"),),
+        ),
+        (
+            c("segment.jitter.ms", LONG, "0", at_least(0), "Random jitter subtracted from segment.ms"),
+            (s("log.roll.jitter.ms"), s("log.roll.jitter.hours", 3_600_000)),
+        ),
+        (
+            c("segment.ms", LONG, "604800000", at_least(1), "Age at which the log rolls"),
+            (s("log.roll.ms"), s("log.roll.hours", 3_600_000)),
+        ),
+        (
+            c("unclean.leader.election.enable", BOOLEAN, "false", None, "Unclean leader election"),
+            (s("unclean.leader.election.enable"),),
+        ),
+        (
+            c(
+                "internal.segment.bytes",
+                INT,
+                None,
+                at_least(1),
+                "Segment size for tests, below the 1 MiB minimum",
+                internal=True,
+            ),
+            (),
+        ),
+    ]
+    return {d.name: (d, syns) for d, syns in defs}
+
+
+TOPIC_CONFIGS: dict[str, tuple[ConfigDef, tuple[Synonym, ...]]] = _topic_defs()
+
+# Topic-level configs with their built-in defaults (Kafka's names and values).
+TOPIC_CONFIG_DEFAULTS: dict[str, str] = {
+    name: d.default for name, (d, _) in TOPIC_CONFIGS.items() if d.default is not None and not d.internal
+}
+
+
+def _broker_defs() -> dict[str, ConfigDef]:
+    c = ConfigDef
+    dyn = True
+    defs = [
+        # listeners and identity (static)
+        c("listeners", LIST, "PLAINTEXT://127.0.0.1:9092", None, "Where the broker listens"),
+        c("advertised.listeners", LIST, None, None, "Addresses clients are told to use"),
+        c("host", STRING, "127.0.0.1", None, "kafkalite: listen host (instead of listeners)"),
+        c("port", INT, "9092", between(0, 65535), "kafkalite: listen port (instead of listeners)"),
+        c("advertised.host.name", STRING, None, None, "kafkalite: advertised host"),
+        c("advertised.port", INT, None, between(1, 65535), "kafkalite: advertised port"),
+        c("log.dirs", LIST, None, None, "Data directory (the first one is used)"),
+        c("log.dir", LIST, "/tmp/kafka-logs", None, "Data directory when log.dirs is unset"),
+        c("node.id", INT, "1", at_least(0), "This broker's id"),
+        c("broker.id", INT, "-1", None, "This broker's id (alias of node.id)"),
+        c("num.partitions", INT, "1", at_least(1), "Partitions of auto-created topics"),
+        c("default.replication.factor", INT, "1", between(1, 1), "Replication factor of auto-created topics"),
+        c("auto.create.topics.enable", BOOLEAN, "true", None, "Create unknown topics on Metadata"),
+        c("delete.topic.enable", BOOLEAN, "true", None, "Allow DeleteTopics"),
+        c("socket.request.max.bytes", INT, str(100 * 1024 * 1024), at_least(1), "Largest request frame"),
+        c("log.retention.check.interval.ms", LONG, "300000", at_least(1), "How often retention runs"),
+        c("log.cleaner.enable", BOOLEAN, "true", None, "Run the log cleaner (compaction)"),
+        c("log.cleaner.backoff.ms", LONG, "15000", at_least(0), "Sleep of the cleaner when idle", dyn),
+        c("log.cleaner.threads", INT, "1", at_least(0), "Cleaner threads", dyn),
+        c("log.cleaner.dedupe.buffer.size", LONG, str(128 * 1024 * 1024), None, "Cleaner offset map memory", dyn),
+        c("log.cleaner.io.buffer.size", INT, str(512 * 1024), at_least(0), "Cleaner I/O buffer", dyn),
+        c("log.cleaner.io.buffer.load.factor", DOUBLE, "0.9", None, "Cleaner map load factor", dyn),
+        c("log.cleaner.io.max.bytes.per.second", DOUBLE, str(float(2**63 - 1)), None, "Cleaner I/O limit", dyn),
+        c("group.initial.rebalance.delay.ms", INT, "0", at_least(0), "Wait for more members before a rebalance"),
+        c("group.min.session.timeout.ms", INT, "1000", at_least(0), "Smallest session timeout allowed"),
+        c("group.max.session.timeout.ms", INT, "1800000", at_least(0), "Largest session timeout allowed"),
+        c("offsets.topic.replication.factor", SHORT, "1", at_least(1), "No effect: offsets are kept in a file"),
+        c("offsets.topic.num.partitions", INT, "50", at_least(1), "No effect: offsets are kept in a file"),
+        c("transaction.state.log.replication.factor", SHORT, "1", at_least(1), "No effect here"),
+        c("transaction.state.log.min.isr", INT, "1", at_least(1), "No effect here"),
+        c("share.coordinator.state.topic.replication.factor", SHORT, "1", at_least(1), "No effect here"),
+        c("share.coordinator.state.topic.min.isr", SHORT, "1", at_least(1), "No effect here"),
+        c("process.roles", LIST, "broker,controller", None, "No effect: one combined node"),
+        c("controller.quorum.voters", LIST, "", None, "No effect: one combined node"),
+        c("controller.quorum.bootstrap.servers", LIST, "", None, "No effect: one combined node"),
+        c("controller.listener.names", LIST, None, None, "No effect: one combined node"),
+        c("inter.broker.listener.name", STRING, None, None, "No effect: one broker"),
+        c("listener.security.protocol.map", STRING, "PLAINTEXT:PLAINTEXT", None, "Only PLAINTEXT is served"),
+        c("num.network.threads", INT, "3", at_least(1), "No effect: one event loop", dyn),
+        c("num.io.threads", INT, "8", at_least(1), "No effect: one event loop", dyn),
+        c("num.recovery.threads.per.data.dir", INT, "2", at_least(1), "No effect", dyn),
+        c("socket.send.buffer.bytes", INT, "102400", None, "No effect"),
+        c("socket.receive.buffer.bytes", INT, "102400", None, "No effect"),
+        c("log.flush.offset.checkpoint.interval.ms", INT, "60000", at_least(0), "No effect"),
+        c("log.flush.start.offset.checkpoint.interval.ms", INT, "60000", at_least(0), "No effect"),
+        c("ssl.key.password", PASSWORD, None, None, "No effect: TLS is not served", dyn),
+        c("ssl.keystore.password", PASSWORD, None, None, "No effect: TLS is not served", dyn),
+        c("ssl.truststore.password", PASSWORD, None, None, "No effect: TLS is not served", dyn),
+        c("sasl.jaas.config", PASSWORD, None, None, "No effect: SASL is not served", dyn),
+        # kafkalite's own settings
+        c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
+        c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
+        # broker defaults for topic configs (dynamic)
+        c("log.cleanup.policy", LIST, "delete", one_of("compact", "delete"), "Default cleanup.policy", dyn),
+        c("compression.type", STRING, "producer", one_of(*COMPRESSION_TYPES), "Default compression.type", dyn),
+        c("compression.gzip.level", INT, "-1", None, "Default compression.gzip.level", dyn),
+        c("compression.lz4.level", INT, "9", between(1, 17), "Default compression.lz4.level", dyn),
+        c("compression.zstd.level", INT, "3", between(-131072, 22), "Default compression.zstd.level", dyn),
+        c("log.cleaner.delete.retention.ms", LONG, "86400000", at_least(0), "Default delete.retention.ms", dyn),
+        c("log.segment.delete.delay.ms", LONG, "60000", at_least(0), "Default file.delete.delay.ms", dyn),
+        c("log.flush.interval.messages", LONG, LONG_MAX, at_least(1), "Default flush.messages", dyn),
+        c("log.flush.interval.ms", LONG, None, None, "Default flush.ms", dyn),
+        c("log.flush.scheduler.interval.ms", LONG, LONG_MAX, None, "Default flush.ms fallback"),
+        c("log.index.interval.bytes", INT, "4096", at_least(0), "Default index.interval.bytes", dyn),
+        c("log.local.retention.bytes", LONG, "-2", at_least(-2), "Default local.retention.bytes", dyn),
+        c("log.local.retention.ms", LONG, "-2", at_least(-2), "Default local.retention.ms", dyn),
+        c("log.cleaner.max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), "Default max.compaction.lag.ms", dyn),
+        c("message.max.bytes", INT, "1048588", at_least(0), "Largest record batch accepted", dyn),
+        c("log.message.timestamp.after.max.ms", LONG, "3600000", at_least(0), "Default", dyn),
+        c("log.message.timestamp.before.max.ms", LONG, LONG_MAX, at_least(0), "Default", dyn),
+        c("log.message.timestamp.type", STRING, "CreateTime", one_of("CreateTime", "LogAppendTime"), "Default", dyn),
+        c("log.cleaner.min.cleanable.ratio", DOUBLE, "0.5", between(0, 1), "Default min.cleanable.dirty.ratio", dyn),
+        c("log.cleaner.min.compaction.lag.ms", LONG, "0", at_least(0), "Default min.compaction.lag.ms", dyn),
+        c("min.insync.replicas", INT, "1", at_least(1), "Default min.insync.replicas", dyn),
+        c("log.preallocate", BOOLEAN, "false", None, "Default preallocate", dyn),
+        c("log.retention.bytes", LONG, "-1", None, "Default retention.bytes", dyn),
+        c("log.retention.ms", LONG, None, at_least(-1), "Default retention.ms", dyn),
+        c("log.retention.minutes", INT, None, None, "Default retention.ms in minutes", dyn),
+        c("log.retention.hours", INT, "168", None, "Default retention.ms in hours", dyn),
+        c("log.segment.bytes", INT, "1073741824", at_least(1024 * 1024), "Default segment.bytes", dyn),
+        c("log.index.size.max.bytes", INT, "10485760", at_least(4), "Default segment.index.bytes", dyn),
+        c("log.roll.jitter.ms", LONG, None, None, "Default segment.jitter.ms", dyn),
+        c("log.roll.jitter.hours", INT, "0", at_least(0), "Default segment.jitter.ms in hours", dyn),
+        c("log.roll.ms", LONG, None, None, "Default segment.ms", dyn),
+        c("log.roll.hours", INT, "168", at_least(1), "Default segment.ms in hours", dyn),
+        c("unclean.leader.election.enable", BOOLEAN, "false", None, "Default unclean.leader.election.enable", dyn),
+    ]
+    return {d.name: d for d in defs}
+
+
+BROKER_CONFIGS: dict[str, ConfigDef] = _broker_defs()
+
+
+def validate_topic_configs(configs: dict[str, str | None]) -> dict[str, str]:
+    """Normalised topic configs; ConfigError for an unknown name or a value Kafka refuses."""
+    out: dict[str, str] = {}
+    for name, raw in configs.items():
+        entry = TOPIC_CONFIGS.get(name)
+        if entry is None:
+            raise ConfigError(f"Unknown topic config name: {name}")
+        value = entry[0].validate(raw)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def validate_broker_configs(configs: dict[str, str]) -> dict[str, str]:
+    """Normalised broker configs of known names; ConfigError for a value Kafka refuses."""
+    out: dict[str, str] = {}
+    for name, raw in configs.items():
+        defn = BROKER_CONFIGS.get(name)
+        value = defn.validate(raw) if defn is not None else raw.strip()
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def topic_default(name: str, levels: Iterable[dict[str, str]]) -> tuple[str | None, str | None, int]:
+    """The broker-level default of topic config ``name``: (value, synonym that gave it, level index).
+
+    ``levels`` are broker config layers, strongest first; index len(levels) means the built-in
+    default. As in Kafka, synonyms count first in their order (``log.retention.ms`` before
+    ``log.retention.minutes`` before ``log.retention.hours``), then layers for each synonym.
+    """
+    defn, synonyms = TOPIC_CONFIGS[name]
+    layers = list(levels)
+    for syn in synonyms:
+        for index, layer in enumerate(layers):
+            if syn.name in layer:
+                return _scaled(layer[syn.name], syn.factor), syn.name, index
+    for syn in synonyms:
+        default = BROKER_CONFIGS[syn.name].default if syn.name in BROKER_CONFIGS else None
+        if default is not None:
+            return _scaled(default, syn.factor), syn.name, len(layers)
+    return defn.default, None, len(layers)
+
+
+def _scaled(value: str, factor: int) -> str:
+    return value if factor == 1 else str(int(value) * factor)
+
+
+# ---- server.properties ---------------------------------------------------------------------
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Java ``.properties`` syntax: ``#``/``!`` comments, ``=``, ``:`` or blank separators,
+    backslash line continuations and escapes."""
+    props: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].lstrip()
+        i += 1
+        if not line or line[0] in "#!":
+            continue
+        while _continues(line) and i < len(lines):
+            line = line[:-1] + lines[i].lstrip()
+            i += 1
+        if _continues(line):
+            line = line[:-1]
+        key_chars: list[str] = []
+        pos = 0
+        while pos < len(line):
+            ch = line[pos]
+            if ch == "\\" and pos + 1 < len(line):
+                key_chars.append(_unescape(line[pos + 1]))
+                pos += 2
+                continue
+            if ch in "=: \t":
+                break
+            key_chars.append(ch)
+            pos += 1
+        rest = line[pos:].lstrip(" \t")
+        if rest[:1] in ("=", ":"):
+            rest = rest[1:].lstrip(" \t")
+        value_chars: list[str] = []
+        pos = 0
+        while pos < len(rest):
+            if rest[pos] == "\\" and pos + 1 < len(rest):
+                value_chars.append(_unescape(rest[pos + 1]))
+                pos += 2
+            else:
+                value_chars.append(rest[pos])
+                pos += 1
+        props["".join(key_chars)] = "".join(value_chars)
+    return props
+
+
+def _continues(line: str) -> bool:
+    trailing = len(line) - len(line.rstrip("\\"))
+    return trailing % 2 == 1
+
+
+def _unescape(ch: str) -> str:
+    return {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(ch, ch)
+
+
+def _parse_listener(value: str, setting: str) -> tuple[str, int]:
+    """(host, port) of the first PLAINTEXT-style listener in a ``listeners`` value."""
+    first = value.split(",")[0].strip()
+    if "://" not in first:
+        raise ConfigError(f"Invalid value {value} for configuration {setting}: expected NAME://host:port")
+    _, address = first.split("://", 1)
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"Invalid value {value} for configuration {setting}: expected NAME://host:port")
+    host = host.strip("[]")
+    if len(value.split(",")) > 1:
+        log.warning("%s has several listeners; kafkalite serves the first one (%s)", setting, first)
+    return host or "0.0.0.0", int(port)
+
+
+# ---- the broker's settings -----------------------------------------------------------------
 
 
 @dataclass
 class BrokerConfig:
-    """Everything ``kafkalite serve`` can be told; one instance per broker."""
+    """Everything ``kafkalite serve`` can be told; one instance per broker.
+
+    ``static_configs`` holds every Kafka-named setting given at start (properties file and flags),
+    as DescribeConfigs reports them with the source STATIC_BROKER_CONFIG. ``topic_defaults`` is
+    the effective broker-level default of every topic config; the broker recomputes it when a
+    dynamic broker config changes.
+    """
 
     host: str = "127.0.0.1"
     port: int = 9092
@@ -61,13 +555,28 @@ class BrokerConfig:
     group_min_session_timeout_ms: int = 1000
     group_max_session_timeout_ms: int = 1800000
     transaction_max_timeout_ms: int = 900000
+    retention_check_interval_ms: int = 300000
+    log_cleaner_enable: bool = True
+    log_cleaner_backoff_ms: int = 15000
+    static_configs: dict[str, str] = field(default_factory=dict)
     topic_defaults: dict[str, str] = field(default_factory=lambda: dict(TOPIC_CONFIG_DEFAULTS))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
         if self.fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {self.fsync!r}")
-        self.topic_defaults["max.message.bytes"] = str(self.message_max_bytes)
+        if self.message_max_bytes != 1048588:
+            self.static_configs.setdefault("message.max.bytes", str(self.message_max_bytes))
+        self.refresh_topic_defaults([])
+
+    def refresh_topic_defaults(self, dynamic_layers: list[dict[str, str]]) -> None:
+        """Recompute ``topic_defaults`` from dynamic layers (strongest first) over the static configs."""
+        layers = [*dynamic_layers, self.static_configs]
+        for name in TOPIC_CONFIG_DEFAULTS:
+            value, _, _ = topic_default(name, layers)
+            if value is not None:
+                self.topic_defaults[name] = value
+        self.message_max_bytes = int(self.topic_defaults["max.message.bytes"])
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -76,3 +585,66 @@ class BrokerConfig:
         if host in ("0.0.0.0", "::", ""):
             host = "localhost"
         return host, self.advertised_port or self.port
+
+    @classmethod
+    def from_properties(cls, props: dict[str, str], overrides: dict[str, str] | None = None) -> BrokerConfig:
+        """A config from Kafka-named settings; ``overrides`` (flags, env vars) win over ``props``.
+
+        Unknown names are logged as warnings and ignored; a value Kafka would refuse raises
+        ConfigError naming the setting.
+        """
+        merged = {**props, **(overrides or {})}
+        for name in merged:
+            if name not in BROKER_CONFIGS:
+                log.warning("unknown configuration %r ignored", name)
+        known = validate_broker_configs({k: v for k, v in merged.items() if k in BROKER_CONFIGS})
+
+        def get(name: str) -> str | None:
+            return known.get(name, BROKER_CONFIGS[name].default)
+
+        kwargs: dict[str, object] = {}
+        if "listeners" in known:
+            kwargs["host"], kwargs["port"] = _parse_listener(known["listeners"], "listeners")
+        if "advertised.listeners" in known:
+            kwargs["advertised_host"], kwargs["advertised_port"] = _parse_listener(
+                known["advertised.listeners"], "advertised.listeners"
+            )
+        if "host" in known:
+            kwargs["host"] = known["host"]
+        if "port" in known:
+            kwargs["port"] = int(known["port"])
+        if "advertised.host.name" in known:
+            kwargs["advertised_host"] = known["advertised.host.name"]
+        if "advertised.port" in known:
+            kwargs["advertised_port"] = int(known["advertised.port"])
+        dirs = known.get("log.dirs") or known.get("log.dir")
+        if dirs:
+            if len(dirs.split(",")) > 1:
+                log.warning("kafkalite uses one data directory: %s", dirs.split(",")[0])
+            kwargs["data_dir"] = Path(dirs.split(",")[0])
+        node = known.get("node.id") or (known["broker.id"] if int(known.get("broker.id", "-1")) >= 0 else None)
+        kwargs["node_id"] = int(node or "1")
+        kwargs["auto_create_topics"] = get("auto.create.topics.enable") == "true"
+        kwargs["num_partitions"] = int(get("num.partitions") or 1)
+        kwargs["default_replication_factor"] = int(get("default.replication.factor") or 1)
+        kwargs["message_max_bytes"] = int(get("message.max.bytes") or 1048588)
+        kwargs["socket_request_max_bytes"] = int(get("socket.request.max.bytes") or 0)
+        kwargs["fsync"] = get("kafkalite.fsync")
+        kwargs["fsync_interval_ms"] = int(get("kafkalite.fsync.interval.ms") or 1000)
+        kwargs["group_initial_rebalance_delay_ms"] = int(get("group.initial.rebalance.delay.ms") or 0)
+        kwargs["group_min_session_timeout_ms"] = int(get("group.min.session.timeout.ms") or 0)
+        kwargs["group_max_session_timeout_ms"] = int(get("group.max.session.timeout.ms") or 0)
+        kwargs["retention_check_interval_ms"] = int(get("log.retention.check.interval.ms") or 300000)
+        kwargs["log_cleaner_enable"] = get("log.cleaner.enable") == "true"
+        kwargs["log_cleaner_backoff_ms"] = int(get("log.cleaner.backoff.ms") or 0)
+        if kwargs["group_min_session_timeout_ms"] > kwargs["group_max_session_timeout_ms"]:  # type: ignore[operator]
+            raise ConfigError("group.min.session.timeout.ms must not exceed group.max.session.timeout.ms")
+        return cls(static_configs=known, **kwargs)  # type: ignore[arg-type]
+
+
+def load_properties_file(path: Path) -> dict[str, str]:
+    """The settings of a ``server.properties`` file; ConfigError if it cannot be read."""
+    try:
+        return parse_properties(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc

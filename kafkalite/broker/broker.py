@@ -10,6 +10,8 @@ import asyncio
 import logging
 
 from kafkalite.broker.cluster import Cluster
+from kafkalite.broker.configs import ConfigResources
+from kafkalite.broker.log_manager import LogMaintenance
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.clock import Clock
@@ -32,6 +34,8 @@ class BrokerState:
         self.clock = clock or Clock()
         self.catalog = Catalog(config.data_dir)
         self.cluster = Cluster(config, self.catalog, self.clock)
+        self.configs = ConfigResources(config, self.catalog, self.cluster)
+        self.logs = LogMaintenance(self.cluster, self.clock)
         self.notifier = AppendNotifier()
         self.producer_ids = ProducerIdAllocator(config.data_dir)
         self.group_log = MetadataLog(config.data_dir / "consumer_offsets.log")
@@ -61,6 +65,7 @@ class BrokerState:
     def open(self) -> None:
         self.clean_start = self.catalog.take_clean_shutdown_marker()
         self.cluster.open(self.clean_start)
+        self.configs.open()
         now = self.clock.now_ms()
         for record in self.group_log.replay():
             self.groups.replay(record, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import uuid
 from dataclasses import dataclass, field
 
@@ -68,10 +69,16 @@ class Cluster:
         self.cluster_id = catalog.cluster_id()
         self.topics: dict[str, Topic] = {}
         self.by_id: dict[uuid.UUID, Topic] = {}
+        self._saved_start_offsets: dict[tuple[str, int], int] = {}
 
     def open(self, clean_shutdown: bool) -> None:
         for record in self.catalog.load_topics():
             self._materialise(record, clean_shutdown)
+        for (name, index), offset in self.catalog.load_log_start_offsets().items():
+            plog = self.partition(name, index)
+            if plog is not None:
+                plog.restore_log_start_offset(offset)
+        self._saved_start_offsets = self._start_offsets()
 
     def close(self) -> None:
         for topic in self.topics.values():
@@ -91,11 +98,19 @@ class Cluster:
 
     def log_config(self, configs: dict[str, str]) -> LogConfig:
         merged = {**self.config.topic_defaults, **configs}
+        policy = merged["cleanup.policy"].split(",")
         return LogConfig(
-            segment_bytes=int(merged["segment.bytes"]),
+            segment_bytes=int(merged.get("internal.segment.bytes") or merged["segment.bytes"]),
             segment_ms=int(merged["segment.ms"]),
             index_interval_bytes=int(merged["index.interval.bytes"]),
             log_append_time=merged["message.timestamp.type"] == "LogAppendTime",
+            retention_ms=int(merged["retention.ms"]),
+            retention_bytes=int(merged["retention.bytes"]),
+            delete="delete" in policy,
+            compact="compact" in policy,
+            delete_retention_ms=int(merged["delete.retention.ms"]),
+            min_cleanable_dirty_ratio=float(merged["min.cleanable.dirty.ratio"]),
+            min_compaction_lag_ms=int(merged["min.compaction.lag.ms"]),
         )
 
     # ---- changes -----------------------------------------------------------------------------
@@ -136,7 +151,53 @@ class Cluster:
         self._save()
         for plog in topic.partitions:
             plog.delete()
+        self.checkpoint_log_start_offsets()
         log.info("deleted topic %s", name)
+
+    def add_partitions(self, name: str, total: int) -> None:
+        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
+        topic = self.topics[name]
+        log_config = self.log_config(topic.configs)
+        for index in range(len(topic.partitions), total):
+            directory = self.catalog.partition_dir(name, index)
+            if directory.exists():  # leftovers of an older topic of this name
+                shutil.rmtree(directory, ignore_errors=True)
+            plog = PartitionLog(directory, log_config, self.clock.now_ms)
+            plog.open(clean_shutdown=True)
+            topic.partitions.append(plog)
+        self._save()
+        log.info("topic %s now has %d partition(s)", name, total)
+
+    def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        """Replace a topic's config overrides, persist them and apply them to its logs at once."""
+        topic = self.topics[name]
+        topic.configs = dict(configs)
+        self._save()
+        self.refresh_log_configs(topic)
+
+    def refresh_log_configs(self, topic: Topic | None = None) -> None:
+        """Re-derive the log engine's configs (after a topic or broker default changed)."""
+        for t in [topic] if topic is not None else list(self.topics.values()):
+            log_config = self.log_config(t.configs)
+            for plog in t.partitions:
+                plog.config = log_config
+
+    # ---- log start offsets -------------------------------------------------------------------
+
+    def _start_offsets(self) -> dict[tuple[str, int], int]:
+        return {
+            (t.name, i): plog.log_start_offset
+            for t in self.topics.values()
+            for i, plog in enumerate(t.partitions)
+            if plog.segments and plog.log_start_offset > 0
+        }
+
+    def checkpoint_log_start_offsets(self) -> None:
+        """Persist log start offsets when they changed (Kafka's log-start-offset-checkpoint)."""
+        current = self._start_offsets()
+        if current != self._saved_start_offsets:
+            self.catalog.save_log_start_offsets(current)
+            self._saved_start_offsets = current
 
     def _materialise(self, record: TopicRecord, clean_shutdown: bool) -> Topic:
         topic = Topic(record.name, record.topic_id, record.configs)

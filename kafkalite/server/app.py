@@ -58,6 +58,11 @@ class KafkaliteServer:
             self._every("fsync", self.config.fsync_interval_ms / 1000, self.state.flush_dirty)
         # Coordinator timers (session timeouts, rebalance deadlines) are checked this often.
         self._every("coordinator", TICK_SECONDS, self.state.tick)
+        # Log maintenance: retention deletes expired segments, the cleaner compacts.
+        self._every("retention", self.config.retention_check_interval_ms / 1000, self.state.logs.retention_tick)
+        if self.config.log_cleaner_enable:
+            backoff = self.config
+            self._every("cleaner", lambda: max(backoff.log_cleaner_backoff_ms, 10) / 1000, self.state.logs.cleaner_tick)
         # Everything loaded so far (modules, schemas, codec classes) lives as long as the process:
         # move it out of the collector's sight so its full collections stay short (latency tails).
         gc.collect()
@@ -68,15 +73,21 @@ class KafkaliteServer:
         self.connections.add(conn)
         return conn
 
-    def _every(self, name: str, seconds: float, action: Callable[[], None]) -> None:
-        """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name)."""
+    def _every(self, name: str, seconds: float | Callable[[], float], action: Callable[[], object]) -> None:
+        """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name).
+
+        ``seconds`` may be a callable, read before each wait, for periods that change at run time.
+        """
         loop = asyncio.get_running_loop()
+
+        def period() -> float:
+            return seconds() if callable(seconds) else seconds
 
         def fire() -> None:
             action()
-            self._timers[name] = loop.call_later(seconds, fire)
+            self._timers[name] = loop.call_later(period(), fire)
 
-        self._timers[name] = loop.call_later(seconds, fire)
+        self._timers[name] = loop.call_later(period(), fire)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

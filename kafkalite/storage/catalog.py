@@ -2,8 +2,11 @@
 
 ``topics.json`` holds every topic's id, partition count and configs and is replaced
 atomically (write, fsync, rename) on each change. ``meta.properties`` holds the cluster id as
-Kafka's does. ``.kafkalite_cleanshutdown`` exists only while the broker is stopped cleanly,
-telling the next start that active segments need no recovery.
+Kafka's does. ``log-start-offset-checkpoint`` keeps log start offsets moved inside a segment
+(DeleteRecords) in Kafka's checkpoint format; ``broker-configs.json`` keeps dynamic broker
+configs (AlterConfigs on the broker and cluster-default resources).
+``.kafkalite_cleanshutdown`` exists only while the broker is stopped cleanly, telling the next
+start that active segments need no recovery.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CLEAN_SHUTDOWN_FILE = ".kafkalite_cleanshutdown"
+LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint"
+BROKER_CONFIGS_FILE = "broker-configs.json"
 
 
 @dataclass
@@ -87,3 +92,37 @@ class Catalog:
 
     def partition_dir(self, topic: str, partition: int) -> Path:
         return self.data_dir / f"{topic}-{partition}"
+
+    # ---- log start offsets (Kafka's log-start-offset-checkpoint: version, count, entries) ----
+
+    def load_log_start_offsets(self) -> dict[tuple[str, int], int]:
+        path = self.data_dir / LOG_START_OFFSET_CHECKPOINT
+        if not path.exists():
+            return {}
+        lines = path.read_text().splitlines()
+        offsets: dict[tuple[str, int], int] = {}
+        if len(lines) < 2 or lines[0].strip() != "0":
+            return offsets
+        for line in lines[2 : 2 + int(lines[1])]:
+            topic, partition, offset = line.rsplit(" ", 2)
+            offsets[(topic, int(partition))] = int(offset)
+        return offsets
+
+    def save_log_start_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
+        lines = ["0", str(len(offsets))]
+        lines += [f"{topic} {partition} {offset}" for (topic, partition), offset in sorted(offsets.items())]
+        atomic_write(self.data_dir / LOG_START_OFFSET_CHECKPOINT, ("\n".join(lines) + "\n").encode())
+
+    # ---- dynamic broker configs --------------------------------------------------------------
+
+    def load_broker_configs(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(per-broker, cluster-default) dynamic configs."""
+        path = self.data_dir / BROKER_CONFIGS_FILE
+        if not path.exists():
+            return {}, {}
+        raw = json.loads(path.read_text())
+        return dict(raw.get("broker", {})), dict(raw.get("default", {}))
+
+    def save_broker_configs(self, broker: dict[str, str], default: dict[str, str]) -> None:
+        doc = {"version": 1, "broker": broker, "default": default}
+        atomic_write(self.data_dir / BROKER_CONFIGS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ class LogConfig:
     segment_ms: int = 7 * 24 * 3600 * 1000
     index_interval_bytes: int = 4096
     log_append_time: bool = False
+    retention_ms: int = 7 * 24 * 3600 * 1000  # -1: keep forever
+    retention_bytes: int = -1  # -1: no size limit
+    delete: bool = True  # cleanup.policy includes delete
+    compact: bool = False  # cleanup.policy includes compact
+    delete_retention_ms: int = 24 * 3600 * 1000
+    min_cleanable_dirty_ratio: float = 0.5
+    min_compaction_lag_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class PartitionLog:
         directory.mkdir(parents=True, exist_ok=True)
         self.segments: list[LogSegment] = []
         self.producer_state = ProducerStateManager()
+        self._start_floor = 0  # log start offset moved by DeleteRecords or retention
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -70,6 +79,7 @@ class PartitionLog:
         """
         for leftover in self.directory.glob("*.deleted"):
             leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.directory / ".cleaner", ignore_errors=True)  # an interrupted cleaning
         bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
         now = self._now_ms()
         for base in bases:
@@ -136,7 +146,7 @@ class PartitionLog:
 
     @property
     def log_start_offset(self) -> int:
-        return self.segments[0].base_offset
+        return max(self.segments[0].base_offset, self._start_floor)
 
     @property
     def log_end_offset(self) -> int:
@@ -281,7 +291,7 @@ class PartitionLog:
                     continue
                 batch = seg.read_batch_at(header.position)
                 for record in iter_records(batch, header):
-                    if record.timestamp >= timestamp:
+                    if record.timestamp >= timestamp and record.offset >= self.log_start_offset:
                         return record.offset, record.timestamp
         return None
 
@@ -316,3 +326,88 @@ class PartitionLog:
             seg.close()
         self.segments.clear()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    # ---- log start offset, retention and cleaning (DeleteRecords, LogManager, LogCleaner) ----
+
+    def restore_log_start_offset(self, offset: int) -> None:
+        """Apply a checkpointed log start offset at open (clamped to the log end offset)."""
+        self._start_floor = min(max(offset, 0), self.log_end_offset)
+
+    def delete_records_before(self, offset: int) -> int:
+        """Move the log start offset up to ``offset`` (DeleteRecords); returns the new one.
+
+        Raises OffsetOutOfRange beyond the high watermark. Whole segments below the new start
+        are removed at once; the caller checkpoints the start offset.
+        """
+        if offset < 0 or offset > self.high_watermark:
+            raise OffsetOutOfRange(offset)
+        self._start_floor = max(self._start_floor, offset)
+        self._delete_segments_below_start()
+        return self.log_start_offset
+
+    def _delete_segments_below_start(self) -> int:
+        deleted = 0
+        while len(self.segments) > 1 and self.segments[1].base_offset <= self.log_start_offset:
+            self._delete_first_segment()
+            deleted += 1
+        return deleted
+
+    def _delete_first_segment(self) -> None:
+        seg = self.segments.pop(0)
+        self._start_floor = max(self._start_floor, self.segments[0].base_offset)
+        seg.delete()
+        log.debug("deleted segment %s at offset %d", self.directory.name, seg.base_offset)
+
+    def _segment_time(self, seg: LogSegment) -> int:
+        """The newest record time of a segment (its creation time when it has none)."""
+        return seg.max_timestamp if seg.max_timestamp >= 0 else seg.created_ms
+
+    def enforce_retention(self) -> int:
+        """Delete whole segments older than retention.ms or beyond retention.bytes.
+
+        As Kafka does, an expired active segment is rolled first so it can go too, and
+        segments wholly below the log start offset are deleted whatever the policy. Returns the
+        number of segments deleted; readers below the new start get OffsetOutOfRange.
+        """
+        deleted = self._delete_segments_below_start()
+        cfg = self.config
+        if not cfg.delete:
+            return deleted
+        now = self._now_ms()
+        if cfg.retention_ms >= 0:
+            while self.segments and now - self._segment_time(self.segments[0]) > cfg.retention_ms:
+                if self.segments[0] is self.active:
+                    if self.active.size == 0:
+                        break
+                    self.roll()
+                self._delete_first_segment()
+                deleted += 1
+        if cfg.retention_bytes >= 0:
+            excess = self.size_bytes - cfg.retention_bytes
+            while len(self.segments) > 1 and excess - self.segments[0].size >= 0:
+                excess -= self.segments[0].size
+                self._delete_first_segment()
+                deleted += 1
+        return deleted
+
+    def replace_segment(self, old: LogSegment, cleaned: Path) -> bool:
+        """Swap in a compacted copy of ``old`` (same base offset, same record offsets).
+
+        ``cleaned`` is the copy's ``.log`` in a staging directory, next to its finished
+        ``.index`` and ``.timeindex``; the files are renamed over the old ones, so this is cheap.
+        Returns False, discarding the copy, when ``old`` is no longer a closed segment of this
+        log (deleted by retention or DeleteRecords, or the log closed meanwhile).
+        """
+        staged = [cleaned, cleaned.with_suffix(".index"), cleaned.with_suffix(".timeindex")]
+        if old not in self.segments or old is self.active:
+            for path in staged:
+                path.unlink(missing_ok=True)
+            return False
+        index = self.segments.index(old)
+        old.close()
+        for path, target in zip(staged, (old.log_path, old.offset_index.path, old.time_index.path), strict=True):
+            os.replace(path, target)
+        fresh = LogSegment(self.directory, old.base_offset, self.config.index_interval_bytes, old.created_ms)
+        fresh.load()
+        self.segments[index] = fresh
+        return True

@@ -1,7 +1,10 @@
 """CreateTopics (key 19), v2-v7.
 
-Replication factor -1 or 1 (one broker), partitions -1 for ``num.partitions`` or from a manual
-assignment; configs are stored with the topic and checked against the known topic configs.
+Replication factor -1 or 1 (one broker; more is INVALID_REPLICATION_FACTOR), partitions -1 for
+``num.partitions`` or from a manual assignment naming only this broker (else
+INVALID_REPLICA_ASSIGNMENT). Illegal names answer INVALID_TOPIC_EXCEPTION, existing topics
+TOPIC_ALREADY_EXISTS, unknown config names or values Kafka refuses INVALID_CONFIG. Configs are
+stored with the topic; the answer (v5+) lists every topic config with its value and source.
 ``validate_only`` checks everything and creates nothing.
 """
 
@@ -11,10 +14,9 @@ from typing import Any
 
 from kafkalite.broker.cluster import TopicError
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.config import TOPIC_CONFIG_DEFAULTS
+from kafkalite.config import TOPIC_CONFIGS, ConfigError, validate_topic_configs
 from kafkalite.errors import ErrorCode
 
-DEFAULT_CONFIG_SOURCE = 5
 TOPIC_CONFIG_SOURCE = 1
 
 
@@ -27,6 +29,20 @@ def _result(name: str, code: ErrorCode, message: str | None) -> dict[str, Any]:
         "replication_factor": -1,
         "configs": None,
     }
+
+
+def _assignment_problem(assignments: Any, node_id: int) -> str | None:
+    indexes = sorted(a.partition_index for a in assignments)
+    if indexes != list(range(len(indexes))):
+        return "Partitions should be consecutive and start from 0."
+    for a in assignments:
+        brokers = list(a.broker_ids)
+        if not brokers or len(set(brokers)) != len(brokers):
+            return "The manual partition assignment includes an empty or duplicate replica list."
+        unknown = [b for b in brokers if b != node_id]
+        if unknown:
+            return f"The manual partition assignment includes broker {unknown[0]}, but no such broker is registered."
+    return None
 
 
 @api(19, "CreateTopics", 2, 7)
@@ -57,19 +73,24 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 continue
             partitions = len(ct.assignments)
             replication = len(ct.assignments[0].broker_ids)
+            problem = _assignment_problem(ct.assignments, config.node_id)
+            if problem is not None:
+                results.append(_result(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem))
+                continue
         if partitions == -1:
             partitions = config.num_partitions
         if replication == -1:
             replication = config.default_replication_factor
-        configs = {c.name: c.value for c in ct.configs if c.value is not None}
-        unknown = sorted(set(configs) - set(TOPIC_CONFIG_DEFAULTS))
         try:
             cluster.check_new_topic(name, partitions, replication)
-            if unknown:
-                raise TopicError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {unknown[0]}")
+            try:
+                configs = validate_topic_configs({c.name: c.value for c in ct.configs})
+            except ConfigError as exc:
+                raise TopicError(ErrorCode.INVALID_CONFIG, str(exc)) from None
         except TopicError as exc:
             results.append(_result(name, exc.code, exc.message))
             continue
+        sources = ctx.state.configs.default_sources()
         entry: dict[str, Any] = {
             "name": name,
             "error_code": 0,
@@ -81,10 +102,11 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                     "name": key,
                     "value": configs.get(key, default),
                     "read_only": False,
-                    "config_source": TOPIC_CONFIG_SOURCE if key in configs else DEFAULT_CONFIG_SOURCE,
+                    "config_source": TOPIC_CONFIG_SOURCE if key in configs else sources[key],
                     "is_sensitive": False,
                 }
                 for key, default in sorted(config.topic_defaults.items())
+                if not TOPIC_CONFIGS[key][0].internal
             ],
         }
         if not request.validate_only:

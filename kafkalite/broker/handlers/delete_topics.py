@@ -38,7 +38,10 @@ async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, A
         else:
             entry["name"] = topic.name
             entry["topic_id"] = topic.topic_id
+            partitions = len(topic.partitions)
             cluster.delete_topic(topic.name)
             ctx.state.groups.delete_topic_offsets(topic.name)
+            for index in range(partitions):  # parked fetches answer UNKNOWN_TOPIC_OR_PARTITION now
+                ctx.state.notifier.notify((topic.name, index))
         responses.append(entry)
     return {"throttle_time_ms": 0, "responses": responses}

@@ -20,6 +20,7 @@ from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import InvalidBatch, validate_batches
 from kafkalite.records.legacy import up_convert
+from kafkalite.records.rewrite import apply_topic_compression
 from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
@@ -101,8 +102,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 )
                 continue
             plog = topic.partitions[index]
+            data, headers = apply_topic_compression(cluster.topic_config(topic, "compression.type"), records, headers)
             try:
-                result = plog.append(bytearray(records), headers)
+                result = plog.append(data, headers)
             except SequenceError as exc:
                 code = (
                     ErrorCode.INVALID_PRODUCER_EPOCH

@@ -1,0 +1,348 @@
+"""Config resources as DescribeConfigs, AlterConfigs and IncrementalAlterConfigs see them.
+
+Owns the dynamic broker configs (per broker and cluster default, KIP-226), persisted in
+``broker-configs.json`` through the catalog, and the rules for describing and altering topic
+and broker resources: value resolution by source (topic override, dynamic broker, dynamic
+default, static, built-in default), synonyms, sensitive values hidden, validation with Kafka's
+error codes. Applying a change live (log configs of open partitions) is delegated to Cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.cluster import Cluster, Topic, topic_name_problem
+from kafkalite.config import (
+    BROKER_CONFIGS,
+    LIST,
+    TOPIC_CONFIGS,
+    BrokerConfig,
+    ConfigError,
+    Synonym,
+    topic_default,
+    validate_topic_configs,
+)
+from kafkalite.errors import ErrorCode
+from kafkalite.storage.catalog import Catalog
+
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC, SOURCE_DEFAULT = 1, 2, 3, 4, 5
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+# Broker configs that share one setting, in Kafka's precedence order.
+_BROKER_SYNONYM_GROUPS = (
+    ("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
+    ("log.roll.ms", "log.roll.hours"),
+    ("log.roll.jitter.ms", "log.roll.jitter.hours"),
+    ("log.flush.interval.ms", "log.flush.scheduler.interval.ms"),
+)
+
+
+class ResourceError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _broker_synonyms(name: str) -> tuple[str, ...]:
+    for group in _BROKER_SYNONYM_GROUPS:
+        if name in group:
+            return group
+    return (name,)
+
+
+class ConfigResources:
+    """Describe and alter config resources of this broker; one instance per broker."""
+
+    def __init__(self, config: BrokerConfig, catalog: Catalog, cluster: Cluster) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.cluster = cluster
+        self.per_broker: dict[str, str] = {}
+        self.cluster_default: dict[str, str] = {}
+
+    def open(self) -> None:
+        self.per_broker, self.cluster_default = self.catalog.load_broker_configs()
+        self._apply()
+
+    def _apply(self) -> None:
+        self.config.refresh_topic_defaults([self.per_broker, self.cluster_default])
+        for name, attr in (("log.cleaner.backoff.ms", "log_cleaner_backoff_ms"),):
+            value = self.per_broker.get(name) or self.cluster_default.get(name) or self.config.static_configs.get(name)
+            setattr(self.config, attr, int(value or BROKER_CONFIGS[name].default or 0))
+        self.cluster.refresh_log_configs()
+
+    # ---- resources ----------------------------------------------------------------------------
+
+    def _static(self) -> dict[str, str]:
+        """Static settings as Kafka reports them, including those derived from flags."""
+        cfg = self.config
+        static = dict(cfg.static_configs)
+        static["listeners"] = f"PLAINTEXT://{cfg.host}:{cfg.port}"
+        static.pop("host", None)
+        static.pop("port", None)
+        if cfg.advertised_host or cfg.advertised_port:
+            host, port = cfg.advertised
+            static["advertised.listeners"] = f"PLAINTEXT://{host}:{port}"
+        static.pop("advertised.host.name", None)
+        static.pop("advertised.port", None)
+        static["log.dirs"] = str(cfg.data_dir)
+        static["node.id"] = str(cfg.node_id)
+        return static
+
+    def _layers(self) -> list[tuple[dict[str, str], int]]:
+        return [
+            (self.per_broker, SOURCE_DYNAMIC_BROKER),
+            (self.cluster_default, SOURCE_DYNAMIC_DEFAULT),
+            (self._static(), SOURCE_STATIC),
+        ]
+
+    def _broker_resource(self, name: str) -> bool:
+        """True for this broker's resource, False for the cluster default; ResourceError otherwise."""
+        if name == "":
+            return False
+        if name.strip().lstrip("-").isdigit() and int(name) == self.config.node_id:
+            return True
+        raise ResourceError(
+            ErrorCode.INVALID_REQUEST,
+            f"Unexpected broker id, expected {self.config.node_id} or empty string, but received {name}",
+        )
+
+    def _topic(self, name: str) -> Topic:
+        problem = topic_name_problem(name)
+        if problem:
+            raise ResourceError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem)
+        topic = self.cluster.topics.get(name)
+        if topic is None:
+            raise ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
+        return topic
+
+    def default_sources(self) -> dict[str, int]:
+        """The config source of every topic config's broker-level default."""
+        layers = self._layers()
+        out: dict[str, int] = {}
+        for name in TOPIC_CONFIGS:
+            _, _, level = topic_default(name, [layer for layer, _ in layers])
+            out[name] = layers[level][1] if level < len(layers) else SOURCE_DEFAULT
+        return out
+
+    # ---- DescribeConfigs --------------------------------------------------------------------------
+
+    def describe(
+        self, resource_type: int, name: str, keys: list[str] | None, synonyms: bool, documentation: bool
+    ) -> list[dict[str, Any]]:
+        if resource_type == TOPIC:
+            return self._describe_topic(self._topic(name), keys, synonyms, documentation)
+        if resource_type == BROKER:
+            per_broker = self._broker_resource(name)
+            return self._describe_broker(per_broker, keys, synonyms, documentation)
+        raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+
+    def _entry(
+        self,
+        name: str,
+        value: str | None,
+        source: int,
+        read_only: bool,
+        ctype: int,
+        sensitive: bool,
+        synonyms: list[dict[str, Any]],
+        doc: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "value": None if sensitive else value,
+            "read_only": read_only,
+            "config_source": source,
+            "is_default": source == SOURCE_DEFAULT,
+            "is_sensitive": sensitive,
+            "synonyms": synonyms,
+            "config_type": ctype,
+            "documentation": doc,
+        }
+
+    def _describe_topic(
+        self, topic: Topic, keys: list[str] | None, with_synonyms: bool, documentation: bool
+    ) -> list[dict[str, Any]]:
+        layers = self._layers()
+        out = []
+        for name, (defn, syns) in sorted(TOPIC_CONFIGS.items()):
+            if defn.internal or (keys is not None and name not in keys):
+                continue
+            chain: list[dict[str, Any]] = []
+            if name in topic.configs:
+                chain.append({"name": name, "value": topic.configs[name], "source": SOURCE_TOPIC})
+            chain += self._synonym_chain(syns, layers)
+            value: str | None
+            if name in topic.configs:
+                value, source = topic.configs[name], SOURCE_TOPIC
+            else:
+                value, _, level = topic_default(name, [layer for layer, _ in layers])
+                source = layers[level][1] if level < len(layers) else SOURCE_DEFAULT
+            if defn.sensitive:
+                for syn in chain:
+                    syn["value"] = None
+            out.append(
+                self._entry(
+                    name,
+                    value,
+                    source,
+                    False,
+                    defn.type,
+                    defn.sensitive,
+                    chain if with_synonyms else [],
+                    defn.doc if documentation else None,
+                )
+            )
+        return out
+
+    def _synonym_chain(
+        self, syns: tuple[Synonym, ...], layers: list[tuple[dict[str, str], int]]
+    ) -> list[dict[str, Any]]:
+        chain: list[dict[str, Any]] = []
+        for syn in syns:
+            for layer, source in layers:
+                if syn.name in layer:
+                    chain.append({"name": syn.name, "value": layer[syn.name], "source": source})
+            bdef = BROKER_CONFIGS.get(syn.name)
+            if bdef is not None and bdef.default is not None:
+                chain.append({"name": syn.name, "value": bdef.default, "source": SOURCE_DEFAULT})
+        return chain
+
+    def _describe_broker(
+        self, per_broker: bool, keys: list[str] | None, with_synonyms: bool, documentation: bool
+    ) -> list[dict[str, Any]]:
+        layers = self._layers() if per_broker else [(self.cluster_default, SOURCE_DYNAMIC_DEFAULT)]
+        out = []
+        for name, defn in sorted(BROKER_CONFIGS.items()):
+            if keys is not None and name not in keys:
+                continue
+            if not per_broker and name not in self.cluster_default:
+                continue  # the default resource lists what is set there only, as Kafka does
+            value: str | None = None
+            source = SOURCE_DEFAULT
+            for layer, layer_source in layers:
+                if name in layer:
+                    value, source = layer[name], layer_source
+                    break
+            else:
+                value = defn.default
+            chain: list[dict[str, Any]] = []
+            for syn in _broker_synonyms(name):
+                for layer, layer_source in layers:
+                    if syn in layer:
+                        chain.append({"name": syn, "value": layer[syn], "source": layer_source})
+                sdef = BROKER_CONFIGS.get(syn)
+                if per_broker and sdef is not None and sdef.default is not None:
+                    chain.append({"name": syn, "value": sdef.default, "source": SOURCE_DEFAULT})
+            if defn.sensitive:
+                for syn_entry in chain:
+                    syn_entry["value"] = None
+            out.append(
+                self._entry(
+                    name,
+                    value,
+                    source,
+                    not defn.dynamic,
+                    defn.type,
+                    defn.sensitive,
+                    chain if with_synonyms else [],
+                    defn.doc if documentation else None,
+                )
+            )
+        return out
+
+    # ---- AlterConfigs and IncrementalAlterConfigs ---------------------------------------------
+
+    def current(self, resource_type: int, name: str) -> dict[str, str]:
+        """The configs set on a resource (topic overrides, or one dynamic broker layer)."""
+        if resource_type == TOPIC:
+            return dict(self._topic(name).configs)
+        if resource_type == BROKER:
+            return dict(self.per_broker if self._broker_resource(name) else self.cluster_default)
+        raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+
+    def incremental(self, resource_type: int, name: str, ops: list[tuple[str, int, str | None]]) -> dict[str, str]:
+        """The resource's new configs after SET/DELETE/APPEND/SUBTRACT operations (not applied)."""
+        configs = self.current(resource_type, name)
+        seen: set[str] = set()
+        for key, op, value in ops:
+            if key in seen:
+                raise ResourceError(ErrorCode.INVALID_REQUEST, f"Error due to duplicate config keys : {key}")
+            seen.add(key)
+            if op == SET:
+                if value is None:
+                    raise ResourceError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {key}")
+                configs[key] = value
+            elif op == DELETE:
+                configs.pop(key, None)
+            elif op in (APPEND, SUBTRACT):
+                ctype = self._type_of(resource_type, key)
+                if ctype != LIST:
+                    verb = "append" if op == APPEND else "subtract"
+                    raise ResourceError(
+                        ErrorCode.INVALID_CONFIG, f"Config value {verb} is not allowed for config key: {key}"
+                    )
+                base = configs.get(key)
+                if base is None:
+                    base = self._effective(resource_type, key) or ""
+                items = [item for item in base.split(",") if item]
+                given = [item.strip() for item in (value or "").split(",") if item.strip()]
+                if op == APPEND:
+                    items += [item for item in given if item not in items]
+                else:
+                    items = [item for item in items if item not in given]
+                configs[key] = ",".join(items)
+            else:
+                raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unknown alter config operation {op} for {key}")
+        return configs
+
+    def _type_of(self, resource_type: int, key: str) -> int | None:
+        if resource_type == TOPIC:
+            entry = TOPIC_CONFIGS.get(key)
+            return entry[0].type if entry else None
+        bdef = BROKER_CONFIGS.get(key)
+        return bdef.type if bdef else None
+
+    def _effective(self, resource_type: int, key: str) -> str | None:
+        if resource_type == TOPIC:
+            return self.config.topic_defaults.get(key)
+        bdef = BROKER_CONFIGS.get(key)
+        return bdef.default if bdef else None
+
+    def replace(self, resource_type: int, name: str, configs: dict[str, str | None], validate_only: bool) -> None:
+        """Make ``configs`` the resource's whole set of configs (after validating all of them)."""
+        if resource_type == TOPIC:
+            self._topic(name)
+            try:
+                topic_configs = validate_topic_configs(configs)
+            except ConfigError as exc:
+                raise ResourceError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+            if not validate_only:
+                self.cluster.set_topic_configs(name, topic_configs)
+            return
+        if resource_type != BROKER:
+            raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+        per_broker = self._broker_resource(name)
+        fixed = sorted(k for k in configs if k not in BROKER_CONFIGS or not BROKER_CONFIGS[k].dynamic)
+        if fixed:
+            raise ResourceError(
+                ErrorCode.INVALID_REQUEST, f"Cannot update these configs dynamically: Set({', '.join(fixed)})"
+            )
+        validated: dict[str, str] = {}
+        for key, raw in configs.items():
+            try:
+                value = BROKER_CONFIGS[key].validate(raw)
+            except ConfigError as exc:
+                raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+            if value is not None:
+                validated[key] = value
+        if validate_only:
+            return
+        if per_broker:
+            self.per_broker = validated
+        else:
+            self.cluster_default = validated
+        self.catalog.save_broker_configs(self.per_broker, self.cluster_default)
+        self._apply()

@@ -1,0 +1,45 @@
+"""DeleteRecords (key 21), v0-v2: move partitions' log start offsets forward.
+
+Offset -1 means the high watermark. An offset beyond the high watermark answers
+OFFSET_OUT_OF_RANGE; an offset below the current start leaves it where it is. Whole segments
+below the new start are deleted at once, and the start offset is checkpointed in
+``log-start-offset-checkpoint`` so it survives a restart. Consumers positioned below it get
+OFFSET_OUT_OF_RANGE and reset. The answer's low watermark is the new log start offset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+from kafkalite.storage.log import OffsetOutOfRange
+
+HIGH_WATERMARK = -1
+
+
+@api(21, "DeleteRecords", 0, 2)
+async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    cluster = ctx.state.cluster
+    topics: list[dict[str, Any]] = []
+    changed = False
+    for t in request.topics:
+        partitions: list[dict[str, Any]] = []
+        for p in t.partitions:
+            entry: dict[str, Any] = {"partition_index": p.partition_index, "low_watermark": -1, "error_code": 0}
+            partitions.append(entry)
+            plog = cluster.partition(t.name, p.partition_index)
+            if plog is None:
+                entry["error_code"] = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                continue
+            offset = plog.high_watermark if p.offset == HIGH_WATERMARK else p.offset
+            try:
+                entry["low_watermark"] = plog.delete_records_before(offset)
+            except OffsetOutOfRange:
+                entry["error_code"] = int(ErrorCode.OFFSET_OUT_OF_RANGE)
+                continue
+            changed = True
+        topics.append({"name": t.name, "partitions": partitions})
+    if changed:
+        cluster.checkpoint_log_start_offsets()
+    return {"throttle_time_ms": 0, "topics": topics}

@@ -1,0 +1,40 @@
+"""DescribeConfigs (key 32), v1-v4.
+
+Topic resources list every topic config with its value and source (topic override, dynamic
+broker, dynamic cluster default, static broker config, built-in default); broker resources
+("1", or "" for the cluster default, which lists only what is set there) list the broker's
+configs, read-only unless dynamically updatable. Synonyms (v1+) name the broker settings a
+topic config falls back to, strongest first. Sensitive (password) values are always null.
+``include_documentation`` (v3+) adds one line of documentation per entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.configs import ResourceError
+from kafkalite.broker.handlers.registry import RequestContext, api
+
+
+@api(32, "DescribeConfigs", 1, 4)
+async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    resources = ctx.state.configs
+    synonyms = bool(getattr(request, "include_synonyms", False))
+    documentation = bool(getattr(request, "include_documentation", False))
+    results: list[dict[str, Any]] = []
+    for res in request.resources:
+        entry: dict[str, Any] = {
+            "error_code": 0,
+            "error_message": None,
+            "resource_type": res.resource_type,
+            "resource_name": res.resource_name,
+            "configs": [],
+        }
+        keys = list(res.configuration_keys) if res.configuration_keys is not None else None
+        try:
+            entry["configs"] = resources.describe(res.resource_type, res.resource_name, keys, synonyms, documentation)
+        except ResourceError as exc:
+            entry["error_code"] = int(exc.code)
+            entry["error_message"] = exc.message
+        results.append(entry)
+    return {"throttle_time_ms": 0, "results": results}

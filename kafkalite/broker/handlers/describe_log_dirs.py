@@ -1,0 +1,63 @@
+"""DescribeLogDirs (key 35), v1-v4: the one data directory and the size of every partition.
+
+``topics`` null means every topic; named topics or partitions that do not exist are left
+out, as Kafka does. Offset lag is always 0 (no future replicas); v4 adds the file system's
+total and usable bytes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+
+
+@api(35, "DescribeLogDirs", 1, 4)
+async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    state = ctx.state
+    cluster = state.cluster
+    wanted: list[tuple[str, list[int] | None]]
+    if request.topics is None:
+        wanted = [(name, None) for name in sorted(cluster.topics)]
+    else:
+        wanted = [(t.topic, list(t.partitions)) for t in request.topics]
+    topics: list[dict[str, Any]] = []
+    for name, indexes in wanted:
+        topic = cluster.topics.get(name)
+        if topic is None:
+            continue
+        chosen = (
+            range(len(topic.partitions)) if indexes is None else [i for i in indexes if 0 <= i < len(topic.partitions)]
+        )
+        partitions = [
+            {
+                "partition_index": i,
+                "partition_size": topic.partitions[i].size_bytes,
+                "offset_lag": 0,
+                "is_future_key": False,
+            }
+            for i in chosen
+        ]
+        if partitions:
+            topics.append({"name": name, "partitions": partitions})
+    data_dir = state.config.data_dir.resolve()
+    try:
+        usage = shutil.disk_usage(data_dir)
+        total, usable = usage.total, usage.free
+    except OSError:
+        total, usable = -1, -1
+    return {
+        "throttle_time_ms": 0,
+        "error_code": 0,
+        "results": [
+            {
+                "error_code": 0,
+                "log_dir": str(data_dir),
+                "topics": topics,
+                "total_bytes": total,
+                "usable_bytes": usable,
+                "is_cordoned": False,
+            }
+        ],
+    }

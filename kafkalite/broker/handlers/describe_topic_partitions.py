@@ -1,0 +1,84 @@
+"""DescribeTopicPartitions (key 75), v0: topics and their partitions, paged by a cursor.
+
+An empty topic list means every topic. Topics are answered in name order starting at the
+cursor's topic and partition; once ``response_partition_limit`` partitions are listed the
+answer carries ``next_cursor`` naming the first partition left out. Unknown topics answer
+UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from kafkalite.broker.cluster import topic_name_problem
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+
+ZERO_UUID = uuid.UUID(int=0)
+NO_OPERATIONS = -2147483648
+
+
+@api(75, "DescribeTopicPartitions", 0, 0)
+async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    cluster = ctx.state.cluster
+    node = ctx.state.config.node_id
+    names = sorted({t.name for t in request.topics}) if request.topics else sorted(cluster.topics)
+    cursor = request.cursor
+    if cursor is not None:
+        names = [n for n in names if n >= cursor.topic_name]
+    limit = request.response_partition_limit if request.response_partition_limit > 0 else 2000
+    topics: list[dict[str, Any]] = []
+    next_cursor: dict[str, Any] | None = None
+    remaining = limit
+    for name in names:
+        topic = cluster.topics.get(name)
+        if topic is None:
+            code = (
+                ErrorCode.INVALID_TOPIC_EXCEPTION if topic_name_problem(name) else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            )
+            topics.append(
+                {
+                    "error_code": int(code),
+                    "name": name,
+                    "topic_id": ZERO_UUID,
+                    "is_internal": False,
+                    "partitions": [],
+                    "topic_authorized_operations": NO_OPERATIONS,
+                }
+            )
+            continue
+        if remaining <= 0:
+            next_cursor = {"topic_name": name, "partition_index": 0}
+            break
+        first = cursor.partition_index if cursor is not None and name == cursor.topic_name else 0
+        indexes = list(range(max(first, 0), len(topic.partitions)))
+        shown, rest = indexes[:remaining], indexes[remaining:]
+        remaining -= len(shown)
+        topics.append(
+            {
+                "error_code": 0,
+                "name": name,
+                "topic_id": topic.topic_id,
+                "is_internal": False,
+                "partitions": [
+                    {
+                        "error_code": 0,
+                        "partition_index": i,
+                        "leader_id": node,
+                        "leader_epoch": 0,
+                        "replica_nodes": [node],
+                        "isr_nodes": [node],
+                        "eligible_leader_replicas": [],
+                        "last_known_elr": [],
+                        "offline_replicas": [],
+                    }
+                    for i in shown
+                ],
+                "topic_authorized_operations": NO_OPERATIONS,
+            }
+        )
+        if rest:
+            next_cursor = {"topic_name": name, "partition_index": rest[0]}
+            break
+    return {"throttle_time_ms": 0, "topics": topics, "next_cursor": next_cursor}

@@ -1,0 +1,39 @@
+"""OffsetForLeaderEpoch (key 23), v2-v4: the end offset of a leader epoch.
+
+Every partition has had one leader, in epoch 0, so epoch 0 ends at the log end offset and any
+other epoch is unknown (epoch -1, offset -1), as Kafka's leader epoch cache answers. A
+``current_leader_epoch`` other than -1 or 0 is fenced (older) or unknown (newer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+
+LEADER_EPOCH = 0
+
+
+@api(23, "OffsetForLeaderEpoch", 2, 4)
+async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    cluster = ctx.state.cluster
+    topics: list[dict[str, Any]] = []
+    for t in request.topics:
+        partitions: list[dict[str, Any]] = []
+        for p in t.partitions:
+            entry: dict[str, Any] = {"error_code": 0, "partition": p.partition, "leader_epoch": -1, "end_offset": -1}
+            partitions.append(entry)
+            plog = cluster.partition(t.topic, p.partition)
+            current = getattr(p, "current_leader_epoch", -1)
+            if plog is None:
+                entry["error_code"] = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            elif current > LEADER_EPOCH:
+                entry["error_code"] = int(ErrorCode.UNKNOWN_LEADER_EPOCH)
+            elif 0 <= current < LEADER_EPOCH:
+                entry["error_code"] = int(ErrorCode.FENCED_LEADER_EPOCH)
+            elif p.leader_epoch == LEADER_EPOCH:
+                entry["leader_epoch"] = LEADER_EPOCH
+                entry["end_offset"] = plog.log_end_offset
+        topics.append({"topic": t.topic, "partitions": partitions})
+    return {"throttle_time_ms": 0, "topics": topics}
