@@ -97,7 +97,7 @@ def test_log_append_time_topic(broker: BrokerProcess, topic_name: str) -> None:
 def test_offsets_for_times_and_watermarks(broker: BrokerProcess, topic_name: str) -> None:
     create_topic(broker, topic_name)
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 50})
-    base = 1_600_000_000_000
+    base = int(time.time() * 1000) - 3_600_000  # recent: retention (7 days) must not take it
     for i in range(20):
         producer.produce(topic_name, value=b"v", timestamp=base + i * 10)
     assert producer.flush(10) == 0

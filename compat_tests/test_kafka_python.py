@@ -78,7 +78,7 @@ def test_keyed_messages_stay_on_their_partition(broker: BrokerProcess, topic_nam
 def test_offsets_for_times(broker: BrokerProcess, topic_name: str) -> None:
     _create(broker, topic_name)
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
-    base = 1_700_000_000_000
+    base = int(time.time() * 1000) - 3_600_000  # recent: retention (7 days) must not take it
     for i in range(10):
         producer.send(topic_name, value=b"x", timestamp_ms=base + i * 1000).get(timeout=10)
     producer.close()
