@@ -94,7 +94,7 @@ def _message(offset: int, magic: int, timestamp: int, key: bytes | None, value: 
     return struct.pack(">qiI", offset, len(body) + 4, crc) + body
 
 
-def down_convert(data: bytes, magic: int) -> bytes:
+def down_convert(data: bytes | memoryview, magic: int) -> bytes:
     """v2 batches as an uncompressed v0/v1 message set; control batches are dropped."""
     out = bytearray()
     for header in iter_headers(data):

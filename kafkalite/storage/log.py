@@ -266,7 +266,9 @@ class PartitionLog:
                 hi = mid - 1
         return lo
 
-    def read(self, offset: int, max_bytes: int, min_one: bool = True, max_offset: int = 2**63 - 1) -> bytes:
+    def read(
+        self, offset: int, max_bytes: int, min_one: bool = True, max_offset: int = 2**63 - 1
+    ) -> bytes | memoryview:
         """Stored batches from ``offset``: empty at the log end, OffsetOutOfRange outside.
 
         Batches starting at or after ``max_offset`` (the last stable offset, for

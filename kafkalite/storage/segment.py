@@ -26,7 +26,10 @@ from kafkalite.storage.index import OffsetIndex, TimeIndex, TxnIndex
 
 log = logging.getLogger(__name__)
 
-_SCAN_CHUNK = 1 << 20
+# Reading a whole segment (load, recovery) goes in large chunks; finding one batch from a
+# sparse index entry needs only the few headers after it, so lookups read small ones.
+_BULK_CHUNK = 1 << 20
+_LOOKUP_CHUNK = 16 << 10
 
 
 def segment_name(base_offset: int) -> str:
@@ -71,7 +74,7 @@ class LogSegment:
             self.max_timestamp = self.time_index.timestamps[-1]
             self.max_timestamp_offset = self.base_offset + self.time_index.offsets[-1]
         end = start
-        for header in self._scan(start):
+        for header in self._scan(start, _BULK_CHUNK):
             self._note_batch(header)
             end = header.position + header.length
         if end != self.size:
@@ -91,7 +94,7 @@ class LogSegment:
         self._bytes_since_index = 0
         valid_end = 0
         expected = self.base_offset
-        for header in self._scan(0):
+        for header in self._scan(0, _BULK_CHUNK):
             if header.magic != 2 or header.base_offset < expected:
                 break
             body = os.pread(self._fd, header.length, header.position)
@@ -109,11 +112,11 @@ class LogSegment:
         self._read_hint = (-1, -1)
         return truncated
 
-    def _scan(self, start: int) -> Iterator[BatchHeader]:
+    def _scan(self, start: int, chunk_size: int = _LOOKUP_CHUNK) -> Iterator[BatchHeader]:
         """Headers of the batches from ``start`` whose header lies wholly within the file."""
         pos = start
         while pos < self.size:
-            chunk = os.pread(self._fd, min(_SCAN_CHUNK, self.size - pos), pos)
+            chunk = os.pread(self._fd, min(chunk_size, self.size - pos), pos)
             off = 0
             while len(chunk) - off >= HEADER_SIZE:
                 header = read_header(chunk, off)
@@ -169,7 +172,9 @@ class LogSegment:
                 return header.position, header.base_offset
         return None
 
-    def read(self, offset: int, max_bytes: int, min_one: bool, max_offset: int = 2**63 - 1) -> bytes | None:
+    def read(
+        self, offset: int, max_bytes: int, min_one: bool, max_offset: int = 2**63 - 1
+    ) -> bytes | memoryview | None:
         """Whole batches from the one holding ``offset``, at most ``max_bytes`` of them.
 
         None means this segment holds nothing at or after ``offset``; empty bytes mean the first
@@ -206,7 +211,7 @@ class LogSegment:
             return data
         if last_offset >= 0:
             self._read_hint = (last_offset + 1, pos + end)
-        return data if end == len(data) else data[:end]
+        return data if end == len(data) else memoryview(data)[:end]  # trimmed without a copy
 
     def read_batch_at(self, position: int) -> bytes:
         """The whole batch stored at ``position``."""

@@ -27,7 +27,7 @@ MAGIC_V2_VERSION = 4
 READ_COMMITTED = 1
 
 
-def last_offset_after(data: bytes) -> int:
+def last_offset_after(data: bytes | memoryview) -> int:
     """The offset following the last batch in ``data`` (whole batches, as the log returns them)."""
     pos = 0
     header = None
