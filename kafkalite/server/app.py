@@ -58,9 +58,21 @@ class KafkaliteServer:
         self._every("coordinator", TICK_SECONDS, self.state.tick)
 
     def _new_connection(self) -> BrokerConnection:
-        conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self.connections.discard)
+        conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed)
         self.connections.add(conn)
         return conn
+
+    def _connection_closed(self, conn: BrokerConnection) -> None:
+        """Forget a connection once its socket is gone *and* its request in processing is done.
+
+        A client may hang up while its fetch is parked; ``stop`` must still wait for that fetch,
+        or it would read logs that are already closed.
+        """
+        task = conn.task
+        if task is None or task.done():
+            self.connections.discard(conn)
+        else:
+            task.add_done_callback(lambda _: self.connections.discard(conn))
 
     def _every(self, name: str, seconds: float, action: Callable[[], None]) -> None:
         """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name)."""
