@@ -9,6 +9,7 @@ UNSUPPORTED_VERSION and our supported list.
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 from typing import Any
 
 from kafkalite.broker.broker import BrokerState
@@ -29,12 +30,21 @@ class ProtocolViolation(Exception):
 class Dispatcher:
     """Stateless apart from the broker state it serves; one per broker."""
 
-    def __init__(self, state: BrokerState, log_requests: bool = False) -> None:
+    def __init__(self, state: BrokerState, log_requests: bool = False, metrics: Any = None) -> None:
         self.state = state
         self.log_requests = log_requests
+        self.metrics = metrics
+        if metrics is None:
+            self.dispatch = self._dispatch  # type: ignore[method-assign]
 
     async def dispatch(self, data: bytes, peer: str) -> bytes | None:
         """Handle one frame; return the framed response, or None when none is due (acks=0)."""
+        started = perf_counter()
+        response = await self._dispatch(data, peer)
+        self.metrics.request_done(data, response, perf_counter() - started)
+        return response
+
+    async def _dispatch(self, data: bytes, peer: str) -> bytes | None:
         try:
             api_key, version, correlation_id = peek_api(data)
         except HeaderError as exc:

@@ -7,9 +7,11 @@ request it is processing, close the logs (fsync) and leave the clean-shutdown ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
@@ -24,11 +26,24 @@ TICK_SECONDS = 0.05
 
 
 class KafkaliteServer:
-    def __init__(self, config: BrokerConfig, clock: Clock | None = None, log_requests: bool = False) -> None:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        clock: Clock | None = None,
+        log_requests: bool = False,
+        metrics_port: int | None = None,
+    ) -> None:
         self.config = config
         self.state = BrokerState(config, clock)
-        self.dispatcher = Dispatcher(self.state, log_requests=log_requests)
+        self.metrics: Any = None  # kafkalite.metrics.BrokerMetrics when --metrics-port is given
+        self.metrics_port = metrics_port
+        if metrics_port is not None:
+            from kafkalite.metrics import BrokerMetrics
+
+            self.metrics = BrokerMetrics(self)
+        self.dispatcher = Dispatcher(self.state, log_requests=log_requests, metrics=self.metrics)
         self.connections: set[BrokerConnection] = set()
+        self.connections_accepted = 0
         self._server: asyncio.base_events.Server | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._stopped = asyncio.Event()
@@ -41,15 +56,25 @@ class KafkaliteServer:
     async def start(self) -> None:
         self.state.open()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._new_connection,
-            self.config.host,
-            self.config.port,
-            reuse_address=True,
-            backlog=1024,
-        )
-        if self.config.port == 0:
-            self.config.port = self._server.sockets[0].getsockname()[1]
+        try:
+            self._server = await loop.create_server(
+                self._new_connection,
+                self.config.host,
+                self.config.port,
+                reuse_address=True,
+                backlog=1024,
+            )
+            if self.config.port == 0:
+                self.config.port = self._server.sockets[0].getsockname()[1]
+            if self.metrics is not None:
+                self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
+        except BaseException:
+            if self._server is not None:
+                self._server.close()
+                with contextlib.suppress(Exception):
+                    await self._server.wait_closed()
+            self.state.close()
+            raise
         for sock in self._server.sockets:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.config.fsync == "interval":
@@ -60,6 +85,7 @@ class KafkaliteServer:
     def _new_connection(self) -> BrokerConnection:
         conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed)
         self.connections.add(conn)
+        self.connections_accepted += 1
         return conn
 
     def _connection_closed(self, conn: BrokerConnection) -> None:
@@ -92,6 +118,8 @@ class KafkaliteServer:
             return
         if self._server is not None:
             self._server.close()
+        if self.metrics is not None:
+            await self.metrics.close()
         self.state.closing = True
         self.state.notifier.wake_all()
         self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
