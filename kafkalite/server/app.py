@@ -23,6 +23,7 @@ from kafkalite.server.connection import BrokerConnection
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.05
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 class KafkaliteServer:
@@ -46,7 +47,9 @@ class KafkaliteServer:
         self.connections_accepted = 0
         self._server: asyncio.base_events.Server | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._stopping = False
         self._stopped = asyncio.Event()
+        self._no_connections = asyncio.Event()
 
     @property
     def bootstrap_servers(self) -> str:
@@ -96,9 +99,14 @@ class KafkaliteServer:
         """
         task = conn.task
         if task is None or task.done():
-            self.connections.discard(conn)
+            self._forget(conn)
         else:
-            task.add_done_callback(lambda _: self.connections.discard(conn))
+            task.add_done_callback(lambda _: self._forget(conn))
+
+    def _forget(self, conn: BrokerConnection) -> None:
+        self.connections.discard(conn)
+        if self.state.closing and not self.connections:
+            self._no_connections.set()
 
     def _every(self, name: str, seconds: float, action: Callable[[], None]) -> None:
         """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name)."""
@@ -110,22 +118,46 @@ class KafkaliteServer:
 
         self._timers[name] = loop.call_later(seconds, fire)
 
+    @staticmethod
+    async def _stop_accepting(server: asyncio.base_events.Server) -> None:
+        """Close the listener without losing sockets accepted a moment ago.
+
+        CPython 3.11's Server.close() makes the transports of connections accepted but not yet
+        set up fail an assertion, and their sockets leak. So: stop reading the listening
+        sockets, give pending accepts one loop turn to build their transports, then close.
+        """
+        loop = asyncio.get_running_loop()
+        for sock in server.sockets:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_reader(sock.fileno())
+        await asyncio.sleep(0)
+        server.close()
+
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
 
     async def stop(self) -> None:
-        if self._stopped.is_set():
+        if self._stopping:
+            await self._stopped.wait()
             return
+        self._stopping = True
+        self.state.closing = True  # from here on, a connection that arrives is closed at once
         if self._server is not None:
-            self._server.close()
+            await self._stop_accepting(self._server)
         if self.metrics is not None:
             await self.metrics.close()
-        self.state.closing = True
         self.state.notifier.wake_all()
         self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        # A transport closes its socket one loop turn after close(): wait until all are gone,
+        # so that a broker embedded in a longer-lived process leaks no file descriptors.
+        if self.connections:
+            try:
+                await asyncio.wait_for(self._no_connections.wait(), SHUTDOWN_GRACE_SECONDS)
+            except asyncio.TimeoutError:
+                log.warning("%d connection(s) still open after shutdown", len(self.connections))
         for timer in self._timers.values():
             timer.cancel()
         self.state.close()
