@@ -203,8 +203,8 @@ class _BrokerCollector(Collector):
             "kafkalite_log_size_bytes", "Bytes in the partition's segments.", labels=["topic", "partition"]
         )
         high: dict[tuple[str, int], int] = {}
-        for name, topic in state.cluster.topics.items():
-            for index, plog in enumerate(topic.partitions):
+        for name, topic_state in state.cluster.topics.items():
+            for index, plog in enumerate(topic_state.partitions):
                 labels = [name, str(index)]
                 high[(name, index)] = hw = plog.high_watermark
                 end.add_metric(labels, hw)

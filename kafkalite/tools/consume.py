@@ -163,7 +163,7 @@ def consume(
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
+                    at_end.add(msg.partition() or 0)
                     if exit_at_end and assigned and at_end >= assigned:
                         break
                     continue
