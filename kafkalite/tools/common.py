@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -94,7 +95,7 @@ def result(future: Future[T], what: str, timeout: float = TIMEOUT_SECONDS) -> T:
     """Wait for one admin future; a failure becomes a one-line error naming ``what``."""
     try:
         return future.result(timeout)
-    except TimeoutError as exc:
+    except FutureTimeout as exc:  # not the builtin TimeoutError before Python 3.11
         raise fail(f"{what}: no answer within {timeout:.0f} s") from exc
     except Exception as exc:
         raise fail(f"{what}: {error_text(exc)}") from exc
