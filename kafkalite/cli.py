@@ -1,4 +1,8 @@
-"""The ``kafkalite`` command line. ``serve`` runs a broker; every flag also reads an env var."""
+"""The ``kafkalite`` command line. ``serve`` runs a broker; every flag also reads an env var.
+
+The client tools (``topics``, ``produce``, ``consume``, ``groups``) live in ``kafkalite.tools``
+and are registered at the end of this module.
+"""
 
 from __future__ import annotations
 
@@ -114,6 +118,13 @@ def main() -> None:
     is_flag=True,
     help="Log every request's API, version, client id and correlation id.",
 )
+@click.option(
+    "--metrics-port",
+    envvar="KAFKALITE_METRICS_PORT",
+    default=None,
+    type=int,
+    help="Serve Prometheus metrics on http://HOST:PORT/metrics (off by default; 0 picks a free port).",
+)
 @click.option("--log-level", envvar="KAFKALITE_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
     config_file: Path | None,
@@ -129,6 +140,7 @@ def serve(
     auto_create_topics: bool | None,
     message_max_bytes: int | None,
     log_requests: bool,
+    metrics_port: int | None,
     log_level: str,
 ) -> None:
     """Run a broker until SIGINT or SIGTERM."""
@@ -162,23 +174,26 @@ def serve(
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
     try:
-        asyncio.run(_serve(config, log_requests, started))
+        asyncio.run(_serve(config, log_requests, metrics_port, started))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
 
 
-async def _serve(config: BrokerConfig, log_requests: bool, started: float) -> None:
+async def _serve(config: BrokerConfig, log_requests: bool, metrics_port: int | None, started: float) -> None:
     from kafkalite.server.app import KafkaliteServer
 
-    server = KafkaliteServer(config, log_requests=log_requests)
+    server = KafkaliteServer(config, log_requests=log_requests, metrics_port=metrics_port)
+    if server.metrics is not None:
+        server.metrics.add_process_metrics()
     await server.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
     elapsed_ms = (time.monotonic() - started) * 1000
+    metrics = f", metrics on port {server.metrics_port}" if server.metrics is not None else ""
     print(
         f"kafkalite ready: bootstrap.servers={server.bootstrap_servers} "
-        f"(listening on {config.host}:{config.port}, data in {config.data_dir}, {elapsed_ms:.0f} ms)",
+        f"(listening on {config.host}:{config.port}, data in {config.data_dir}{metrics}, {elapsed_ms:.0f} ms)",
         flush=True,
     )
     await server.wait_stopped()
@@ -193,3 +208,16 @@ def apis() -> None:
     click.echo("|---|---|---|")
     for spec in sorted(APIS.values(), key=lambda s: s.key):
         click.echo(f"| {spec.name} | {spec.key} | {spec.min_version}-{spec.max_version} |")
+
+
+def _register_tools() -> None:
+    from kafkalite.tools.consume import consume
+    from kafkalite.tools.groups import groups
+    from kafkalite.tools.produce import produce
+    from kafkalite.tools.topics import topics
+
+    for command in (topics, produce, consume, groups):
+        main.add_command(command)
+
+
+_register_tools()

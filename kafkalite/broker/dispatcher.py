@@ -9,6 +9,7 @@ UNSUPPORTED_VERSION and our supported list.
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 from typing import Any
 
 from kafkalite.broker.broker import BrokerState
@@ -28,9 +29,12 @@ class ProtocolViolation(Exception):
 class Dispatcher:
     """Stateless apart from the broker state it serves; one per broker."""
 
-    def __init__(self, state: BrokerState, log_requests: bool = False) -> None:
+    def __init__(self, state: BrokerState, log_requests: bool = False, metrics: Any = None) -> None:
         self.state = state
         self.log_requests = log_requests
+        self.metrics = metrics
+        if metrics is None:
+            self.dispatch = self._dispatch  # type: ignore[method-assign]
 
     @staticmethod
     def warm_up() -> None:
@@ -47,6 +51,12 @@ class Dispatcher:
 
         The response is a view of the codec's reusable buffer: write it before the next dispatch.
         """
+        started = perf_counter()
+        response = await self._dispatch(data, peer)
+        self.metrics.request_done(data, response, perf_counter() - started)
+        return response
+
+    async def _dispatch(self, data: bytes, peer: str) -> memoryview | None:
         try:
             api_key, version, correlation_id = peek_api(data)
         except HeaderError as exc:
@@ -85,5 +95,5 @@ class Dispatcher:
         result: dict[str, Any] | None = await spec.handler(ctx, request)
         if result is None:
             return None
-        header = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
-        return codec.encode_response_frame(api_key, version, header, result)
+        head = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
+        return codec.encode_response_frame(api_key, version, head, result)

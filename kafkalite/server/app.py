@@ -7,10 +7,12 @@ request it is processing, close the logs (fsync) and leave the clean-shutdown ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
@@ -22,17 +24,33 @@ from kafkalite.server.connection import BrokerConnection
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.05
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 class KafkaliteServer:
-    def __init__(self, config: BrokerConfig, clock: Clock | None = None, log_requests: bool = False) -> None:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        clock: Clock | None = None,
+        log_requests: bool = False,
+        metrics_port: int | None = None,
+    ) -> None:
         self.config = config
         self.state = BrokerState(config, clock)
-        self.dispatcher = Dispatcher(self.state, log_requests=log_requests)
+        self.metrics: Any = None  # kafkalite.metrics.BrokerMetrics when --metrics-port is given
+        self.metrics_port = metrics_port
+        if metrics_port is not None:
+            from kafkalite.metrics import BrokerMetrics
+
+            self.metrics = BrokerMetrics(self)
+        self.dispatcher = Dispatcher(self.state, log_requests=log_requests, metrics=self.metrics)
         self.connections: set[BrokerConnection] = set()
+        self.connections_accepted = 0
         self._server: asyncio.base_events.Server | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._stopping = False
         self._stopped = asyncio.Event()
+        self._no_connections = asyncio.Event()
 
     @property
     def bootstrap_servers(self) -> str:
@@ -43,15 +61,25 @@ class KafkaliteServer:
         self.dispatcher.warm_up()
         self.state.open()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._new_connection,
-            self.config.host,
-            self.config.port,
-            reuse_address=True,
-            backlog=1024,
-        )
-        if self.config.port == 0:
-            self.config.port = self._server.sockets[0].getsockname()[1]
+        try:
+            self._server = await loop.create_server(
+                self._new_connection,
+                self.config.host,
+                self.config.port,
+                reuse_address=True,
+                backlog=1024,
+            )
+            if self.config.port == 0:
+                self.config.port = self._server.sockets[0].getsockname()[1]
+            if self.metrics is not None:
+                self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
+        except BaseException:
+            if self._server is not None:
+                self._server.close()
+                with contextlib.suppress(Exception):
+                    await self._server.wait_closed()
+            self.state.close()
+            raise
         for sock in self._server.sockets:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.config.fsync == "interval":
@@ -69,9 +97,27 @@ class KafkaliteServer:
         gc.freeze()
 
     def _new_connection(self) -> BrokerConnection:
-        conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self.connections.discard)
+        conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed)
         self.connections.add(conn)
+        self.connections_accepted += 1
         return conn
+
+    def _connection_closed(self, conn: BrokerConnection) -> None:
+        """Forget a connection once its socket is gone *and* its request in processing is done.
+
+        A client may hang up while its fetch is parked; ``stop`` must still wait for that fetch,
+        or it would read logs that are already closed.
+        """
+        task = conn.task
+        if task is None or task.done():
+            self._forget(conn)
+        else:
+            task.add_done_callback(lambda _: self._forget(conn))
+
+    def _forget(self, conn: BrokerConnection) -> None:
+        self.connections.discard(conn)
+        if self.state.closing and not self.connections:
+            self._no_connections.set()
 
     def _every(self, name: str, seconds: float | Callable[[], float], action: Callable[[], object]) -> None:
         """Run ``action`` every ``seconds`` on the loop until stop (one live handle per name).
@@ -89,20 +135,46 @@ class KafkaliteServer:
 
         self._timers[name] = loop.call_later(period(), fire)
 
+    @staticmethod
+    async def _stop_accepting(server: asyncio.base_events.Server) -> None:
+        """Close the listener without losing sockets accepted a moment ago.
+
+        CPython 3.11's Server.close() makes the transports of connections accepted but not yet
+        set up fail an assertion, and their sockets leak. So: stop reading the listening
+        sockets, give pending accepts one loop turn to build their transports, then close.
+        """
+        loop = asyncio.get_running_loop()
+        for sock in server.sockets:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_reader(sock.fileno())
+        await asyncio.sleep(0)
+        server.close()
+
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
 
     async def stop(self) -> None:
-        if self._stopped.is_set():
+        if self._stopping:
+            await self._stopped.wait()
             return
+        self._stopping = True
+        self.state.closing = True  # from here on, a connection that arrives is closed at once
         if self._server is not None:
-            self._server.close()
-        self.state.closing = True
+            await self._stop_accepting(self._server)
+        if self.metrics is not None:
+            await self.metrics.close()
         self.state.notifier.wake_all()
         self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        # A transport closes its socket one loop turn after close(): wait until all are gone,
+        # so that a broker embedded in a longer-lived process leaks no file descriptors.
+        if self.connections:
+            try:
+                await asyncio.wait_for(self._no_connections.wait(), SHUTDOWN_GRACE_SECONDS)
+            except asyncio.TimeoutError:
+                log.warning("%d connection(s) still open after shutdown", len(self.connections))
         for timer in self._timers.values():
             timer.cancel()
         self.state.close()

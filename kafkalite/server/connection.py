@@ -49,6 +49,10 @@ class BrokerConnection(asyncio.Protocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        if self._dispatcher.state.closing:  # accepted just as the broker began shutting down
+            self._closing = True
+            transport.close()
+            return
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:

@@ -1,0 +1,239 @@
+"""Prometheus metrics of one broker and the small HTTP endpoint that serves them.
+
+Owns: per-(API key, version) request tallies and a latency histogram, fed by the dispatcher
+through ``request_done`` (one dict lookup, three integer adds and one histogram observe per
+request), and a collector that reads connections, partition offsets and consumer group lag
+from the broker at scrape time. The endpoint runs on the broker's own event loop, so scraping
+reads broker state from the thread that owns it; nothing here changes broker state.
+
+Turned on with ``kafkalite serve --metrics-port N`` (``KAFKALITE_METRICS_PORT``); when off,
+this module is not even imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from kafkalite.server.app import KafkaliteServer
+
+log = logging.getLogger(__name__)
+
+_KEY_VERSION = struct.Struct(">hh")
+# Requests to a broker on the same host take from tens of microseconds to a long-poll's wait.
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)
+MAX_HTTP_HEAD = 16 * 1024
+HTTP_READ_TIMEOUT = 10.0
+
+
+class _ApiSlot:
+    """Running totals for one API key and version."""
+
+    __slots__ = ("api", "api_key", "bytes_in", "bytes_out", "count", "observe", "version")
+
+    def __init__(self, api: str, api_key: int, version: int, observe: Any) -> None:
+        self.api = api
+        self.api_key = api_key
+        self.version = version
+        self.count = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.observe = observe
+
+
+class BrokerMetrics:
+    """The metrics of one ``KafkaliteServer``, in a registry of their own (brokers can share a process)."""
+
+    def __init__(self, server: KafkaliteServer) -> None:
+        self.server = server
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "kafkalite_request_duration_seconds",
+            "Time from a request frame's arrival at the dispatcher to its response (long polls included).",
+            ["api", "api_key", "version"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._slots: dict[bytes, _ApiSlot] = {}
+        self.registry.register(_BrokerCollector(self))
+        self._http: asyncio.base_events.Server | None = None
+        self._http_writers: set[asyncio.StreamWriter] = set()
+
+    def add_process_metrics(self) -> None:
+        """CPU, memory, fds and GC of this process (for ``kafkalite serve``, where the process is the broker)."""
+        from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+
+    # ---- the hot path -------------------------------------------------------------------------------
+
+    def request_done(self, frame: bytes, response: bytes | None, seconds: float) -> None:
+        """Account one answered request (``frame`` is the request without its size prefix)."""
+        slot = self._slots.get(frame[:4])
+        if slot is None:
+            slot = self._new_slot(frame[:4])
+        slot.count += 1
+        slot.bytes_in += len(frame) + 4
+        if response is not None:
+            slot.bytes_out += len(response)
+        slot.observe(seconds)
+
+    def _new_slot(self, key_version: bytes) -> _ApiSlot:
+        from kafkalite.broker.handlers import APIS
+
+        api_key, version = _KEY_VERSION.unpack(key_version)
+        spec = APIS.get(api_key)
+        name = spec.name if spec is not None else str(api_key)
+        child = self.latency.labels(name, str(api_key), str(version))
+        slot = self._slots[key_version] = _ApiSlot(name, api_key, version, child.observe)
+        return slot
+
+    def slots(self) -> list[_ApiSlot]:
+        return list(self._slots.values())
+
+    # ---- the endpoint ---------------------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    async def serve(self, host: str, port: int) -> int:
+        """Listen for scrapes on the running loop; returns the bound port (``port`` 0 picks one)."""
+        self._http = await asyncio.start_server(self._handle_http, host, port, reuse_address=True)
+        bound = int(self._http.sockets[0].getsockname()[1])
+        log.info("metrics on http://%s:%d/metrics", host, bound)
+        return bound
+
+    async def close(self) -> None:
+        if self._http is None:
+            return
+        self._http.close()
+        for writer in list(self._http_writers):
+            writer.close()
+        await self._http.wait_closed()
+        self._http = None
+
+    async def _handle_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._http_writers.add(writer)
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_READ_TIMEOUT)
+            if len(head) > MAX_HTTP_HEAD:
+                raise ValueError("request head too large")
+            method, path, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+            path = path.split("?", 1)[0]
+            if method not in ("GET", "HEAD"):
+                status, ctype, body = "405 Method Not Allowed", "text/plain", b"method not allowed\n"
+            elif path in ("/metrics", "/"):
+                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.render()
+            else:
+                status, ctype, body = "404 Not Found", "text/plain", b"not found: try /metrics\n"
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode("latin-1")
+            )
+            if method != "HEAD":
+                writer.write(body)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError,
+                ConnectionError):
+            pass
+        finally:
+            self._http_writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+class _BrokerCollector(Collector):
+    """Everything that can be read off the broker when Prometheus asks, rather than counted per request."""
+
+    def __init__(self, metrics: BrokerMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        server = self.metrics.server
+        requests = CounterMetricFamily(
+            "kafkalite_requests", "Requests answered, per API and version.", labels=["api", "api_key", "version"]
+        )
+        bytes_in = CounterMetricFamily(
+            "kafkalite_bytes_in", "Request bytes received (size prefix included), per API.", labels=["api", "api_key"]
+        )
+        bytes_out = CounterMetricFamily(
+            "kafkalite_bytes_out", "Response bytes sent (size prefix included), per API.", labels=["api", "api_key"]
+        )
+        per_api: dict[tuple[str, int], list[int]] = {}
+        for slot in self.metrics.slots():
+            labels = [slot.api, str(slot.api_key), str(slot.version)]
+            requests.add_metric(labels, slot.count)
+            totals = per_api.setdefault((slot.api, slot.api_key), [0, 0])
+            totals[0] += slot.bytes_in
+            totals[1] += slot.bytes_out
+        for (api, api_key), (received, sent) in sorted(per_api.items()):
+            bytes_in.add_metric([api, str(api_key)], received)
+            bytes_out.add_metric([api, str(api_key)], sent)
+        yield requests
+        yield bytes_in
+        yield bytes_out
+
+        yield GaugeMetricFamily("kafkalite_connections", "Open client connections.", value=len(server.connections))
+        yield CounterMetricFamily(
+            "kafkalite_connections_accepted", "Client connections accepted.", value=server.connections_accepted
+        )
+
+        state = server.state
+        end = GaugeMetricFamily(
+            "kafkalite_log_end_offset", "Log end offset (high watermark) per partition.", labels=["topic", "partition"]
+        )
+        start = GaugeMetricFamily(
+            "kafkalite_log_start_offset", "Log start offset per partition.", labels=["topic", "partition"]
+        )
+        size = GaugeMetricFamily(
+            "kafkalite_log_size_bytes", "Bytes in the partition's segments.", labels=["topic", "partition"]
+        )
+        high: dict[tuple[str, int], int] = {}
+        for name, topic_state in state.cluster.topics.items():
+            for index, plog in enumerate(topic_state.partitions):
+                labels = [name, str(index)]
+                high[(name, index)] = hw = plog.high_watermark
+                end.add_metric(labels, hw)
+                start.add_metric(labels, plog.log_start_offset)
+                size.add_metric(labels, plog.size_bytes)
+        yield end
+        yield start
+        yield size
+
+        committed = GaugeMetricFamily(
+            "kafkalite_consumer_group_committed_offset",
+            "Committed offset per group and partition.",
+            labels=["group", "topic", "partition"],
+        )
+        lag = GaugeMetricFamily(
+            "kafkalite_consumer_group_lag",
+            "Log end offset minus committed offset, per group and partition.",
+            labels=["group", "topic", "partition"],
+        )
+        members = GaugeMetricFamily("kafkalite_consumer_group_members", "Members per group.", labels=["group", "state"])
+        for group_id, group in state.groups.groups.items():
+            members.add_metric([group_id, group.state.value], len(group.members))
+            for (topic, partition), entry in group.offsets.items():
+                hw_or_none = high.get((topic, partition))
+                if hw_or_none is None:
+                    continue
+                labels = [group_id, topic, str(partition)]
+                committed.add_metric(labels, entry.offset)
+                lag.add_metric(labels, hw_or_none - entry.offset)
+        yield committed
+        yield lag
+        yield members

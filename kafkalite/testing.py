@@ -1,0 +1,73 @@
+"""pytest plugin: a real Kafka broker for a test session, no container needed.
+
+Registered through the ``pytest11`` entry point, so installing kafkalite is enough. Fixtures:
+
+- ``kafkalite_broker`` (session): an embedded ``kafkalite.Broker`` on a free port with a
+  temporary data directory. Under pytest-xdist every worker has its own (session fixtures are
+  per worker), so parallel tests never share a broker.
+- ``kafka_bootstrap`` (session): its ``bootstrap.servers`` string.
+- ``kafka_topic_factory``: ``kafka_topic_factory(partitions=1, configs=None) -> name`` creates a
+  fresh topic through the Kafka protocol (CreateTopics) and returns its unique name.
+
+To configure the broker, override ``kafkalite_broker`` in a conftest.py. This module only wires
+fixtures; it must stay cheap to import, since pytest loads it in every session.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from kafkalite.embedded import Broker
+
+TOPIC_TIMEOUT_SECONDS = 30.0
+_NOT_IN_TOPIC_NAME = re.compile(r"[^a-zA-Z0-9._-]+")
+
+
+@pytest.fixture(scope="session")
+def kafkalite_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """One in-process kafkalite broker for the session (for each xdist worker)."""
+    from kafkalite.embedded import Broker
+
+    broker = Broker(port=0, data_dir=tmp_path_factory.mktemp("kafkalite") / "data")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafkalite_broker: Broker) -> str:
+    """``host:port`` of the session's broker, for any client's ``bootstrap.servers``."""
+    return kafkalite_broker.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def _kafkalite_admin(kafka_bootstrap: str) -> Any:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": kafka_bootstrap})
+
+
+@pytest.fixture
+def kafka_topic_factory(_kafkalite_admin: Any, request: pytest.FixtureRequest) -> Callable[..., str]:
+    """``make(partitions=1, configs=None) -> name``: a new topic named after the test."""
+    from confluent_kafka.admin import NewTopic
+
+    stem = _NOT_IN_TOPIC_NAME.sub("-", request.node.name).strip("-.")[:80] or "topic"
+
+    def make(partitions: int = 1, configs: dict[str, str] | None = None) -> str:
+        name = f"{stem}-{uuid.uuid4().hex[:10]}"
+        new = NewTopic(name, num_partitions=partitions, replication_factor=1, config=dict(configs or {}))
+        _kafkalite_admin.create_topics([new], operation_timeout=TOPIC_TIMEOUT_SECONDS)[name].result(
+            TOPIC_TIMEOUT_SECONDS
+        )
+        return name
+
+    return make
