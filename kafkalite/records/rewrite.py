@@ -26,6 +26,7 @@ from kafkalite.records.batch import (
     read_header,
 )
 from kafkalite.records.compression import compress, decompress
+from kafkalite.records.records import read_varint
 
 _CRC = struct.Struct(">I")
 _EPOCH = struct.Struct(">i")
@@ -46,18 +47,6 @@ class RawRecord(NamedTuple):
     raw: bytes  # the whole record, length prefix included
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = 0
-    shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return (value >> 1) ^ -(value & 1), pos
-        shift += 7
-
-
 def iter_raw_records(batch: bytes | bytearray, header: BatchHeader) -> Iterator[RawRecord]:
     """The records of the batch at ``header.position`` in ``batch``, undecoded beyond the key."""
     start = header.position
@@ -65,15 +54,15 @@ def iter_raw_records(batch: bytes | bytearray, header: BatchHeader) -> Iterator[
     pos = 0
     for _ in range(header.records_count):
         begin = pos
-        length, pos = _varint(body, pos)
+        length, pos = read_varint(body, pos)
         end = pos + length
         pos += 1  # attributes
-        ts_delta, pos = _varint(body, pos)
-        off_delta, pos = _varint(body, pos)
-        klen, pos = _varint(body, pos)
+        ts_delta, pos = read_varint(body, pos)
+        off_delta, pos = read_varint(body, pos)
+        klen, pos = read_varint(body, pos)
         key = None if klen < 0 else bytes(body[pos : pos + klen])
         pos += max(klen, 0)
-        vlen, pos = _varint(body, pos)
+        vlen, pos = read_varint(body, pos)
         yield RawRecord(off_delta, ts_delta, key, vlen < 0, bytes(body[begin:end]))
         pos = end
 

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from kafkalite.broker.cluster import topic_name_problem
+from kafkalite.broker.handlers.metadata import partition_entry
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -62,18 +63,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
                 "topic_id": topic.topic_id,
                 "is_internal": False,
                 "partitions": [
-                    {
-                        "error_code": 0,
-                        "partition_index": i,
-                        "leader_id": node,
-                        "leader_epoch": 0,
-                        "replica_nodes": [node],
-                        "isr_nodes": [node],
-                        "eligible_leader_replicas": [],
-                        "last_known_elr": [],
-                        "offline_replicas": [],
-                    }
-                    for i in shown
+                    partition_entry(node, i, eligible_leader_replicas=[], last_known_elr=[]) for i in shown
                 ],
                 "topic_authorized_operations": NO_OPERATIONS,
             }

@@ -17,6 +17,20 @@ from kafkalite.errors import ErrorCode
 ZERO_UUID = uuid.UUID(int=0)
 
 
+def partition_entry(node: int, index: int, **extra: Any) -> dict[str, Any]:
+    """A partition led by this broker, its only replica (Metadata and DescribeTopicPartitions)."""
+    return {
+        "error_code": 0,
+        "partition_index": index,
+        "leader_id": node,
+        "leader_epoch": 0,
+        "replica_nodes": [node],
+        "isr_nodes": [node],
+        "offline_replicas": [],
+        **extra,
+    }
+
+
 def topic_entry(ctx: RequestContext, topic: Topic) -> dict[str, Any]:
     node = ctx.state.config.node_id
     return {
@@ -24,18 +38,7 @@ def topic_entry(ctx: RequestContext, topic: Topic) -> dict[str, Any]:
         "name": topic.name,
         "topic_id": topic.topic_id,
         "is_internal": False,
-        "partitions": [
-            {
-                "error_code": 0,
-                "partition_index": i,
-                "leader_id": node,
-                "leader_epoch": 0,
-                "replica_nodes": [node],
-                "isr_nodes": [node],
-                "offline_replicas": [],
-            }
-            for i in range(len(topic.partitions))
-        ],
+        "partitions": [partition_entry(node, i) for i in range(len(topic.partitions))],
     }
 
 
