@@ -11,12 +11,24 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
 from kafkalite import __version__
 from kafkalite.config import FSYNC_POLICIES, BrokerConfig, ConfigError, load_properties_file
+
+
+def run_event_loop(main_coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run the broker on uvloop when it is installed (lower latency), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coroutine)
+        return
+    uvloop.run(main_coroutine)
 
 
 @click.group()
@@ -174,7 +186,7 @@ def serve(
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
     try:
-        asyncio.run(_serve(config, log_requests, metrics_port, started))
+        run_event_loop(_serve(config, log_requests, metrics_port, started))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import cast
 
 from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation
 from kafkalite.protocol.framing import FrameDecoder, FrameError
@@ -45,8 +46,8 @@ class BrokerConnection(asyncio.Protocol):
     # ---- asyncio.Protocol callbacks -------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses but offer the same methods.
+        self._transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         if self._dispatcher.state.closing:  # accepted just as the broker began shutting down
