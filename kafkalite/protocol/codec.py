@@ -10,11 +10,11 @@ version does not have.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import struct
-import sys
 from functools import cache
 from typing import Any
+
+from kafkalite.lazy_packages import defer_package_init
 
 _MODULES = (
     "kafka.protocol.metadata",
@@ -31,34 +31,9 @@ class CodecError(Exception):
     """The body does not decode at this API key and version."""
 
 
-def _defer_kafka_package_init() -> None:
-    """Let ``kafka.protocol`` load without running ``kafka/__init__``, which imports the whole client.
-
-    That import alone takes about 0.2 s, most of the broker's startup. The package module is
-    created from its spec but left unexecuted; the first attribute looked up on it (``from
-    kafka import KafkaProducer`` in an application sharing the process) runs the real
-    ``__init__`` then, so clients in the same process still work unchanged.
-    """
-    if "kafka" in sys.modules:
-        return
-    spec = importlib.util.find_spec("kafka")
-    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return
-    package = importlib.util.module_from_spec(spec)
-    loader = spec.loader
-
-    def initialise_on_first_use(name: str) -> Any:
-        del package.__dict__["__getattr__"]
-        loader.exec_module(package)
-        return package.__dict__[name] if name in package.__dict__ else getattr(package, name)
-
-    package.__dict__["__getattr__"] = initialise_on_first_use
-    sys.modules["kafka"] = package
-
-
 @cache
 def _classes() -> tuple[dict[int, Any], dict[int, Any]]:
-    _defer_kafka_package_init()
+    defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
     requests: dict[int, Any] = {}
     responses: dict[int, Any] = {}
     for name in _MODULES:

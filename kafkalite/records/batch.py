@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-import crc32c
+from kafkalite.records.checksum import crc32c
 
 HEADER = struct.Struct(">qiibIhiqqqhii")
 HEADER_SIZE = HEADER.size  # 61
@@ -105,7 +105,7 @@ def iter_headers(buf: bytes | bytearray | memoryview, start: int = 0) -> Iterato
 def crc_ok(buf: bytes | bytearray | memoryview, header: BatchHeader) -> bool:
     """Whether the stored CRC-32C matches the bytes it covers."""
     view = memoryview(buf)[header.position + ATTRIBUTES_OFFSET : header.position + header.length]
-    return crc32c.crc32c(view) == header.crc
+    return crc32c(view) == header.crc
 
 
 def validate_batches(buf: bytes | bytearray | memoryview) -> list[BatchHeader]:
@@ -153,5 +153,5 @@ def set_log_append_time(buf: bytearray, header: BatchHeader, now_ms: int) -> Non
     pos = header.position
     _ATTRS.pack_into(buf, pos + ATTRIBUTES_OFFSET, header.attributes | TIMESTAMP_TYPE_MASK)
     _INT64.pack_into(buf, pos + MAX_TIMESTAMP_OFFSET, now_ms)
-    crc = crc32c.crc32c(memoryview(buf)[pos + ATTRIBUTES_OFFSET : pos + header.length])
+    crc = crc32c(memoryview(buf)[pos + ATTRIBUTES_OFFSET : pos + header.length])
     _UINT32.pack_into(buf, pos + CRC_OFFSET, crc)

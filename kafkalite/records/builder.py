@@ -10,9 +10,8 @@ import struct
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import crc32c
-
 from kafkalite.records.batch import ATTRIBUTES_OFFSET, HEADER, HEADER_SIZE, TIMESTAMP_TYPE_MASK
+from kafkalite.records.checksum import crc32c
 from kafkalite.records.compression import NONE, compress
 
 
@@ -78,5 +77,5 @@ def build_batch(
         producer_epoch, base_sequence, len(records),
     )
     batch[HEADER_SIZE:] = payload
-    struct.pack_into(">I", batch, 17, crc32c.crc32c(memoryview(batch)[ATTRIBUTES_OFFSET:]))
+    struct.pack_into(">I", batch, 17, crc32c(memoryview(batch)[ATTRIBUTES_OFFSET:]))
     return batch

@@ -13,8 +13,6 @@ import struct
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-import crc32c
-
 from kafkalite.records.batch import (
     ATTRIBUTES_OFFSET,
     COMPRESSION_MASK,
@@ -25,6 +23,7 @@ from kafkalite.records.batch import (
     BatchHeader,
     read_header,
 )
+from kafkalite.records.checksum import crc32c
 from kafkalite.records.compression import compress, decompress
 from kafkalite.records.records import read_varint
 
@@ -104,7 +103,7 @@ def build_batch(
         len(kept),
     )
     out[HEADER_SIZE:] = payload
-    _CRC.pack_into(out, 17, crc32c.crc32c(memoryview(out)[ATTRIBUTES_OFFSET:]))
+    _CRC.pack_into(out, 17, crc32c(memoryview(out)[ATTRIBUTES_OFFSET:]))
     return bytes(out)
 
 

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import crc32c
-
+from kafkalite.records.checksum import crc32c
 from kafkalite.storage.catalog import atomic_write
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def _line(record: dict[str, Any]) -> bytes:
     body = json.dumps(record, separators=(",", ":")).encode()
-    return b"%08x %s\n" % (crc32c.crc32c(body), body)
+    return b"%08x %s\n" % (crc32c(body), body)
 
 
 class MetadataLog:
@@ -44,7 +43,7 @@ class MetadataLog:
             try:
                 crc = int(raw[:8], 16)
                 body = raw[9:-1]
-                if crc32c.crc32c(body) != crc:
+                if crc32c(body) != crc:
                     break
                 record = json.loads(body)
             except ValueError:
