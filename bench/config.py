@@ -93,6 +93,38 @@ class ThroughputCase:
 
 
 @dataclass(frozen=True)
+class MultiProduceCase:
+    """Many producers at once, spread over a many-partition topic.
+
+    ``producers`` confluent-kafka Producers (one connection each, with
+    PRODUCER_CONFIG) are split over ``workers`` processes so the client is not
+    one GIL. Every producer writes its share of ``count`` messages of ``size``
+    bytes round-robin over all ``partitions``. The result is compared with the
+    1-partition produce figure of the throughput case ``baseline`` (same
+    broker, same run); the scenario runs right after that case, so both see
+    a broker holding about the same data.
+    """
+
+    key: str
+    label: str
+    size: int
+    count: int
+    partitions: int
+    producers: int
+    workers: int
+    baseline: str
+
+
+#: 50 producers x 100 partitions with linger.ms=5 make small batches (a few
+#: messages per partition per request), and every broker here manages only a
+#: few thousand messages per second that way; these counts keep the scenario
+#: to seconds and under the phase cap. With a broker near the 1-partition
+#: figure, raise them (e.g. to the 200k / 20k of the 100 B case).
+MULTI_FULL_COUNT = 50_000
+MULTI_QUICK_COUNT = 10_000
+
+
+@dataclass(frozen=True)
 class Plan:
     """Counts and time bounds for one run (full or --quick)."""
 
@@ -114,6 +146,10 @@ class Plan:
     #: Hard cap on each wait inside one group run (join, first message,
     #: balance, failover), in seconds. A run that hits it ends the scenario.
     group_timeout_s: float = 30.0
+    #: "100 partitions x 50 producers" produce scenario (None: skip it).
+    multi: MultiProduceCase | None = None
+    #: Cap on starting the worker processes and connecting their producers.
+    multi_setup_timeout_s: float = 30.0
 
 
 FULL_PLAN = Plan(
@@ -130,6 +166,9 @@ FULL_PLAN = Plan(
     group_first_runs=5,
     group_failover_runs=3,
     group_timeout_s=30.0,
+    multi=MultiProduceCase(
+        "multi", "100 B", 100, MULTI_FULL_COUNT, partitions=100, producers=50, workers=5, baseline="small"
+    ),
 )
 
 QUICK_PLAN = Plan(
@@ -146,4 +185,7 @@ QUICK_PLAN = Plan(
     group_first_runs=1,
     group_failover_runs=1,
     group_timeout_s=30.0,
+    multi=MultiProduceCase(
+        "multi", "100 B", 100, MULTI_QUICK_COUNT, partitions=100, producers=50, workers=5, baseline="small"
+    ),
 )

@@ -24,6 +24,21 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its living descendants (0.0 if gone)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 class RssSampler:
     """Samples ``tree_rss(pid)`` every RSS_SAMPLE_INTERVAL_S in a daemon thread.
 

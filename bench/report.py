@@ -27,11 +27,30 @@ def metrics_for(plan: Plan) -> list[Metric]:
         Metric("startup_ms", f"startup to metadata (median of {plan.startup_runs})", "ms", False, 1),
         Metric("rss_idle_mib", "RSS idle", "MiB", False, 1),
     ]
+    multi = plan.multi
+    multi_rows = []
+    if multi is not None:
+        title = f"produce {multi.label} x{multi.count:,}, {multi.partitions} partitions x {multi.producers} producers"
+        multi_rows = [
+            Metric(f"produce_{multi.key}_msgs_s", title, "msgs/s", True, 0),
+            Metric(f"produce_{multi.key}_mb_s", title, "MB/s", True, 1),
+            Metric(
+                f"{multi.key}_vs_single_ratio",
+                f"{multi.partitions} partitions x {multi.producers} producers vs 1 partition (produce msgs/s)",
+                "ratio",
+                True,
+                2,
+            ),
+        ]
+        if multi.baseline not in {case.key for case in plan.throughput}:
+            rows += multi_rows
     for case in plan.throughput:
         for phase in ("produce", "consume"):
             title = f"{phase} {case.label} x{case.count:,}"
             rows.append(Metric(f"{phase}_{case.key}_msgs_s", title, "msgs/s", True, 0))
             rows.append(Metric(f"{phase}_{case.key}_mb_s", title, "MB/s", True, 1))
+        if multi is not None and multi.baseline == case.key:
+            rows += multi_rows
     rows += [
         Metric("latency_p50_ms", f"e2e latency p50 ({plan.latency_messages} msgs)", "ms", False, 2),
         Metric("latency_p99_ms", f"e2e latency p99 ({plan.latency_messages} msgs)", "ms", False, 2),

@@ -41,6 +41,7 @@ from config import (
     PRODUCER_CONFIG,
     QUICK_PLAN,
     Plan,
+    ThroughputCase,
 )
 from monitor import RssSampler, tree_rss
 from report import BrokerResult, markdown, write_json
@@ -54,38 +55,115 @@ def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
+def run_multi(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> None:
+    """The many-producers, many-partitions produce scenario, plus its ratio to the 1-partition figure."""
+    case = plan.multi
+    assert case is not None
+    brokers.check_interrupted()
+    if not broker.alive():
+        res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
+        return
+    topic = f"bench-{case.key}"
+    try:
+        note = scenarios.ensure_topic(broker.bootstrap, topic, partitions=case.partitions)
+        if note and note not in res.notes:
+            res.notes.append(note)
+        log(
+            f"{res.name}: produce {case.count:,} x {case.label} with {case.producers} producers "
+            f"in {case.workers} processes over {case.partitions} partitions"
+        )
+        out = scenarios.produce_many(
+            broker.bootstrap, topic, case, plan.phase_timeout_s, plan.multi_setup_timeout_s, broker.pid
+        )
+    except Exception as exc:
+        brokers.check_interrupted()
+        res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
+        return
+    brokers.check_interrupted()
+    res.details[case.key] = out.as_dict()
+    total = out.total
+    cpu = f"client CPU {out.client_cpu_s:.1f} s"
+    if out.broker_cpu_s is not None:
+        cpu = f"broker CPU {out.broker_cpu_s:.1f} s, {cpu}"
+    log(f"{res.name}: {total.msgs_per_s:,.0f} msgs/s, {total.seconds:.1f} s wall, {cpu}")
+    metric = f"produce_{case.key}_msgs_s"
+    res.metrics[metric] = total.msgs_per_s
+    res.metrics[f"produce_{case.key}_mb_s"] = total.mb_per_s
+    why = []
+    if total.incomplete or total.errors:
+        why.append(f"{total.messages:,}/{case.count:,} msgs in {total.seconds:.1f}s")
+        if total.errors:
+            why.append(f"{total.errors} errors (first: {total.first_error})")
+        if total.client_log:
+            why.append(f"client said: {total.client_log[0]}")
+    if why:
+        res.flags[metric] = "; ".join(why)
+    # Not a flag: a wrong watermark does not make the throughput partial.
+    if out.verify_error:
+        res.notes.append(f"`{case.key}` check of the partition offsets failed: {out.verify_error}")
+    elif out.stored is not None and out.stored != total.messages:
+        res.notes.append(
+            f"`{case.key}`: the {out.partitions} partitions' high - low watermarks (ListOffsets) add up to "
+            f"{out.stored:,} after {total.messages:,} acknowledged messages"
+        )
+
+    ratio = f"{case.key}_vs_single_ratio"
+    single = res.metrics.get(f"produce_{case.baseline}_msgs_s")
+    if not single:
+        res.errors[ratio] = f"no 1-partition figure (produce_{case.baseline}_msgs_s) to compare with"
+        return
+    res.metrics[ratio] = total.msgs_per_s / single
+    partial = [k for k in (metric, f"produce_{case.baseline}_msgs_s") if k in res.flags]
+    if partial:
+        res.flags[ratio] = f"from partial figures ({', '.join(partial)})"
+
+
+def run_throughput(broker: brokers.RunningBroker, case: ThroughputCase, plan: Plan, res: BrokerResult) -> None:
+    """One 1-partition produce-then-consume case."""
+    brokers.check_interrupted()
+    if not broker.alive():
+        res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
+        return
+    topic = f"bench-{case.key}"
+    try:
+        note = scenarios.ensure_topic(broker.bootstrap, topic)
+        if note and note not in res.notes:
+            res.notes.append(note)
+        log(f"{res.name}: produce {case.count:,} x {case.label}")
+        prod = scenarios.produce(broker.bootstrap, topic, case, plan.phase_timeout_s)
+        log(f"{res.name}: consume {prod.messages:,} x {case.label}")
+        cons = scenarios.consume(broker.bootstrap, topic, prod.messages, plan.phase_timeout_s)
+    except Exception as exc:
+        brokers.check_interrupted()  # a mangled Ctrl-C is not a broker error
+        res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
+        return
+    brokers.check_interrupted()
+    res.details[case.key] = {"produce": prod.as_dict(), "consume": cons.as_dict()}
+    for phase, out, want in (("produce", prod, case.count), ("consume", cons, prod.messages)):
+        res.metrics[f"{phase}_{case.key}_msgs_s"] = out.msgs_per_s
+        res.metrics[f"{phase}_{case.key}_mb_s"] = out.mb_per_s
+        if out.incomplete or out.errors:
+            why = f"{out.messages:,}/{want:,} msgs in {out.seconds:.1f}s"
+            if out.errors:
+                why += f", {out.errors} errors (first: {out.first_error})"
+            if out.client_log:
+                why += f"; client said: {out.client_log[0]}"
+            res.flags[f"{phase}_{case.key}_msgs_s"] = why
+
+
 def run_load(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> None:
-    """Run the load scenarios against a ready broker, recording into ``res``."""
+    """Run the load scenarios against a ready broker, recording into ``res``.
+
+    The many-producers scenario runs right after its 1-partition baseline
+    case, so both see a broker holding about the same amount of data.
+    """
+    multi = plan.multi
+    if multi is not None and multi.baseline not in {case.key for case in plan.throughput}:
+        run_multi(broker, plan, res)
     for case in plan.throughput:
-        brokers.check_interrupted()
-        if not broker.alive():
-            res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
-            continue
-        topic = f"bench-{case.key}"
-        try:
-            note = scenarios.ensure_topic(broker.bootstrap, topic)
-            if note and note not in res.notes:
-                res.notes.append(note)
-            log(f"{res.name}: produce {case.count:,} x {case.label}")
-            prod = scenarios.produce(broker.bootstrap, topic, case, plan.phase_timeout_s)
-            log(f"{res.name}: consume {prod.messages:,} x {case.label}")
-            cons = scenarios.consume(broker.bootstrap, topic, prod.messages, plan.phase_timeout_s)
-        except Exception as exc:
-            brokers.check_interrupted()  # a mangled Ctrl-C is not a broker error
-            res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
-            continue
-        brokers.check_interrupted()
-        res.details[case.key] = {"produce": prod.as_dict(), "consume": cons.as_dict()}
-        for phase, out, want in (("produce", prod, case.count), ("consume", cons, prod.messages)):
-            res.metrics[f"{phase}_{case.key}_msgs_s"] = out.msgs_per_s
-            res.metrics[f"{phase}_{case.key}_mb_s"] = out.mb_per_s
-            if out.incomplete or out.errors:
-                why = f"{out.messages:,}/{want:,} msgs in {out.seconds:.1f}s"
-                if out.errors:
-                    why += f", {out.errors} errors (first: {out.first_error})"
-                if out.client_log:
-                    why += f"; client said: {out.client_log[0]}"
-                res.flags[f"{phase}_{case.key}_msgs_s"] = why
+        run_throughput(broker, case, plan, res)
+        if multi is not None and multi.baseline == case.key:
+            run_multi(broker, plan, res)
 
     if not broker.alive():
         res.errors["latency"] = "broker died before the latency scenario"
@@ -318,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                 "group_failover_runs": plan.group_failover_runs,
                 "group_failover_partitions": plan.group_failover_partitions,
                 "group_timeout_s": plan.group_timeout_s,
+                "multi": asdict(plan.multi) if plan.multi else None,
+                "multi_setup_timeout_s": plan.multi_setup_timeout_s,
             },
         },
     }

@@ -7,13 +7,20 @@ knows which broker it is talking to.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import math
+import multiprocessing
+import os
+import queue
 import random
+import signal
 import statistics
 import struct
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -37,8 +44,10 @@ from config import (
     LATENCY_CONSUMER_CONFIG,
     LATENCY_PRODUCER_CONFIG,
     PRODUCER_CONFIG,
+    MultiProduceCase,
     ThroughputCase,
 )
+from monitor import tree_cpu
 
 #: A consume phase gives up after this long without a new message...
 CONSUME_IDLE_S = 3.0
@@ -356,6 +365,322 @@ def latency(bootstrap: str, topic: str, count: int, warmup: int, timeout: float)
     finally:
         consumer.close()
     return LatencyResult(samples_ms=samples, lost=lost, sent=sent, client_log=diag.first)
+
+
+# --- many producers, many partitions ------------------------------------------------
+
+#: Extra time the parent waits for a worker's result beyond the phase cap
+#: (its flush of up to 10 producers and the result's trip through the queue).
+MULTI_RESULT_SLACK_S = 10.0
+#: Each producer's final flush() waits at least this long, even past the cap.
+MULTI_MIN_FLUSH_S = 0.2
+#: Cap on reading back every partition's offsets after the produce phase.
+MULTI_VERIFY_TIMEOUT_S = 15.0
+
+
+@dataclass
+class MultiResult:
+    """Outcome of the many-producers scenario: the aggregate plus per-worker parts."""
+
+    #: All producers together, timed from the start signal to the last flush().
+    total: PhaseResult
+    producers: int
+    workers: int
+    partitions: int
+    #: Seconds to start the worker processes and connect every producer (not timed).
+    setup_s: float
+    #: Per worker: producers, messages asked/acked/failed, its own seconds.
+    per_worker: list[dict[str, object]]
+    #: CPU seconds while the clock ran: all worker processes, and the broker's process tree.
+    client_cpu_s: float | None = None
+    broker_cpu_s: float | None = None
+    #: Messages the broker reports holding (sum of high - low watermarks), None if unknown.
+    stored: int | None = None
+    stored_min_partition: int | None = None
+    stored_max_partition: int | None = None
+    verify_error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["total"] = self.total.as_dict()
+        return out
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` near-equal integers (the first ones get the remainder)."""
+    base, extra = divmod(total, parts)
+    return [base + (i < extra) for i in range(parts)]
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make the kernel SIGKILL this worker if the bench process dies (Linux), or exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _multi_worker(
+    index: int,
+    parent_pid: int,
+    bootstrap: str,
+    topic: str,
+    case: MultiProduceCase,
+    first_producer: int,
+    shares: list[int],
+    timeout: float,
+    wait_s: float,
+    results: Any,
+    go: Any,
+) -> None:
+    """One worker process: ``len(shares)`` producers, driven from a single thread.
+
+    Reports ("ready", index, info) once every producer is connected and has the
+    topic's metadata, waits (at most ``wait_s``) for ``go``, then produces and
+    reports ("done", index, stats), or ("error", index, traceback).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C hits the whole group; the parent stops us
+    _die_with_parent(parent_pid)
+    try:
+        diag = ClientDiagnostics()
+        producers = [Producer({**PRODUCER_CONFIG, **diag.config, "bootstrap.servers": bootstrap}) for _ in shares]
+        seen = set()
+        for prod in producers:  # opens each producer's connection and caches the metadata
+            md = prod.list_topics(topic, timeout=10).topics.get(topic)
+            seen.add(len(md.partitions) if md is not None and md.error is None else 0)
+        results.put(("ready", index, {"partitions_seen": sorted(seen)}))
+        if not go.wait(wait_s):
+            return
+
+        payloads = make_payloads(case.size, compressible=False)
+        npay = len(payloads)
+        parts = case.partitions
+        state = {"ok": 0, "err": 0}
+        first_error: list[str] = []
+
+        def on_delivery(err: KafkaError | None, _msg: object) -> None:
+            if err is None:
+                state["ok"] += 1
+            else:
+                state["err"] += 1
+                if not first_error:
+                    first_error.append(str(err))
+
+        start = time.monotonic()
+        cpu_start = time.process_time()  # all threads, librdkafka's included
+        deadline = start + timeout
+        sent = [0] * len(producers)
+        # Each producer starts on a different partition so they do not all hit
+        # partition 0 first, then walks all of them round-robin.
+        offset = [(first_producer + j) * parts // case.producers for j in range(len(producers))]
+        pending = [j for j, share in enumerate(shares) if share > 0]
+        while pending and time.monotonic() < deadline:
+            for j in list(pending):
+                prod = producers[j]
+                k = sent[j]
+                stop = min(k + parts, shares[j])
+                try:
+                    while k < stop:
+                        part = (offset[j] + k) % parts
+                        prod.produce(topic, payloads[k % npay], partition=part, on_delivery=on_delivery)
+                        k += 1
+                except BufferError:
+                    prod.poll(0.005)
+                sent[j] = k
+                prod.poll(0)
+                if k >= shares[j]:
+                    pending.remove(j)
+        enqueued = time.monotonic()
+        unflushed = 0
+        for prod in producers:
+            unflushed += prod.flush(max(MULTI_MIN_FLUSH_S, deadline - time.monotonic()))
+        end = time.monotonic()
+        cpu_s = time.process_time() - cpu_start
+        if unflushed:
+            for prod in producers:
+                prod.purge()
+                prod.flush(1)
+        results.put(
+            (
+                "done",
+                index,
+                {
+                    "producers": len(producers),
+                    "asked": sum(shares),
+                    "sent": sum(sent),
+                    "acked": state["ok"],
+                    "failed": state["err"],
+                    "unflushed": unflushed,
+                    "start": start,
+                    "end": end,
+                    "seconds": end - start,
+                    "enqueue_s": enqueued - start,
+                    "cpu_s": cpu_s,
+                    "first_error": first_error[0] if first_error else None,
+                    "client_log": diag.first,
+                },
+            )
+        )
+    except BaseException:
+        results.put(("error", index, traceback.format_exc(limit=4)))
+
+
+def _stop_workers(procs: list[Any]) -> None:
+    """Terminate worker processes that are still running (SIGTERM, then SIGKILL)."""
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(2)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(2)
+
+
+def _stored(bootstrap: str, topic: str, partitions: int, timeout: float) -> tuple[list[int] | None, str | None]:
+    """Messages per partition according to the broker's watermarks (bounded in time)."""
+    consumer = Consumer({**CONSUMER_CONFIG, **ClientDiagnostics().config, "bootstrap.servers": bootstrap})
+    counts: list[int] = []
+    deadline = time.monotonic() + timeout
+    try:
+        for part in range(partitions):
+            check_interrupted()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, f"watermarks: gave up after {len(counts)}/{partitions} partitions ({timeout:.0f}s)"
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, part), timeout=min(left, 5), cached=False)
+            counts.append(high - low)
+    except KafkaException as exc:
+        return None, f"watermarks: {exc}"
+    finally:
+        _close_bounded(consumer, 5)
+    return counts, None
+
+
+def produce_many(
+    bootstrap: str,
+    topic: str,
+    case: MultiProduceCase,
+    timeout: float,
+    setup_timeout: float,
+    broker_pid: int | None = None,
+) -> MultiResult:
+    """``case.producers`` producers in ``case.workers`` processes write ``case.count`` messages at once.
+
+    The workers are started (spawn, so no librdkafka state is forked) and
+    every producer connects and fetches the topic's metadata before the clock
+    starts. The time then runs from the start signal until the last worker's
+    last flush() returned. Worker processes never outlive this call. With
+    ``broker_pid``, the broker's CPU time during the timed part is recorded too.
+    """
+    diag = ClientDiagnostics()
+    probe = Producer({**diag.config, "bootstrap.servers": bootstrap})
+    md = probe.list_topics(topic, timeout=5).topics.get(topic)
+    have = len(md.partitions) if md is not None else 0
+    if have < case.partitions:
+        raise RuntimeError(f"topic {topic} has {have} partitions, fewer than {case.partitions}")
+
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    go = ctx.Event()
+    shares = _split(case.count, case.producers)
+    per_worker = _split(case.producers, case.workers)
+    procs = []
+    first = 0
+    for index, nprod in enumerate(per_worker):
+        proc = ctx.Process(
+            target=_multi_worker,
+            name=f"bench-multi-{index}",
+            args=(
+                index,
+                os.getpid(),
+                bootstrap,
+                topic,
+                case,
+                first,
+                shares[first : first + nprod],
+                timeout,
+                setup_timeout + 5,
+                results,
+                go,
+            ),
+            daemon=True,
+        )
+        procs.append(proc)
+        first += nprod
+
+    def collect(kind: str, until: float) -> dict[int, dict[str, Any]]:
+        """Wait for a ``kind`` message from every worker; raise on errors, deaths and the time cap."""
+        got: dict[int, dict[str, Any]] = {}
+        while len(got) < len(procs):
+            check_interrupted()
+            if time.monotonic() >= until:
+                missing = sorted(set(range(len(procs))) - set(got))
+                raise RuntimeError(f"workers {missing} not {kind} in time")
+            try:
+                what, index, info = results.get(timeout=0.1)
+            except queue.Empty:
+                dead = next((p for i, p in enumerate(procs) if i not in got and not p.is_alive()), None)
+                if dead is None:
+                    continue
+                try:  # its last message may still be in the pipe
+                    what, index, info = results.get(timeout=0.5)
+                except queue.Empty:
+                    raise RuntimeError(f"worker {dead.name} exited with code {dead.exitcode}") from None
+            if what == "error":
+                raise RuntimeError(f"worker {index} failed: {info}")
+            if what == kind:
+                got[index] = info
+        return got
+
+    try:
+        setup_start = time.monotonic()
+        for proc in procs:
+            proc.start()
+        ready = collect("ready", setup_start + setup_timeout)
+        seen = sorted({n for info in ready.values() for n in info["partitions_seen"]})
+        if seen != [have]:
+            raise RuntimeError(f"producers saw {seen} partitions, expected {have}")
+        setup_s = time.monotonic() - setup_start
+        broker_cpu = tree_cpu(broker_pid) if broker_pid else None
+        t_go = time.monotonic()
+        go.set()
+        done = collect("done", t_go + timeout + MULTI_RESULT_SLACK_S)
+        if broker_cpu is not None:
+            broker_cpu = tree_cpu(broker_pid) - broker_cpu
+    finally:
+        _stop_workers(procs)
+        results.close()
+        results.cancel_join_thread()
+
+    infos = [done[i] for i in range(len(procs))]
+    acked = sum(int(i["acked"]) for i in infos)
+    failed = sum(int(i["failed"]) for i in infos)
+    seconds = max(float(i["end"]) for i in infos) - t_go
+    errors = [str(i["first_error"]) for i in infos if i["first_error"]]
+    logs = [line for i in infos for line in i["client_log"]]
+    total = PhaseResult(
+        messages=acked,
+        bytes=acked * case.size,
+        seconds=seconds,
+        errors=failed,
+        incomplete=acked < case.count,
+        first_error=errors[0] if errors else None,
+        client_log=list(dict.fromkeys(logs))[:3],
+    )
+    for info in infos:
+        info["start_offset_s"] = float(info.pop("start")) - t_go
+        info["end_offset_s"] = float(info.pop("end")) - t_go
+    out = MultiResult(total, case.producers, case.workers, have, setup_s, infos)
+    out.client_cpu_s = sum(float(i["cpu_s"]) for i in infos)
+    out.broker_cpu_s = broker_cpu
+    counts, out.verify_error = _stored(bootstrap, topic, have, MULTI_VERIFY_TIMEOUT_S)
+    if counts is not None:
+        out.stored = sum(counts)
+        out.stored_min_partition = min(counts)
+        out.stored_max_partition = max(counts)
+    return out
 
 
 # --- consumer group scenarios ----------------------------------------------------

@@ -84,13 +84,12 @@ class BrokerState:
         self.txn_log.close()
         self.catalog.mark_clean_shutdown()
 
-    async def after_append(self, topic: str, partition: int, plog: PartitionLog) -> None:
-        """Apply the fsync policy to a fresh append, then wake fetchers waiting on it."""
-        if self.config.fsync == "always":
-            await asyncio.get_running_loop().run_in_executor(None, plog.flush)
-        self._written(topic, partition, plog)
+    async def flush_now(self, plog: PartitionLog) -> None:
+        """fsync in a worker thread (the ``always`` policy), so other connections are not stalled."""
+        await asyncio.get_running_loop().run_in_executor(None, plog.flush)
 
-    def _written(self, topic: str, partition: int, plog: PartitionLog) -> None:
+    def appended(self, topic: str, partition: int, plog: PartitionLog) -> None:
+        """Note a fresh append for the ``interval`` policy and wake fetchers waiting on it."""
         if self.config.fsync == "interval":
             self._dirty.add(plog)
         self.notifier.notify((topic, partition))
@@ -110,7 +109,7 @@ class BrokerState:
             if plog is not None and plog.append_marker(producer_id, producer_epoch, commit) is not None:
                 if self.config.fsync == "always":
                     plog.flush()  # markers are rare: flush inline so the decision is on disk before EndTxn answers
-                self._written(topic, index, plog)
+                self.appended(topic, index, plog)
 
     def flush_dirty(self) -> None:
         """Fsync logs appended to since the last call (the ``interval`` policy's timer)."""

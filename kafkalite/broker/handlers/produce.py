@@ -113,7 +113,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 )
                 results.append(_partition_error(index, code, str(exc)))
                 continue
-            await state.after_append(topic.name, index, plog)
+            if state.config.fsync == "always":
+                await state.flush_now(plog)
+            state.appended(topic.name, index, plog)
             results.append(
                 {
                     "index": index,
