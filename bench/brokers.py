@@ -161,6 +161,10 @@ def kafkalite_spec(python: str) -> BrokerSpec:
         cwd=REPO_ROOT,
     )
     rev = _run_quiet(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
+    # Byte-compile the checkout first, as `pip install` does for an installed package: with
+    # PYTHONDONTWRITEBYTECODE set (as on some CI machines) every start would otherwise compile
+    # every module from source, which is not what a user's installed kafkalite does.
+    _run_quiet([python, "-m", "compileall", "-q", str(REPO_ROOT / "kafkalite")], env=env, cwd=REPO_ROOT)
 
     def argv(port: int, data_dir: Path) -> list[str]:
         return [

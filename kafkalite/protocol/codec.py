@@ -31,42 +31,67 @@ class CodecError(Exception):
     """The body does not decode at this API key and version."""
 
 
-@cache
-def _classes() -> tuple[dict[int, Any], dict[int, Any]]:
-    defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
-    requests: dict[int, Any] = {}
-    responses: dict[int, Any] = {}
-    for name in _MODULES:
-        module = importlib.import_module(name)
+class _Catalogue:
+    """Request and response classes by API key, loaded one kafka-python module at a time.
+
+    The metadata module (ApiVersions, Metadata, FindCoordinator) is all a client needs first,
+    so only it is loaded before the broker is ready; the others load on the first request for
+    one of their APIs, which keeps startup short.
+    """
+
+    def __init__(self) -> None:
+        self.requests: dict[int, Any] = {}
+        self.responses: dict[int, Any] = {}
+        self._pending = list(_MODULES)
+
+    def load_next(self) -> bool:
+        if not self._pending:
+            return False
+        defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
+        module = importlib.import_module(self._pending.pop(0))
         for attr in getattr(module, "__all__", ()):
             cls = getattr(module, attr)
             key = getattr(cls, "API_KEY", None)
-            if not isinstance(key, int) or not hasattr(cls, "is_request"):
-                continue
-            (requests if cls.is_request() else responses)[key] = cls
-    return requests, responses
+            if isinstance(key, int) and hasattr(cls, "is_request"):
+                (self.requests if cls.is_request() else self.responses)[key] = cls
+        return True
+
+    def request(self, api_key: int) -> Any:
+        while api_key not in self.requests and self.load_next():
+            pass
+        return self.requests.get(api_key)
+
+    def response(self, api_key: int) -> Any:
+        while api_key not in self.responses and self.load_next():
+            pass
+        return self.responses[api_key]
 
 
-def warm_up() -> None:
-    """Load every message class now rather than on the first request."""
-    _classes()
+_catalogue = _Catalogue()
+
+
+def warm_up(everything: bool = False) -> None:
+    """Load what the first requests need now (or every message class), not on a request."""
+    _catalogue.load_next()
+    while everything and _catalogue.load_next():
+        pass
 
 
 def schema_max_version(api_key: int) -> int | None:
     """Highest version the bundled schema describes, or None for an unknown key."""
-    cls = _classes()[0].get(api_key)
+    cls = _catalogue.request(api_key)
     return None if cls is None else int(cls.max_version)
 
 
 def is_flexible_request(api_key: int, version: int) -> bool:
     """Whether this request version uses header v2 and compact encodings."""
-    cls = _classes()[0].get(api_key)
+    cls = _catalogue.request(api_key)
     return bool(cls is not None and cls.flexible_version_q(version))
 
 
 def decode_request(api_key: int, version: int, body: bytes | memoryview) -> Any:
     """Decode a request body; raise CodecError when it is truncated or malformed."""
-    cls = _classes()[0][api_key]
+    cls = _catalogue.request(api_key)
     view = body if isinstance(body, memoryview) else memoryview(body)
     try:
         request, end = _decoder(api_key, version)(view, 0)
@@ -81,7 +106,7 @@ def decode_request(api_key: int, version: int, body: bytes | memoryview) -> Any:
 @cache
 def _decoder(api_key: int, version: int) -> Any:
     """The codec's compiled decoder for one request version; returns (object, end position)."""
-    cls = _classes()[0][api_key]
+    cls = _catalogue.request(api_key)
     flexible = cls.flexible_version_q(version)
     return cls._struct.compiled_decode_from(version, compact=flexible, tagged=flexible, data_class=cls[None])
 
@@ -121,7 +146,7 @@ _out = _FrameBuffer()
 
 @cache
 def _encoder(api_key: int, version: int) -> Any:
-    cls = _classes()[1][api_key]
+    cls = _catalogue.response(api_key)
     flexible = cls.flexible_version_q(version)
     return cls._struct.compiled_encode_into(version, compact=flexible, tagged=flexible)
 
@@ -144,7 +169,7 @@ def encode_response_frame(api_key: int, version: int, header: bytes, body: dict[
     global _out
     if len(_out.buf) > _FrameBuffer.KEEP_AT_MOST:
         _out = _FrameBuffer()
-    message = _build(_plan(_classes()[1][api_key]._struct, version), body)
+    message = _build(_plan(_catalogue.response(api_key)._struct, version), body)
     out = _out
     out.pos = 4 + len(header)
     out.ensure(0)

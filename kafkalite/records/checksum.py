@@ -7,11 +7,12 @@ startup looking up its own version.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from kafkalite.lazy_packages import defer_package_init
 
 defer_package_init("crc32c")
-from crc32c import _crc32c  # noqa: E402  (after the deferral above)
-
-crc32c: Callable[[bytes | bytearray | memoryview], int] = _crc32c.crc32c
+# import_module, not "from crc32c import _crc32c": a from-import looks the name up on the
+# package first, which would run its __init__ after all.
+crc32c: Callable[[bytes | bytearray | memoryview], int] = importlib.import_module("crc32c._crc32c").crc32c
