@@ -130,8 +130,8 @@ class _FrameBuffer:
     SMALL = 64 * 1024
     KEEP_AT_MOST = 8 * 1024 * 1024
 
-    def __init__(self) -> None:
-        self.buf = bytearray(self.SMALL)
+    def __init__(self, size: int = SMALL) -> None:
+        self.buf = bytearray(size)
         self.pos = 0
 
     def ensure(self, needed: int) -> None:
@@ -158,7 +158,9 @@ def detach_frame_buffer() -> None:
     memoryviews of unsent data), or the next response would overwrite bytes not yet sent.
     """
     global _out
-    _out = _FrameBuffer()
+    # Same capacity as the one left behind: a consumer's next fetch response is about as large,
+    # and growing from small again would copy it several times.
+    _out = _FrameBuffer(min(len(_out.buf), _FrameBuffer.KEEP_AT_MOST))
 
 
 def encode_response_frame(api_key: int, version: int, header: bytes, body: dict[str, Any]) -> memoryview:
