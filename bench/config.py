@@ -71,6 +71,12 @@ FAILOVER_CONSUMER_CONFIG: dict[str, object] = {
 
 # --- harness settings ----------------------------------------------------------
 
+#: Messages asked of each consume() call. consume() returns when it has this many or its
+#: timeout passes; librdkafka's local queue holds at most queued.max.messages.kbytes (64 MiB),
+#: so asking for 10,000 messages of 10 KB (100 MB) could never be met and every call waited out
+#: its timeout, which measured the harness rather than the broker.
+CONSUME_BATCH = 1_000
+
 #: How often the broker's process tree RSS is sampled.
 RSS_SAMPLE_INTERVAL_S = 0.1
 #: Give up on a broker that is not ready after this long.

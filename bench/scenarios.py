@@ -38,6 +38,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from brokers import check_interrupted
 from config import (
+    CONSUME_BATCH,
     CONSUMER_CONFIG,
     FAILOVER_CONSUMER_CONFIG,
     GROUP_CONSUMER_CONFIG,
@@ -299,7 +300,7 @@ def consume(bootstrap: str, topic: str, expected: int, timeout: float) -> PhaseR
                 break
             check_interrupted()
             before = got
-            for msg in consumer.consume(num_messages=10_000, timeout=0.2):
+            for msg in consumer.consume(num_messages=CONSUME_BATCH, timeout=0.2):
                 err = msg.error()
                 if err is None:
                     got += 1
