@@ -75,7 +75,7 @@ def create(
     if_not_exists: bool,
 ) -> None:
     """Create topics."""
-    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka import KafkaError
     from confluent_kafka.admin import NewTopic
 
     settings = parse_pairs(configs, "--config")
@@ -83,19 +83,9 @@ def create(
     new = [
         NewTopic(n, num_partitions=partitions, replication_factor=replication_factor, config=settings) for n in names
     ]
-    problems = []
-    for name, future in admin.create_topics(new, operation_timeout=TIMEOUT_SECONDS).items():
-        try:
-            future.result(TIMEOUT_SECONDS)
-        except KafkaException as exc:
-            if if_not_exists and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
-                note(f"Topic {name} already exists.")
-                continue
-            problems.append(f"cannot create topic {name}: {error_text(exc)}")
-            continue
-        click.echo(f"Created topic {name}.")
-    if problems:
-        raise fail("\n".join(problems))
+    futures = admin.create_topics(new, operation_timeout=TIMEOUT_SECONDS)
+    tolerated = KafkaError.TOPIC_ALREADY_EXISTS if if_not_exists else None
+    _report(futures, "create", "Created", tolerated, "already exists")
 
 
 @topics.command()
@@ -104,20 +94,29 @@ def create(
 @click.option("--if-exists", is_flag=True, help="Succeed when a topic does not exist.")
 def delete(bootstrap: str, client_config: tuple[str, ...], names: tuple[str, ...], if_exists: bool) -> None:
     """Delete topics (and their data)."""
-    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka import KafkaError
 
     admin = admin_client(bootstrap, client_config)
+    futures = admin.delete_topics(list(names), operation_timeout=TIMEOUT_SECONDS)
+    tolerated = KafkaError.UNKNOWN_TOPIC_OR_PART if if_exists else None
+    _report(futures, "delete", "Deleted", tolerated, "does not exist")
+
+
+def _report(futures: dict[str, Any], verb: str, done: str, tolerated: int | None, tolerated_note: str) -> None:
+    """Wait for per-topic admin results; print each outcome, fail once with every problem."""
+    from confluent_kafka import KafkaException
+
     problems = []
-    for name, future in admin.delete_topics(list(names), operation_timeout=TIMEOUT_SECONDS).items():
+    for name, future in futures.items():
         try:
             future.result(TIMEOUT_SECONDS)
         except KafkaException as exc:
-            if if_exists and exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                note(f"Topic {name} does not exist.")
+            if tolerated is not None and exc.args[0].code() == tolerated:
+                note(f"Topic {name} {tolerated_note}.")
                 continue
-            problems.append(f"cannot delete topic {name}: {error_text(exc)}")
+            problems.append(f"cannot {verb} topic {name}: {error_text(exc)}")
             continue
-        click.echo(f"Deleted topic {name}.")
+        click.echo(f"{done} topic {name}.")
     if problems:
         raise fail("\n".join(problems))
 
