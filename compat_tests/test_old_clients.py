@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from confluent_kafka import Producer
 from kafka import KafkaConsumer, KafkaProducer
@@ -32,8 +34,12 @@ def test_old_and_new_clients_read_each_other(
     assert [m.key() for m in modern[:5]] == [f"k{i}".encode() for i in range(5)]
 
     reader = KafkaConsumer(topic_name, bootstrap_servers=broker.bootstrap, api_version=api_version,
-                           auto_offset_reset="earliest", consumer_timeout_ms=3000)
-    seen = [(m.offset, m.key, m.value) for m in reader]
+                           auto_offset_reset="earliest")
+    seen: list[tuple[int, bytes | None, bytes | None]] = []
+    deadline = time.monotonic() + 30
+    while len(seen) < 10 and time.monotonic() < deadline:
+        for records in reader.poll(timeout_ms=500).values():
+            seen.extend((m.offset, m.key, m.value) for m in records)
     reader.close()
     assert seen == [(i, f"k{i}".encode(), f"old-{i}".encode()) for i in range(5)] + [
         (5 + i, f"k{i}".encode(), f"new-{i}".encode()) for i in range(5)
