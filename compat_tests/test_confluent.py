@@ -106,3 +106,16 @@ def test_offsets_for_times_and_watermarks(broker: BrokerProcess, topic_name: str
     (found,) = consumer.offsets_for_times([TopicPartition(topic_name, 0, base + 55)], timeout=10)
     assert found.offset == 6
     consumer.close()
+
+
+def test_compacted_topic_refuses_records_without_key(broker: BrokerProcess, topic_name: str) -> None:
+    create_topic(broker, topic_name, config={"cleanup.policy": "compact"})
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "message.send.max.retries": 0})
+    outcomes: list = []
+    producer.produce(topic_name, key=b"k", value=b"kept")
+    producer.flush(10)
+    producer.produce(topic_name, value=b"no key", on_delivery=lambda err, msg: outcomes.append(err))
+    producer.flush(10)
+    assert outcomes and outcomes[0] is not None
+    assert outcomes[0].code() == KafkaError.INVALID_RECORD
+    assert [m.value() for m in consume_all(broker, topic_name, 1)] == [b"kept"]

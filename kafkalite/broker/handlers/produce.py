@@ -18,13 +18,23 @@ from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
-from kafkalite.records.batch import InvalidBatch, validate_batches
+from kafkalite.records.batch import BatchHeader, InvalidBatch, validate_batches
 from kafkalite.records.legacy import up_convert
+from kafkalite.records.records import iter_records
 from kafkalite.records.rewrite import apply_topic_compression
 from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 3
+
+
+def _has_keyless_record(records: bytes, headers: list[BatchHeader]) -> bool:
+    """Whether any record lacks a key: compacted topics refuse those, so only they pay to look."""
+    for header in headers:
+        batch = bytes(memoryview(records)[header.position : header.position + header.length])
+        if any(r.key is None for r in iter_records(batch, header._replace(position=0))):
+            return True
+    return False
 
 
 def _partition_error(index: int, code: ErrorCode, message: str | None = None) -> dict[str, Any]:
@@ -90,6 +100,15 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 if code:
                     results.append(_partition_error(index, ErrorCode(code)))
                     continue
+            if "compact" in cluster.topic_config(topic, "cleanup.policy") and _has_keyless_record(records, headers):
+                results.append(
+                    _partition_error(
+                        index,
+                        ErrorCode.INVALID_RECORD,
+                        f"Compacted topic cannot accept message without key in topic partition {topic.name}-{index}.",
+                    )
+                )
+                continue
             limit = int(cluster.topic_config(topic, "max.message.bytes"))
             too_big = next((h for h in headers if h.length > limit), None)
             if too_big is not None:
