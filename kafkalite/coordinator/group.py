@@ -38,6 +38,7 @@ class GroupConfig:
     min_session_timeout_ms: int = 1000
     max_session_timeout_ms: int = 1800000
     max_metadata_bytes: int = 4096
+    new_member_join_timeout_ms: int = 300000  # classic.group.new.member.join.timeout.ms
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Member:
     join_responder: Responder | None = None
     join_version: int = 0
     sync_responder: Responder | None = None
+    is_new: bool = False  # joined during the current rebalance and not yet given a generation
 
     def metadata(self, protocol: str | None) -> bytes:
         return next((meta for name, meta in self.protocols if name == protocol), b"")
@@ -238,6 +240,8 @@ class GroupCoordinator:
         )
         if not group.members:
             group.protocol_type = p.protocol_type
+        member.is_new = True
+        self.timers.schedule(("heartbeat", group.group_id, member_id), now + self.config.new_member_join_timeout_ms)
         group.members[member_id] = member
         if p.group_instance_id is not None:
             group.static[p.group_instance_id] = member_id
@@ -355,6 +359,7 @@ class GroupCoordinator:
         for member in joined:
             responder = member.join_responder
             member.join_responder = None
+            member.is_new = False
             member.assignment = b""
             self._schedule_heartbeat(now, group, member)
             assert responder is not None
@@ -546,9 +551,11 @@ class GroupCoordinator:
             member = group.members.get(key[2])
             if member is None:
                 return
-            if member.join_responder is not None or member.sync_responder is not None:
+            waiting = member.join_responder is not None or member.sync_responder is not None
+            if waiting and not member.is_new:
                 self._schedule_heartbeat(now, group, member)  # kept alive while it waits on us
                 return
+            # A new member still waiting after classic.group.new.member.join.timeout.ms is dropped.
             self._drop_member(group, member)
             self._membership_changed(now, group)
         elif kind == "pending":

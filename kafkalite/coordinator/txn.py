@@ -45,6 +45,7 @@ class TxnMeta:
     groups: set[str] = field(default_factory=set)
     start_ms: int = -1
     last_update_ms: int = -1
+    previous_producer_id: int = -1  # the id before the last rotation (for KIP-360 retries)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class TxnMeta:
             "groups": sorted(self.groups),
             "start": self.start_ms,
             "updated": self.last_update_ms,
+            "prev_pid": self.previous_producer_id,
         }
 
 
@@ -96,6 +98,14 @@ class TxnCoordinator:
             self._persist(meta)
             return 0, meta.producer_id, meta.producer_epoch
         named = producer_id >= 0
+        if (
+            named
+            and producer_id == meta.previous_producer_id
+            and producer_epoch == MAX_EPOCH - 1
+            and meta.producer_epoch == 0
+            and meta.state != TxnState.ONGOING
+        ):
+            return 0, meta.producer_id, meta.producer_epoch  # a retry of the rotation that already happened
         if named:
             # KIP-360: a producer re-initialising names the id and epoch it had.
             if producer_id != meta.producer_id or producer_epoch not in (meta.producer_epoch, meta.last_producer_epoch):
@@ -109,6 +119,7 @@ class TxnCoordinator:
             self._fence(now, meta)
             return int(ErrorCode.CONCURRENT_TRANSACTIONS), -1, -1
         if meta.producer_epoch >= MAX_EPOCH - 1:
+            meta.previous_producer_id = meta.producer_id
             meta.producer_id = self.effects.allocate_producer_id()
             meta.producer_epoch = 0
             meta.last_producer_epoch = -1
@@ -248,7 +259,7 @@ class TxnCoordinator:
         meta = TxnMeta(
             record["id"], record["pid"], record["epoch"], record["timeout"], TxnState(record["state"]),
             record["last_epoch"], {(t, p) for t, p in record["partitions"]}, set(record["groups"]),
-            record["start"], record["updated"],
+            record["start"], record["updated"], record.get("prev_pid", -1),
         )
         self.txns[meta.transactional_id] = meta
 

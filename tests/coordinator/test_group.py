@@ -619,8 +619,6 @@ def test_member_waiting_in_join_is_not_expired_and_silent_member_is():
     assert list(h.group.members) == [a]
 
 
-@pytest.mark.xfail(strict=True, reason="group.py:525-527 keeps every member waiting in JoinGroup alive; Kafka "
-                   "expires a *new* member after classic.group.new.member.join.timeout.ms (300000)")
 def test_new_member_waiting_in_join_expires_after_new_member_join_timeout():
     h = Harness()
     a, _ra = h.new_member(0, rebalance=600_000)

@@ -232,11 +232,6 @@ def test_kip360_reinit_at_exhausted_epoch_allocates_a_new_producer_id(fx: Fakes)
     assert init(coord, pid=500, epoch=MAX_EPOCH - 1) == (NONE, 1000, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kafka keeps previousProducerId/lastProducerEpoch on rotation, so a retried KIP-360 InitProducerId "
-    "naming the old pid at the exhausted epoch gets the new id again; kafkalite answers PRODUCER_FENCED",
-)
 def test_kip360_retry_after_producer_id_rotation_gets_the_same_new_id(fx: Fakes) -> None:
     coord = seeded(fx, MAX_EPOCH - 1, TxnState.COMPLETE_ABORT)
     assert init(coord, pid=500, epoch=MAX_EPOCH - 1) == (NONE, 1000, 0)
