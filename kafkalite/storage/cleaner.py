@@ -16,8 +16,9 @@ Rules (Kafka's, simplified where noted):
 - a tombstone (null value) that is the latest for its key is removed once its segment's newest
   timestamp is ``delete.retention.ms`` old (Kafka measures from the segment's last modification);
 - segments newer than ``min.compaction.lag.ms`` are not cleaned;
-- transactional and control batches are kept whole and do not shadow other records (kafkalite
-  does not yet remove aborted transactional data during cleaning);
+- batches of aborted transactions are removed; other transactional batches and control batches
+  are kept whole and do not shadow other records (Kafka also compacts committed transactional
+  records and later removes markers; kafkalite keeps both);
 - cleaning starts when the dirty part (bytes written since the last cleaning) is at least
   ``min.cleanable.dirty.ratio`` of the closed segments.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from kafkalite.records.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, batch_extent, iter_headers, read_header
 from kafkalite.records.rewrite import build_batch, iter_raw_records
+from kafkalite.storage.index import AbortedTxn
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.segment import LogSegment
 
@@ -56,6 +58,7 @@ class CleanTask:
     now_ms: int
     delete_retention_ms: int
     index_interval: int
+    aborted: tuple[AbortedTxn, ...] = ()  # aborted transactions in the cleaned range
 
 
 @dataclass
@@ -109,7 +112,14 @@ def plan_cleaning(plog: PartitionLog, first_dirty: int, now_ms: int, force: bool
         )
         for seg in segments
     )
-    return CleanTask(snaps, end, now_ms, plog.config.delete_retention_ms, plog.config.index_interval_bytes)
+    return CleanTask(
+        snaps,
+        end,
+        now_ms,
+        plog.config.delete_retention_ms,
+        plog.config.index_interval_bytes,
+        tuple(plog.aborted_transactions(plog.log_start_offset, end)),
+    )
 
 
 def _batches(path: Path) -> Iterator[tuple[BatchHeader, bytes]]:
@@ -125,6 +135,15 @@ def _batches(path: Path) -> Iterator[tuple[BatchHeader, bytes]]:
                 return
             data = head + rest
             yield read_header(data, 0), data
+
+
+def _is_aborted(header: BatchHeader, aborted: tuple[AbortedTxn, ...]) -> bool:
+    """Whether a data batch belongs to a transaction that was aborted."""
+    if not header.is_transactional or header.is_control:
+        return False
+    return any(
+        a.producer_id == header.producer_id and a.first_offset <= header.base_offset <= a.last_offset for a in aborted
+    )
 
 
 def _keeps_whole(header: BatchHeader) -> bool:
@@ -148,6 +167,10 @@ def clean(task: CleanTask) -> CleanResult:
         changed = False
         for header, data in _batches(snap.path):
             result.bytes_before += len(data)
+            if _is_aborted(header, task.aborted):
+                changed = True
+                result.records_removed += header.records_count
+                continue
             if _keeps_whole(header):
                 out += data
                 continue

@@ -165,3 +165,35 @@ def test_cleaned_log_reopens_with_same_content(tmp_path, clock, log):
     assert again.log_end_offset == 4
     again.close()
     log.segments = []
+
+
+def test_aborted_transactional_batches_are_removed(log, clock):
+    put(log, clock, [("a", "1")])
+    aborted = make_batch(
+        [b"dropped"],
+        keys=[b"b"],
+        timestamps=[clock.now_ms()],
+        producer_id=7,
+        producer_epoch=0,
+        base_sequence=0,
+        transactional=True,
+    )
+    produce(log, aborted)
+    assert log.append_marker(7, 0, commit=False) is not None
+    committed = make_batch(
+        [b"kept"],
+        keys=[b"c"],
+        timestamps=[clock.now_ms()],
+        producer_id=7,
+        producer_epoch=0,
+        base_sequence=1,
+        transactional=True,
+    )
+    produce(log, committed)
+    assert log.append_marker(7, 0, commit=True) is not None
+    put(log, clock, [("z", "end")])  # closes the earlier segments so they can be cleaned
+    result = clean_now(log)
+    assert result is not None and result.records_removed >= 1
+    values = [r.value for r in read_all(log)]
+    assert b"dropped" not in values
+    assert b"kept" in values and b"1" in values
