@@ -151,6 +151,23 @@ class _ListHandler(logging.Handler):
         self._sink(record.getMessage())
 
 
+
+class DeliveryTally:
+    """Counts a producer's delivery reports and keeps the first error, for any produce phase."""
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failed = 0
+        self.first_error: str | None = None
+
+    def on_delivery(self, err: KafkaError | None, _msg: object) -> None:
+        if err is None:
+            self.ok += 1
+            return
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = str(err)
+
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile (NaN for no values)."""
     if not values:
@@ -236,16 +253,7 @@ def produce(bootstrap: str, topic: str, case: ThroughputCase, timeout: float) ->
             "compression.type": case.compression,
         }
     )
-    state = {"ok": 0, "err": 0}
-    first_error: list[str] = []
-
-    def on_delivery(err: KafkaError | None, _msg: object) -> None:
-        if err is None:
-            state["ok"] += 1
-        else:
-            state["err"] += 1
-            if not first_error:
-                first_error.append(str(err))
+    tally = DeliveryTally()
 
     start = time.perf_counter()
     deadline = start + timeout
@@ -253,7 +261,7 @@ def produce(bootstrap: str, topic: str, case: ThroughputCase, timeout: float) ->
     npay = len(payloads)
     while sent < case.count and time.perf_counter() < deadline:
         try:
-            producer.produce(topic, payloads[sent % npay], on_delivery=on_delivery)
+            producer.produce(topic, payloads[sent % npay], on_delivery=tally.on_delivery)
         except BufferError:
             producer.poll(0.005)
             continue
@@ -267,12 +275,12 @@ def produce(bootstrap: str, topic: str, case: ThroughputCase, timeout: float) ->
         producer.purge()
         producer.flush(1)
     return PhaseResult(
-        messages=state["ok"],
-        bytes=state["ok"] * case.size,
+        messages=tally.ok,
+        bytes=tally.ok * case.size,
         seconds=elapsed,
-        errors=state["err"],
-        incomplete=state["ok"] < case.count,
-        first_error=first_error[0] if first_error else None,
+        errors=tally.failed,
+        incomplete=tally.ok < case.count,
+        first_error=tally.first_error,
         client_log=diag.first,
     )
 
@@ -457,16 +465,7 @@ def _multi_worker(
         payloads = make_payloads(case.size, compressible=False)
         npay = len(payloads)
         parts = case.partitions
-        state = {"ok": 0, "err": 0}
-        first_error: list[str] = []
-
-        def on_delivery(err: KafkaError | None, _msg: object) -> None:
-            if err is None:
-                state["ok"] += 1
-            else:
-                state["err"] += 1
-                if not first_error:
-                    first_error.append(str(err))
+        tally = DeliveryTally()
 
         start = time.monotonic()
         cpu_start = time.process_time()  # all threads, librdkafka's included
@@ -484,7 +483,7 @@ def _multi_worker(
                 try:
                     while k < stop:
                         part = (offset[j] + k) % parts
-                        prod.produce(topic, payloads[k % npay], partition=part, on_delivery=on_delivery)
+                        prod.produce(topic, payloads[k % npay], partition=part, on_delivery=tally.on_delivery)
                         k += 1
                 except BufferError:
                     prod.poll(0.005)
@@ -510,15 +509,15 @@ def _multi_worker(
                     "producers": len(producers),
                     "asked": sum(shares),
                     "sent": sum(sent),
-                    "acked": state["ok"],
-                    "failed": state["err"],
+                    "acked": tally.ok,
+                    "failed": tally.failed,
                     "unflushed": unflushed,
                     "start": start,
                     "end": end,
                     "seconds": end - start,
                     "enqueue_s": enqueued - start,
                     "cpu_s": cpu_s,
-                    "first_error": first_error[0] if first_error else None,
+                    "first_error": tally.first_error,
                     "client_log": diag.first,
                 },
             )
@@ -754,18 +753,13 @@ def prefill(bootstrap: str, topic: str, count: int, timeout: float) -> int:
     """Produce ``count`` 100-byte messages; returns how many were acknowledged."""
     diag = ClientDiagnostics()
     producer = Producer({**PRODUCER_CONFIG, **diag.config, "bootstrap.servers": bootstrap})
-    acked = [0]
-
-    def on_delivery(err: KafkaError | None, _msg: object) -> None:
-        if err is None:
-            acked[0] += 1
-
+    tally = DeliveryTally()
     for i in range(count):
-        producer.produce(topic, struct.pack(">Q", i) + bytes(92), on_delivery=on_delivery)
+        producer.produce(topic, struct.pack(">Q", i) + bytes(92), on_delivery=tally.on_delivery)
     if producer.flush(timeout):
         producer.purge()
         producer.flush(1)
-    return acked[0]
+    return tally.ok
 
 
 def group_first_message(bootstrap: str, topic: str, runs: int, timeout: float) -> GroupResult:
