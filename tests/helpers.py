@@ -26,6 +26,9 @@ _SNAPPY_SHIM = types.SimpleNamespace(
 )
 
 
+START_MS = 1_800_000_000_000  # where the storage tests' clock starts
+
+
 @contextlib.contextmanager
 def snappy_codec(xerial: bool = True) -> Iterator[None]:
     """Let kafka-python compress snappy batches: xerial-framed (Java) or raw (librdkafka)."""

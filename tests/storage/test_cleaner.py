@@ -2,20 +2,14 @@
 
 import pytest
 
-from kafkalite.clock import ManualClock
 from kafkalite.records.batch import crc_ok, iter_headers
 from kafkalite.storage.cleaner import clean, clean_now, dirty_ratio, plan_cleaning, swap_in
 from kafkalite.storage.log import LogConfig, PartitionLog
 from tests.helpers import CODECS, make_batch
 from tests.storage.test_log import produce, read_all
 
-START_MS = 1_800_000_000_000
 DAY = 86_400_000
 
-
-@pytest.fixture
-def clock():
-    return ManualClock(START_MS)
 
 
 @pytest.fixture

@@ -2,19 +2,11 @@ import os
 
 import pytest
 
-from kafkalite.clock import ManualClock
 from kafkalite.records.batch import TIMESTAMP_TYPE_MASK, crc_ok, iter_headers, validate_batches
 from kafkalite.records.records import iter_records
 from kafkalite.storage.log import AppendResult, LogConfig, OffsetOutOfRange, PartitionLog
 from kafkalite.storage.producer_state import SequenceError
-from tests.helpers import BASE_TS, CODECS, compressible_values, make_batch, simple_batch
-
-START_MS = 1_800_000_000_000
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(START_MS)
+from tests.helpers import BASE_TS, CODECS, START_MS, compressible_values, make_batch, simple_batch
 
 
 @pytest.fixture

@@ -2,17 +2,10 @@
 
 import pytest
 
-from kafkalite.clock import ManualClock
 from kafkalite.storage.catalog import Catalog
 from kafkalite.storage.log import LogConfig, OffsetOutOfRange, PartitionLog
+from tests.helpers import START_MS
 from tests.storage.test_log import produce, read_all
-
-START_MS = 1_800_000_000_000
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(START_MS)
 
 
 @pytest.fixture

@@ -21,13 +21,8 @@ from kafkalite.storage.log import AppendResult, LogConfig, PartitionLog
 from kafkalite.storage.producer_state import SequenceError
 from tests.helpers import simple_batch
 
-START_MS = 1_800_000_000_000
 A, B, C = 7001, 7002, 7003
 
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START_MS)
 
 
 @pytest.fixture
