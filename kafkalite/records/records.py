@@ -33,22 +33,31 @@ def read_varint(buf: bytes | bytearray, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def iter_records(batch: bytes, header: BatchHeader) -> Iterator[RecordInfo]:
-    """Decode offsets, timestamps, keys and values of the batch that ``batch`` holds whole."""
-    body = decompress(header.compression, memoryview(batch)[HEADER_SIZE : header.length])
+def walk_records(
+    body: bytes | bytearray, count: int
+) -> Iterator[tuple[int, int, int, int, bytes | None, bytes | None]]:
+    """(start, end, timestamp delta, offset delta, key, value) of each record in a decompressed body."""
     pos = 0
-    log_append = header.attributes & 0x08
-    for _ in range(header.records_count):
+    for _ in range(count):
+        begin = pos
         length, pos = read_varint(body, pos)
         end = pos + length
         pos += 1  # attributes
         ts_delta, pos = read_varint(body, pos)
         off_delta, pos = read_varint(body, pos)
         klen, pos = read_varint(body, pos)
-        key = None if klen < 0 else body[pos : pos + klen]
+        key = None if klen < 0 else bytes(body[pos : pos + klen])
         pos += max(klen, 0)
         vlen, pos = read_varint(body, pos)
-        value = None if vlen < 0 else body[pos : pos + vlen]
+        value = None if vlen < 0 else bytes(body[pos : pos + vlen])
+        yield begin, end, ts_delta, off_delta, key, value
+        pos = end
+
+
+def iter_records(batch: bytes, header: BatchHeader) -> Iterator[RecordInfo]:
+    """Decode offsets, timestamps, keys and values of the batch that ``batch`` holds whole."""
+    body = decompress(header.compression, memoryview(batch)[HEADER_SIZE : header.length])
+    log_append = header.attributes & 0x08
+    for _, _, ts_delta, off_delta, key, value in walk_records(body, header.records_count):
         timestamp = header.max_timestamp if log_append else header.base_timestamp + ts_delta
         yield RecordInfo(header.base_offset + off_delta, timestamp, key, value)
-        pos = end

@@ -25,7 +25,7 @@ from kafkalite.records.batch import (
 )
 from kafkalite.records.checksum import crc32c
 from kafkalite.records.compression import compress, decompress
-from kafkalite.records.records import read_varint
+from kafkalite.records.records import walk_records
 
 _CRC = struct.Struct(">I")
 _EPOCH = struct.Struct(">i")
@@ -50,20 +50,8 @@ def iter_raw_records(batch: bytes | bytearray, header: BatchHeader) -> Iterator[
     """The records of the batch at ``header.position`` in ``batch``, undecoded beyond the key."""
     start = header.position
     body = decompress(header.compression, memoryview(batch)[start + HEADER_SIZE : start + header.length])
-    pos = 0
-    for _ in range(header.records_count):
-        begin = pos
-        length, pos = read_varint(body, pos)
-        end = pos + length
-        pos += 1  # attributes
-        ts_delta, pos = read_varint(body, pos)
-        off_delta, pos = read_varint(body, pos)
-        klen, pos = read_varint(body, pos)
-        key = None if klen < 0 else bytes(body[pos : pos + klen])
-        pos += max(klen, 0)
-        vlen, pos = read_varint(body, pos)
-        yield RawRecord(off_delta, ts_delta, key, vlen < 0, bytes(body[begin:end]))
-        pos = end
+    for begin, end, ts_delta, off_delta, key, value in walk_records(body, header.records_count):
+        yield RawRecord(off_delta, ts_delta, key, value is None, bytes(body[begin:end]))
 
 
 def build_batch(
