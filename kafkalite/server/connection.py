@@ -4,6 +4,11 @@ Like Kafka, a connection has one request in processing at a time, so responses l
 correlation order; a parked long-poll fetch delays only its own connection. Reading pauses
 when too many frames are queued or when the transport's send buffer is full, so a client that
 does not read its responses cannot make the broker buffer without bound.
+
+Clients pipeline: one read often brings dozens of small requests (librdkafka sends a Produce
+per partition as each linger expires). Their responses are gathered and sent with one write
+when the connection's task next waits for anything, instead of one send per response; the
+send syscall was the largest single cost with many producers and partitions.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from kafkalite.protocol.framing import FrameDecoder, FrameError
 log = logging.getLogger(__name__)
 
 MAX_QUEUED_FRAMES = 16
+#: Responses gathered for one write stop at this size; past it, sending beats copying.
+COALESCE_BYTES = 256 * 1024
 
 
 class BrokerConnection(asyncio.Protocol):
@@ -30,6 +37,7 @@ class BrokerConnection(asyncio.Protocol):
         on_close: Callable[[BrokerConnection], None],
     ) -> None:
         self._dispatcher = dispatcher
+        self._write_behind = dispatcher.state.write_behind
         self._decoder = FrameDecoder(max_frame_size)
         self._on_close = on_close
         self._queue: deque[bytes] = deque()
@@ -40,6 +48,8 @@ class BrokerConnection(asyncio.Protocol):
         self._reading_paused = False
         self._closing = False
         self._in_flight = False
+        self._unsent = bytearray()
+        self._send_scheduled = False
         self.peer = "?"
         self.task: asyncio.Task[None] | None = None
 
@@ -112,15 +122,52 @@ class BrokerConnection(asyncio.Protocol):
                 return
             finally:
                 self._in_flight = False
-            if response is not None and self._transport is not None and not self._transport.is_closing():
-                # The transport sends what it can at once; if it had to queue the rest, it may hold
-                # the view itself (Python 3.12+), so the codec must not reuse that buffer.
-                self._transport.write(response)
-                response = None
-                if self._transport.get_write_buffer_size():
-                    self._dispatcher.response_retained()
-                if not self._writable.is_set():
-                    await self._writable.wait()
+            if response is None or self._transport is None or self._transport.is_closing():
+                continue
+            if queue and len(self._unsent) + len(response) <= COALESCE_BYTES:
+                # More requests are already here and will most likely be answered without
+                # waiting: gather this response (a copy, as the codec reuses its buffer) and
+                # send everything when the task next waits, whatever it waits for.
+                self._unsent += response
+                if not self._send_scheduled:
+                    self._send_scheduled = True
+                    asyncio.get_running_loop().call_soon(self._send_unsent)
+            else:
+                self._send(response)
+            if not self._writable.is_set():
+                await self._writable.wait()
+
+    def _send_unsent(self) -> None:
+        self._send_scheduled = False
+        self._send(None)
+
+    def _send(self, response: memoryview | None) -> None:
+        """Write gathered responses, then ``response`` (a view of the codec's buffer)."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            self._unsent = bytearray()
+            return
+        try:
+            self._write_behind.write_all()  # acknowledged batches must be in the log first
+        except OSError as exc:
+            log.error("could not write to the log (%s): closing %s without answering", exc, self.peer)
+            self._unsent = bytearray()
+            self._closing = True
+            transport.close()
+            return
+        if self._unsent:
+            if response is not None:
+                self._unsent += response
+            # The transport may keep a view of what it could not send at once, so the
+            # gathered bytes are handed over and a new buffer started.
+            transport.write(self._unsent)
+            self._unsent = bytearray()
+        elif response is not None:
+            # The transport sends what it can at once; if it had to queue the rest, it may hold
+            # the view itself (Python 3.12+), so the codec must not reuse that buffer.
+            transport.write(response)
+            if transport.get_write_buffer_size():
+                self._dispatcher.response_retained()
 
     def abort(self, reason: str) -> None:
         """Close this connection only, saying why in the log."""
@@ -129,6 +176,7 @@ class BrokerConnection(asyncio.Protocol):
         self._queue.clear()
         self._wakeup.set()
         if self._transport is not None:
+            self._send(None)  # answers to the requests before the bad one still go out
             self._transport.close()
 
     async def shutdown(self) -> None:
@@ -141,4 +189,5 @@ class BrokerConnection(asyncio.Protocol):
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 self.task.cancel()
         if self._transport is not None:
+            self._send(None)
             self._transport.close()
