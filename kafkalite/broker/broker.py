@@ -22,6 +22,7 @@ from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.metadata_log import MetadataLog
+from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ class BrokerState:
         self.config = config
         self.clock = clock or Clock()
         self.catalog = Catalog(config.data_dir)
-        self.cluster = Cluster(config, self.catalog, self.clock)
+        self.write_behind = WriteBehind()
+        self.cluster = Cluster(config, self.catalog, self.clock, self.write_behind)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         self.logs = LogMaintenance(self.cluster, self.clock)
         self.notifier = AppendNotifier()
@@ -86,7 +88,8 @@ class BrokerState:
 
     async def flush_now(self, plog: PartitionLog) -> None:
         """fsync in a worker thread (the ``always`` policy), so other connections are not stalled."""
-        await asyncio.get_running_loop().run_in_executor(None, plog.flush)
+        plog.write_pending()  # here: appends from other connections may touch it meanwhile
+        await asyncio.get_running_loop().run_in_executor(None, plog.fsync)
 
     def appended(self, topic: str, partition: int, plog: PartitionLog) -> None:
         """Note a fresh append for the ``interval`` policy and wake fetchers waiting on it."""

@@ -17,6 +17,7 @@ from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog, TopicRecord
 from kafkalite.storage.log import LogConfig, PartitionLog
+from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,11 @@ class Topic:
 class Cluster:
     """All topics of this single-broker cluster."""
 
-    def __init__(self, config: BrokerConfig, catalog: Catalog, clock: Clock) -> None:
+    def __init__(
+        self, config: BrokerConfig, catalog: Catalog, clock: Clock, write_behind: WriteBehind | None = None
+    ) -> None:
         self.config = config
+        self.write_behind = write_behind
         self.catalog = catalog
         self.clock = clock
         self.cluster_id = catalog.cluster_id()
@@ -162,7 +166,7 @@ class Cluster:
             directory = self.catalog.partition_dir(name, index)
             if directory.exists():  # leftovers of an older topic of this name
                 shutil.rmtree(directory, ignore_errors=True)
-            plog = PartitionLog(directory, log_config, self.clock.now_ms)
+            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind)
             plog.open(clean_shutdown=True)
             topic.partitions.append(plog)
         self._save()
@@ -203,7 +207,9 @@ class Cluster:
         topic = Topic(record.name, record.topic_id, record.configs)
         log_config = self.log_config(record.configs)
         for index in range(record.partitions):
-            plog = PartitionLog(self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms)
+            plog = PartitionLog(
+                self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms, self.write_behind
+            )
             plog.open(clean_shutdown)
             topic.partitions.append(plog)
         self.topics[record.name] = topic

@@ -23,6 +23,7 @@ from kafkalite.storage.catalog import atomic_write
 from kafkalite.storage.index import AbortedTxn
 from kafkalite.storage.producer_state import NO_PRODUCER_ID, ProducerStateManager, SequenceError
 from kafkalite.storage.segment import LogSegment
+from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,15 @@ class OffsetOutOfRange(Exception):
 class PartitionLog:
     """Segments of one partition; the event loop is its only caller."""
 
-    def __init__(self, directory: Path, config: LogConfig, now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: LogConfig,
+        now_ms: Callable[[], int],
+        write_behind: WriteBehind | None = None,
+    ) -> None:
         self.directory = directory
+        self._write_behind = write_behind
         self.config = config
         self._now_ms = now_ms
         directory.mkdir(parents=True, exist_ok=True)
@@ -83,7 +91,7 @@ class PartitionLog:
         bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
         now = self._now_ms()
         for base in bases:
-            self.segments.append(LogSegment(self.directory, base, self.config.index_interval_bytes, now))
+            self.segments.append(self._segment(base, now))
         for seg in self.segments[:-1]:
             seg.load()
         if self.segments:
@@ -93,8 +101,13 @@ class PartitionLog:
             else:
                 active.recover()
         else:
-            self.segments.append(LogSegment(self.directory, 0, self.config.index_interval_bytes, now))
+            self.segments.append(self._segment(0, now))
         self._load_producer_state()
+
+    def _segment(self, base_offset: int, created_ms: int) -> LogSegment:
+        return LogSegment(
+            self.directory, base_offset, self.config.index_interval_bytes, created_ms, self._write_behind
+        )
 
     # ---- producer state snapshots --------------------------------------------------------
 
@@ -249,7 +262,7 @@ class PartitionLog:
         old.flush_all()
         self._take_snapshot()
         self.segments.append(
-            LogSegment(self.directory, old.next_offset, self.config.index_interval_bytes, self._now_ms())
+            self._segment(old.next_offset, self._now_ms())
         )
         log.debug("rolled %s at offset %d", self.directory.name, old.next_offset)
 
@@ -313,7 +326,15 @@ class PartitionLog:
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def flush(self) -> None:
+        """Write pending appends and fsync them (on the event loop's thread)."""
         self.active.flush()
+
+    def write_pending(self) -> None:
+        self.active.write_pending()
+
+    def fsync(self) -> None:
+        """fsync what is written, without touching pending appends: safe in a worker thread."""
+        self.active.fsync()
 
     def close(self) -> None:
         if self.segments:
@@ -409,7 +430,7 @@ class PartitionLog:
         old.close()
         for path, target in zip(staged, (old.log_path, old.offset_index.path, old.time_index.path), strict=True):
             os.replace(path, target)
-        fresh = LogSegment(self.directory, old.base_offset, self.config.index_interval_bytes, old.created_ms)
+        fresh = self._segment(old.base_offset, old.created_ms)
         fresh.load()
         self.segments[index] = fresh
         return True

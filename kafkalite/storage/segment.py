@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kafkalite.records.batch import (
     HEADER_SIZE,
@@ -23,6 +24,9 @@ from kafkalite.records.batch import (
     read_header,
 )
 from kafkalite.storage.index import OffsetIndex, TimeIndex, TxnIndex
+
+if TYPE_CHECKING:
+    from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,14 @@ def segment_name(base_offset: int) -> str:
 class LogSegment:
     """A contiguous run of batches starting at ``base_offset``."""
 
-    def __init__(self, directory: Path, base_offset: int, index_interval: int, created_ms: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        base_offset: int,
+        index_interval: int,
+        created_ms: int,
+        write_behind: WriteBehind | None = None,
+    ) -> None:
         self.directory = directory
         self.base_offset = base_offset
         self.index_interval = index_interval
@@ -48,7 +59,11 @@ class LogSegment:
         stem = segment_name(base_offset)
         self.log_path = directory / f"{stem}.log"
         self._fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
-        self.size = os.fstat(self._fd).st_size
+        self.size = os.fstat(self._fd).st_size  # including appended bytes not yet written
+        # Without a WriteBehind every append is written at once; with one, appended bytes wait
+        # here (at the end of the log) until the end of the loop turn or the next read.
+        self._write_behind = write_behind
+        self._unwritten: bytearray | None = None
         self.offset_index = OffsetIndex(directory / f"{stem}.index")
         self.time_index = TimeIndex(directory / f"{stem}.timeindex")
         self.txn_index = TxnIndex(directory / f"{stem}.txnindex")
@@ -86,6 +101,7 @@ class LogSegment:
 
         Returns the number of bytes truncated.
         """
+        self.write_pending()
         self.offset_index.clear()
         self.time_index.clear()
         self.next_offset = self.base_offset
@@ -114,6 +130,7 @@ class LogSegment:
 
     def _scan(self, start: int, chunk_size: int = _LOOKUP_CHUNK) -> Iterator[BatchHeader]:
         """Headers of the batches from ``start`` whose header lies wholly within the file."""
+        self.write_pending()
         pos = start
         while pos < self.size:
             chunk = os.pread(self._fd, min(chunk_size, self.size - pos), pos)
@@ -146,16 +163,32 @@ class LogSegment:
         self._bytes_since_index += header.length
 
     def append(self, data: bytes | bytearray, headers: list[BatchHeader]) -> None:
-        """Write batches whose offsets are already assigned; ``headers`` positions are in ``data``."""
+        """Add batches whose offsets are already assigned; ``headers`` positions are in ``data``."""
         start = self.size
-        view = memoryview(data)
-        written = 0
-        while written < len(view):
-            written += os.pwrite(self._fd, view[written:], start + written)
+        if self._write_behind is None:
+            self._pwrite(data, start)
+        elif self._unwritten is None:
+            self._unwritten = bytearray(data)
+            self._write_behind.mark(self)
+        else:
+            self._unwritten += data
         for header in headers:
             self._note_batch(header)
             self._index_batch(header, start + header.position)
         self.size = start + len(data)
+
+    def write_pending(self) -> None:
+        """Hand appended bytes to the OS; a failed write keeps them pending for the next try."""
+        unwritten = self._unwritten
+        if unwritten is not None:
+            self._pwrite(unwritten, self.size - len(unwritten))
+            self._unwritten = None
+
+    def _pwrite(self, data: bytes | bytearray, position: int) -> None:
+        view = memoryview(data)
+        written = 0
+        while written < len(view):
+            written += os.pwrite(self._fd, view[written:], position + written)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -188,6 +221,7 @@ class LogSegment:
         pos, first_base = found
         if first_base >= max_offset:
             return b""
+        self.write_pending()
         data = os.pread(self._fd, max(0, min(max_bytes, self.size - pos)), pos)
         end = 0
         last_offset = -1
@@ -215,6 +249,7 @@ class LogSegment:
 
     def read_batch_at(self, position: int) -> bytes:
         """The whole batch stored at ``position``."""
+        self.write_pending()
         head = os.pread(self._fd, LOG_OVERHEAD, position)
         extent = batch_extent(head, 0)
         return b"" if extent is None else os.pread(self._fd, extent[1], position)
@@ -233,7 +268,12 @@ class LogSegment:
 
     # ---- lifecycle -------------------------------------------------------------------------
 
+    def fsync(self) -> None:
+        """fsync what has been written; safe in a worker thread, unlike ``flush``."""
+        os.fsync(self._fd)
+
     def flush(self) -> None:
+        self.write_pending()
         os.fsync(self._fd)
 
     def flush_all(self) -> None:
@@ -242,11 +282,13 @@ class LogSegment:
         self.time_index.flush()
 
     def close(self) -> None:
+        self.write_pending()
         os.close(self._fd)
         self.offset_index.close()
         self.time_index.close()
 
     def delete(self) -> None:
+        self._unwritten = None  # nobody will read it
         self.close()
         for path in (self.log_path, self.offset_index.path, self.time_index.path):
             path.unlink(missing_ok=True)
