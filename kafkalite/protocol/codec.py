@@ -227,21 +227,24 @@ def _build(plan: _Plan, values: dict[str, Any]) -> Any:
     """An encoder-ready object from ``values``; fields this version lacks are dropped."""
     obj = plan.cls()
     attrs = obj.__dict__
-    children = plan.children
-    valid = plan.valid
-    for name, value in values.items():
-        if name not in valid:
-            if name not in plan.known:
+    if values.keys() <= plan.valid:  # the usual case, checked and copied in C
+        attrs.update(values)
+    else:
+        for name, value in values.items():
+            if name in plan.valid:
+                attrs[name] = value
+            elif name not in plan.known:
                 raise KeyError(f"{plan.name} has no field {name!r}")
-            continue  # handlers may fill fields of every version; keep this version's only
-        child = children.get(name)
-        if child is None or value is None:
-            attrs[name] = value
-        elif child[1]:
-            sub = child[0]
-            attrs[name] = [_build(sub, item) if isinstance(item, dict) else item for item in value]
-        else:
-            attrs[name] = _build(child[0], value) if isinstance(value, dict) else value
+            # else: handlers may fill fields of every version; keep this version's only
+    for name, (sub, is_array) in plan.children.items():
+        value = attrs.get(name)
+        if value is None:
+            continue
+        if is_array:
+            if value:
+                attrs[name] = [_build(sub, item) if isinstance(item, dict) else item for item in value]
+        elif isinstance(value, dict):
+            attrs[name] = _build(sub, value)
     return obj
 
 

@@ -60,6 +60,10 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         results: list[dict[str, Any]] = []
+        if topic is not None:  # the topic's configs, read once for all its partitions
+            compacted = "compact" in cluster.topic_config(topic, "cleanup.policy")
+            limit = int(cluster.topic_config(topic, "max.message.bytes"))
+            compression = cluster.topic_config(topic, "compression.type")
         for part in topic_data.partition_data:
             index = part.index
             if acks not in (-1, 0, 1):
@@ -100,7 +104,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 if code:
                     results.append(_partition_error(index, ErrorCode(code)))
                     continue
-            if "compact" in cluster.topic_config(topic, "cleanup.policy") and _has_keyless_record(records, headers):
+            if compacted and _has_keyless_record(records, headers):
                 results.append(
                     _partition_error(
                         index,
@@ -109,7 +113,6 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     )
                 )
                 continue
-            limit = int(cluster.topic_config(topic, "max.message.bytes"))
             too_big = next((h for h in headers if h.length > limit), None)
             if too_big is not None:
                 results.append(
@@ -121,7 +124,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 )
                 continue
             plog = topic.partitions[index]
-            data, headers = apply_topic_compression(cluster.topic_config(topic, "compression.type"), records, headers)
+            data, headers = apply_topic_compression(compression, records, headers)
             try:
                 result = plog.append(data, headers)
             except SequenceError as exc:
