@@ -165,17 +165,20 @@ class LogSegment:
     def append(self, data: bytes | bytearray, headers: list[BatchHeader]) -> None:
         """Add batches whose offsets are already assigned; ``headers`` positions are in ``data``."""
         start = self.size
+        newly_pending = False
         if self._write_behind is None:
             self._pwrite(data, start)
         elif self._unwritten is None:
             self._unwritten = bytearray(data)
-            self._write_behind.mark(self)
+            newly_pending = True
         else:
             self._unwritten += data
         for header in headers:
             self._note_batch(header)
             self._index_batch(header, start + header.position)
         self.size = start + len(data)
+        if newly_pending and self._write_behind is not None:
+            self._write_behind.mark(self)  # last: without a running loop it writes at once
 
     def write_pending(self) -> None:
         """Hand appended bytes to the OS; a failed write keeps them pending for the next try."""

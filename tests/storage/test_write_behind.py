@@ -1,0 +1,102 @@
+"""Write-behind: appends wait for the end of the loop turn, but never past a read or a response."""
+
+import asyncio
+
+import pytest
+
+from kafkalite.storage.segment import LogSegment
+from kafkalite.storage.write_behind import WriteBehind
+from tests.helpers import BASE_TS, simple_batch
+from tests.storage.test_segment import INTERVAL, append, offsets_in
+
+
+def on_disk(seg: LogSegment) -> int:
+    return seg.log_path.stat().st_size
+
+
+@pytest.fixture
+def wb_seg(tmp_path):
+    wb = WriteBehind()
+    seg = LogSegment(tmp_path, 0, INTERVAL, created_ms=0, write_behind=wb)
+    yield wb, seg
+    seg.close()
+
+
+def test_without_an_event_loop_appends_are_written_at_once(wb_seg):
+    _, seg = wb_seg
+    append(seg, simple_batch(3, start_ts=BASE_TS))
+    assert on_disk(seg) == seg.size > 0
+
+
+def test_appends_in_one_loop_turn_are_written_together_at_its_end(wb_seg):
+    _, seg = wb_seg
+
+    async def scenario() -> tuple[int, int, int]:
+        stored = append(seg, simple_batch(2, start_ts=BASE_TS), simple_batch(3, start_ts=BASE_TS))
+        during = on_disk(seg)
+        await asyncio.sleep(0)  # let the loop turn end
+        return during, on_disk(seg), sum(len(b) for b in stored)
+
+    during, after, total = asyncio.run(scenario())
+    assert during == 0
+    assert after == total == seg.size
+
+
+def test_write_all_writes_everything_pending_at_once(wb_seg):
+    wb, seg = wb_seg
+
+    async def scenario() -> int:
+        append(seg, simple_batch(2, start_ts=BASE_TS))
+        wb.write_all()  # what a connection does before it sends a response
+        return on_disk(seg)
+
+    assert asyncio.run(scenario()) == seg.size > 0
+
+
+def test_reads_see_pending_appends(wb_seg):
+    _, seg = wb_seg
+
+    async def scenario() -> bytes | memoryview | None:
+        append(seg, simple_batch(2, start_ts=BASE_TS), simple_batch(3, start_ts=BASE_TS))
+        return seg.read(0, 1 << 20, min_one=True)
+
+    data = asyncio.run(scenario())
+    assert data is not None
+    assert offsets_in(bytes(data)) == [(0, 1), (2, 4)]
+
+
+def test_close_writes_pending_appends(tmp_path):
+    wb = WriteBehind()
+    seg = LogSegment(tmp_path, 0, INTERVAL, created_ms=0, write_behind=wb)
+
+    async def scenario() -> None:
+        append(seg, simple_batch(4, start_ts=BASE_TS))
+        seg.close()
+
+    asyncio.run(scenario())
+    reopened = LogSegment(tmp_path, 0, INTERVAL, created_ms=0)
+    try:
+        reopened.load()
+        assert reopened.next_offset == 4
+    finally:
+        reopened.close()
+
+
+def test_a_failed_write_keeps_the_bytes_pending_and_raises(wb_seg, monkeypatch):
+    wb, seg = wb_seg
+
+    async def scenario() -> None:
+        append(seg, simple_batch(2, start_ts=BASE_TS))
+        with monkeypatch.context() as m:
+            m.setattr("kafkalite.storage.segment.os.pwrite", _disk_full)
+            with pytest.raises(OSError):
+                wb.write_all()
+        assert on_disk(seg) == 0
+        wb.write_all()  # the disk has room again
+
+    asyncio.run(scenario())
+    assert on_disk(seg) == seg.size > 0
+
+
+def _disk_full(*_args: object) -> int:
+    raise OSError(28, "No space left on device")
