@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # sparse index entry needs only the few headers after it, so lookups read small ones.
 _BULK_CHUNK = 1 << 20
 _LOOKUP_CHUNK = 16 << 10
+# Appends this large gain nothing from waiting for others and would cost a copy: written at once.
+WRITE_THROUGH_BYTES = 64 << 10
 
 
 def segment_name(base_offset: int) -> str:
@@ -166,7 +168,8 @@ class LogSegment:
         """Add batches whose offsets are already assigned; ``headers`` positions are in ``data``."""
         start = self.size
         newly_pending = False
-        if self._write_behind is None:
+        if self._write_behind is None or len(data) >= WRITE_THROUGH_BYTES:
+            self.write_pending()
             self._pwrite(data, start)
         elif self._unwritten is None:
             self._unwritten = bytearray(data)

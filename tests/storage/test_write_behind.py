@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from kafkalite.storage.segment import LogSegment
+from kafkalite.storage.segment import WRITE_THROUGH_BYTES, LogSegment
 from kafkalite.storage.write_behind import WriteBehind
 from tests.helpers import BASE_TS, simple_batch
 from tests.storage.test_segment import INTERVAL, append, offsets_in
@@ -100,3 +100,18 @@ def test_a_failed_write_keeps_the_bytes_pending_and_raises(wb_seg, monkeypatch):
 
 def _disk_full(*_args: object) -> int:
     raise OSError(28, "No space left on device")
+
+
+def test_a_large_append_is_written_at_once_after_what_is_pending(wb_seg):
+    _, seg = wb_seg
+
+    async def scenario() -> tuple[int, int]:
+        append(seg, simple_batch(2, start_ts=BASE_TS))
+        small = on_disk(seg)
+        append(seg, simple_batch(3, start_ts=BASE_TS, tag="x" * WRITE_THROUGH_BYTES))
+        return small, on_disk(seg)
+
+    small, after = asyncio.run(scenario())
+    assert small == 0
+    assert after == seg.size
+    assert offsets_in(seg.read_batch_at(0)) == [(0, 1)]
