@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from kafkalite.lazy_packages import defer_package_init
+from kafkalite.protocol.produce_response import encode_produce_response
 
 _MODULES = (
     "kafka.protocol.metadata",
@@ -143,6 +144,8 @@ class _FrameBuffer:
 
 _out = _FrameBuffer()
 
+PRODUCE_KEY = 0
+
 
 @cache
 def _encoder(api_key: int, version: int) -> Any:
@@ -171,12 +174,17 @@ def encode_response_frame(api_key: int, version: int, header: bytes, body: dict[
     global _out
     if len(_out.buf) > _FrameBuffer.KEEP_AT_MOST:
         _out = _FrameBuffer()
-    message = _build(_plan(_catalogue.response(api_key)._struct, version), body)
     out = _out
     out.pos = 4 + len(header)
-    out.ensure(0)
+    direct = encode_produce_response(version, body) if api_key == PRODUCE_KEY else None
+    out.ensure(0 if direct is None else len(direct))
     out.buf[4 : out.pos] = header
-    _encoder(api_key, version)(message, out)
+    if direct is not None:  # the hottest response, see produce_response.py
+        out.buf[out.pos : out.pos + len(direct)] = direct
+        out.pos += len(direct)
+    else:
+        message = _build(_plan(_catalogue.response(api_key)._struct, version), body)
+        _encoder(api_key, version)(message, out)
     _SIZE.pack_into(out.buf, 0, out.pos - 4)
     return memoryview(out.buf)[: out.pos]
 

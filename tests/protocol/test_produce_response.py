@@ -1,0 +1,81 @@
+"""The direct Produce response encoder writes exactly what the schema codec writes."""
+
+import random
+import uuid
+
+import pytest
+from kafka.protocol.producer import ProduceResponse
+
+from kafkalite.protocol import codec
+from kafkalite.protocol.produce_response import encode_produce_response
+
+PRODUCE = 0
+
+
+def schema_encoded(version: int, body: dict) -> bytes:
+    out = codec._FrameBuffer()
+    message = codec._build(codec._plan(codec._catalogue.response(PRODUCE)._struct, version), body)
+    codec._encoder(PRODUCE, version)(message, out)
+    return bytes(out.buf[: out.pos])
+
+
+def random_body(rng: random.Random, version: int) -> dict:
+    topics = []
+    for t in range(rng.choice([0, 1, 1, 2, 3])):
+        partitions = [
+            {
+                "index": rng.randrange(0, 2**31),
+                "error_code": rng.choice([0, 0, 3, 87]),
+                "base_offset": rng.choice([-1, 0, rng.randrange(0, 2**63)]),
+                "log_append_time_ms": rng.choice([-1, rng.randrange(0, 2**41)]),
+                "log_start_offset": rng.choice([-1, 0, rng.randrange(0, 2**40)]),
+                "record_errors": [],
+                "error_message": None,
+            }
+            for _ in range(rng.choice([0, 1, 2, 150]))
+        ]
+        entry: dict = {"partition_responses": partitions}
+        if version >= 13:
+            entry["topic_id"] = uuid.UUID(int=rng.getrandbits(128))
+        else:
+            entry["name"] = f"topic-{t}-" + "é" * rng.randrange(0, 200)
+        topics.append(entry)
+    return {"responses": topics, "throttle_time_ms": rng.choice([0, 7])}
+
+
+@pytest.mark.parametrize("version", range(9, 14))
+def test_same_bytes_as_the_schema_codec(version):
+    rng = random.Random(version)
+    for _ in range(200):
+        body = random_body(rng, version)
+        direct = encode_produce_response(version, body)
+        assert direct is not None
+        assert direct == schema_encoded(version, body)
+
+
+@pytest.mark.parametrize("version", range(9, 14))
+def test_kafka_python_reads_it_back(version):
+    body = random_body(random.Random(99), version)
+    body["responses"] = body["responses"] or [{"name": "t", "topic_id": uuid.uuid4(), "partition_responses": []}]
+    decoded = ProduceResponse.decode(encode_produce_response(version, body), version=version)
+    assert len(decoded.responses) == len(body["responses"])
+    for got, sent in zip(decoded.responses, body["responses"], strict=True):
+        assert [(p.index, p.error_code, p.base_offset) for p in got.partition_responses] == [
+            (p["index"], p["error_code"], p["base_offset"]) for p in sent["partition_responses"]
+        ]
+
+
+@pytest.mark.parametrize(
+    ("version", "change"),
+    [
+        (8, {}),  # not flexible: the schema codec's job
+        (12, {"error_message": "boom"}),
+        (12, {"record_errors": [{"batch_index": 0, "batch_index_error_message": "bad"}]}),
+    ],
+)
+def test_unusual_responses_are_left_to_the_schema_codec(version, change):
+    partition = {"index": 0, "error_code": 0, "base_offset": 5, "record_errors": [], "error_message": None}
+    body = {"responses": [{"name": "t", "partition_responses": [{**partition, **change}]}], "throttle_time_ms": 0}
+    assert encode_produce_response(version, body) is None
+    framed = codec.encode_response_frame(PRODUCE, version, b"", body)
+    assert bytes(framed[4:]) == schema_encoded(version, body)
