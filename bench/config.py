@@ -159,6 +159,9 @@ class Plan:
     #: Hard cap on each wait inside one group run (join, first message,
     #: balance, failover), in seconds. A run that hits it ends the scenario.
     group_timeout_s: float = 30.0
+    #: Runs of each throughput case (each on a fresh topic); the table shows
+    #: the median run, as single runs on a small shared machine swing widely.
+    throughput_runs: int = 3
     #: "100 partitions x 50 producers" produce scenario (None: skip it).
     multi: MultiProduceCase | None = None
     #: Cap on starting the worker processes and connecting their producers.
@@ -190,6 +193,7 @@ QUICK_PLAN = Plan(
         ThroughputCase("large", "10 KB", 10_240, 2_000),
         ThroughputCase("lz4", "200 B lz4", 200, 20_000, "lz4"),
     ),
+    throughput_runs=1,
     latency_messages=100,
     latency_warmup=10,
     startup_runs=3,

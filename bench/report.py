@@ -31,6 +31,8 @@ def metrics_for(plan: Plan) -> list[Metric]:
     multi_rows = []
     if multi is not None:
         title = f"produce {multi.label} x{multi.count:,}, {multi.partitions} partitions x {multi.producers} producers"
+        if plan.throughput_runs > 1:
+            title += f" (median of {plan.throughput_runs})"
         multi_rows = [
             Metric(f"produce_{multi.key}_msgs_s", title, "msgs/s", True, 0),
             Metric(f"produce_{multi.key}_mb_s", title, "MB/s", True, 1),
@@ -47,6 +49,8 @@ def metrics_for(plan: Plan) -> list[Metric]:
     for case in plan.throughput:
         for phase in ("produce", "consume"):
             title = f"{phase} {case.label} x{case.count:,}"
+            if plan.throughput_runs > 1:
+                title += f" (median of {plan.throughput_runs})"
             rows.append(Metric(f"{phase}_{case.key}_msgs_s", title, "msgs/s", True, 0))
             rows.append(Metric(f"{phase}_{case.key}_mb_s", title, "MB/s", True, 1))
         if multi is not None and multi.baseline == case.key:

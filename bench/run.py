@@ -63,29 +63,35 @@ def run_multi(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> N
     if not broker.alive():
         res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
         return
-    topic = f"bench-{case.key}"
-    try:
-        note = scenarios.ensure_topic(broker.bootstrap, topic, partitions=case.partitions)
-        if note and note not in res.notes:
-            res.notes.append(note)
-        log(
-            f"{res.name}: produce {case.count:,} x {case.label} with {case.producers} producers "
-            f"in {case.workers} processes over {case.partitions} partitions"
-        )
-        out = scenarios.produce_many(
-            broker.bootstrap, topic, case, plan.phase_timeout_s, plan.multi_setup_timeout_s, broker.pid
-        )
-    except Exception as exc:
+    outs: list[scenarios.MultiResult] = []
+    for run in range(plan.throughput_runs):
+        topic = f"bench-{case.key}" if run == 0 else f"bench-{case.key}-{run + 1}"
+        try:
+            note = scenarios.ensure_topic(broker.bootstrap, topic, partitions=case.partitions)
+            if note and note not in res.notes:
+                res.notes.append(note)
+            log(
+                f"{res.name}: produce {case.count:,} x {case.label} with {case.producers} producers "
+                f"in {case.workers} processes over {case.partitions} partitions "
+                f"(run {run + 1} of {plan.throughput_runs})"
+            )
+            run_out = scenarios.produce_many(
+                broker.bootstrap, topic, case, plan.phase_timeout_s, plan.multi_setup_timeout_s, broker.pid
+            )
+        except Exception as exc:
+            brokers.check_interrupted()
+            res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
+            return
         brokers.check_interrupted()
-        res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
-        return
-    brokers.check_interrupted()
-    res.details[case.key] = out.as_dict()
+        cpu = f"client CPU {run_out.client_cpu_s:.1f} s"
+        if run_out.broker_cpu_s is not None:
+            cpu = f"broker CPU {run_out.broker_cpu_s:.1f} s, {cpu}"
+        log(f"{res.name}: {run_out.total.msgs_per_s:,.0f} msgs/s, {run_out.total.seconds:.1f} s wall, {cpu}")
+        outs.append(run_out)
+    res.details[case.key] = {"runs": [o.as_dict() for o in outs]}
+    median_total = _median_run([o.total for o in outs])
+    out = next(o for o in outs if o.total is median_total)
     total = out.total
-    cpu = f"client CPU {out.client_cpu_s:.1f} s"
-    if out.broker_cpu_s is not None:
-        cpu = f"broker CPU {out.broker_cpu_s:.1f} s, {cpu}"
-    log(f"{res.name}: {total.msgs_per_s:,.0f} msgs/s, {total.seconds:.1f} s wall, {cpu}")
     metric = f"produce_{case.key}_msgs_s"
     res.metrics[metric] = total.msgs_per_s
     res.metrics[f"produce_{case.key}_mb_s"] = total.mb_per_s
@@ -118,37 +124,52 @@ def run_multi(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> N
         res.flags[ratio] = f"from partial figures ({', '.join(partial)})"
 
 
+def _median_run(outs: list[scenarios.PhaseResult]) -> scenarios.PhaseResult:
+    """The run whose msgs/s is the median (the lower middle one for an even count)."""
+    return sorted(outs, key=lambda out: out.msgs_per_s)[(len(outs) - 1) // 2]
+
+
 def run_throughput(broker: brokers.RunningBroker, case: ThroughputCase, plan: Plan, res: BrokerResult) -> None:
-    """One 1-partition produce-then-consume case."""
+    """One 1-partition produce-then-consume case, ``plan.throughput_runs`` times (median reported)."""
+    runs: list[tuple[scenarios.PhaseResult, scenarios.PhaseResult]] = []
+    for run in range(plan.throughput_runs):
+        brokers.check_interrupted()
+        if not broker.alive():
+            res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
+            return
+        topic = f"bench-{case.key}" if run == 0 else f"bench-{case.key}-{run + 1}"
+        try:
+            note = scenarios.ensure_topic(broker.bootstrap, topic)
+            if note and note not in res.notes:
+                res.notes.append(note)
+            log(f"{res.name}: produce {case.count:,} x {case.label} (run {run + 1} of {plan.throughput_runs})")
+            prod = scenarios.produce(broker.bootstrap, topic, case, plan.phase_timeout_s)
+            log(f"{res.name}: consume {prod.messages:,} x {case.label}")
+            cons = scenarios.consume(broker.bootstrap, topic, prod.messages, plan.phase_timeout_s)
+        except Exception as exc:
+            brokers.check_interrupted()  # a mangled Ctrl-C is not a broker error
+            res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
+            return
+        runs.append((prod, cons))
     brokers.check_interrupted()
-    if not broker.alive():
-        res.errors[case.key] = f"broker died; log tail: {broker.log_tail(300)}"
-        return
-    topic = f"bench-{case.key}"
-    try:
-        note = scenarios.ensure_topic(broker.bootstrap, topic)
-        if note and note not in res.notes:
-            res.notes.append(note)
-        log(f"{res.name}: produce {case.count:,} x {case.label}")
-        prod = scenarios.produce(broker.bootstrap, topic, case, plan.phase_timeout_s)
-        log(f"{res.name}: consume {prod.messages:,} x {case.label}")
-        cons = scenarios.consume(broker.bootstrap, topic, prod.messages, plan.phase_timeout_s)
-    except Exception as exc:
-        brokers.check_interrupted()  # a mangled Ctrl-C is not a broker error
-        res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
-        return
-    brokers.check_interrupted()
-    res.details[case.key] = {"produce": prod.as_dict(), "consume": cons.as_dict()}
-    for phase, out, want in (("produce", prod, case.count), ("consume", cons, prod.messages)):
+    res.details[case.key] = {"runs": [{"produce": p.as_dict(), "consume": c.as_dict()} for p, c in runs]}
+    for phase, index in (("produce", 0), ("consume", 1)):
+        outs = [r[index] for r in runs]
+        out = _median_run(outs)
         res.metrics[f"{phase}_{case.key}_msgs_s"] = out.msgs_per_s
         res.metrics[f"{phase}_{case.key}_mb_s"] = out.mb_per_s
-        if out.incomplete or out.errors:
-            why = f"{out.messages:,}/{want:,} msgs in {out.seconds:.1f}s"
-            if out.errors:
-                why += f", {out.errors} errors (first: {out.first_error})"
-            if out.client_log:
-                why += f"; client said: {out.client_log[0]}"
-            res.flags[f"{phase}_{case.key}_msgs_s"] = why
+        whys = []
+        for (prod, _), bad in zip(runs, outs, strict=True):
+            if bad.incomplete or bad.errors:
+                want = case.count if phase == "produce" else prod.messages
+                why = f"{bad.messages:,}/{want:,} msgs in {bad.seconds:.1f}s"
+                if bad.errors:
+                    why += f", {bad.errors} errors (first: {bad.first_error})"
+                if bad.client_log:
+                    why += f"; client said: {bad.client_log[0]}"
+                whys.append(why)
+        if whys:
+            res.flags[f"{phase}_{case.key}_msgs_s"] = "; ".join(whys)
 
 
 def run_load(broker: brokers.RunningBroker, plan: Plan, res: BrokerResult) -> None:
