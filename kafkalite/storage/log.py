@@ -1,9 +1,10 @@
 """The log of one partition: an ordered list of segments in ``<topic>-<partition>/``.
 
 Owns offset assignment (the log end offset), segment rolling and the log start offset.
-With one replica the high watermark is the log end offset. Appends go to the OS before
-``append`` returns, so an acknowledged batch survives a kill -9 of the broker; fsync is the
-caller's policy (``flush``).
+With one replica the high watermark is the log end offset. Appends reach the OS before they
+are acknowledged (before ``append`` returns, or with a WriteBehind at the end of the loop turn
+and always before any response is sent), so an acknowledged batch survives a kill -9 of the
+broker; fsync is the caller's policy (``flush``).
 """
 
 from __future__ import annotations
