@@ -3,7 +3,9 @@
 ``.index`` entries are (relative offset int32, file position int32); ``.timeindex`` entries
 are (timestamp int64, relative offset int32). Both are appended as batches are written and
 held in memory as parallel arrays for bisection. An index is only a hint: a missing or
-damaged one is rebuilt from the log, so it is never fsynced on the produce path.
+damaged one is rebuilt from the log, so it is never fsynced on the produce path, and new
+entries reach the file only when the segment is flushed, rolled or closed (as Kafka's mmapped
+indexes do). After a crash, the active segment's indexes are rebuilt by recovery anyway.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class _IndexFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self._unwritten = bytearray()  # entries not yet in the file (see the module docstring)
 
     def _read_entries(self) -> list[tuple[int, ...]]:
         data = self.path.read_bytes()
@@ -33,15 +36,23 @@ class _IndexFile:
         return [self.entry.unpack_from(data, pos) for pos in range(0, usable, self.entry.size)]
 
     def _append(self, *values: int) -> None:
-        os.write(self._fd, self.entry.pack(*values))
+        self._unwritten += self.entry.pack(*values)
 
     def _reset(self) -> None:
+        self._unwritten = bytearray()
         os.ftruncate(self._fd, 0)
 
+    def write_pending(self) -> None:
+        if self._unwritten:
+            os.write(self._fd, self._unwritten)
+            self._unwritten = bytearray()
+
     def flush(self) -> None:
+        self.write_pending()
         os.fsync(self._fd)
 
     def close(self) -> None:
+        self.write_pending()
         os.close(self._fd)
 
 
@@ -89,6 +100,7 @@ class OffsetIndex(_IndexFile):
         self._reset()
         for off, pos in zip(self.offsets, self.positions):
             self._append(off, pos)
+        self.write_pending()  # truncation is rare: the file matches memory at once
 
     def clear(self) -> None:
         del self.offsets[:]
@@ -140,6 +152,7 @@ class TimeIndex(_IndexFile):
         self._reset()
         for ts, off in zip(self.timestamps, self.offsets):
             self._append(ts, off)
+        self.write_pending()
 
     def clear(self) -> None:
         del self.timestamps[:]

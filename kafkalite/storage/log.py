@@ -16,8 +16,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from kafkalite.records.batch import BatchHeader, patch_base_offset, read_header, set_log_append_time
+from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, read_header, set_log_append_time
 from kafkalite.records.control import ABORT, build_marker, marker_type
 from kafkalite.records.records import iter_records
 from kafkalite.storage.catalog import atomic_write
@@ -48,8 +49,7 @@ class LogConfig:
     min_compaction_lag_ms: int = 0
 
 
-@dataclass(frozen=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     base_offset: int
     last_offset: int
     log_append_time: int  # -1 unless the topic uses LogAppendTime
@@ -210,7 +210,7 @@ class PartitionLog:
             if append_time >= 0:
                 set_log_append_time(data, header, append_time)
                 header = header._replace(max_timestamp=append_time, attributes=header.attributes | 0x08)
-            patched.append(header._replace(base_offset=next_offset))
+            patched.append(at_offset(header, next_offset))
             next_offset += header.last_offset_delta + 1
         self._maybe_roll(len(data), next_offset)
         active = self.active

@@ -122,6 +122,8 @@ class LogSegment:
             self._index_batch(header, header.position)
             expected = header.last_offset + 1
             valid_end = header.position + header.length
+        self.offset_index.write_pending()  # rebuilt: on disk at once, not at the next flush
+        self.time_index.write_pending()
         truncated = self.size - valid_end
         if truncated:
             log.warning("truncating %d bytes of torn or corrupt tail from %s", truncated, self.log_path)

@@ -39,8 +39,10 @@ def test_offset_index_lookup_below_first_entry_and_empty(oidx):
     assert oidx.lookup(7) == (7, 100)
 
 
-def test_offset_index_file_layout(oidx):
+def test_offset_index_entries_reach_the_file_on_flush(oidx):
     fill(oidx)
+    assert oidx.path.stat().st_size == 0  # kept in memory until the segment is flushed
+    oidx.flush()
     data = oidx.path.read_bytes()
     assert len(data) == 4 * 8
     assert data[8:16] == (10).to_bytes(4, "big") + (4096).to_bytes(4, "big")
@@ -91,6 +93,7 @@ def test_offset_index_truncate_past_end_keeps_everything(oidx):
     fill(oidx)
     oidx.truncate_to_position(12001)
     assert list(oidx.offsets) == [0, 10, 20, 35]
+    oidx.flush()
     assert oidx.path.stat().st_size == 32
 
 
@@ -99,6 +102,7 @@ def test_offset_index_append_after_truncate(oidx):
     oidx.truncate_to_position(4096)
     oidx.append(12, 5000)
     assert oidx.lookup(15) == (12, 5000)
+    oidx.flush()
     reloaded = OffsetIndex(oidx.path)
     try:
         assert list(zip(reloaded.offsets, reloaded.positions)) == [(0, 0), (12, 5000)]
@@ -157,6 +161,7 @@ def test_time_index_ignores_non_increasing_entries(tidx):
     tidx.append(2000, 8)
     assert list(tidx.timestamps) == [1000, 2000]
     assert list(tidx.offsets) == [0, 8]
+    tidx.flush()
     assert tidx.path.stat().st_size == 2 * 12
     assert tidx.sane()
 
