@@ -84,6 +84,7 @@ def schema_max_version(api_key: int) -> int | None:
     return None if cls is None else int(cls.max_version)
 
 
+@cache
 def is_flexible_request(api_key: int, version: int) -> bool:
     """Whether this request version uses header v2 and compact encodings."""
     cls = _catalogue.request(api_key)

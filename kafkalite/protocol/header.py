@@ -8,7 +8,7 @@ the client id; the client id itself is always a classic int16-length string.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _FIXED = struct.Struct(">hhih")
 _CORRELATION = struct.Struct(">i")
@@ -18,8 +18,7 @@ class HeaderError(Exception):
     """The request header is truncated or malformed."""
 
 
-@dataclass(frozen=True, slots=True)
-class RequestHeader:
+class RequestHeader(NamedTuple):  # a NamedTuple: built for every request, and cheaply
     api_key: int
     api_version: int
     correlation_id: int
@@ -68,7 +67,9 @@ def parse_request_header(frame: bytes, flexible: bool) -> RequestHeader:
         pos += client_len
     elif client_len != -1:
         raise HeaderError(f"invalid client id length {client_len}")
-    if flexible:
+    if flexible and pos < len(frame) and frame[pos] == 0:
+        pos += 1  # no tagged fields: the usual case
+    elif flexible:
         count, pos = read_uvarint(frame, pos)
         for _ in range(count):
             _tag, pos = read_uvarint(frame, pos)
