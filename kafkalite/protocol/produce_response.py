@@ -28,7 +28,12 @@ _PARTITION_TAIL = b"\x01\x00\x00"
 _NO_TAGS = b"\x00"
 
 
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
+
+
 def _uvarint(value: int) -> bytes:
+    if value < 0x80:
+        return _ONE_BYTE[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -57,16 +62,16 @@ def encode_produce_response(version: int, body: dict[str, Any]) -> bytes | None:
         for p in partitions:
             if p.get("record_errors") or p.get("error_message") is not None or p.get("current_leader"):
                 return None
-            parts.append(
+            parts += (
                 pack(
                     p["index"],
                     p["error_code"],
                     p["base_offset"],
                     p.get("log_append_time_ms", -1),
                     p.get("log_start_offset", -1),
-                )
+                ),
+                _PARTITION_TAIL,
             )
-            parts.append(_PARTITION_TAIL)
         parts.append(_NO_TAGS)
     parts.append(_THROTTLE.pack(body.get("throttle_time_ms", 0)))
     parts.append(_NO_TAGS)
