@@ -3,7 +3,9 @@
 An empty topic list means every topic. Topics are answered in name order starting at the
 cursor's topic and partition; once ``response_partition_limit`` partitions are listed the
 answer carries ``next_cursor`` naming the first partition left out. Unknown topics answer
-UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION.
+UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION. A cursor naming a topic that
+an explicit topic list does not contain is an invalid request: as Kafka does, every requested
+topic is answered INVALID_REQUEST with no partitions.
 """
 
 from __future__ import annotations
@@ -20,12 +22,30 @@ ZERO_UUID = uuid.UUID(int=0)
 NO_OPERATIONS = -2147483648
 
 
+def _error_topic(name: str, code: ErrorCode) -> dict[str, Any]:
+    return {
+        "error_code": int(code),
+        "name": name,
+        "topic_id": ZERO_UUID,
+        "is_internal": False,
+        "partitions": [],
+        "topic_authorized_operations": NO_OPERATIONS,
+    }
+
+
 @api(75, "DescribeTopicPartitions", 0, 0)
 async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     node = ctx.state.config.node_id
     names = sorted({t.name for t in request.topics}) if request.topics else sorted(cluster.topics)
     cursor = request.cursor
+    if request.topics and cursor is not None and cursor.topic_name not in names:
+        # Kafka: "DescribeTopicPartitionsRequest topic list should contain the cursor topic"
+        return {
+            "throttle_time_ms": 0,
+            "topics": [_error_topic(t.name, ErrorCode.INVALID_REQUEST) for t in request.topics],
+            "next_cursor": None,
+        }
     if cursor is not None:
         names = [n for n in names if n >= cursor.topic_name]
     limit = request.response_partition_limit if request.response_partition_limit > 0 else 2000
@@ -38,16 +58,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
             code = (
                 ErrorCode.INVALID_TOPIC_EXCEPTION if topic_name_problem(name) else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             )
-            topics.append(
-                {
-                    "error_code": int(code),
-                    "name": name,
-                    "topic_id": ZERO_UUID,
-                    "is_internal": False,
-                    "partitions": [],
-                    "topic_authorized_operations": NO_OPERATIONS,
-                }
-            )
+            topics.append(_error_topic(name, code))
             continue
         if remaining <= 0:
             next_cursor = {"topic_name": name, "partition_index": 0}
