@@ -31,13 +31,17 @@ def build_marker(
     )
 
 
-def marker_type(batch: bytes | bytearray) -> int:
-    """ABORT or COMMIT for a whole control batch as stored (uncompressed, one record)."""
-    # record: length, attributes (1 byte), timestamp delta, offset delta, key length, key
+def read_marker(batch: bytes | bytearray) -> tuple[int, int]:
+    """(ABORT or COMMIT, coordinator epoch) of a whole control batch as stored (uncompressed, one record)."""
+    # record: length, attributes (1 byte), timestamp delta, offset delta, key length, key,
+    # value length, value
     _, pos = read_varint(batch, HEADER_SIZE)
     _, pos = read_varint(batch, pos + 1)
     _, pos = read_varint(batch, pos)
     key_len, pos = read_varint(batch, pos)
     if key_len < _KEY.size:
         raise ValueError("control record key too short")
-    return int(_KEY.unpack_from(batch, pos)[1])
+    kind = int(_KEY.unpack_from(batch, pos)[1])
+    value_len, pos = read_varint(batch, pos + key_len)
+    epoch = int(_VALUE.unpack_from(batch, pos)[1]) if value_len >= _VALUE.size else -1
+    return kind, epoch

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, read_header, set_log_append_time
-from kafkalite.records.control import ABORT, build_marker, marker_type
+from kafkalite.records.control import ABORT, build_marker, read_marker
 from kafkalite.records.records import iter_records
 from kafkalite.storage.catalog import atomic_write
 from kafkalite.storage.index import AbortedTxn
@@ -142,8 +142,9 @@ class PartitionLog:
         if not header.is_control:
             self.producer_state.update(header)
             return
-        first = self.producer_state.complete_txn(header)
-        if first is not None and marker_type(control_batch) == ABORT:
+        kind, coordinator_epoch = read_marker(control_batch)
+        first = self.producer_state.complete_txn(header, coordinator_epoch)
+        if first is not None and kind == ABORT:
             seg.txn_index.append(AbortedTxn((header.producer_id, first, header.base_offset)), self.last_stable_offset)
 
     def _take_snapshot(self) -> None:

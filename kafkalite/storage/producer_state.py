@@ -42,6 +42,7 @@ class ProducerEntry:
     batches: deque[_BatchMeta] = field(default_factory=lambda: deque(maxlen=RETAINED_BATCHES))
     txn_first_offset: int | None = None  # first offset of this producer's open transaction here
     last_timestamp: int = -1
+    coordinator_epoch: int = -1  # of the last transaction marker; -1 before any, as in Kafka
 
     @property
     def last_seq(self) -> int:
@@ -112,13 +113,14 @@ class ProducerStateManager:
         entry = self.producers.get(producer_id)
         return entry is not None and entry.txn_first_offset is not None
 
-    def complete_txn(self, header: BatchHeader) -> int | None:
+    def complete_txn(self, header: BatchHeader, coordinator_epoch: int = -1) -> int | None:
         """Apply a marker just written; returns the first offset of the transaction it ends."""
         entry = self.producers.get(header.producer_id)
         if entry is None:
             entry = self.producers[header.producer_id] = ProducerEntry(header.producer_epoch)
         first = entry.txn_first_offset
         entry.txn_first_offset = None
+        entry.coordinator_epoch = coordinator_epoch
         if header.producer_epoch > entry.epoch:
             # A marker at a bumped epoch (fencing): older sequences no longer apply.
             entry.epoch = header.producer_epoch
@@ -137,6 +139,7 @@ class ProducerStateManager:
                 [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in entry.batches],
                 entry.txn_first_offset,
                 entry.last_timestamp,
+                entry.coordinator_epoch,
             ]
             for pid, entry in self.producers.items()
         }
@@ -148,6 +151,7 @@ class ProducerStateManager:
         for pid, (epoch, batches, *rest) in json.loads(data).items():
             entry = ProducerEntry(epoch, txn_first_offset=rest[0] if rest else None)
             entry.last_timestamp = rest[1] if len(rest) > 1 else -1
+            entry.coordinator_epoch = rest[2] if len(rest) > 2 else -1
             entry.batches.extend(_BatchMeta(*b) for b in batches)
             state.producers[int(pid)] = entry
         return state

@@ -15,7 +15,7 @@ import pytest
 
 from kafkalite.clock import ManualClock
 from kafkalite.records.batch import iter_headers, validate_batches
-from kafkalite.records.control import ABORT, COMMIT, marker_type
+from kafkalite.records.control import ABORT, COMMIT, read_marker
 from kafkalite.storage.index import AbortedTxn
 from kafkalite.storage.log import AppendResult, LogConfig, PartitionLog
 from kafkalite.storage.producer_state import SequenceError
@@ -106,7 +106,7 @@ def test_commit_marker_is_a_control_batch_and_moves_lso_to_hw(open_log) -> None:
     assert (header.is_control, header.is_transactional, header.producer_id, header.producer_epoch) == (
         True, True, A, 3
     )
-    assert marker_type(raw) == COMMIT
+    assert read_marker(raw) == (COMMIT, 0)
 
 
 def test_abort_marker_records_the_aborted_transaction(open_log) -> None:
@@ -118,7 +118,7 @@ def test_abort_marker_records_the_aborted_transaction(open_log) -> None:
     assert log.append_marker(A, 0, commit=False) == 6
     assert log.last_stable_offset == log.high_watermark == 7
     raw = log.read(6, 1 << 20)
-    assert marker_type(raw) == ABORT
+    assert read_marker(raw)[0] == ABORT
     append(log, b.batch(2))  # 7-8
     assert log.append_marker(B, 0, commit=False) == 9
     ta, tb = AbortedTxn((A, 2, 6)), AbortedTxn((B, 7, 9))
@@ -321,3 +321,16 @@ def test_crash_without_any_snapshot_replays_the_whole_log(open_log, tmp_path: Pa
         snapshot.unlink()
     again = open_log(LogConfig(segment_bytes=200), clean=False)
     assert txn_view(again) == before
+
+
+def test_producer_coordinator_epoch_is_minus_one_until_a_marker_then_the_markers(open_log) -> None:
+    """As Kafka's ProducerStateEntry (DescribeProducers shows it); kept across a restart."""
+    log = open_log()
+    a = Producer(A)
+    append(log, a.batch(2))
+    assert log.producer_state.producers[A].coordinator_epoch == -1
+    log.append_marker(A, 0, commit=True, coordinator_epoch=5)
+    assert log.producer_state.producers[A].coordinator_epoch == 5
+    log.close()
+    again = open_log()
+    assert again.producer_state.producers[A].coordinator_epoch == 5

@@ -31,7 +31,7 @@ async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[s
                     "producer_epoch": entry.epoch,
                     "last_sequence": entry.last_seq,
                     "last_timestamp": entry.last_timestamp,
-                    "coordinator_epoch": 0,
+                    "coordinator_epoch": entry.coordinator_epoch,
                     "current_txn_start_offset": -1 if entry.txn_first_offset is None else entry.txn_first_offset,
                 }
                 for pid, entry in plog.producer_state.producers.items()
