@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from confluent_kafka import Producer
+import time
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.test_confluent import consume_all, create_topic
@@ -83,3 +85,66 @@ def test_fsync_policies_keep_acknowledged_data(tmp_path: object, topic_name: str
         finally:
             if broker.alive():
                 broker.kill9()
+
+
+def test_kill9_mid_stream_keeps_every_acknowledged_message(own_broker: BrokerProcess, topic_name: str) -> None:
+    """Many producers over many partitions, the broker killed while they are still sending.
+
+    The broker gathers appends and responses per event-loop turn; whatever a client saw
+    acknowledged before the kill must be in the log after recovery.
+    """
+    own_broker.start()
+    create_topic(own_broker, topic_name, partitions=20)
+    producers = [
+        Producer({"bootstrap.servers": own_broker.bootstrap, "acks": 1, "linger.ms": 2, "retries": 0})
+        for _ in range(8)
+    ]
+    acked: set[bytes] = set()
+
+    def on_delivery(err: object, msg: object) -> None:
+        if err is None:
+            acked.add(msg.key())  # type: ignore[attr-defined]
+
+    deadline = time.monotonic() + 30
+    i = 0
+    while len(acked) < 5000:
+        assert time.monotonic() < deadline, f"only {len(acked)} acknowledged in 30 s"
+        p = producers[i % len(producers)]
+        p.produce(topic_name, key=f"k{i}".encode(), value=b"v" * 50, partition=i % 20, on_delivery=on_delivery)
+        p.poll(0)
+        i += 1
+    own_broker.kill9()  # while the last messages are still in flight
+    for p in producers:  # collect acknowledgements that arrived before the kill
+        p.poll(0.2)
+    seen_acked = set(acked)
+    for p in producers:
+        p.purge()
+        p.flush(1)
+
+    own_broker.start()
+    stored_keys = _all_keys(own_broker, topic_name, 20)
+    missing = seen_acked - stored_keys
+    assert not missing, f"{len(missing)} of {len(seen_acked)} acknowledged messages lost, e.g. {sorted(missing)[:3]}"
+
+
+def _all_keys(broker: BrokerProcess, topic: str, partitions: int) -> set[bytes]:
+    """Every key in the topic, read up to each partition's end."""
+    consumer = Consumer(
+        {"bootstrap.servers": broker.bootstrap, "group.id": "unused", "enable.partition.eof": True}
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    keys: set[bytes] = set()
+    at_end: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(at_end) < partitions:
+        assert time.monotonic() < deadline, f"partitions {sorted(set(range(partitions)) - at_end)} not read to the end"
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+            at_end.add(msg.partition())
+            continue
+        keys.add(msg.key())
+    consumer.close()
+    return keys
