@@ -16,6 +16,8 @@ import struct
 import uuid
 from typing import Any
 
+from kafkalite.records.records import encode_uvarint
+
 FIRST_FLEXIBLE = 9
 TOPIC_ID_VERSION = 13
 LAST_VERSION = 13
@@ -28,26 +30,12 @@ _PARTITION_TAIL = b"\x01\x00\x00"
 _NO_TAGS = b"\x00"
 
 
-_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
-
-
-def _uvarint(value: int) -> bytes:
-    if value < 0x80:
-        return _ONE_BYTE[value]
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def encode_produce_response(version: int, body: dict[str, Any]) -> bytes | None:
     """The body of a Produce response, or None when it needs the schema codec."""
     if not FIRST_FLEXIBLE <= version <= LAST_VERSION or body.get("node_endpoints"):
         return None
     responses = body["responses"]
-    parts = [_uvarint(len(responses) + 1)]
+    parts = [encode_uvarint(len(responses) + 1)]
     pack = _PARTITION.pack
     for topic in responses:
         if version >= TOPIC_ID_VERSION:
@@ -55,10 +43,10 @@ def encode_produce_response(version: int, body: dict[str, Any]) -> bytes | None:
             parts.append(topic_id.bytes if isinstance(topic_id, uuid.UUID) else bytes(topic_id))
         else:
             name = topic["name"].encode()
-            parts.append(_uvarint(len(name) + 1))
+            parts.append(encode_uvarint(len(name) + 1))
             parts.append(name)
         partitions = topic["partition_responses"]
-        parts.append(_uvarint(len(partitions) + 1))
+        parts.append(encode_uvarint(len(partitions) + 1))
         for p in partitions:
             if p.get("record_errors") or p.get("error_message") is not None or p.get("current_leader"):
                 return None

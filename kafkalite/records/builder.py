@@ -13,6 +13,7 @@ from typing import NamedTuple
 from kafkalite.records.batch import ATTRIBUTES_OFFSET, HEADER, HEADER_SIZE, TIMESTAMP_TYPE_MASK
 from kafkalite.records.checksum import crc32c
 from kafkalite.records.compression import NONE, compress
+from kafkalite.records.records import encode_uvarint
 
 
 class NewRecord(NamedTuple):
@@ -25,13 +26,7 @@ class NewRecord(NamedTuple):
 
 def zigzag(value: int) -> bytes:
     """Kafka's signed varint (zig-zag encoded)."""
-    value = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while value & ~0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return encode_uvarint((value << 1) ^ (value >> 63))
 
 
 def _field(data: bytes | None) -> bytes:

@@ -20,6 +20,21 @@ class RecordInfo(NamedTuple):
     value: bytes | None
 
 
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
+
+
+def encode_uvarint(value: int) -> bytes:
+    """Kafka's unsigned varint (record fields after zig-zag, compact lengths in the protocol)."""
+    if value < 0x80:
+        return _ONE_BYTE[value]
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def read_varint(buf: bytes | bytearray, pos: int) -> tuple[int, int]:
     """Decode Kafka's zig-zag varint at ``pos``; return (value, next position)."""
     value = 0
