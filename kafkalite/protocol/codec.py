@@ -22,6 +22,7 @@ _MODULES = (
     "kafka.protocol.producer",
     "kafka.protocol.consumer",
     "kafka.protocol.admin",
+    "kafkalite.protocol.messages",  # project schemas; loaded last so they replace the library's
 )
 
 

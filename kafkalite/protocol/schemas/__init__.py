@@ -1,0 +1,7 @@
+"""Kafka message schemas that kafka-python does not ship, in Kafka's own JSON form.
+
+Each ``<Name>Request.json`` / ``<Name>Response.json`` here is read by kafka-python's schema
+codec exactly as its bundled ones are (see ``kafkalite/protocol/messages.py``): newer APIs
+from Kafka's message specifications, and versions Kafka 4 removed (KIP-896) that kafkalite
+still serves for old clients.
+"""
