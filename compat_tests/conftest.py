@@ -12,6 +12,7 @@ from typing import TypeVar
 import pytest
 
 from compat_tests.brokerproc import BrokerProcess
+from kafkalite.conformance.reference import KAFKA_VERSION, ReferenceKafka, java_available
 
 T = TypeVar("T")
 
@@ -24,6 +25,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     yield proc
     if proc.alive():
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_kafka() -> Iterator[ReferenceKafka]:
+    """Apache Kafka itself (one KRaft node), for live differential checks; skipped without a JVM."""
+    if not java_available():
+        pytest.skip(f"Apache Kafka {KAFKA_VERSION} needs java and mvn on PATH")
+    kafka = ReferenceKafka().start()
+    yield kafka
+    kafka.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,226 @@
+"""Apache Kafka itself, on demand: the broker kafkalite is measured against.
+
+The broker's jars are resolved once with Maven (``reference-pom.xml`` beside this module, at
+``KAFKA_VERSION``) into a cache folder outside the repository. Each node is a combined
+broker+controller KRaft node formatted by Kafka's own StorageTool in a temporary directory and
+started on free loopback ports with a small heap; ``nodes=3`` starts a three-node quorum for
+cluster scenarios. Readiness means Metadata lists every broker.
+
+Usable from pytest (``compat_tests/conftest.py``'s ``reference_kafka`` fixture), from the
+benchmark, and from the shell::
+
+    python -m kafkalite.conformance.reference fetch     # resolve the jars only
+    python -m kafkalite.conformance.reference start     # run one node until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+#: The one place the reference version is pinned (also used by the Java client tests).
+KAFKA_VERSION = "4.4.0"
+
+POM = Path(__file__).with_name("reference-pom.xml")
+JAVA_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+             "-Djava.awt.headless=true"]
+
+
+def cache_dir() -> Path:
+    """Where resolved jars live: ``$KAFKALITE_REFERENCE_CACHE`` or ``~/.cache/kafkalite/reference``."""
+    root = os.environ.get("KAFKALITE_REFERENCE_CACHE") or Path.home() / ".cache" / "kafkalite" / "reference"
+    return Path(root) / KAFKA_VERSION
+
+
+def java_available() -> bool:
+    """Whether a JVM and Maven are on PATH (the live comparison needs both)."""
+    return shutil.which("java") is not None and shutil.which("mvn") is not None
+
+
+def ensure_libs() -> Path:
+    """The folder of Kafka's runtime jars, resolved with Maven the first time."""
+    libs = cache_dir() / "libs"
+    done = cache_dir() / ".complete"
+    if done.exists():
+        return libs
+    libs.mkdir(parents=True, exist_ok=True)
+    cmd = ["mvn", "-q", "-B", "-f", str(POM), f"-Dkafka.version={KAFKA_VERSION}",
+           "dependency:copy-dependencies", f"-DoutputDirectory={libs}", "-DincludeScope=runtime"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
+        output = result.stdout[-2000:] + result.stderr[-2000:]
+        raise RuntimeError(f"could not resolve Apache Kafka {KAFKA_VERSION}: {output}")
+    done.write_text(KAFKA_VERSION)
+    return libs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _brokers_in_metadata(port: int) -> int:
+    """How many brokers a Metadata v1 request to ``port`` lists (0 when it cannot be asked yet)."""
+    body = struct.pack(">hhih", 3, 1, 1, -1) + struct.pack(">i", 0)  # header v1 (no client id), no topics
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            size = struct.unpack(">i", _recv(sock, 4))[0]
+            data = _recv(sock, size)
+    except OSError:
+        return 0
+    return int(struct.unpack_from(">i", data, 4)[0])  # correlation id, then the broker array's length
+
+
+def _recv(sock: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+class ReferenceKafka:
+    """A running Apache Kafka (one node or a quorum of several) on free loopback ports."""
+
+    def __init__(self, nodes: int = 1, overrides: dict[str, str] | None = None, workdir: Path | None = None) -> None:
+        self.nodes = nodes
+        self.overrides = overrides or {}
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="kafka-reference-"))
+        self.ports = [_free_port() for _ in range(nodes)]
+        self.controller_ports = [_free_port() for _ in range(nodes)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+    def _properties(self, index: int) -> str:
+        node_id = index + 1
+        voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(self.controller_ports))
+        replication = str(min(self.nodes, 3))
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": str(node_id),
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.ports[index]},CONTROLLER://127.0.0.1:{self.controller_ports[index]}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.ports[index]}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(self.workdir / f"node-{node_id}" / "data"),
+            "offsets.topic.replication.factor": replication,
+            "transaction.state.log.replication.factor": replication,
+            "transaction.state.log.min.isr": "1",
+            "offsets.topic.num.partitions": "50",
+            # As Kafka's shipped server.properties and kafkalite's defaults (see GUIDE.md).
+            "group.initial.rebalance.delay.ms": "0",
+            "group.min.session.timeout.ms": "1000",
+            "num.partitions": "1",
+            **self.overrides,
+        }
+        return "".join(f"{k}={v}\n" for k, v in settings.items())
+
+    def start(self, timeout: float = 90.0) -> ReferenceKafka:
+        libs = ensure_libs()
+        classpath = f"{libs}/*"
+        cluster_id = _cluster_id()
+        for index in range(self.nodes):
+            node_dir = self.workdir / f"node-{index + 1}"
+            node_dir.mkdir(parents=True, exist_ok=True)
+            config = node_dir / "server.properties"
+            config.write_text(self._properties(index))
+            fmt = subprocess.run(["java", *JAVA_OPTS, "-cp", classpath, "kafka.tools.StorageTool", "format",
+                                  "-t", cluster_id, "-c", str(config)], capture_output=True, text=True, check=False)
+            if fmt.returncode != 0:
+                raise RuntimeError(f"kafka-storage format failed: {fmt.stdout[-1500:]}{fmt.stderr[-1500:]}")
+        for index in range(self.nodes):
+            node_dir = self.workdir / f"node-{index + 1}"
+            log = (node_dir / "kafka.log").open("wb")
+            self.procs.append(subprocess.Popen(["java", *JAVA_OPTS, "-cp", classpath, "kafka.Kafka",
+                                                str(node_dir / "server.properties")],
+                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            log.close()
+        deadline = time.monotonic() + timeout
+        while any(_brokers_in_metadata(p) < self.nodes for p in self.ports):
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"Apache Kafka exited with {proc.returncode}: {self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Apache Kafka not ready after {timeout} s: {self.log_tail()}")
+            time.sleep(0.2)
+        return self
+
+    def log_tail(self, chars: int = 3000) -> str:
+        logs = sorted(self.workdir.glob("node-*/kafka.log"))
+        return "\n".join(p.read_text(errors="replace")[-chars:] for p in logs)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM every node (a controlled shutdown), SIGKILL what is left after ``timeout``."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs = []
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> ReferenceKafka:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _cluster_id() -> str:
+    """A cluster id in Kafka's form: a random UUID in URL-safe base64 without padding."""
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kafkalite.conformance.reference", description=__doc__)
+    parser.add_argument("command", choices=["fetch", "start"])
+    parser.add_argument("--nodes", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.command == "fetch":
+        print(ensure_libs())
+        return 0
+    with ReferenceKafka(nodes=args.nodes) as kafka:
+        print(f"Apache Kafka {KAFKA_VERSION} ready on {kafka.bootstrap} (Ctrl-C stops it)", flush=True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
