@@ -223,12 +223,13 @@ def apis() -> None:
 
 
 def _register_tools() -> None:
+    from kafkalite.tools.conformance import conformance
     from kafkalite.tools.consume import consume
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
     from kafkalite.tools.topics import topics
 
-    for command in (topics, produce, consume, groups):
+    for command in (topics, produce, consume, groups, conformance):
         main.add_command(command)
 
 

@@ -79,6 +79,18 @@ def warm_up(everything: bool = False) -> None:
         pass
 
 
+def message_classes(api_key: int) -> tuple[Any, Any] | None:
+    """The (request, response) classes for an API key, project schemas included; None if unknown."""
+    request = _catalogue.request(api_key)
+    return None if request is None else (request, _catalogue.response(api_key))
+
+
+def api_keys_by_name() -> dict[str, int]:
+    """Every API the catalogue knows, by its name in Kafka's schemas (``"Produce"``, ``"Metadata"``)."""
+    warm_up(everything=True)
+    return {cls.name.removesuffix("Request"): key for key, cls in _catalogue.requests.items()}
+
+
 def schema_max_version(api_key: int) -> int | None:
     """Highest version the bundled schema describes, or None for an unknown key."""
     cls = _catalogue.request(api_key)
