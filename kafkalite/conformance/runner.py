@@ -183,10 +183,10 @@ def transcripts_dir() -> Path:
     return Path(str(resources.files("kafkalite.conformance") / TRANSCRIPTS))
 
 
-def load_transcripts() -> dict[str, Any]:
-    """Recorded answers by scenario id, from every transcript file."""
+def load_transcripts(folder: Path | None = None) -> dict[str, Any]:
+    """Recorded answers by scenario id, from every transcript file (of the package, or of ``folder``)."""
     out: dict[str, Any] = {}
-    folder = transcripts_dir()
+    folder = folder or transcripts_dir()
     if folder.is_dir():
         for path in sorted(folder.glob("*.json")):
             out.update(json.loads(path.read_text())["scenarios"])
