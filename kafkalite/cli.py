@@ -185,10 +185,12 @@ def serve(
         config = BrokerConfig.from_properties(props, settings)
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+    from kafkalite.server.app import StartupError
+
     try:
         run_event_loop(_serve(config, log_requests, metrics_port, started))
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 async def _serve(config: BrokerConfig, log_requests: bool, metrics_port: int | None, started: float) -> None:
