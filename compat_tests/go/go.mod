@@ -1,4 +1,4 @@
-module kafkalite/compat_tests/go
+module kafkalite-go
 
 go 1.26.0
 
