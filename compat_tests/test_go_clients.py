@@ -157,6 +157,14 @@ def test_kgo_group_transact_session_exactly_once(go_binary: Path, bootstrap: str
     assert sum(result["committed"].values()) == 20
 
 
+def test_kgo_zombie_transactional_producer_is_fenced(go_binary: Path, bootstrap: str, topic_name: str) -> None:
+    result = run_go(go_binary, "kgo-fence", bootstrap, topic_name)
+    # kafkalite (transaction version 1) refuses the zombie's AddPartitionsToTxn with PRODUCER_FENCED;
+    # Kafka 4.4 (version 2, partitions added by Produce) refuses its Produce with INVALID_PRODUCER_EPOCH.
+    assert result["zombie_produce_error"].startswith(("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH")), result
+    assert result["read_committed"] == ["old-1", "new-1"]
+
+
 # --- franz-go kadm --------------------------------------------------------------------------
 
 

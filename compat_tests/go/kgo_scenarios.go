@@ -536,3 +536,66 @@ func runKgoTransact(ctx context.Context, bootstrap string, args []string) (any, 
 		"input_ends":       inputEnds,
 	}, nil
 }
+
+// runKgoFence shows zombie fencing: producer "old" commits a transaction,
+// producer "new" starts with the same transactional id (bumping the epoch),
+// then "old" tries another transaction, which must fail, while "new" commits.
+// A read_committed consumer then reads the topic up to end markers.
+func runKgoFence(ctx context.Context, bootstrap string, args []string) (any, error) {
+	if err := needArgs(args, 1); err != nil {
+		return nil, err
+	}
+	topic := args[0]
+	admCl, err := newClient(bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	defer admCl.Close()
+	if err := createTopics(ctx, kadm.NewClient(admCl), 1, topic); err != nil {
+		return nil, err
+	}
+	txnID := "kafkalite-go-fence-" + topic
+	produceIn := func(cl *kgo.Client, value string) error {
+		if err := cl.BeginTransaction(); err != nil {
+			return err
+		}
+		return cl.ProduceSync(ctx, &kgo.Record{Value: []byte(value)}).FirstErr()
+	}
+	oldCl, err := newClient(bootstrap, kgo.TransactionalID(txnID), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		return nil, err
+	}
+	defer oldCl.Close()
+	if err := produceIn(oldCl, "old-1"); err != nil {
+		return nil, fmt.Errorf("old's first transaction: %w", err)
+	}
+	if err := oldCl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return nil, fmt.Errorf("old's first commit: %w", err)
+	}
+	newCl, err := newClient(bootstrap, kgo.TransactionalID(txnID), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		return nil, err
+	}
+	defer newCl.Close()
+	if err := produceIn(newCl, "new-1"); err != nil {
+		return nil, fmt.Errorf("new's transaction: %w", err)
+	}
+	zombieProduce := produceIn(oldCl, "old-2")
+	zombieEnd := oldCl.EndTransaction(ctx, kgo.TryAbort)
+	if err := newCl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return nil, fmt.Errorf("new's commit: %w", err)
+	}
+	if err := produceEndMarkers(ctx, bootstrap, topic, 1); err != nil {
+		return nil, err
+	}
+	committed, err := consumeUntilMarkers(ctx, bootstrap, topic, 1, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return nil, err
+	}
+	values := []string{}
+	for _, c := range committed {
+		values = append(values, c.Value)
+	}
+	return map[string]any{"zombie_produce_error": errString(zombieProduce), "zombie_abort_error": errString(zombieEnd),
+		"read_committed": values}, nil
+}

@@ -32,6 +32,7 @@ var scenarios = map[string]scenario{
 	"kgo-group-takeover": {"<topic> <group>", runKgoGroupTakeover},
 	"kgo-group-consume":  {"<topic> <group> <count>", runKgoGroupConsume},
 	"kgo-transact":       {"<input> <output> <group>", runKgoTransact},
+	"kgo-fence":          {"<topic>", runKgoFence},
 	"kadm-topics":        {"<topic>", runKadmTopics},
 	"kadm-groups":        {"<topic> <group>", runKadmGroups},
 	"sarama-produce":     {"<topic> <partitions> <count> <codec>", runSaramaProduce},
