@@ -95,7 +95,10 @@ func runKadmTopics(ctx context.Context, bootstrap string, args []string) (any, e
 		return nil, err
 	}
 	topic := args[0]
-	cl, err := newClient(bootstrap, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(topic))
+	// kadm answers Metadata from kgo's cache for up to MetadataMinAge (5 s by default): a
+	// short age lets the deletion be seen without waiting that out.
+	cl, err := newClient(bootstrap, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(topic),
+		kgo.MetadataMinAge(100*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
