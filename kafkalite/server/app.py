@@ -28,8 +28,11 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 
-class StartupError(Exception):
-    """The broker cannot start; the message names what failed (data dir or listener) and why."""
+class StartupError(OSError):
+    """The broker cannot start; the message names what failed (data dir or listener) and why.
+
+    An OSError still, so embedding code that catches OSError (a busy port) keeps working.
+    """
 
 class KafkaliteServer:
     def __init__(
