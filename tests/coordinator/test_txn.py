@@ -300,7 +300,8 @@ def test_verify_partitions_and_produce_verification(coord: TxnCoordinator) -> No
     assert coord.verify_produce(TID, pid, epoch, TP0) == BAD_STATE  # Empty
     coord.add_partitions(T0, TID, pid, epoch, [TP0])
     # As Kafka 4.4's coordinator: a partition not in the transaction makes it abortable.
-    assert coord.verify_partitions(TID, pid, epoch, [TP0, TP1]) == {TP0: NONE, TP1: int(ErrorCode.TRANSACTION_ABORTABLE)}
+    abortable = int(ErrorCode.TRANSACTION_ABORTABLE)
+    assert coord.verify_partitions(TID, pid, epoch, [TP0, TP1]) == {TP0: NONE, TP1: abortable}
     assert coord.verify_produce(TID, pid, epoch, TP0) == NONE
     assert coord.verify_produce(TID, pid, epoch, TP1) == BAD_STATE
     assert coord.verify_produce(TID, pid + 1, epoch, TP0) == BAD_MAPPING
