@@ -38,6 +38,9 @@ IDENTIFIERS = {
 }
 #: Arrays whose order is part of the answer (everything else is sorted before comparing).
 ORDERED = frozenset({"$batches", "records", "$messages", "replica_nodes", "isr_nodes", "offline_replicas"})
+#: Arrays of plain values a broker fills from a set, so their order means nothing (sorted before comparing):
+#: DescribeTransactions' partitions of a topic in a transaction.
+UNORDERED_VALUES = frozenset({"partitions"})
 
 
 class Normaliser:
@@ -56,6 +59,8 @@ class Normaliser:
             items = [self(v, key) for v in value]
             if key not in ORDERED and items and all(isinstance(v, dict) for v in items):
                 items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+            elif key in UNORDERED_VALUES and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+                items.sort()
             return items
         if key in OPAQUE and value is not None and value != 0:
             return OPAQUE[key]

@@ -134,9 +134,21 @@ def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connectio
     while True:
         conn.send(name, version, body)
         answer = _answer(conn.receive())
-        if step.get("retry_until") != "no_error" or not _errors(answer) or time.monotonic() > deadline:
+        if _settled(step.get("retry_until"), answer) or time.monotonic() > deadline:
             return answer
         time.sleep(0.1)
+
+
+def _settled(until: Any, answer: Any) -> bool:
+    """Whether a step's ``retry_until`` holds for ``answer`` (always, when the step has none)."""
+    if until is None:
+        return True
+    if until == "no_error":
+        return not _errors(answer)
+    try:
+        return all(_lookup(answer, path) == want for path, want in until.items())
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False  # the path is not there yet (an empty list, an error answer)
 
 
 def _raw(conn: Connection, frame: bytes) -> Any:

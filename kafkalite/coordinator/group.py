@@ -641,6 +641,10 @@ class GroupCoordinator:
         """TxnOffsetCommit's checks: the group is created if needed; members are checked if named."""
         if not group_id:
             return int(ErrorCode.INVALID_GROUP_ID)
+        if group_id not in self.groups and generation >= 0:
+            # As Kafka: a generation of a group that does not exist is ILLEGAL_GENERATION (only a
+            # commit without one creates the group, for consumers not using group management).
+            return int(ErrorCode.ILLEGAL_GENERATION)
         group = self.groups.setdefault(group_id, Group(group_id))
         if generation < 0 and not member_id and instance_id is None:
             return 0

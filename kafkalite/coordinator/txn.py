@@ -22,6 +22,25 @@ from kafkalite.errors import ErrorCode
 
 MAX_EPOCH = 32767
 Partition = tuple[str, int]
+#: Kafka's offsets topic and its default partition count (offsets.topic.num.partitions). kafkalite keeps
+#: group offsets elsewhere, but a transaction that added a group names the partition Kafka would use,
+#: as DescribeTransactions shows it.
+OFFSETS_TOPIC = "__consumer_offsets"
+OFFSETS_TOPIC_PARTITIONS = 50
+
+
+def offsets_partition(group_id: str) -> int:
+    """The ``__consumer_offsets`` partition of a group, as Kafka computes it (Java's String.hashCode)."""
+    h = 0
+    for unit in _utf16_units(group_id):
+        h = (31 * h + unit) & 0xFFFFFFFF
+    signed = h - (1 << 32) if h >= 1 << 31 else h
+    return 0 if signed == -(1 << 31) else abs(signed) % OFFSETS_TOPIC_PARTITIONS
+
+
+def _utf16_units(text: str) -> list[int]:
+    data = text.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 class TxnState(str, Enum):
@@ -130,6 +149,7 @@ class TxnCoordinator:
             meta.producer_epoch += 1
         meta.state = TxnState.EMPTY
         meta.timeout_ms = timeout_ms
+        meta.start_ms = -1
         meta.last_update_ms = now
         self._persist(meta)
         return 0, meta.producer_id, meta.producer_epoch
@@ -187,7 +207,9 @@ class TxnCoordinator:
         if code or meta is None:
             return dict.fromkeys(partitions, code)
         ongoing = meta.state == TxnState.ONGOING
-        return {tp: 0 if ongoing and tp in meta.partitions else int(ErrorCode.INVALID_TXN_STATE) for tp in partitions}
+        # As Kafka's coordinator: the producer's write is refused and its transaction must abort.
+        absent = int(ErrorCode.TRANSACTION_ABORTABLE)
+        return {tp: 0 if ongoing and tp in meta.partitions else absent for tp in partitions}
 
     def add_offsets(self, now: int, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str) -> int:
         code, meta = self._check(transactional_id, producer_id, producer_epoch)
@@ -238,8 +260,7 @@ class TxnCoordinator:
         meta.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
         meta.partitions.clear()
         meta.groups.clear()
-        meta.start_ms = -1
-        meta.last_update_ms = now
+        meta.last_update_ms = now  # the start time stays: Kafka still describes it once complete
         self._persist(meta)
 
     def tick(self, now: int) -> None:

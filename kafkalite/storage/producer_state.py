@@ -121,6 +121,7 @@ class ProducerStateManager:
         first = entry.txn_first_offset
         entry.txn_first_offset = None
         entry.coordinator_epoch = coordinator_epoch
+        entry.last_timestamp = header.max_timestamp  # the marker's, as Kafka's DescribeProducers shows
         if header.producer_epoch > entry.epoch:
             # A marker at a bumped epoch (fencing): older sequences no longer apply.
             entry.epoch = header.producer_epoch

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kafkalite.coordinator.txn import MAX_EPOCH, TxnCoordinator, TxnEffects, TxnMeta, TxnState
+from kafkalite.coordinator.txn import MAX_EPOCH, TxnCoordinator, TxnEffects, TxnMeta, TxnState, offsets_partition
 from kafkalite.errors import ErrorCode
 
 TID = "txn-a"
@@ -299,7 +299,9 @@ def test_verify_partitions_and_produce_verification(coord: TxnCoordinator) -> No
     _, pid, epoch = init(coord)
     assert coord.verify_produce(TID, pid, epoch, TP0) == BAD_STATE  # Empty
     coord.add_partitions(T0, TID, pid, epoch, [TP0])
-    assert coord.verify_partitions(TID, pid, epoch, [TP0, TP1]) == {TP0: NONE, TP1: BAD_STATE}
+    # As Kafka 4.4's coordinator: a partition not in the transaction makes it abortable.
+    abortable = int(ErrorCode.TRANSACTION_ABORTABLE)
+    assert coord.verify_partitions(TID, pid, epoch, [TP0, TP1]) == {TP0: NONE, TP1: abortable}
     assert coord.verify_produce(TID, pid, epoch, TP0) == NONE
     assert coord.verify_produce(TID, pid, epoch, TP1) == BAD_STATE
     assert coord.verify_produce(TID, pid + 1, epoch, TP0) == BAD_MAPPING
@@ -496,3 +498,22 @@ def test_replay_ignores_other_records(coord: TxnCoordinator) -> None:
     coord.replay({"t": "group", "id": TID})
     assert coord.snapshot() == []
     assert coord.end_txn(T0, TID, 0, 0, True) == BAD_MAPPING
+
+
+def test_offsets_partition_is_kafkas() -> None:
+    """Java's String.hashCode, made non-negative, modulo 50 (values computed by the JVM)."""
+    assert offsets_partition("test") == 48  # "test".hashCode() == 3556498
+    assert offsets_partition("") == 0
+    assert offsets_partition("polygenelubricants") == 0  # hashCode() == Integer.MIN_VALUE: Kafka's Utils.abs gives 0
+    assert offsets_partition("conformance-transactions-fixed-group") == 44  # as Kafka 4.4 described it
+
+
+def test_completed_transaction_keeps_its_start_time(coord: TxnCoordinator) -> None:
+    """Kafka still describes a completed transaction's start time; a new epoch resets it to -1."""
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0 + 5, TID, pid, epoch, [TP0])
+    assert coord.end_txn(T0 + 9, TID, pid, epoch, True) == NONE
+    meta = coord.txns[TID]
+    assert (meta.state, meta.start_ms) == (TxnState.COMPLETE_COMMIT, T0 + 5)
+    init(coord)
+    assert (coord.txns[TID].state, coord.txns[TID].start_ms) == (TxnState.EMPTY, -1)

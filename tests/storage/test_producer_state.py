@@ -99,3 +99,14 @@ def test_producers_are_independent(state):
     state.check(header(1, 5, pid=2))
     with pytest.raises(SequenceError):
         state.check(header(1, 5, pid=1))
+
+
+
+def test_marker_sets_last_timestamp(state):
+    """Kafka's DescribeProducers shows the marker's timestamp once a transaction ends."""
+    data = header(1, 0)._replace(attributes=0x10, max_timestamp=1_700_000_000_000)  # transactional
+    state.update(data)
+    marker = data._replace(base_offset=1, max_timestamp=1_800_000_000_000, attributes=0x30)
+    assert state.complete_txn(marker, coordinator_epoch=0) == 0
+    entry = state.producers[PID]
+    assert (entry.last_timestamp, entry.coordinator_epoch, entry.txn_first_offset) == (1_800_000_000_000, 0, None)

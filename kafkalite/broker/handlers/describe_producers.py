@@ -7,6 +7,8 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
+UNKNOWN_TOPIC_MESSAGE = "This server does not host this topic-partition."
+
 
 @api(61, "DescribeProducers", 0, 0)
 async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[str, Any]:
@@ -16,11 +18,13 @@ async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[s
         for index in topic.partition_indexes:
             plog = ctx.state.cluster.partition(topic.name, index)
             if plog is None:
+                # Kafka explains an unknown topic, but not an unknown partition of a known topic.
+                known_topic = topic.name in ctx.state.cluster.topics
                 partitions.append(
                     {
                         "partition_index": index,
                         "error_code": int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
-                        "error_message": None,
+                        "error_message": None if known_topic else UNKNOWN_TOPIC_MESSAGE,
                         "active_producers": [],
                     }
                 )

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.coordinator.txn import TxnState
+from kafkalite.coordinator.txn import OFFSETS_TOPIC, TxnState, offsets_partition
 from kafkalite.errors import ErrorCode
 
-TRANSACTIONAL_ID_NOT_FOUND = 105
+TRANSACTIONAL_ID_NOT_FOUND = int(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
 
 
 @api(65, "DescribeTransactions", 0, 0)
@@ -22,17 +22,18 @@ async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dic
                 {
                     "error_code": TRANSACTIONAL_ID_NOT_FOUND,
                     "transactional_id": txn_id,
-                    "transaction_state": "",
+                    "transaction_state": "",  # the schema's defaults, as Kafka answers
                     "transaction_timeout_ms": 0,
-                    "transaction_start_time_ms": -1,
-                    "producer_id": -1,
-                    "producer_epoch": -1,
+                    "transaction_start_time_ms": 0,
+                    "producer_id": 0,
+                    "producer_epoch": 0,
                     "topics": [],
                 }
             )
             continue
         by_topic: dict[str, list[int]] = {}
-        for topic, partition in sorted(meta.partitions):
+        # A group's offsets are part of the transaction through its offsets partition, as in Kafka.
+        for topic, partition in sorted(meta.partitions | {(OFFSETS_TOPIC, offsets_partition(g)) for g in meta.groups}):
             by_topic.setdefault(topic, []).append(partition)
         states.append(
             {
@@ -64,7 +65,9 @@ async def handle_list_transactions(ctx: RequestContext, request: Any) -> dict[st
             continue
         if pids and meta.producer_id not in pids:
             continue
-        if min_duration >= 0 and (meta.start_ms < 0 or now - meta.start_ms < min_duration):
+        # As Kafka: only transactions running at least that long are kept; one that has not
+        # started (start time -1) counts as running since the epoch, so it is always kept.
+        if min_duration >= 0 and now - meta.start_ms < min_duration:
             continue
         if regex is not None and not regex.fullmatch(meta.transactional_id):
             continue

@@ -7,7 +7,7 @@ Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_M
 and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
 Valid batches get offsets patched into their headers and are written as received; records
 are never decoded. Transactional batches must belong to an open transaction that contains the
-partition (KIP-890 verification, INVALID_TXN_STATE otherwise); control batches are the
+partition (KIP-890 verification: TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE before); control batches are the
 broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
 by id. Topics are not auto-created here (Kafka creates them on Metadata only).
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import BatchHeader, InvalidBatch, validate_batches
 from kafkalite.records.legacy import up_convert
@@ -26,6 +27,10 @@ from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 3
+
+
+#: Kafka explains INVALID_TXN_STATE on Produce below v11 (from v11 the code TRANSACTION_ABORTABLE says it).
+NOT_IN_TXN_MESSAGE = "The partition was not added to the producer's open transaction."
 
 
 def _has_keyless_record(records: bytes, headers: list[BatchHeader]) -> bool:
@@ -101,6 +106,11 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     if txn_id is not None
                     else int(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
                 )
+                if code == ErrorCode.INVALID_TXN_STATE:
+                    code = not_in_transaction(ctx.version, 11)
+                    message = None if code == ErrorCode.TRANSACTION_ABORTABLE else NOT_IN_TXN_MESSAGE
+                    results.append(_partition_error(index, ErrorCode(code), message))
+                    continue
                 if code:
                     results.append(_partition_error(index, ErrorCode(code)))
                     continue

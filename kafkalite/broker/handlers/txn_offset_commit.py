@@ -10,7 +10,7 @@ from typing import Any
 
 from kafkalite.broker.handlers.offsets import commit_partitions
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.broker.handlers.txn_errors import fenced_for_version
+from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.coordinator.txn import TxnState
 from kafkalite.errors import ErrorCode
 
@@ -23,9 +23,11 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[st
     if txn is None or txn.producer_id != request.producer_id:
         group_error = int(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
     elif request.producer_epoch != txn.producer_epoch:
-        group_error = fenced_for_version(int(ErrorCode.PRODUCER_FENCED), ctx.version, 2)
+        # Kafka verifies the write like a produce to the offsets partition: a stale epoch is
+        # INVALID_PRODUCER_EPOCH at every version, not PRODUCER_FENCED.
+        group_error = int(ErrorCode.INVALID_PRODUCER_EPOCH)
     elif txn.state != TxnState.ONGOING or request.group_id not in txn.groups:
-        group_error = int(ErrorCode.INVALID_TXN_STATE)
+        group_error = not_in_transaction(ctx.version, 4)
     elif ctx.version >= 3:
         group_error = groups.validate_txn_commit(
             request.group_id, request.generation_id, request.member_id or "", request.group_instance_id
