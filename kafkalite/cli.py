@@ -185,10 +185,12 @@ def serve(
         config = BrokerConfig.from_properties(props, settings)
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+    from kafkalite.server.app import StartupError
+
     try:
         run_event_loop(_serve(config, log_requests, metrics_port, started))
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 async def _serve(config: BrokerConfig, log_requests: bool, metrics_port: int | None, started: float) -> None:
@@ -223,12 +225,13 @@ def apis() -> None:
 
 
 def _register_tools() -> None:
+    from kafkalite.tools.conformance import conformance
     from kafkalite.tools.consume import consume
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
     from kafkalite.tools.topics import topics
 
-    for command in (topics, produce, consume, groups):
+    for command in (topics, produce, consume, groups, conformance):
         main.add_command(command)
 
 

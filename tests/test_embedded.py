@@ -197,3 +197,44 @@ def test_threaded_broker_can_be_stopped_from_a_coroutine() -> None:
     asyncio.run(stop())
     assert not broker.running
     assert port_is_free(port)
+
+
+def test_two_brokers_in_one_process_under_load(tmp_path: Path) -> None:
+    """Each broker has its own response buffer: concurrent traffic to both loses and garbles nothing."""
+    from confluent_kafka import Consumer, Producer
+
+    per_broker = 3_000
+    with Broker(port=0, data_dir=tmp_path / "a") as first, Broker(port=0, data_dir=tmp_path / "b") as second:
+        errors: list[str] = []
+
+        def produce(bootstrap: str, topic: str) -> None:
+            producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "batch.num.messages": 1})
+
+            def report(err: object, _msg: object) -> None:
+                if err is not None:
+                    errors.append(str(err))
+
+            for i in range(per_broker):
+                producer.produce(topic, value=f"{topic}-{i}".encode(), on_delivery=report)
+                producer.poll(0)
+            producer.flush(30)
+
+        topics = {first.bootstrap_servers: f"one-{uuid.uuid4().hex[:6]}",
+                  second.bootstrap_servers: f"two-{uuid.uuid4().hex[:6]}"}
+        workers = [threading.Thread(target=produce, args=item) for item in topics.items()]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        assert errors == []
+        for bootstrap, topic in topics.items():
+            consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g", "auto.offset.reset": "earliest"})
+            consumer.subscribe([topic])
+            seen: list[bytes] = []
+            deadline = time.monotonic() + 30
+            while len(seen) < per_broker and time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is not None and msg.error() is None:
+                    seen.append(msg.value())
+            consumer.close()
+            assert seen == [f"{topic}-{i}".encode() for i in range(per_broker)]

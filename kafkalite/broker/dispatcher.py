@@ -33,6 +33,7 @@ class Dispatcher:
         self.state = state
         self.log_requests = log_requests
         self.metrics = metrics
+        self.encoder = codec.ResponseEncoder()  # this broker's own response buffer
         if metrics is None:
             self.dispatch = self._dispatch  # type: ignore[method-assign]
 
@@ -41,15 +42,14 @@ class Dispatcher:
         """Load the codec before the broker says it is ready, so the first request is not slow."""
         codec.warm_up()
 
-    @staticmethod
-    def response_retained() -> None:
+    def response_retained(self) -> None:
         """The last response is still queued by the transport: do not reuse its buffer."""
-        codec.detach_frame_buffer()
+        self.encoder.detach()
 
     async def dispatch(self, data: bytes, peer: str) -> memoryview | None:
         """Handle one frame; return the framed response, or None when none is due (acks=0).
 
-        The response is a view of the codec's reusable buffer: write it before the next dispatch.
+        The response is a view of this broker's reusable response buffer: write it before the next dispatch.
         """
         started = perf_counter()
         response = await self._dispatch(data, peer)
@@ -66,7 +66,7 @@ class Dispatcher:
             raise ProtocolViolation(f"unknown API key {api_key} (version {version})")
         if not spec.min_version <= version <= spec.max_version:
             if api_key == API_VERSIONS_KEY:
-                return codec.encode_response_frame(
+                return self.encoder.frame(
                     API_VERSIONS_KEY, 0, response_header(correlation_id, flexible=False),
                     api_versions_body(ErrorCode.UNSUPPORTED_VERSION),
                 )
@@ -96,4 +96,4 @@ class Dispatcher:
         if result is None:
             return None
         head = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
-        return codec.encode_response_frame(api_key, version, head, result)
+        return self.encoder.frame(api_key, version, head, result)

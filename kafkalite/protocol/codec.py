@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import struct
+import threading
 from functools import cache
 from typing import Any
 
@@ -45,18 +46,23 @@ class _Catalogue:
         self.requests: dict[int, Any] = {}
         self.responses: dict[int, Any] = {}
         self._pending = list(_MODULES)
+        # Brokers in other threads of the process may load at the same time; without the lock one
+        # could find the list empty while another is still registering the last module's classes.
+        self._lock = threading.Lock()
 
     def load_next(self) -> bool:
-        if not self._pending:
-            return False
-        defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
-        module = importlib.import_module(self._pending.pop(0))
-        for attr in getattr(module, "__all__", ()):
-            cls = getattr(module, attr)
-            key = getattr(cls, "API_KEY", None)
-            if isinstance(key, int) and hasattr(cls, "is_request"):
-                (self.requests if cls.is_request() else self.responses)[key] = cls
-        return True
+        with self._lock:
+            if not self._pending:
+                return False
+            defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
+            module = importlib.import_module(self._pending[0])
+            for attr in getattr(module, "__all__", ()):
+                cls = getattr(module, attr)
+                key = getattr(cls, "API_KEY", None)
+                if isinstance(key, int) and hasattr(cls, "is_request"):
+                    (self.requests if cls.is_request() else self.responses)[key] = cls
+            self._pending.pop(0)
+            return True
 
     def request(self, api_key: int) -> Any:
         while api_key not in self.requests and self.load_next():
@@ -77,6 +83,18 @@ def warm_up(everything: bool = False) -> None:
     _catalogue.load_next()
     while everything and _catalogue.load_next():
         pass
+
+
+def message_classes(api_key: int) -> tuple[Any, Any] | None:
+    """The (request, response) classes for an API key, project schemas included; None if unknown."""
+    request = _catalogue.request(api_key)
+    return None if request is None else (request, _catalogue.response(api_key))
+
+
+def api_keys_by_name() -> dict[str, int]:
+    """Every API the catalogue knows, by its name in Kafka's schemas (``"Produce"``, ``"Metadata"``)."""
+    warm_up(everything=True)
+    return {cls.name.removesuffix("Request"): key for key, cls in _catalogue.requests.items()}
 
 
 def schema_max_version(api_key: int) -> int | None:
@@ -116,17 +134,11 @@ def _decoder(api_key: int, version: int) -> Any:
 
 def encode_response(api_key: int, version: int, body: dict[str, Any]) -> bytes:
     """Encode a response body given as nested dicts and lists (without size or header)."""
-    return bytes(encode_response_frame(api_key, version, b"", body)[4:])
+    return bytes(ResponseEncoder().frame(api_key, version, b"", body)[4:])
 
 
 class _FrameBuffer:
-    """The one reusable output buffer of this (single-threaded) broker, in the codec's shape.
-
-    A whole response frame (size, header, body) is encoded into it in one pass, and the caller
-    gets a view of it, so a fetch response's records are copied once on their way to the
-    socket. After an unusually large response the buffer is replaced by a small one, so one big
-    fetch does not pin its size in memory for the life of the process.
-    """
+    """A reusable output buffer in the codec's shape (``buf`` and ``pos``)."""
 
     __slots__ = ("buf", "pos")
 
@@ -144,8 +156,6 @@ class _FrameBuffer:
             self.buf = grown  # a new object: views of the old one stay valid
 
 
-_out = _FrameBuffer()
-
 PRODUCE_KEY = 0
 
 
@@ -156,39 +166,51 @@ def _encoder(api_key: int, version: int) -> Any:
     return cls._struct.compiled_encode_into(version, compact=flexible, tagged=flexible)
 
 
-def detach_frame_buffer() -> None:
-    """Leave the current buffer to whoever still holds a view of it and start a fresh one.
+class ResponseEncoder:
+    """Encodes whole response frames into one reusable buffer; each broker owns one.
 
-    Needed when a transport keeps the view instead of copying it (Python 3.12+ queues
-    memoryviews of unsent data), or the next response would overwrite bytes not yet sent.
+    A whole frame (size, header, body) is encoded in one pass and the caller gets a view of the
+    buffer, so a fetch response's records are copied once on their way to the socket. The
+    buffer belongs to one broker (one event loop): two brokers in one process each have their
+    own, so one never overwrites bytes the other has not sent yet. After an unusually large
+    response the buffer is replaced by a small one, so one big fetch does not pin its size.
     """
-    global _out
-    # Same capacity as the one left behind: a consumer's next fetch response is about as large,
-    # and growing from small again would copy it several times.
-    _out = _FrameBuffer(min(len(_out.buf), _FrameBuffer.KEEP_AT_MOST))
 
+    __slots__ = ("_out",)
 
-def encode_response_frame(api_key: int, version: int, header: bytes, body: dict[str, Any]) -> memoryview:
-    """A complete response frame: size prefix, ``header`` and the encoded body.
+    def __init__(self) -> None:
+        self._out = _FrameBuffer()
 
-    The view is valid until the next call; write it to the transport before encoding again.
-    """
-    global _out
-    if len(_out.buf) > _FrameBuffer.KEEP_AT_MOST:
-        _out = _FrameBuffer()
-    out = _out
-    out.pos = 4 + len(header)
-    direct = encode_produce_response(version, body) if api_key == PRODUCE_KEY else None
-    out.ensure(0 if direct is None else len(direct))
-    out.buf[4 : out.pos] = header
-    if direct is not None:  # the hottest response, see produce_response.py
-        out.buf[out.pos : out.pos + len(direct)] = direct
-        out.pos += len(direct)
-    else:
-        message = _build(_plan(_catalogue.response(api_key)._struct, version), body)
-        _encoder(api_key, version)(message, out)
-    _SIZE.pack_into(out.buf, 0, out.pos - 4)
-    return memoryview(out.buf)[: out.pos]
+    def detach(self) -> None:
+        """Leave the current buffer to whoever still holds a view of it and start a fresh one.
+
+        Needed when a transport keeps the view instead of copying it (Python 3.12+ queues
+        memoryviews of unsent data), or the next response would overwrite bytes not yet sent.
+        """
+        # Same capacity as the one left behind: a consumer's next fetch response is about as large,
+        # and growing from small again would copy it several times.
+        self._out = _FrameBuffer(min(len(self._out.buf), _FrameBuffer.KEEP_AT_MOST))
+
+    def frame(self, api_key: int, version: int, header: bytes, body: dict[str, Any]) -> memoryview:
+        """A complete response frame: size prefix, ``header`` and the encoded body.
+
+        The view is valid until the next call; write it to the transport before encoding again.
+        """
+        if len(self._out.buf) > _FrameBuffer.KEEP_AT_MOST:
+            self._out = _FrameBuffer()
+        out = self._out
+        out.pos = 4 + len(header)
+        direct = encode_produce_response(version, body) if api_key == PRODUCE_KEY else None
+        out.ensure(0 if direct is None else len(direct))
+        out.buf[4 : out.pos] = header
+        if direct is not None:  # the hottest response, see produce_response.py
+            out.buf[out.pos : out.pos + len(direct)] = direct
+            out.pos += len(direct)
+        else:
+            message = _build(_plan(_catalogue.response(api_key)._struct, version), body)
+            _encoder(api_key, version)(message, out)
+        _SIZE.pack_into(out.buf, 0, out.pos - 4)
+        return memoryview(out.buf)[: out.pos]
 
 
 class _Plan:

@@ -84,7 +84,7 @@ def up_convert(data: bytes) -> bytearray:
     return build_batch([NewRecord(i, r.timestamp, r.key, r.value) for i, r in enumerate(records)], compression=codec)
 
 
-def _message(offset: int, magic: int, timestamp: int, key: bytes | None, value: bytes | None) -> bytes:
+def encode_message(offset: int, magic: int, timestamp: int, key: bytes | None, value: bytes | None) -> bytes:
     body = struct.pack(">bb", magic, 0)
     if magic == 1:
         body += struct.pack(">q", timestamp)
@@ -102,5 +102,5 @@ def down_convert(data: bytes | memoryview, magic: int) -> bytes:
             continue
         batch = bytes(data[header.position : header.position + header.length])
         for record in iter_records(batch, header._replace(position=0)):
-            out += _message(record.offset, magic, record.timestamp, record.key, record.value)
+            out += encode_message(record.offset, magic, record.timestamp, record.key, record.value)
     return bytes(out)

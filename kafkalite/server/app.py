@@ -27,6 +27,10 @@ TICK_SECONDS = 0.05
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
+
+class StartupError(Exception):
+    """The broker cannot start; the message names what failed (data dir or listener) and why."""
+
 class KafkaliteServer:
     def __init__(
         self,
@@ -59,7 +63,10 @@ class KafkaliteServer:
 
     async def start(self) -> None:
         self.dispatcher.warm_up()
-        self.state.open()
+        try:
+            self.state.open()
+        except OSError as exc:  # the real cause (a full disk, too few file handles), not "cannot listen"
+            raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
@@ -73,12 +80,14 @@ class KafkaliteServer:
                 self.config.port = self._server.sockets[0].getsockname()[1]
             if self.metrics is not None:
                 self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
-        except BaseException:
+        except BaseException as exc:
             if self._server is not None:
                 self._server.close()
                 with contextlib.suppress(Exception):
                     await self._server.wait_closed()
             self.state.close()
+            if isinstance(exc, OSError):
+                raise StartupError(f"cannot listen on {self.config.host}:{self.config.port}: {exc}") from exc
             raise
         for sock in self._server.sockets:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

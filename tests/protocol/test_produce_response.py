@@ -77,5 +77,5 @@ def test_unusual_responses_are_left_to_the_schema_codec(version, change):
     partition = {"index": 0, "error_code": 0, "base_offset": 5, "record_errors": [], "error_message": None}
     body = {"responses": [{"name": "t", "partition_responses": [{**partition, **change}]}], "throttle_time_ms": 0}
     assert encode_produce_response(version, body) is None
-    framed = codec.encode_response_frame(PRODUCE, version, b"", body)
+    framed = codec.ResponseEncoder().frame(PRODUCE, version, b"", body)
     assert bytes(framed[4:]) == schema_encoded(version, body)

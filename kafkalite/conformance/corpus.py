@@ -1,0 +1,109 @@
+"""The scenario corpus: request sequences as data, one JSON file per API family in ``scenarios/``.
+
+A file holds ``{"family": ..., "about": ..., "scenarios": [...]}``. A scenario has a ``name``, an
+``about``, optional ``versions`` (the scenario runs once per version, ``"$v"`` in a step standing
+for it) and ``steps``. A step is one of:
+
+- a request: ``api``, ``version``, ``body`` (nested dicts in the schema's snake_case field names;
+  missing fields take the schema's defaults), and optionally ``conn`` (a connection name, default
+  ``"a"``), ``save`` ({name: dotted path in the response}, for later ``${name}``), ``compare``
+  (false for set-up steps whose answers are not part of the check), ``ignore`` (dotted path
+  globs left out of the comparison, with the reason in ``why``), ``retry_until``
+  (``"no_error"``: repeat for up to 15 s while any ``error_code`` is non-zero, for set-up that
+  Kafka completes asynchronously), ``no_response`` (acks=0: no answer is read, and an answer
+  arriving anyway shows up as a correlation mismatch on the next step), ``send_only`` (an id:
+  send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup);
+- ``{"receive": id}``: the answer of an earlier ``send_only`` step;
+- ``{"raw": hex, "conn": ...}``: bytes sent as they are (a malformed frame); the outcome is the
+  answer's bytes or ``{"$closed": true}``.
+
+Values: ``"${topic}"``, ``"${topic2}"``, ``"${group}"``, ``"${txn}"`` are unique names for the run
+(so one broker serves every scenario), ``"${name}"`` a saved value (an exact placeholder keeps the
+saved value's type), ``"$v"`` the scenario's version; ``{"$records": spec}`` builds a record set
+(see ``wire.build_records``), ``{"$hex": ...}``/``{"$utf8": ...}`` give bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+NAMES = ("topic", "topic2", "topic3", "group", "group2", "txn", "txn2", "member", "instance")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+@dataclass
+class Scenario:
+    """One runnable scenario (a version already chosen)."""
+
+    family: str
+    name: str
+    about: str
+    steps: list[dict[str, Any]]
+    version: int | None = None
+
+    @property
+    def id(self) -> str:
+        suffix = "" if self.version is None else f"@v{self.version}"
+        return f"{self.family}/{self.name}{suffix}"
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.id.lower()).strip("-")
+
+
+def scenario_files() -> list[Path]:
+    folder = resources.files("kafkalite.conformance") / "scenarios"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load(families: list[str] | None = None) -> list[Scenario]:
+    """Every scenario of the corpus (of ``families`` when given), versions expanded."""
+    out: list[Scenario] = []
+    for path in scenario_files():
+        data = json.loads(path.read_text())
+        family = data["family"]
+        if families and family not in families:
+            continue
+        seen: set[str] = set()
+        for raw in data["scenarios"]:
+            name = raw["name"]
+            if name in seen:
+                raise ValueError(f"{path.name}: scenario {name!r} defined twice")
+            seen.add(name)
+            versions = raw.get("versions") or [None]
+            for version in versions:
+                steps = raw["steps"] if version is None else substitute(raw["steps"], {"v": version}, exact_v=True)
+                out.append(Scenario(family, name, raw.get("about", ""), steps, version))
+    return out
+
+
+def substitute(value: Any, names: dict[str, Any], exact_v: bool = False) -> Any:
+    """``value`` with ``${name}`` placeholders (and ``"$v"`` when ``exact_v``) replaced."""
+    if isinstance(value, str):
+        if exact_v and value == "$v":
+            return names["v"]
+        whole = _PLACEHOLDER.fullmatch(value)
+        if whole and whole.group(1) in names:
+            return names[whole.group(1)]
+        return _PLACEHOLDER.sub(lambda m: str(names[m.group(1)]) if m.group(1) in names else m.group(0), value)
+    if isinstance(value, list):
+        return [substitute(v, names, exact_v) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, names, exact_v) for k, v in value.items()}
+    return value
+
+
+def unresolved(value: Any) -> list[str]:
+    """Placeholders still left in ``value`` (a saved value the scenario never saved)."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.findall(value)
+    if isinstance(value, list):
+        return [name for v in value for name in unresolved(v)]
+    if isinstance(value, dict):
+        return [name for v in value.values() for name in unresolved(v)]
+    return []

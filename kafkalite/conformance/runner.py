@@ -1,0 +1,273 @@
+"""Runs scenarios against a broker, records Kafka's answers and compares any broker's with them.
+
+``run`` sends one scenario and returns its normalised answers step by step (a transcript);
+``compare`` sets a transcript beside the recorded one and classifies the scenario: matched,
+differs (with each difference, and whether CONFORMANCE.md lists it), unsupported (the broker
+does not advertise a version the scenario needs) or error. Transcripts live in
+``transcripts/<family>.json``; ``record`` rewrites them from a live Apache Kafka.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kafkalite.conformance.corpus import NAMES, Scenario, substitute, unresolved
+from kafkalite.conformance.normalize import Normaliser, diff
+from kafkalite.conformance.wire import Closed, Connection, NoAnswer, api_key
+
+RETRY_SECONDS = 15.0
+TRANSCRIPTS = "transcripts"
+
+
+@dataclass
+class Divergence:
+    """A known difference from Kafka, as listed in CONFORMANCE.md."""
+
+    scenario: str  # glob over scenario ids, e.g. "produce/*@v3"
+    path: str  # glob over "step N: dotted.path"
+    why: str
+
+    def covers(self, scenario_id: str, where: str) -> bool:
+        return fnmatch.fnmatchcase(scenario_id, self.scenario) and fnmatch.fnmatchcase(where, self.path)
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    status: str  # matched | differs | unsupported | error | missing (no recorded answer)
+    differences: list[tuple[str, Any, Any, bool]] = field(default_factory=list)  # where, kafka, broker, known
+    detail: str = ""
+
+    @property
+    def unexplained(self) -> list[tuple[str, Any, Any, bool]]:
+        return [d for d in self.differences if not d[3]]
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def advertised_versions(bootstrap: str) -> dict[int, tuple[int, int]]:
+    """ApiVersions of the broker: key -> (min, max); v0 answers every broker, old or new."""
+    conn = Connection(bootstrap)
+    try:
+        conn.send("ApiVersions", 0, {})
+        answer = conn.receive()
+    finally:
+        conn.close()
+    if not isinstance(answer, dict):
+        return {}
+    return {k["api_key"]: (k["min_version"], k["max_version"]) for k in answer.get("api_keys") or []}
+
+
+def needed_versions(scenario: Scenario) -> list[tuple[str, int]]:
+    return [(s["api"], int(s["version"])) for s in scenario.steps
+            if "api" in s and "raw" not in s and not s.get("unsupported_ok")]
+
+
+def unsupported(scenario: Scenario, versions: dict[int, tuple[int, int]]) -> list[str]:
+    out = []
+    for name, version in needed_versions(scenario):
+        low, high = versions.get(api_key(name), (0, -1))
+        if not low <= version <= high:
+            out.append(f"{name} v{version}")
+    return out
+
+
+def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Send the scenario's steps; return one normalised entry per step."""
+    run_id = run_id or uuid.uuid4().hex[:8]
+    names = {n: f"cf-{scenario.slug}-{n}-{run_id}"[:240] for n in NAMES}
+    normalise = Normaliser(names)
+    values: dict[str, Any] = dict(names)
+    conns: dict[str, Connection] = {}
+    parked: dict[str, Connection] = {}
+    transcript: list[dict[str, Any]] = []
+    try:
+        for index, raw_step in enumerate(scenario.steps):
+            missing = [n for n in unresolved(raw_step) if n not in values]
+            if missing:
+                raise ValueError(f"step {index}: nothing saved as {', '.join(missing)}")
+            step = substitute(raw_step, values)
+            conn_name = step.get("conn", "a")
+            if "receive" in step:
+                conn = parked.pop(step["receive"])
+                answer = _answer(conn.receive())
+            else:
+                conn = conns.get(conn_name) or conns.setdefault(conn_name, Connection(bootstrap))
+                answer = _raw(conn, bytes.fromhex(step["raw"])) if "raw" in step else _request(conn, step, parked)
+            entry: dict[str, Any] = {"step": index}
+            if "api" in step:
+                entry["api"], entry["version"] = step["api"], step["version"]
+            response = normalise(answer)  # always: it numbers generated ids for the later steps
+            if step.get("compare", True) is False:
+                entry["compare"] = False  # set-up: its answer is not part of the check, nor kept
+            else:
+                entry["response"] = response
+            transcript.append(entry)
+            for name, path in (step.get("save") or {}).items():
+                values[name] = _lookup(answer, path)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return transcript
+
+
+def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connection]) -> Any:
+    name, version, body = step["api"], int(step["version"]), step.get("body") or {}
+    if step.get("no_response"):
+        conn.send(name, version, body)
+        conn.pending.pop()
+        return {"$no_response": True}
+    if "send_only" in step:
+        conn.send(name, version, body)
+        parked[step["send_only"]] = conn
+        return {"$sent": True}
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        conn.send(name, version, body)
+        answer = _answer(conn.receive())
+        if step.get("retry_until") != "no_error" or not _errors(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
+
+
+def _raw(conn: Connection, frame: bytes) -> Any:
+    conn.send_raw(frame)
+    try:
+        conn.sock.settimeout(5)
+        head = conn._read(4)
+        size = int.from_bytes(head, "big", signed=True)
+        return {"$raw": conn._read(size).hex()}
+    except TimeoutError:
+        return {"$no_response": True}
+    except (ConnectionError, OSError):
+        return {"$closed": True}
+
+
+def _answer(answer: Any) -> Any:
+    if answer is Closed:
+        return {"$closed": True}
+    if answer is NoAnswer:
+        return {"$no_response": True}
+    return answer
+
+
+def _errors(value: Any) -> bool:
+    if isinstance(value, dict):
+        if value.get("$closed"):
+            return True
+        return any((k == "error_code" and v not in (0, None)) or _errors(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_errors(v) for v in value)
+    return False
+
+
+def _lookup(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+# -- transcripts and comparison -------------------------------------------------------------------
+
+
+def transcripts_dir() -> Path:
+    return Path(str(resources.files("kafkalite.conformance") / TRANSCRIPTS))
+
+
+def load_transcripts(folder: Path | None = None) -> dict[str, Any]:
+    """Recorded answers by scenario id, from every transcript file (of the package, or of ``folder``)."""
+    out: dict[str, Any] = {}
+    folder = folder or transcripts_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.json")):
+            out.update(json.loads(path.read_text())["scenarios"])
+    return out
+
+
+def compare(scenario: Scenario, expected: Any, actual: list[dict[str, Any]],
+            known: list[Divergence]) -> Outcome:
+    """Classify ``actual`` against the recorded ``expected`` answers of the same scenario."""
+    if expected is None:
+        return Outcome(scenario, "missing", detail="no recorded answer: re-record the transcripts")
+    if isinstance(expected, dict) and "unsupported" in expected:
+        return Outcome(scenario, "unsupported", detail=f"Kafka does not serve {expected['unsupported']}")
+    differences: list[tuple[str, Any, Any, bool]] = []
+    for step_index, (want, got) in enumerate(zip(expected, actual)):
+        if want.get("compare", True) is False:
+            continue
+        ignore = scenario.steps[step_index].get("ignore") or []
+        for path, kafka_value, broker_value in diff(want["response"], got["response"]):
+            if any(fnmatch.fnmatchcase(path, pattern) for pattern in ignore):
+                continue
+            where = f"step {step_index}: {path}"
+            covered = any(d.covers(scenario.id, where) for d in known)
+            differences.append((where, kafka_value, broker_value, covered))
+    if len(expected) != len(actual):
+        differences.append(("steps", len(expected), len(actual), False))
+    return Outcome(scenario, "differs" if differences else "matched", differences)
+
+
+def record(scenarios: list[Scenario], bootstrap: str, folder: Path | None = None, kafka_version: str = "") -> int:
+    """Run the scenarios against Apache Kafka at ``bootstrap`` and merge the answers into the transcripts.
+
+    Answers of scenarios no longer in the corpus are dropped from the families recorded.
+    """
+    from kafkalite.conformance.corpus import load
+
+    folder = folder or transcripts_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    versions = advertised_versions(bootstrap)
+    by_family: dict[str, dict[str, Any]] = {}
+    for scenario in scenarios:
+        missing = unsupported(scenario, versions)
+        answer: Any = {"unsupported": ", ".join(missing)} if missing else run(scenario, bootstrap)
+        by_family.setdefault(scenario.family, {})[scenario.id] = answer
+    for family, recorded in by_family.items():
+        path = folder / f"{family}.json"
+        existing = json.loads(path.read_text())["scenarios"] if path.exists() else {}
+        current = {s.id for s in load([family])}
+        merged = {k: v for k, v in {**existing, **recorded}.items() if k in current}
+        payload = {"kafka_version": kafka_version, "scenarios": merged}
+        path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    return sum(len(v) for v in by_family.values())
+
+
+def check(scenarios: list[Scenario], bootstrap: str, known: list[Divergence],
+          expected: dict[str, Any] | None = None) -> list[Outcome]:
+    """Run every scenario against ``bootstrap`` and compare with ``expected`` (the transcripts)."""
+    expected = load_transcripts() if expected is None else expected
+    versions = advertised_versions(bootstrap)
+    outcomes = []
+    for scenario in scenarios:
+        want = expected.get(scenario.id)
+        missing = unsupported(scenario, versions)
+        if missing and not (isinstance(want, dict) and "unsupported" in want):
+            outcomes.append(Outcome(scenario, "unsupported", detail=f"broker does not serve {', '.join(missing)}"))
+            continue
+        if isinstance(want, dict) and "unsupported" in want:
+            outcomes.append(compare(scenario, want, [], known))
+            continue
+        try:
+            actual = run(scenario, bootstrap)
+        except Exception as exc:  # a broker that breaks a scenario: report it, keep going
+            outcomes.append(Outcome(scenario, "error", detail=f"{type(exc).__name__}: {exc}"))
+            continue
+        outcomes.append(compare(scenario, want, actual, known))
+    return outcomes
+
+
+_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|\s*(.+?)\s*\|\s*$")
+
+
+def parse_divergences(text: str) -> list[Divergence]:
+    """Rows ``| `scenario glob` | `step glob` | why |`` of a CONFORMANCE.md-style table."""
+    return [Divergence(m.group(1), m.group(2), m.group(3)) for line in text.splitlines() if (m := _ROW.match(line))]
