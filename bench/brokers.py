@@ -492,10 +492,10 @@ class ReferenceBroker(RunningBroker):
         except RuntimeError as exc:
             raise BrokerFailed(str(exc)) from exc
         self.prepare_s = time.perf_counter() - began
+        _LIVE.add(self)  # before the launch, so that an interrupt cannot leave the JVM behind
         self.started_at = time.perf_counter()
         self.kafka.launch()
         self.proc = self.kafka.procs[0]
-        _LIVE.add(self)
 
     def stop(self) -> None:
         """ReferenceKafka's stop: SIGTERM (a controlled shutdown), SIGKILL after the grace period."""

@@ -3,8 +3,10 @@
 The broker's jars are resolved once with Maven (``reference-pom.xml`` beside this module, at
 ``KAFKA_VERSION``) into a cache folder outside the repository. Each node is a combined
 broker+controller KRaft node formatted by Kafka's own StorageTool in a temporary directory and
-started on free loopback ports with a small heap; ``nodes=3`` starts a three-node quorum for
-cluster scenarios. Readiness means Metadata lists every broker.
+started on free loopback ports with a small heap (``java_opts`` replaces the JVM options: the
+benchmark passes Kafka's own 1 GiB heap and G1 settings); ``nodes=3`` starts a three-node quorum
+for cluster scenarios. Readiness means Metadata lists every broker. ``start()`` is ``format()``,
+``launch()`` and ``wait_ready()``, which a caller timing the broker's own start can call apart.
 
 Usable from pytest (``compat_tests/conftest.py``'s ``reference_kafka`` fixture), from the
 benchmark, and from the shell::
