@@ -4,7 +4,8 @@ Every broker is treated the same way: a subprocess in its own process group,
 on a fresh loopback port with a fresh data directory, that counts as ready once
 its port accepts TCP connections *and* a confluent-kafka metadata request
 succeeds. Peers (Tansu, noida-db) live in a separate venv that is created on
-demand, never in the project's own dependencies.
+demand, never in the project's own dependencies. Apache Kafka is started through
+``kafkalite.conformance.reference.ReferenceKafka`` (jars resolved by Maven).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -34,7 +36,7 @@ from config import PEER_PACKAGES, READY_TIMEOUT_S, STOP_GRACE_S
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-ALL_BROKERS = ("kafkalite", "tansu", "noida")
+ALL_BROKERS = ("kafkalite", "tansu", "noida", "kafka")
 
 #: librdkafka logs go here during readiness polling (refused connections are
 #: expected while a broker boots and would only clutter the output).
@@ -74,6 +76,10 @@ class BrokerSpec:
     env: dict[str, str] | None = None
     cwd: Path | None = None
     notes: list[str] = field(default_factory=list)
+    #: How long a start may take before it counts as failed.
+    ready_timeout_s: float = READY_TIMEOUT_S
+    #: Builds the running broker instead of ``RunningBroker`` (for brokers not started by one argv).
+    factory: Callable[[BrokerSpec, Path, str], RunningBroker] | None = None
 
 
 # --- locating brokers ------------------------------------------------------------
@@ -240,6 +246,69 @@ def noida_spec(venv: Path, *, install: bool = True) -> BrokerSpec:
     return BrokerSpec("noida", argv, version=lines[-1] if lines else "?")
 
 
+#: Apache Kafka's own JVM settings for a broker: the heap ``kafka-server-start.sh`` sets and the
+#: GC options ``kafka-run-class.sh`` sets (MaxInlineLevel=15 is the default on Java 17). 1 GiB
+#: is Kafka's shipped default and leaves most of a 24 GB machine free. ReferenceKafka's own
+#: default (512 MiB, serial GC, C1 only) is tuned for quick test starts, not for throughput.
+KAFKA_JAVA_OPTS = [
+    "-Xmx1G",
+    "-Xms1G",
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+]
+
+
+def _reference_module() -> Any:
+    """``kafkalite.conformance.reference`` from this checkout (as kafkalite itself is run from it)."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import kafkalite.conformance.reference as reference
+
+    return reference
+
+
+def kafka_spec() -> BrokerSpec:
+    """Apache Kafka (the version pinned in the conformance reference), one combined KRaft node.
+
+    The jars are resolved by Maven before anything is timed. Each start formats a fresh
+    log dir with Kafka's StorageTool (a JVM of its own, as ``kafka-storage.sh format``), then
+    starts the broker JVM: the startup time runs from that second ``Popen``, as for the other
+    brokers, and the format time is kept apart (``prepare_ms`` in the JSON).
+    """
+    if shutil.which("java") is None or shutil.which("mvn") is None:
+        raise BrokerUnavailable("needs `java` and `mvn` on PATH (Apache Kafka's jars are resolved by Maven)")
+    try:
+        reference = _reference_module()
+    except ImportError as exc:
+        raise BrokerUnavailable(f"kafkalite.conformance.reference not importable: {exc}") from exc
+    try:
+        reference.ensure_libs()
+    except RuntimeError as exc:
+        raise BrokerUnavailable(str(exc)) from exc
+    java = _run_quiet(["java", "-version"]).splitlines()
+    version = f"{reference.KAFKA_VERSION}, {java[0] if java else 'java ?'}"
+
+    def no_argv(port: int, data_dir: Path) -> list[str]:
+        raise AssertionError("Apache Kafka is started by ReferenceBroker, not from an argv")
+
+    return BrokerSpec(
+        "kafka",
+        no_argv,
+        version=version,
+        notes=[
+            "Apache Kafka via ReferenceKafka: one broker+controller KRaft node, JVM "
+            + " ".join(KAFKA_JAVA_OPTS)
+            + "; startup counts from the broker JVM's launch, after `StorageTool format`"
+        ],
+        ready_timeout_s=120.0,
+        factory=ReferenceBroker,
+    )
+
+
 def resolve(name: str, *, peers_venv: Path, python: str, install: bool) -> BrokerSpec:
     """Return the launch spec for broker ``name`` or raise BrokerUnavailable."""
     if name == "kafkalite":
@@ -248,6 +317,8 @@ def resolve(name: str, *, peers_venv: Path, python: str, install: bool) -> Broke
         return tansu_spec(peers_venv, install=install)
     if name == "noida":
         return noida_spec(peers_venv, install=install)
+    if name == "kafka":
+        return kafka_spec()
     raise BrokerUnavailable(f"unknown broker {name!r} (known: {', '.join(ALL_BROKERS)})")
 
 
@@ -288,6 +359,9 @@ def metadata_ok(bootstrap: str, timeout: float = 2.0) -> bool:
 
 class RunningBroker:
     """A broker subprocess in its own process group."""
+
+    #: Seconds spent preparing the data dir before the timed launch (Kafka's format step).
+    prepare_s: float | None = None
 
     def __init__(self, spec: BrokerSpec, workdir: Path, tag: str) -> None:
         self.spec = spec
@@ -333,7 +407,7 @@ class RunningBroker:
         except OSError:
             return False
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> Startup:
+    def wait_ready(self, timeout: float | None = None) -> Startup:
         """Block until the broker is ready and say how long that took.
 
         Ready means: the port accepts connections, a raw Metadata request is
@@ -341,6 +415,8 @@ class RunningBroker:
         request succeeds. If the raw probe does not understand the broker, the
         confluent-kafka time is used for both.
         """
+        if timeout is None:
+            timeout = self.spec.ready_timeout_s
         deadline = self.started_at + timeout
         raw_s: float | None = None
         probe_note: str | None = None
@@ -394,6 +470,39 @@ class RunningBroker:
             os.killpg(self.proc.pid, sig)
 
 
+class ReferenceBroker(RunningBroker):
+    """Apache Kafka started through ``ReferenceKafka``, timed and stopped like the others.
+
+    ReferenceKafka writes the node's properties and formats its log dir first (not timed,
+    ``prepare_s``); the clock starts right before it launches the broker JVM, and readiness
+    is then checked by the same probes as for every other broker.
+    """
+
+    def __init__(self, spec: BrokerSpec, workdir: Path, tag: str) -> None:
+        self.spec = spec
+        base = workdir / f"{spec.name}-{tag}"
+        base.mkdir(parents=True)
+        self.kafka = _reference_module().ReferenceKafka(workdir=base, java_opts=KAFKA_JAVA_OPTS)
+        self.port = self.kafka.port
+        self.data_dir = base / "node-1" / "data"
+        self.log_path = base / "node-1" / "kafka.log"
+        began = time.perf_counter()
+        try:
+            self.kafka.format()
+        except RuntimeError as exc:
+            raise BrokerFailed(str(exc)) from exc
+        self.prepare_s = time.perf_counter() - began
+        _LIVE.add(self)  # before the launch, so that an interrupt cannot leave the JVM behind
+        self.started_at = time.perf_counter()
+        self.kafka.launch()
+        self.proc = self.kafka.procs[0]
+
+    def stop(self) -> None:
+        """ReferenceKafka's stop: SIGTERM (a controlled shutdown), SIGKILL after the grace period."""
+        _LIVE.discard(self)
+        self.kafka.stop(timeout=STOP_GRACE_S)
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -407,7 +516,7 @@ def start(spec: BrokerSpec, workdir: Path, tag: str) -> tuple[RunningBroker, Sta
     Returns the broker and its startup timings; the broker is stopped again if
     it never becomes ready.
     """
-    broker = RunningBroker(spec, workdir, tag)
+    broker = (spec.factory or RunningBroker)(spec, workdir, tag)
     try:
         return broker, broker.wait_ready()
     except BaseException:

@@ -3,7 +3,7 @@
 
 Usage::
 
-    python bench/run.py [--brokers kafkalite,tansu,noida] [--quick] [--json out.json]
+    python bench/run.py [--brokers kafkalite,tansu,noida,kafka] [--quick] [--json out.json]
 
 Brokers run one after another (never concurrently), each freshly started on a
 free loopback port with a fresh data directory, and are always stopped at the
@@ -43,7 +43,7 @@ from config import (
     Plan,
     ThroughputCase,
 )
-from monitor import RssSampler, tree_rss
+from monitor import RssSampler, tree_cpu, tree_rss
 from report import BrokerResult, markdown, write_json
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"  # git-ignored
@@ -132,6 +132,9 @@ def _median_run(outs: list[scenarios.PhaseResult]) -> scenarios.PhaseResult:
 def run_throughput(broker: brokers.RunningBroker, case: ThroughputCase, plan: Plan, res: BrokerResult) -> None:
     """One 1-partition produce-then-consume case, ``plan.throughput_runs`` times (median reported)."""
     runs: list[tuple[scenarios.PhaseResult, scenarios.PhaseResult]] = []
+    #: CPU seconds of the broker and of this (client) process per run and phase, so the
+    #: JSON shows which side a row was bound by.
+    cpu: list[dict[str, dict[str, float]]] = []
     for run in range(plan.throughput_runs):
         brokers.check_interrupted()
         if not broker.alive():
@@ -143,16 +146,30 @@ def run_throughput(broker: brokers.RunningBroker, case: ThroughputCase, plan: Pl
             if note and note not in res.notes:
                 res.notes.append(note)
             log(f"{res.name}: produce {case.count:,} x {case.label} (run {run + 1} of {plan.throughput_runs})")
+            marks = [(tree_cpu(broker.pid), time.process_time())]
             prod = scenarios.produce(broker.bootstrap, topic, case, plan.phase_timeout_s)
+            marks.append((tree_cpu(broker.pid), time.process_time()))
             log(f"{res.name}: consume {prod.messages:,} x {case.label}")
             cons = scenarios.consume(broker.bootstrap, topic, prod.messages, plan.phase_timeout_s)
+            marks.append((tree_cpu(broker.pid), time.process_time()))
         except Exception as exc:
             brokers.check_interrupted()  # a mangled Ctrl-C is not a broker error
             res.errors[case.key] = repr(exc) if broker.alive() else f"broker died ({exc!r})"
             return
         runs.append((prod, cons))
+        cpu.append(
+            {
+                phase: {"broker_cpu_s": after[0] - before[0], "client_cpu_s": after[1] - before[1]}
+                for phase, before, after in (("produce", *marks[0:2]), ("consume", *marks[1:3]))
+            }
+        )
     brokers.check_interrupted()
-    res.details[case.key] = {"runs": [{"produce": p.as_dict(), "consume": c.as_dict()} for p, c in runs]}
+    res.details[case.key] = {
+        "runs": [
+            {"produce": {**p.as_dict(), **used["produce"]}, "consume": {**c.as_dict(), **used["consume"]}}
+            for (p, c), used in zip(runs, cpu, strict=True)
+        ]
+    }
     for phase, index in (("produce", 0), ("consume", 1)):
         outs = [r[index] for r in runs]
         out = _median_run(outs)
@@ -270,15 +287,20 @@ def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerR
     """Measure startup, memory and all load scenarios for one broker."""
     res = BrokerResult(spec.name, version=spec.version, notes=list(spec.notes))
     startups: list[brokers.Startup] = []
+    prepares: list[float] = []
     broker = None
     try:
         for i in range(plan.startup_runs):
             broker, startup = brokers.start(spec, workdir, f"run{i}")
             startups.append(startup)
+            prepared = ""
+            if broker.prepare_s is not None:
+                prepares.append(broker.prepare_s * 1000)
+                prepared = f" after {broker.prepare_s * 1000:.0f} ms of untimed preparation"
             log(
                 f"{spec.name}: metadata after {startup.metadata_s * 1000:.1f} ms, "
                 f"librdkafka ready after {startup.client_ready_s * 1000:.1f} ms "
-                f"(start {i + 1}/{plan.startup_runs})"
+                f"(start {i + 1}/{plan.startup_runs}){prepared}"
             )
             if startup.note and startup.note not in res.notes:
                 res.notes.append(startup.note)
@@ -298,6 +320,9 @@ def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerR
         "metadata_ms": [s.metadata_s * 1000 for s in startups],
         "librdkafka_ready_ms": [s.client_ready_s * 1000 for s in startups],
     }
+    if prepares:
+        # Not part of startup_ms: Kafka's `StorageTool format`, run before the broker JVM starts.
+        res.details["startup"]["prepare_ms"] = prepares
     try:
         time.sleep(0.5)  # let the freshly started broker settle
         res.metrics["rss_idle_mib"] = tree_rss(broker.pid) / MIB
@@ -322,7 +347,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=",".join(brokers.ALL_BROKERS),
         help="comma-separated subset of: %(default)s",
     )
-    parser.add_argument("--quick", action="store_true", help="small counts (~15 s for all three brokers)")
+    parser.add_argument("--quick", action="store_true", help="small counts (about 75 s for kafkalite, tansu and noida)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="output (%(default)s)")
     parser.add_argument(
         "--peers-venv",

@@ -3,8 +3,10 @@
 The broker's jars are resolved once with Maven (``reference-pom.xml`` beside this module, at
 ``KAFKA_VERSION``) into a cache folder outside the repository. Each node is a combined
 broker+controller KRaft node formatted by Kafka's own StorageTool in a temporary directory and
-started on free loopback ports with a small heap; ``nodes=3`` starts a three-node quorum for
-cluster scenarios. Readiness means Metadata lists every broker.
+started on free loopback ports with a small heap (``java_opts`` replaces the JVM options: the
+benchmark passes Kafka's own 1 GiB heap and G1 settings); ``nodes=3`` starts a three-node quorum
+for cluster scenarios. Readiness means Metadata lists every broker. ``start()`` is ``format()``,
+``launch()`` and ``wait_ready()``, which a caller timing the broker's own start can call apart.
 
 Usable from pytest (``compat_tests/conftest.py``'s ``reference_kafka`` fixture), from the
 benchmark, and from the shell::
@@ -97,9 +99,13 @@ def _recv(sock: socket.socket, n: int) -> bytes:
 class ReferenceKafka:
     """A running Apache Kafka (one node or a quorum of several) on free loopback ports."""
 
-    def __init__(self, nodes: int = 1, overrides: dict[str, str] | None = None, workdir: Path | None = None) -> None:
+    def __init__(self, nodes: int = 1, overrides: dict[str, str] | None = None, workdir: Path | None = None,
+                 java_opts: list[str] | None = None) -> None:
         self.nodes = nodes
         self.overrides = overrides or {}
+        #: JVM options of the broker processes. The default suits tests (small heap, fast start); the
+        #: benchmark passes Kafka's own production-style heap and GC settings instead.
+        self.java_opts = list(JAVA_OPTS if java_opts is None else java_opts)
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="kafka-reference-"))
         self.ports = [_free_port() for _ in range(nodes)]
@@ -141,8 +147,17 @@ class ReferenceKafka:
         return "".join(f"{k}={v}\n" for k, v in settings.items())
 
     def start(self, timeout: float = 90.0) -> ReferenceKafka:
-        libs = ensure_libs()
-        classpath = f"{libs}/*"
+        self.format()
+        self.launch()
+        self.wait_ready(timeout)
+        return self
+
+    def format(self) -> None:
+        """Write each node's server.properties and format its log dir with Kafka's StorageTool.
+
+        The tool is a short-lived JVM of its own and always runs with the small ``JAVA_OPTS``.
+        """
+        classpath = f"{ensure_libs()}/*"
         cluster_id = _cluster_id()
         for index in range(self.nodes):
             node_dir = self.workdir / f"node-{index + 1}"
@@ -153,13 +168,20 @@ class ReferenceKafka:
                                   "-t", cluster_id, "-c", str(config)], capture_output=True, text=True, check=False)
             if fmt.returncode != 0:
                 raise RuntimeError(f"kafka-storage format failed: {fmt.stdout[-1500:]}{fmt.stderr[-1500:]}")
+
+    def launch(self) -> None:
+        """Start the formatted nodes without waiting for them (each in its own session)."""
+        classpath = f"{ensure_libs()}/*"
         for index in range(self.nodes):
             node_dir = self.workdir / f"node-{index + 1}"
             log = (node_dir / "kafka.log").open("wb")
-            self.procs.append(subprocess.Popen(["java", *JAVA_OPTS, "-cp", classpath, "kafka.Kafka",
+            self.procs.append(subprocess.Popen(["java", *self.java_opts, "-cp", classpath, "kafka.Kafka",
                                                 str(node_dir / "server.properties")],
                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             log.close()
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Block until Metadata on every node lists every broker; stop the nodes and raise if not."""
         deadline = time.monotonic() + timeout
         while any(_brokers_in_metadata(p) < self.nodes for p in self.ports):
             for proc in self.procs:
@@ -170,7 +192,6 @@ class ReferenceKafka:
                 self.stop()
                 raise RuntimeError(f"Apache Kafka not ready after {timeout} s: {self.log_tail()}")
             time.sleep(0.2)
-        return self
 
     def log_tail(self, chars: int = 3000) -> str:
         logs = sorted(self.workdir.glob("node-*/kafka.log"))
