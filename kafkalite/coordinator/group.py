@@ -304,7 +304,9 @@ class GroupCoordinator:
 
     def _prepare_rebalance(self, now: int, group: Group) -> None:
         if group.state == GroupState.COMPLETING_REBALANCE:
+            # Kafka's resetAndPropagateAssignmentWithError: the interrupted sync clears every assignment.
             for member in group.members.values():
+                member.assignment = b""
                 if member.sync_responder is not None:
                     member.sync_responder(_error(ErrorCode.REBALANCE_IN_PROGRESS, assignment=b""))
                     member.sync_responder = None
@@ -360,7 +362,6 @@ class GroupCoordinator:
             responder = member.join_responder
             member.join_responder = None
             member.is_new = False
-            member.assignment = b""
             self._schedule_heartbeat(now, group, member)
             assert responder is not None
             responder(self._join_response(group, member, member.join_version))
@@ -482,7 +483,8 @@ class GroupCoordinator:
         """Remove members; returns (top-level error, one error per identity)."""
         group = self.groups.get(group_id)
         if group is None:
-            return int(ErrorCode.UNKNOWN_MEMBER_ID), [int(ErrorCode.UNKNOWN_MEMBER_ID)] * len(identities)
+            # Kafka: every member UNKNOWN_MEMBER_ID, no group-level error (v0-v2 fold the member's in).
+            return 0, [int(ErrorCode.UNKNOWN_MEMBER_ID)] * len(identities)
         codes: list[int] = []
         changed = False
         for member_id, instance_id in identities:
@@ -598,14 +600,19 @@ class GroupCoordinator:
 
     # ---- offsets -------------------------------------------------------------------------------------
 
-    def validate_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
-        """Kafka's ClassicGroup.validateOffsetCommit; creates a simple group for generation -1."""
+    def validate_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
+                        version: int = 0) -> int:
+        """Kafka's ClassicGroup.validateOffsetCommit; creates a simple group for generation -1.
+
+        A generation for a group that does not exist is GROUP_ID_NOT_FOUND from OffsetCommit v9
+        (KIP-848), ILLEGAL_GENERATION before.
+        """
         if not group_id:
             return int(ErrorCode.INVALID_GROUP_ID)
         group = self.groups.get(group_id)
         if group is None:
             if generation >= 0:
-                return int(ErrorCode.ILLEGAL_GENERATION)
+                return int(ErrorCode.GROUP_ID_NOT_FOUND if version >= 9 else ErrorCode.ILLEGAL_GENERATION)
             self.groups[group_id] = Group(group_id)  # a "simple" group of a consumer that assigns itself
             return 0
         if group.state == GroupState.DEAD:
