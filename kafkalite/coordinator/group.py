@@ -106,6 +106,18 @@ class Group:
         return not self.members and not self.pending
 
 
+def _validate_member(group: Group, member_id: str, instance_id: str | None) -> int:
+    """Kafka's ClassicGroup.validateMember: a named instance must be the group's static member with
+    this id (unknown instance: UNKNOWN_MEMBER_ID, another id: FENCED_INSTANCE_ID); the id must be a member."""
+    if instance_id is not None:
+        current = group.static.get(instance_id)
+        if current is None:
+            return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        if current != member_id:
+            return int(ErrorCode.FENCED_INSTANCE_ID)
+    return 0 if member_id in group.members else int(ErrorCode.UNKNOWN_MEMBER_ID)
+
+
 def _error(code: ErrorCode, **extra: Any) -> dict[str, Any]:
     return {"error_code": int(code), **extra}
 
@@ -191,13 +203,11 @@ class GroupCoordinator:
             self.timers.cancel(("pending", group.group_id, p.member_id))
             self._add_member_and_rebalance(now, group, p.member_id, p, respond)
             return
-        member = group.members.get(p.member_id)
-        if p.group_instance_id is not None and group.static.get(p.group_instance_id) not in (None, p.member_id):
-            respond(_join_error(ErrorCode.FENCED_INSTANCE_ID, p.member_id))
+        code = _validate_member(group, p.member_id, p.group_instance_id)
+        if code:
+            respond(_join_error(ErrorCode(code), p.member_id))
             return
-        if member is None:
-            respond(_join_error(ErrorCode.UNKNOWN_MEMBER_ID, p.member_id))
-            return
+        member = group.members[p.member_id]
         state = group.state
         if state == GroupState.PREPARING_REBALANCE:
             self._update_member(member, p, respond)
@@ -414,13 +424,12 @@ class GroupCoordinator:
             respond(_error(code, protocol_type=None, protocol_name=None, assignment=b""))
 
         group = self.groups.get(group_id)
-        if group is not None and group_instance_id is not None and (
-            group.static.get(group_instance_id) not in (None, member_id)
-        ):
-            fail(ErrorCode.FENCED_INSTANCE_ID)
-            return
-        if group is None or member_id not in group.members:
+        if group is None:
             fail(ErrorCode.UNKNOWN_MEMBER_ID)
+            return
+        code = _validate_member(group, member_id, group_instance_id)
+        if code:
+            fail(ErrorCode(code))
             return
         if generation != group.generation:
             fail(ErrorCode.ILLEGAL_GENERATION)
@@ -468,10 +477,11 @@ class GroupCoordinator:
 
     def heartbeat(self, now: int, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
         group = self.groups.get(group_id)
-        if group is not None and instance_id is not None and group.static.get(instance_id) not in (None, member_id):
-            return int(ErrorCode.FENCED_INSTANCE_ID)
-        if group is None or member_id not in group.members:
+        if group is None:
             return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        code = _validate_member(group, member_id, instance_id)
+        if code:
+            return code
         if generation != group.generation:
             return int(ErrorCode.ILLEGAL_GENERATION)
         self._schedule_heartbeat(now, group, group.members[member_id])
@@ -620,10 +630,9 @@ class GroupCoordinator:
         if generation < 0 and group.state == GroupState.EMPTY:
             return 0
         if generation >= 0 or member_id or instance_id is not None:
-            if instance_id is not None and group.static.get(instance_id) not in (None, member_id):
-                return int(ErrorCode.FENCED_INSTANCE_ID)
-            if member_id not in group.members:
-                return int(ErrorCode.UNKNOWN_MEMBER_ID)
+            code = _validate_member(group, member_id, instance_id)
+            if code:
+                return code
             if generation != group.generation:
                 return int(ErrorCode.ILLEGAL_GENERATION)
         elif group.state != GroupState.EMPTY:
@@ -651,10 +660,9 @@ class GroupCoordinator:
         group = self.groups.setdefault(group_id, Group(group_id))
         if generation < 0 and not member_id and instance_id is None:
             return 0
-        if instance_id is not None and group.static.get(instance_id) not in (None, member_id):
-            return int(ErrorCode.FENCED_INSTANCE_ID)
-        if member_id not in group.members:
-            return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        code = _validate_member(group, member_id, instance_id)
+        if code:
+            return code
         if generation != group.generation:
             return int(ErrorCode.ILLEGAL_GENERATION)
         return 0
