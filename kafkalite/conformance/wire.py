@@ -181,6 +181,8 @@ def _plain(value: Any) -> Any:
         return {"$hex": bytes(value).hex()}
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, (set, frozenset)):  # a bitfield (authorized operations): the bits set, ascending
+        return sorted(_plain(v) for v in value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if hasattr(value, "to_dict"):

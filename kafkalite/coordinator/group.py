@@ -423,6 +423,9 @@ class GroupCoordinator:
         def fail(code: ErrorCode) -> None:
             respond(_error(code, protocol_type=None, protocol_name=None, assignment=b""))
 
+        if not group_id:
+            fail(ErrorCode.INVALID_GROUP_ID)
+            return
         group = self.groups.get(group_id)
         if group is None:
             fail(ErrorCode.UNKNOWN_MEMBER_ID)
@@ -476,6 +479,8 @@ class GroupCoordinator:
     # ---- Heartbeat and LeaveGroup ------------------------------------------------------------------
 
     def heartbeat(self, now: int, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
+        if not group_id:
+            return int(ErrorCode.INVALID_GROUP_ID)
         group = self.groups.get(group_id)
         if group is None:
             return int(ErrorCode.UNKNOWN_MEMBER_ID)
@@ -490,7 +495,9 @@ class GroupCoordinator:
         return int(ErrorCode.NONE)
 
     def leave(self, now: int, group_id: str, identities: list[tuple[str, str | None]]) -> tuple[int, list[int]]:
-        """Remove members; returns (top-level error, one error per identity)."""
+        """Remove members; returns (top-level error, one error per identity, none if the request failed)."""
+        if not group_id:
+            return int(ErrorCode.INVALID_GROUP_ID), []
         group = self.groups.get(group_id)
         if group is None:
             # Kafka: every member UNKNOWN_MEMBER_ID, no group-level error (v0-v2 fold the member's in).
@@ -615,10 +622,9 @@ class GroupCoordinator:
         """Kafka's ClassicGroup.validateOffsetCommit; creates a simple group for generation -1.
 
         A generation for a group that does not exist is GROUP_ID_NOT_FOUND from OffsetCommit v9
-        (KIP-848), ILLEGAL_GENERATION before.
+        (KIP-848), ILLEGAL_GENERATION before. The empty group id is a group like any other here:
+        Kafka keeps offsets for it, for backwards compatibility (TxnOffsetCommit refuses it).
         """
-        if not group_id:
-            return int(ErrorCode.INVALID_GROUP_ID)
         group = self.groups.get(group_id)
         if group is None:
             if generation >= 0:

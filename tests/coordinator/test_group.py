@@ -1006,8 +1006,16 @@ def test_commit_with_generation_to_unknown_group_is_illegal_generation():
     assert "nope" not in h.coord.groups
 
 
-def test_commit_with_empty_group_id_is_invalid():
-    assert Harness().coord.validate_commit("", -1, "", None) == ErrorCode.INVALID_GROUP_ID
+def test_commit_with_empty_group_id_is_a_simple_commit():
+    """Kafka keeps offsets for the empty group id (backwards compatibility); the group APIs refuse it."""
+    h = Harness()
+    assert h.coord.validate_commit("", -1, "", None) == 0
+    assert h.coord.commit(0, "", "t", 0, 5, -1, None) == 0
+    assert h.coord.committed("")[("t", 0)].offset == 5
+    assert h.coord.validate_txn_commit("", -1, "", None) == ErrorCode.INVALID_GROUP_ID
+    assert h.heartbeat(0, "m", 1, group="") == ErrorCode.INVALID_GROUP_ID
+    assert one(h.sync(0, "m", 1, group=""))["error_code"] == ErrorCode.INVALID_GROUP_ID
+    assert h.coord.leave(0, "", [("m", None)]) == (ErrorCode.INVALID_GROUP_ID, [])
 
 
 def test_commit_by_static_member_checks_instance_id():

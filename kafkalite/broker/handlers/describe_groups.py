@@ -14,10 +14,16 @@ from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupState
 from kafkalite.errors import ErrorCode
 
+#: What a group allows (Kafka's AclOperation codes): READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS,
+#: ALTER_CONFIGS. There is no authorizer, so every one of them, as Kafka answers without one.
+GROUP_OPERATIONS = frozenset({3, 6, 8, 10, 11})
+
 
 @api(15, "DescribeGroups", 0, 6)
 async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     described: list[dict[str, Any]] = []
+    # None encodes as Kafka's "not asked for" (INT32 min).
+    operations = set(GROUP_OPERATIONS) if ctx.version >= 3 and request.include_authorized_operations else None
     for group_id in request.groups:
         group = ctx.state.groups.groups.get(group_id)
         if group is None:
@@ -26,7 +32,8 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                 {"error_code": int(ErrorCode.GROUP_ID_NOT_FOUND if v6 else ErrorCode.NONE),
                  "error_message": f"Group {group_id} not found." if v6 else None,
                  "group_id": group_id, "group_state": "Dead",
-                 "protocol_type": "", "protocol_data": "", "members": []}
+                 "protocol_type": "", "protocol_data": "", "members": [],
+                 "authorized_operations": None if v6 else operations}
             )
             continue
         stable = group.state == GroupState.STABLE
@@ -49,6 +56,7 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                     }
                     for m in group.members.values()
                 ],
+                "authorized_operations": operations,
             }
         )
     return {"throttle_time_ms": 0, "groups": described}

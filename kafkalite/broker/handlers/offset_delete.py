@@ -13,6 +13,8 @@ from kafkalite.protocol.codec import subscribed_topics
 @api(47, "OffsetDelete", 0, 0)
 async def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, Any]:
     groups = ctx.state.groups
+    if not request.group_id:
+        return {"error_code": int(ErrorCode.INVALID_GROUP_ID), "throttle_time_ms": 0, "topics": []}
     group = groups.groups.get(request.group_id)
     if group is None:
         return {"error_code": int(ErrorCode.GROUP_ID_NOT_FOUND), "throttle_time_ms": 0, "topics": []}
