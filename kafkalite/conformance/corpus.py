@@ -10,9 +10,11 @@ for it) and ``steps``. A step is one of:
   (false for set-up steps whose answers are not part of the check), ``ignore`` (dotted path
   globs left out of the comparison, with the reason in ``why``), ``retry_until``
   (``"no_error"``: repeat for up to 15 s while any ``error_code`` is non-zero, for set-up that
-  Kafka completes asynchronously; or ``{dotted path: value}``: repeat for up to 15 s until the
-  answer has those values, e.g. a transaction's state once Kafka's asynchronous markers are
-  written), ``no_response`` (acks=0: no answer is read, and an answer
+  Kafka completes asynchronously; or ``{dotted path: value}``: repeat until every path holds its
+  value, to wait for a state another connection's request brings about, such as a heartbeat
+  answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived), ``keep_own`` (dotted paths of
+  arrays, ``*`` for every index, whose items are kept only when they mention one of the run's
+  names, for listings of the whole broker such as ListGroups), ``no_response`` (acks=0: no answer is read, and an answer
   arriving anyway shows up as a correlation mismatch on the next step), ``send_only`` (an id:
   send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup);
 - ``{"receive": id}``: the answer of an earlier ``send_only`` step;
@@ -22,7 +24,8 @@ for it) and ``steps``. A step is one of:
 Values: ``"${topic}"``, ``"${topic2}"``, ``"${group}"``, ``"${txn}"`` are unique names for the run
 (so one broker serves every scenario), ``"${name}"`` a saved value (an exact placeholder keeps the
 saved value's type), ``"$v"`` the scenario's version; ``{"$records": spec}`` builds a record set
-(see ``wire.build_records``), ``{"$hex": ...}``/``{"$utf8": ...}`` give bytes.
+(see ``wire.build_records``), ``{"$hex": ...}``/``{"$utf8": ...}`` give bytes, and
+``{"$subscription": [topic, ...]}`` a consumer protocol subscription (JoinGroup metadata).
 """
 
 from __future__ import annotations

@@ -107,6 +107,8 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[d
             if "api" in step:
                 entry["api"], entry["version"] = step["api"], step["version"]
             response = normalise(answer)  # always: it numbers generated ids for the later steps
+            if step.get("keep_own"):
+                response = _keep_own(response, step["keep_own"])
             if step.get("compare", True) is False:
                 entry["compare"] = False  # set-up: its answer is not part of the check, nor kept
             else:
@@ -134,21 +136,9 @@ def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connectio
     while True:
         conn.send(name, version, body)
         answer = _answer(conn.receive())
-        if _settled(step.get("retry_until"), answer) or time.monotonic() > deadline:
+        if not _should_retry(step.get("retry_until"), answer) or time.monotonic() > deadline:
             return answer
         time.sleep(0.1)
-
-
-def _settled(until: Any, answer: Any) -> bool:
-    """Whether a step's ``retry_until`` holds for ``answer`` (always, when the step has none)."""
-    if until is None:
-        return True
-    if until == "no_error":
-        return not _errors(answer)
-    try:
-        return all(_lookup(answer, path) == want for path, want in until.items())
-    except (KeyError, IndexError, TypeError, ValueError):
-        return False  # the path is not there yet (an empty list, an error answer)
 
 
 def _raw(conn: Connection, frame: bytes) -> Any:
@@ -170,6 +160,39 @@ def _answer(answer: Any) -> Any:
     if answer is NoAnswer:
         return {"$no_response": True}
     return answer
+
+
+def _should_retry(until: Any, answer: Any) -> bool:
+    """Whether ``retry_until`` is still unmet: ``"no_error"``, or {dotted path: value} all equal."""
+    if until is None:
+        return False
+    if until == "no_error":
+        return _errors(answer)
+    try:
+        return any(_lookup(answer, path) != want for path, want in until.items())
+    except (KeyError, IndexError, TypeError, ValueError):
+        return True
+
+
+def _keep_own(value: Any, paths: list[str]) -> Any:
+    """``value`` with the arrays at ``paths`` (dotted, ``*`` for every index) reduced to the items
+    that mention one of this scenario's names (after normalisation: a ``${...}`` placeholder)."""
+    for path in paths:
+        value = _filter_at(value, path.split("."))
+    return value
+
+
+def _filter_at(value: Any, parts: list[str]) -> Any:
+    if not parts:
+        if isinstance(value, list):
+            return [item for item in value if "${" in json.dumps(item)]
+        return value
+    head, rest = parts[0], parts[1:]
+    if isinstance(value, list):
+        return [_filter_at(v, rest) if head in ("*", str(i)) else v for i, v in enumerate(value)]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _filter_at(value[head], rest)}
+    return value
 
 
 def _errors(value: Any) -> bool:

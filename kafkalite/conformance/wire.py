@@ -85,9 +85,23 @@ def encode_special(value: Any) -> Any:
             return build_records(arg)
         if tag == "$uuid":
             return uuid.UUID(arg)
+        if tag == "$subscription":
+            return consumer_subscription(arg)
     if isinstance(value, list):
         return [encode_special(v) for v in value]
     return value
+
+
+def consumer_subscription(topics: list[str]) -> bytes:
+    """A v0 ConsumerProtocolSubscription (JoinGroup member metadata of protocol type "consumer").
+
+    Built here rather than written as ``$hex`` because the topic names are the run's unique names.
+    """
+    out = struct.pack(">hi", 0, len(topics))
+    for topic in topics:
+        name = topic.encode()
+        out += struct.pack(">h", len(name)) + name
+    return out + struct.pack(">i", -1)  # no user data
 
 
 def build_records(spec: dict[str, Any]) -> bytes:
@@ -167,6 +181,8 @@ def _plain(value: Any) -> Any:
         return {"$hex": bytes(value).hex()}
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, (set, frozenset)):  # a bitfield (authorized operations): the bits set, ascending
+        return sorted(_plain(v) for v in value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if hasattr(value, "to_dict"):

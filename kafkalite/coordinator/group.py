@@ -106,6 +106,18 @@ class Group:
         return not self.members and not self.pending
 
 
+def _validate_member(group: Group, member_id: str, instance_id: str | None) -> int:
+    """Kafka's ClassicGroup.validateMember: a named instance must be the group's static member with
+    this id (unknown instance: UNKNOWN_MEMBER_ID, another id: FENCED_INSTANCE_ID); the id must be a member."""
+    if instance_id is not None:
+        current = group.static.get(instance_id)
+        if current is None:
+            return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        if current != member_id:
+            return int(ErrorCode.FENCED_INSTANCE_ID)
+    return 0 if member_id in group.members else int(ErrorCode.UNKNOWN_MEMBER_ID)
+
+
 def _error(code: ErrorCode, **extra: Any) -> dict[str, Any]:
     return {"error_code": int(code), **extra}
 
@@ -191,13 +203,11 @@ class GroupCoordinator:
             self.timers.cancel(("pending", group.group_id, p.member_id))
             self._add_member_and_rebalance(now, group, p.member_id, p, respond)
             return
-        member = group.members.get(p.member_id)
-        if p.group_instance_id is not None and group.static.get(p.group_instance_id) not in (None, p.member_id):
-            respond(_join_error(ErrorCode.FENCED_INSTANCE_ID, p.member_id))
+        code = _validate_member(group, p.member_id, p.group_instance_id)
+        if code:
+            respond(_join_error(ErrorCode(code), p.member_id))
             return
-        if member is None:
-            respond(_join_error(ErrorCode.UNKNOWN_MEMBER_ID, p.member_id))
-            return
+        member = group.members[p.member_id]
         state = group.state
         if state == GroupState.PREPARING_REBALANCE:
             self._update_member(member, p, respond)
@@ -304,7 +314,9 @@ class GroupCoordinator:
 
     def _prepare_rebalance(self, now: int, group: Group) -> None:
         if group.state == GroupState.COMPLETING_REBALANCE:
+            # Kafka's resetAndPropagateAssignmentWithError: the interrupted sync clears every assignment.
             for member in group.members.values():
+                member.assignment = b""
                 if member.sync_responder is not None:
                     member.sync_responder(_error(ErrorCode.REBALANCE_IN_PROGRESS, assignment=b""))
                     member.sync_responder = None
@@ -360,7 +372,6 @@ class GroupCoordinator:
             responder = member.join_responder
             member.join_responder = None
             member.is_new = False
-            member.assignment = b""
             self._schedule_heartbeat(now, group, member)
             assert responder is not None
             responder(self._join_response(group, member, member.join_version))
@@ -412,14 +423,16 @@ class GroupCoordinator:
         def fail(code: ErrorCode) -> None:
             respond(_error(code, protocol_type=None, protocol_name=None, assignment=b""))
 
-        group = self.groups.get(group_id)
-        if group is not None and group_instance_id is not None and (
-            group.static.get(group_instance_id) not in (None, member_id)
-        ):
-            fail(ErrorCode.FENCED_INSTANCE_ID)
+        if not group_id:
+            fail(ErrorCode.INVALID_GROUP_ID)
             return
-        if group is None or member_id not in group.members:
+        group = self.groups.get(group_id)
+        if group is None:
             fail(ErrorCode.UNKNOWN_MEMBER_ID)
+            return
+        code = _validate_member(group, member_id, group_instance_id)
+        if code:
+            fail(ErrorCode(code))
             return
         if generation != group.generation:
             fail(ErrorCode.ILLEGAL_GENERATION)
@@ -466,11 +479,14 @@ class GroupCoordinator:
     # ---- Heartbeat and LeaveGroup ------------------------------------------------------------------
 
     def heartbeat(self, now: int, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
+        if not group_id:
+            return int(ErrorCode.INVALID_GROUP_ID)
         group = self.groups.get(group_id)
-        if group is not None and instance_id is not None and group.static.get(instance_id) not in (None, member_id):
-            return int(ErrorCode.FENCED_INSTANCE_ID)
-        if group is None or member_id not in group.members:
+        if group is None:
             return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        code = _validate_member(group, member_id, instance_id)
+        if code:
+            return code
         if generation != group.generation:
             return int(ErrorCode.ILLEGAL_GENERATION)
         self._schedule_heartbeat(now, group, group.members[member_id])
@@ -479,10 +495,13 @@ class GroupCoordinator:
         return int(ErrorCode.NONE)
 
     def leave(self, now: int, group_id: str, identities: list[tuple[str, str | None]]) -> tuple[int, list[int]]:
-        """Remove members; returns (top-level error, one error per identity)."""
+        """Remove members; returns (top-level error, one error per identity, none if the request failed)."""
+        if not group_id:
+            return int(ErrorCode.INVALID_GROUP_ID), []
         group = self.groups.get(group_id)
         if group is None:
-            return int(ErrorCode.UNKNOWN_MEMBER_ID), [int(ErrorCode.UNKNOWN_MEMBER_ID)] * len(identities)
+            # Kafka: every member UNKNOWN_MEMBER_ID, no group-level error (v0-v2 fold the member's in).
+            return 0, [int(ErrorCode.UNKNOWN_MEMBER_ID)] * len(identities)
         codes: list[int] = []
         changed = False
         for member_id, instance_id in identities:
@@ -598,14 +617,18 @@ class GroupCoordinator:
 
     # ---- offsets -------------------------------------------------------------------------------------
 
-    def validate_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
-        """Kafka's ClassicGroup.validateOffsetCommit; creates a simple group for generation -1."""
-        if not group_id:
-            return int(ErrorCode.INVALID_GROUP_ID)
+    def validate_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None,
+                        version: int = 0) -> int:
+        """Kafka's ClassicGroup.validateOffsetCommit; creates a simple group for generation -1.
+
+        A generation for a group that does not exist is GROUP_ID_NOT_FOUND from OffsetCommit v9
+        (KIP-848), ILLEGAL_GENERATION before. The empty group id is a group like any other here:
+        Kafka keeps offsets for it, for backwards compatibility (TxnOffsetCommit refuses it).
+        """
         group = self.groups.get(group_id)
         if group is None:
             if generation >= 0:
-                return int(ErrorCode.ILLEGAL_GENERATION)
+                return int(ErrorCode.GROUP_ID_NOT_FOUND if version >= 9 else ErrorCode.ILLEGAL_GENERATION)
             self.groups[group_id] = Group(group_id)  # a "simple" group of a consumer that assigns itself
             return 0
         if group.state == GroupState.DEAD:
@@ -613,10 +636,9 @@ class GroupCoordinator:
         if generation < 0 and group.state == GroupState.EMPTY:
             return 0
         if generation >= 0 or member_id or instance_id is not None:
-            if instance_id is not None and group.static.get(instance_id) not in (None, member_id):
-                return int(ErrorCode.FENCED_INSTANCE_ID)
-            if member_id not in group.members:
-                return int(ErrorCode.UNKNOWN_MEMBER_ID)
+            code = _validate_member(group, member_id, instance_id)
+            if code:
+                return code
             if generation != group.generation:
                 return int(ErrorCode.ILLEGAL_GENERATION)
         elif group.state != GroupState.EMPTY:
@@ -648,10 +670,9 @@ class GroupCoordinator:
         group = self.groups.setdefault(group_id, Group(group_id))
         if generation < 0 and not member_id and instance_id is None:
             return 0
-        if instance_id is not None and group.static.get(instance_id) not in (None, member_id):
-            return int(ErrorCode.FENCED_INSTANCE_ID)
-        if member_id not in group.members:
-            return int(ErrorCode.UNKNOWN_MEMBER_ID)
+        code = _validate_member(group, member_id, instance_id)
+        if code:
+            return code
         if generation != group.generation:
             return int(ErrorCode.ILLEGAL_GENERATION)
         return 0

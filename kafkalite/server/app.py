@@ -189,6 +189,10 @@ class KafkaliteServer:
                 log.warning("%d connection(s) still open after shutdown", len(self.connections))
         for timer in self._timers.values():
             timer.cancel()
-        self.state.close()
-        self._stopped.set()
+        try:
+            self.state.close()
+        finally:
+            # Even when closing fails (the data directory removed under us), the broker has stopped:
+            # a `serve` process must exit and a second SIGTERM must not wait forever.
+            self._stopped.set()
         log.info("kafkalite stopped cleanly")

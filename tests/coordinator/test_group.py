@@ -684,9 +684,37 @@ def test_leave_with_only_unknown_members_changes_nothing():
 
 
 def test_leave_unknown_group():
+    """Kafka answers every member UNKNOWN_MEMBER_ID and no group-level error (LeaveGroup v3+)."""
     h = Harness()
     assert h.coord.leave(0, "nope", [("m", None), ("n", None)]) == (
-        ErrorCode.UNKNOWN_MEMBER_ID, [ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.UNKNOWN_MEMBER_ID])
+        0, [ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.UNKNOWN_MEMBER_ID])
+
+
+def test_assignments_survive_a_rebalance_until_the_next_sync():
+    """As Kafka's DescribeGroups shows: the last assignment stays through PreparingRebalance and the join."""
+    h = Harness()
+    a, b = h.pair_stable()
+    c, rc = h.new_member(0)
+    assert rc == [] and h.group.state == GroupState.PREPARING_REBALANCE
+    assert {mid: m.assignment for mid, m in h.group.members.items()} == {a: b"A", b: b"B", c: b""}
+    h.join(0, a)
+    h.join(0, b)
+    assert h.group.state == GroupState.COMPLETING_REBALANCE
+    assert {mid: m.assignment for mid, m in h.group.members.items()} == {a: b"A", b: b"B", c: b""}
+
+
+def test_an_interrupted_sync_clears_every_assignment():
+    """Kafka's resetAndPropagateAssignmentWithError: a rebalance during CompletingRebalance empties them."""
+    h = Harness()
+    a, b = h.pair_stable()
+    c, _ = h.new_member(0)
+    h.join(0, a)
+    h.join(0, b)
+    waiting = h.sync(0, b, 3)
+    assert waiting == [] and h.group.state == GroupState.COMPLETING_REBALANCE
+    h.coord.leave(0, GROUP, [(c, None)])
+    assert one(waiting)["error_code"] == ErrorCode.REBALANCE_IN_PROGRESS
+    assert all(m.assignment == b"" for m in h.group.members.values())
 
 
 def test_last_member_leaving_empties_the_group():
@@ -939,6 +967,14 @@ def test_commit_without_generation_on_an_active_group_is_unknown_member():
     assert h.coord.validate_commit(GROUP, -1, "", None) == ErrorCode.UNKNOWN_MEMBER_ID
 
 
+def test_commit_with_a_generation_to_an_unknown_group():
+    """ILLEGAL_GENERATION before OffsetCommit v9, GROUP_ID_NOT_FOUND from v9 (KIP-848); no group is created."""
+    h = Harness()
+    assert h.coord.validate_commit("nope", 3, "m", None, version=8) == ErrorCode.ILLEGAL_GENERATION
+    assert h.coord.validate_commit("nope", 3, "m", None, version=9) == ErrorCode.GROUP_ID_NOT_FOUND
+    assert "nope" not in h.coord.groups
+
+
 def test_commit_validation_against_a_stable_group():
     h = Harness()
     a = h.single_stable()
@@ -970,8 +1006,16 @@ def test_commit_with_generation_to_unknown_group_is_illegal_generation():
     assert "nope" not in h.coord.groups
 
 
-def test_commit_with_empty_group_id_is_invalid():
-    assert Harness().coord.validate_commit("", -1, "", None) == ErrorCode.INVALID_GROUP_ID
+def test_commit_with_empty_group_id_is_a_simple_commit():
+    """Kafka keeps offsets for the empty group id (backwards compatibility); the group APIs refuse it."""
+    h = Harness()
+    assert h.coord.validate_commit("", -1, "", None) == 0
+    assert h.coord.commit(0, "", "t", 0, 5, -1, None) == 0
+    assert h.coord.committed("")[("t", 0)].offset == 5
+    assert h.coord.validate_txn_commit("", -1, "", None) == ErrorCode.INVALID_GROUP_ID
+    assert h.heartbeat(0, "m", 1, group="") == ErrorCode.INVALID_GROUP_ID
+    assert one(h.sync(0, "m", 1, group=""))["error_code"] == ErrorCode.INVALID_GROUP_ID
+    assert h.coord.leave(0, "", [("m", None)]) == (ErrorCode.INVALID_GROUP_ID, [])
 
 
 def test_commit_by_static_member_checks_instance_id():
@@ -1172,3 +1216,15 @@ def test_fail_waiting_answers_parked_syncs():
     h.coord.fail_waiting(ErrorCode.NOT_COORDINATOR)
     assert one(rb)["error_code"] == ErrorCode.NOT_COORDINATOR
     assert one(rb)["assignment"] == b""
+
+
+def test_an_instance_id_the_group_does_not_know_is_an_unknown_member():
+    """Kafka's validateMember: a dynamic member naming an unregistered group.instance.id is UNKNOWN_MEMBER_ID."""
+    h = Harness()
+    a = h.single_stable()
+    assert h.heartbeat(10, a, 1, instance="ghost") == ErrorCode.UNKNOWN_MEMBER_ID
+    assert one(h.sync(10, a, 1, instance="ghost"))["error_code"] == ErrorCode.UNKNOWN_MEMBER_ID
+    assert one(h.join(10, a, instance="ghost"))["error_code"] == ErrorCode.UNKNOWN_MEMBER_ID
+    assert h.coord.validate_commit(GROUP, 1, a, "ghost") == ErrorCode.UNKNOWN_MEMBER_ID
+    assert h.coord.validate_txn_commit(GROUP, 1, a, "ghost") == ErrorCode.UNKNOWN_MEMBER_ID
+    assert h.group.state == GroupState.STABLE and h.heartbeat(10, a, 1) == 0

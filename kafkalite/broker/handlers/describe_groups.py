@@ -1,4 +1,7 @@
-"""DescribeGroups (key 15), v0-v6: state, protocol and members; metadata and assignments when Stable.
+"""DescribeGroups (key 15), v0-v6: state, protocol and members; member metadata only when Stable.
+
+Assignments are shown in every state, as Kafka does: a member keeps its last assignment through a
+rebalance until the leader's SyncGroup replaces it (or an interrupted sync clears it).
 
 An unknown group is described as Dead with no members; v6 adds GROUP_ID_NOT_FOUND for it.
 """
@@ -11,17 +14,26 @@ from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupState
 from kafkalite.errors import ErrorCode
 
+#: What a group allows (Kafka's AclOperation codes): READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS,
+#: ALTER_CONFIGS. There is no authorizer, so every one of them, as Kafka answers without one.
+GROUP_OPERATIONS = frozenset({3, 6, 8, 10, 11})
+
 
 @api(15, "DescribeGroups", 0, 6)
 async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     described: list[dict[str, Any]] = []
+    # None encodes as Kafka's "not asked for" (INT32 min).
+    operations = set(GROUP_OPERATIONS) if ctx.version >= 3 and request.include_authorized_operations else None
     for group_id in request.groups:
         group = ctx.state.groups.groups.get(group_id)
         if group is None:
-            code = ErrorCode.GROUP_ID_NOT_FOUND if ctx.version >= 6 else ErrorCode.NONE
+            v6 = ctx.version >= 6
             described.append(
-                {"error_code": int(code), "error_message": None, "group_id": group_id, "group_state": "Dead",
-                 "protocol_type": "", "protocol_data": "", "members": []}
+                {"error_code": int(ErrorCode.GROUP_ID_NOT_FOUND if v6 else ErrorCode.NONE),
+                 "error_message": f"Group {group_id} not found." if v6 else None,
+                 "group_id": group_id, "group_state": "Dead",
+                 "protocol_type": "", "protocol_data": "", "members": [],
+                 "authorized_operations": None if v6 else operations}
             )
             continue
         stable = group.state == GroupState.STABLE
@@ -40,10 +52,11 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                         "client_id": m.client_id,
                         "client_host": m.client_host,
                         "member_metadata": m.metadata(group.protocol_name) if stable else b"",
-                        "member_assignment": m.assignment if stable else b"",
+                        "member_assignment": m.assignment,
                     }
                     for m in group.members.values()
                 ],
+                "authorized_operations": operations,
             }
         )
     return {"throttle_time_ms": 0, "groups": described}

@@ -1,7 +1,8 @@
 """FindCoordinator (key 10), v0-v6: this broker coordinates every group and transaction.
 
 v4+ batches keys (``coordinator_keys``); v0-v3 carry one key. With one broker the answer
-never depends on the key, so it is always this broker's advertised address.
+never depends on the key, so it is always this broker's advertised address; a key type other
+than group (0) or transaction (1) is INVALID_REQUEST, as Kafka answers it.
 """
 
 from __future__ import annotations
@@ -9,28 +10,30 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 GROUP_KEY_TYPE = 0
 TRANSACTION_KEY_TYPE = 1
 
 
+def _answer(ctx: RequestContext, key_type: int) -> dict[str, Any]:
+    """This broker for a group or transaction key; INVALID_REQUEST (no node) for any other key type.
+
+    Kafka fills ``error_message`` with the error's name even on success ("NONE").
+    """
+    if key_type not in (GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE):
+        return {"error_code": int(ErrorCode.INVALID_REQUEST),
+                "error_message": f"Unsupported key type {key_type}", "node_id": -1, "host": "", "port": -1}
+    host, port = ctx.state.config.advertised
+    return {"error_code": 0, "error_message": "NONE", "node_id": ctx.state.config.node_id, "host": host, "port": port}
+
+
 @api(10, "FindCoordinator", 0, 6)
 async def handle_find_coordinator(ctx: RequestContext, request: Any) -> dict[str, Any]:
-    node = ctx.state.config.node_id
-    host, port = ctx.state.config.advertised
+    key_type = request.key_type if ctx.version >= 1 else GROUP_KEY_TYPE
     if ctx.version >= 4:
         return {
             "throttle_time_ms": 0,
-            "coordinators": [
-                {"key": key, "node_id": node, "host": host, "port": port, "error_code": 0, "error_message": None}
-                for key in request.coordinator_keys
-            ],
+            "coordinators": [{"key": key, **_answer(ctx, key_type)} for key in request.coordinator_keys],
         }
-    return {
-        "throttle_time_ms": 0,
-        "error_code": 0,
-        "error_message": None,
-        "node_id": node,
-        "host": host,
-        "port": port,
-    }
+    return {"throttle_time_ms": 0, **_answer(ctx, key_type)}

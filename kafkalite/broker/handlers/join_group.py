@@ -31,4 +31,6 @@ async def handle_join_group(ctx: RequestContext, request: Any) -> dict[str, Any]
     groups = ctx.state.groups
     now = ctx.state.clock.now_ms()
     body = await deferred(lambda respond: groups.join(now, params, respond))
+    if ctx.version < 7 and body.get("protocol_name") is None:
+        body = {**body, "protocol_name": ""}  # not nullable before v7: Kafka writes an empty name
     return {"throttle_time_ms": 0, **body}

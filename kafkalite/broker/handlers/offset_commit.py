@@ -20,7 +20,7 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
     generation = request.generation_id_or_member_epoch if ctx.version >= 1 else -1
     member_id = request.member_id if ctx.version >= 1 else ""
     instance_id = request.group_instance_id if ctx.version >= 7 else None
-    group_error = groups.validate_commit(request.group_id, generation, member_id or "", instance_id)
+    group_error = groups.validate_commit(request.group_id, generation, member_id or "", instance_id, ctx.version)
     now = state.clock.now_ms()
     topics = commit_partitions(
         ctx, request.topics, group_error,

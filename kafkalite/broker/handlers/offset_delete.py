@@ -13,6 +13,8 @@ from kafkalite.protocol.codec import subscribed_topics
 @api(47, "OffsetDelete", 0, 0)
 async def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, Any]:
     groups = ctx.state.groups
+    if not request.group_id:
+        return {"error_code": int(ErrorCode.INVALID_GROUP_ID), "throttle_time_ms": 0, "topics": []}
     group = groups.groups.get(request.group_id)
     if group is None:
         return {"error_code": int(ErrorCode.GROUP_ID_NOT_FOUND), "throttle_time_ms": 0, "topics": []}
@@ -22,15 +24,18 @@ async def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, A
             subscribed |= subscribed_topics(member.metadata(group.protocol_name))
     topics: list[dict[str, Any]] = []
     doomed: list[tuple[str, int]] = []
+    cluster = ctx.state.cluster
     for topic in request.topics:
-        code = int(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC) if topic.name in subscribed else 0
-        if ctx.state.cluster.topics.get(topic.name) is None:
-            code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-        if not code:
-            doomed.extend((topic.name, p.partition_index) for p in topic.partitions)
-        topics.append(
-            {"name": topic.name,
-             "partitions": [{"partition_index": p.partition_index, "error_code": code} for p in topic.partitions]}
-        )
+        rows = []
+        for p in topic.partitions:
+            if cluster.partition(topic.name, p.partition_index) is None:
+                code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            elif topic.name in subscribed:
+                code = int(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC)
+            else:
+                code = 0
+                doomed.append((topic.name, p.partition_index))
+            rows.append({"partition_index": p.partition_index, "error_code": code})
+        topics.append({"name": topic.name, "partitions": rows})
     groups.delete_offsets(request.group_id, doomed)
     return {"error_code": 0, "throttle_time_ms": 0, "topics": topics}

@@ -1,7 +1,8 @@
 """SyncGroup (key 14), v0-v5: the leader's assignments, handed to every member.
 
 Members that sync before the leader wait (a deferred reply) until the leader's SyncGroup
-completes the rebalance.
+completes the rebalance. From v5 the protocol type and name are mandatory (null ones are
+INCONSISTENT_GROUP_PROTOCOL) and must match the group's.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from kafkalite.broker.handlers.deferred import deferred
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 
 @api(14, "SyncGroup", 0, 5)
@@ -18,6 +20,10 @@ async def handle_sync_group(ctx: RequestContext, request: Any) -> dict[str, Any]
     groups = ctx.state.groups
     now = ctx.state.clock.now_ms()
     v5 = ctx.version >= 5
+    if v5 and (request.protocol_type is None or request.protocol_name is None):
+        # From v5 both are mandatory; Kafka answers a request without them before looking at the group.
+        return {"throttle_time_ms": 0, "error_code": int(ErrorCode.INCONSISTENT_GROUP_PROTOCOL),
+                "protocol_type": None, "protocol_name": None, "assignment": b""}
     body = await deferred(
         lambda respond: groups.sync(
             now,
