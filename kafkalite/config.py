@@ -195,6 +195,16 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
             c("flush.ms", LONG, LONG_MAX, at_least(0), "Time between forced fsyncs"),
             (s("log.flush.interval.ms"), s("log.flush.scheduler.interval.ms")),
         ),
+        (
+            c(
+                "errors.deadletterqueue.group.enable",
+                BOOLEAN,
+                "false",
+                None,
+                "Whether share groups may use this topic as a dead-letter queue (no effect here)",
+            ),
+            (),
+        ),
         (c("follower.replication.throttled.replicas", LIST, "", None, "Throttled replicas (no effect here)"), ()),
         (
             c("index.interval.bytes", INT, "4096", at_least(0), "Bytes between offset index entries"),
@@ -212,6 +222,16 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
         (
             c("max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), "Longest a record stays uncompacted"),
             (s("log.cleaner.max.compaction.lag.ms"),),
+        ),
+        (
+            c(
+                "max.decompressed.message.bytes",
+                INT,
+                "2147483639",
+                at_least(0),
+                "Largest decompressed record accepted (no limit enforced here beyond the default)",
+            ),
+            (s("max.decompressed.message.bytes"),),
         ),
         (
             c("max.message.bytes", INT, "1048588", at_least(0), "Largest record batch accepted"),
@@ -254,6 +274,14 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
             (s("min.insync.replicas"),),
         ),
         (c("preallocate", BOOLEAN, "false", None, "Preallocate segment files"), (s("log.preallocate"),)),
+        (
+            c("remote.copy.lag.bytes", LONG, "-1", None, "Tiered storage upload size lag (no effect here)"),
+            (s("log.remote.copy.lag.bytes"),),
+        ),
+        (
+            c("remote.copy.lag.ms", LONG, "0", None, "Tiered storage upload time lag (no effect here)"),
+            (s("log.remote.copy.lag.ms"),),
+        ),
         (c("remote.log.copy.disable", BOOLEAN, "false", None, "Tiered storage copy switch"), ()),
         (c("remote.log.delete.on.disable", BOOLEAN, "false", None, "Tiered storage delete switch"), ()),
         (c("remote.storage.enable", BOOLEAN, "false", None, "Tiered storage (not supported here)"), ()),
@@ -381,6 +409,9 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("log.local.retention.ms", LONG, "-2", at_least(-2), "Default local.retention.ms", dyn),
         c("log.cleaner.max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), "Default max.compaction.lag.ms", dyn),
         c("message.max.bytes", INT, "1048588", at_least(0), "Largest record batch accepted", dyn),
+        c("max.decompressed.message.bytes", INT, "2147483639", at_least(0), "Default of the topic config", dyn),
+        c("log.remote.copy.lag.bytes", LONG, "-1", None, "Default remote.copy.lag.bytes", dyn),
+        c("log.remote.copy.lag.ms", LONG, "0", None, "Default remote.copy.lag.ms", dyn),
         c("log.message.timestamp.after.max.ms", LONG, "3600000", at_least(0), "Default", dyn),
         c("log.message.timestamp.before.max.ms", LONG, LONG_MAX, at_least(0), "Default", dyn),
         c("log.message.timestamp.type", STRING, "CreateTime", one_of("CreateTime", "LogAppendTime"), "Default", dyn),

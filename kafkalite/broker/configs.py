@@ -28,6 +28,7 @@ from kafkalite.storage.catalog import Catalog
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC, SOURCE_DEFAULT = 1, 2, 3, 4, 5
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+MIN_ISR = "min.insync.replicas"
 
 # Broker configs that share one setting, in Kafka's precedence order.
 _BROKER_SYNONYM_GROUPS = (
@@ -63,6 +64,11 @@ class ConfigResources:
         self.cluster_default: dict[str, str] = {}
 
     def open(self) -> None:
+        if not self.catalog.has_broker_configs():
+            # As Kafka 4 formats a cluster with eligible leader replicas enabled: the cluster-level
+            # min.insync.replicas is written as a dynamic default, from the static config.
+            static = self.config.static_configs.get(MIN_ISR) or BROKER_CONFIGS[MIN_ISR].default or "1"
+            self.catalog.save_broker_configs({}, {MIN_ISR: static})
         self.per_broker, self.cluster_default = self.catalog.load_broker_configs()
         self._apply()
 
@@ -338,6 +344,10 @@ class ConfigResources:
                 raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
             if value is not None:
                 validated[key] = value
+        if not per_broker and MIN_ISR in self.cluster_default and MIN_ISR not in validated:
+            raise ResourceError(
+                ErrorCode.INVALID_CONFIG, "Cluster-level min.insync.replicas cannot be removed while ELR is enabled."
+            )
         if validate_only:
             return
         if per_broker:
