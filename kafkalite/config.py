@@ -75,6 +75,19 @@ def one_of(*allowed: str) -> Check:
     return check
 
 
+def list_of(*allowed: str) -> Check:
+    """A list whose items are all ``allowed``; an empty list is valid (Kafka 4's empty cleanup.policy)."""
+
+    def check(name: str, value: str) -> None:
+        for item in value.split(","):
+            if item and item not in allowed:
+                raise ConfigError(
+                    f"Invalid value {value} for configuration {name}: String must be one of: {', '.join(allowed)}"
+                )
+
+    return check
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -152,8 +165,9 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
                 "cleanup.policy",
                 LIST,
                 "delete",
-                one_of("compact", "delete"),
-                "delete: drop old segments; compact: keep the latest record per key; both: compact,delete",
+                list_of("compact", "delete"),
+                "delete: drop old segments; compact: keep the latest record per key; both: compact,delete; "
+                "empty: neither (the log is kept whole)",
             ),
             (s("log.cleanup.policy"),),
         ),
@@ -394,7 +408,7 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
         # broker defaults for topic configs (dynamic)
-        c("log.cleanup.policy", LIST, "delete", one_of("compact", "delete"), "Default cleanup.policy", dyn),
+        c("log.cleanup.policy", LIST, "delete", list_of("compact", "delete"), "Default cleanup.policy", dyn),
         c("compression.type", STRING, "producer", one_of(*COMPRESSION_TYPES), "Default compression.type", dyn),
         c("compression.gzip.level", INT, "-1", None, "Default compression.gzip.level", dyn),
         c("compression.lz4.level", INT, "9", between(1, 17), "Default compression.lz4.level", dyn),
@@ -421,14 +435,14 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("log.preallocate", BOOLEAN, "false", None, "Default preallocate", dyn),
         c("log.retention.bytes", LONG, "-1", None, "Default retention.bytes", dyn),
         c("log.retention.ms", LONG, None, at_least(-1), "Default retention.ms", dyn),
-        c("log.retention.minutes", INT, None, None, "Default retention.ms in minutes", dyn),
-        c("log.retention.hours", INT, "168", None, "Default retention.ms in hours", dyn),
+        c("log.retention.minutes", INT, None, None, "Default retention.ms in minutes (static only)"),
+        c("log.retention.hours", INT, "168", None, "Default retention.ms in hours (static only)"),
         c("log.segment.bytes", INT, "1073741824", at_least(1024 * 1024), "Default segment.bytes", dyn),
         c("log.index.size.max.bytes", INT, "10485760", at_least(4), "Default segment.index.bytes", dyn),
         c("log.roll.jitter.ms", LONG, None, None, "Default segment.jitter.ms", dyn),
-        c("log.roll.jitter.hours", INT, "0", at_least(0), "Default segment.jitter.ms in hours", dyn),
+        c("log.roll.jitter.hours", INT, "0", at_least(0), "Default segment.jitter.ms in hours (static only)"),
         c("log.roll.ms", LONG, None, None, "Default segment.ms", dyn),
-        c("log.roll.hours", INT, "168", at_least(1), "Default segment.ms in hours", dyn),
+        c("log.roll.hours", INT, "168", at_least(1), "Default segment.ms in hours (static only)"),
         c("unclean.leader.election.enable", BOOLEAN, "false", None, "Default unclean.leader.election.enable", dyn),
     ]
     return {d.name: d for d in defs}

@@ -10,7 +10,9 @@ for it) and ``steps``. A step is one of:
   (false for set-up steps whose answers are not part of the check), ``ignore`` (dotted path
   globs left out of the comparison, with the reason in ``why``), ``retry_until``
   (``"no_error"``: repeat for up to 15 s while any ``error_code`` is non-zero, for set-up that
-  Kafka completes asynchronously), ``no_response`` (acks=0: no answer is read, and an answer
+  Kafka completes asynchronously; or ``{"path": dotted path, "equals": value}``, or a list of
+  them: repeat until the answer holds those values, for changes Kafka applies after answering,
+  such as dynamic broker configs), ``no_response`` (acks=0: no answer is read, and an answer
   arriving anyway shows up as a correlation mismatch on the next step), ``send_only`` (an id:
   send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup),
   ``own_names_only`` (dotted paths, ``*`` for any list index, of arrays listing everything the

@@ -139,9 +139,29 @@ def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connectio
     while True:
         conn.send(name, version, body)
         answer = _answer(conn.receive())
-        if step.get("retry_until") != "no_error" or not _errors(answer) or time.monotonic() > deadline:
+        if _settled(answer, step.get("retry_until")) or time.monotonic() > deadline:
             return answer
         time.sleep(0.1)
+
+
+def _settled(answer: Any, until: Any) -> bool:
+    """Whether a ``retry_until`` step may stop: no condition, ``"no_error"``, or values to wait for.
+
+    ``{"path": dotted path, "equals": value}`` (or a list of them, all to hold) waits for a change
+    Kafka applies asynchronously even though it answered success, such as a dynamic broker config
+    reaching the broker's own view after AlterConfigs.
+    """
+    if until is None:
+        return True
+    if until == "no_error":
+        return not _errors(answer)
+    for condition in until if isinstance(until, list) else [until]:
+        try:
+            if _lookup(answer, condition["path"]) != condition["equals"]:
+                return False
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False
+    return True
 
 
 def _raw(conn: Connection, frame: bytes, decode: dict[str, Any] | None = None) -> Any:
