@@ -25,7 +25,8 @@ SOFTWARE_PATTERN = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 
 def api_versions_body(error: ErrorCode = ErrorCode.NONE) -> dict[str, Any]:
-    specs = sorted(APIS.values(), key=lambda s: s.key)
+    # getattr: handlers registered but not advertised (Kafka's client telemetry without a receiver)
+    specs = [s for s in sorted(APIS.values(), key=lambda s: s.key) if getattr(s, "advertised", True)]
     if error == ErrorCode.UNSUPPORTED_VERSION:
         specs = [s for s in specs if s.key == API_VERSIONS_KEY]
     elif error != ErrorCode.NONE:
