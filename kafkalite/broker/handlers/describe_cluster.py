@@ -1,9 +1,9 @@
 """DescribeCluster (key 60), v0-v2: this one broker, which is also the controller.
 
 Endpoint type 1 (brokers) and 2 (controllers) both answer this node, since its one listener
-plays both roles (Kafka's broker listener answers type 2 with UNSUPPORTED_ENDPOINT_TYPE; here
+plays both roles (Kafka's broker listener answers type 2 with MISMATCHED_ENDPOINT_TYPE; here
 an admin client given ``bootstrap.controllers`` works too); any other type is answered as Kafka
-does, UNKNOWN_CONTROLLER_ID with no brokers. No broker is ever fenced. Authorized operations
+does, UNSUPPORTED_ENDPOINT_TYPE with no brokers. No broker is ever fenced. Authorized operations
 are not computed (no ACLs).
 """
 
@@ -26,7 +26,7 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
     if endpoint_type not in (BROKERS, CONTROLLERS):
         return {
             "throttle_time_ms": 0,
-            "error_code": int(ErrorCode.UNKNOWN_CONTROLLER_ID),
+            "error_code": int(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE),
             "error_message": f"Unsupported endpoint type {endpoint_type}",
             "endpoint_type": BROKERS,
             "cluster_id": state.cluster.cluster_id,
