@@ -75,6 +75,19 @@ def one_of(*allowed: str) -> Check:
     return check
 
 
+def list_of(*allowed: str) -> Check:
+    """A list whose items are all ``allowed``; an empty list is valid (Kafka 4's empty cleanup.policy)."""
+
+    def check(name: str, value: str) -> None:
+        for item in value.split(","):
+            if item and item not in allowed:
+                raise ConfigError(
+                    f"Invalid value {value} for configuration {name}: String must be one of: {', '.join(allowed)}"
+                )
+
+    return check
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -152,8 +165,9 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
                 "cleanup.policy",
                 LIST,
                 "delete",
-                one_of("compact", "delete"),
-                "delete: drop old segments; compact: keep the latest record per key; both: compact,delete",
+                list_of("compact", "delete"),
+                "delete: drop old segments; compact: keep the latest record per key; both: compact,delete; "
+                "empty: neither (the log is kept whole)",
             ),
             (s("log.cleanup.policy"),),
         ),
@@ -195,6 +209,16 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
             c("flush.ms", LONG, LONG_MAX, at_least(0), "Time between forced fsyncs"),
             (s("log.flush.interval.ms"), s("log.flush.scheduler.interval.ms")),
         ),
+        (
+            c(
+                "errors.deadletterqueue.group.enable",
+                BOOLEAN,
+                "false",
+                None,
+                "Whether share groups may use this topic as a dead-letter queue (no effect here)",
+            ),
+            (),
+        ),
         (c("follower.replication.throttled.replicas", LIST, "", None, "Throttled replicas (no effect here)"), ()),
         (
             c("index.interval.bytes", INT, "4096", at_least(0), "Bytes between offset index entries"),
@@ -212,6 +236,16 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
         (
             c("max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), "Longest a record stays uncompacted"),
             (s("log.cleaner.max.compaction.lag.ms"),),
+        ),
+        (
+            c(
+                "max.decompressed.message.bytes",
+                INT,
+                "2147483639",
+                at_least(0),
+                "Largest decompressed record accepted (no limit enforced here beyond the default)",
+            ),
+            (s("max.decompressed.message.bytes"),),
         ),
         (
             c("max.message.bytes", INT, "1048588", at_least(0), "Largest record batch accepted"),
@@ -254,6 +288,14 @@ def _topic_defs() -> dict[str, tuple[ConfigDef, tuple[Synonym, ...]]]:
             (s("min.insync.replicas"),),
         ),
         (c("preallocate", BOOLEAN, "false", None, "Preallocate segment files"), (s("log.preallocate"),)),
+        (
+            c("remote.copy.lag.bytes", LONG, "-1", None, "Tiered storage upload size lag (no effect here)"),
+            (s("log.remote.copy.lag.bytes"),),
+        ),
+        (
+            c("remote.copy.lag.ms", LONG, "0", None, "Tiered storage upload time lag (no effect here)"),
+            (s("log.remote.copy.lag.ms"),),
+        ),
         (c("remote.log.copy.disable", BOOLEAN, "false", None, "Tiered storage copy switch"), ()),
         (c("remote.log.delete.on.disable", BOOLEAN, "false", None, "Tiered storage delete switch"), ()),
         (c("remote.storage.enable", BOOLEAN, "false", None, "Tiered storage (not supported here)"), ()),
@@ -366,7 +408,7 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
         # broker defaults for topic configs (dynamic)
-        c("log.cleanup.policy", LIST, "delete", one_of("compact", "delete"), "Default cleanup.policy", dyn),
+        c("log.cleanup.policy", LIST, "delete", list_of("compact", "delete"), "Default cleanup.policy", dyn),
         c("compression.type", STRING, "producer", one_of(*COMPRESSION_TYPES), "Default compression.type", dyn),
         c("compression.gzip.level", INT, "-1", None, "Default compression.gzip.level", dyn),
         c("compression.lz4.level", INT, "9", between(1, 17), "Default compression.lz4.level", dyn),
@@ -381,6 +423,9 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("log.local.retention.ms", LONG, "-2", at_least(-2), "Default local.retention.ms", dyn),
         c("log.cleaner.max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), "Default max.compaction.lag.ms", dyn),
         c("message.max.bytes", INT, "1048588", at_least(0), "Largest record batch accepted", dyn),
+        c("max.decompressed.message.bytes", INT, "2147483639", at_least(0), "Default of the topic config", dyn),
+        c("log.remote.copy.lag.bytes", LONG, "-1", None, "Default remote.copy.lag.bytes", dyn),
+        c("log.remote.copy.lag.ms", LONG, "0", None, "Default remote.copy.lag.ms", dyn),
         c("log.message.timestamp.after.max.ms", LONG, "3600000", at_least(0), "Default", dyn),
         c("log.message.timestamp.before.max.ms", LONG, LONG_MAX, at_least(0), "Default", dyn),
         c("log.message.timestamp.type", STRING, "CreateTime", one_of("CreateTime", "LogAppendTime"), "Default", dyn),
@@ -390,14 +435,14 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("log.preallocate", BOOLEAN, "false", None, "Default preallocate", dyn),
         c("log.retention.bytes", LONG, "-1", None, "Default retention.bytes", dyn),
         c("log.retention.ms", LONG, None, at_least(-1), "Default retention.ms", dyn),
-        c("log.retention.minutes", INT, None, None, "Default retention.ms in minutes", dyn),
-        c("log.retention.hours", INT, "168", None, "Default retention.ms in hours", dyn),
+        c("log.retention.minutes", INT, None, None, "Default retention.ms in minutes (static only)"),
+        c("log.retention.hours", INT, "168", None, "Default retention.ms in hours (static only)"),
         c("log.segment.bytes", INT, "1073741824", at_least(1024 * 1024), "Default segment.bytes", dyn),
         c("log.index.size.max.bytes", INT, "10485760", at_least(4), "Default segment.index.bytes", dyn),
         c("log.roll.jitter.ms", LONG, None, None, "Default segment.jitter.ms", dyn),
-        c("log.roll.jitter.hours", INT, "0", at_least(0), "Default segment.jitter.ms in hours", dyn),
+        c("log.roll.jitter.hours", INT, "0", at_least(0), "Default segment.jitter.ms in hours (static only)"),
         c("log.roll.ms", LONG, None, None, "Default segment.ms", dyn),
-        c("log.roll.hours", INT, "168", at_least(1), "Default segment.ms in hours", dyn),
+        c("log.roll.hours", INT, "168", at_least(1), "Default segment.ms in hours (static only)"),
         c("unclean.leader.election.enable", BOOLEAN, "false", None, "Default unclean.leader.election.enable", dyn),
     ]
     return {d.name: d for d in defs}

@@ -126,6 +126,13 @@ class Cluster:
             raise TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem)
         if name in self.topics:
             raise TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+        # As Kafka: '.' and '_' collide in metric names, so names differing only by them cannot coexist.
+        folded = name.replace(".", "_")
+        for existing in self.topics:
+            if existing.replace(".", "_") == folded:
+                raise TopicError(
+                    ErrorCode.INVALID_TOPIC_EXCEPTION, f"Topic '{name}' collides with existing topic: {existing}"
+                )
         if partitions <= 0:
             raise TopicError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
         if replication_factor <= 0:

@@ -18,7 +18,6 @@ from kafkalite.config import (
     TOPIC_CONFIGS,
     BrokerConfig,
     ConfigError,
-    Synonym,
     topic_default,
     validate_topic_configs,
 )
@@ -28,6 +27,7 @@ from kafkalite.storage.catalog import Catalog
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC, SOURCE_DEFAULT = 1, 2, 3, 4, 5
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+MIN_ISR = "min.insync.replicas"
 
 # Broker configs that share one setting, in Kafka's precedence order.
 _BROKER_SYNONYM_GROUPS = (
@@ -39,7 +39,7 @@ _BROKER_SYNONYM_GROUPS = (
 
 
 class ResourceError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str | None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -63,6 +63,11 @@ class ConfigResources:
         self.cluster_default: dict[str, str] = {}
 
     def open(self) -> None:
+        if not self.catalog.has_broker_configs():
+            # As Kafka 4 formats a cluster with eligible leader replicas enabled: the cluster-level
+            # min.insync.replicas is written as a dynamic default, from the static config.
+            static = self.config.static_configs.get(MIN_ISR) or BROKER_CONFIGS[MIN_ISR].default or "1"
+            self.catalog.save_broker_configs({}, {MIN_ISR: static})
         self.per_broker, self.cluster_default = self.catalog.load_broker_configs()
         self._apply()
 
@@ -173,7 +178,7 @@ class ConfigResources:
             chain: list[dict[str, Any]] = []
             if name in topic.configs:
                 chain.append({"name": name, "value": topic.configs[name], "source": SOURCE_TOPIC})
-            chain += self._synonym_chain(syns, layers)
+            chain += self._synonym_chain([syn.name for syn in syns], layers, with_defaults=True)
             value: str | None
             if name in topic.configs:
                 value, source = topic.configs[name], SOURCE_TOPIC
@@ -198,16 +203,30 @@ class ConfigResources:
         return out
 
     def _synonym_chain(
-        self, syns: tuple[Synonym, ...], layers: list[tuple[dict[str, str], int]]
+        self,
+        names: list[str],
+        layers: list[tuple[dict[str, str], int]],
+        with_defaults: bool,
+        primary: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Kafka's synonym list: layer by layer (strongest first), each synonym in precedence order.
+
+        Built-in defaults come last (not for the cluster-default resource). As Kafka does, entries
+        before the first one naming ``primary`` (the described broker config, or a topic config's
+        first broker synonym) are dropped, so a config whose primary setting is unset and has no
+        default (log.retention.ms) lists no synonyms at all.
+        """
         chain: list[dict[str, Any]] = []
-        for syn in syns:
-            for layer, source in layers:
-                if syn.name in layer:
-                    chain.append({"name": syn.name, "value": layer[syn.name], "source": source})
-            bdef = BROKER_CONFIGS.get(syn.name)
-            if bdef is not None and bdef.default is not None:
-                chain.append({"name": syn.name, "value": bdef.default, "source": SOURCE_DEFAULT})
+        for layer, source in layers:
+            chain += [{"name": n, "value": layer[n], "source": source} for n in names if n in layer]
+        if with_defaults:
+            for n in names:
+                bdef = BROKER_CONFIGS.get(n)
+                if bdef is not None and bdef.default is not None:
+                    chain.append({"name": n, "value": bdef.default, "source": SOURCE_DEFAULT})
+        primary = primary or (names[0] if names else None)
+        while chain and chain[0]["name"] != primary:
+            chain.pop(0)
         return chain
 
     def _describe_broker(
@@ -228,14 +247,7 @@ class ConfigResources:
                     break
             else:
                 value = defn.default
-            chain: list[dict[str, Any]] = []
-            for syn in _broker_synonyms(name):
-                for layer, layer_source in layers:
-                    if syn in layer:
-                        chain.append({"name": syn, "value": layer[syn], "source": layer_source})
-                sdef = BROKER_CONFIGS.get(syn)
-                if per_broker and sdef is not None and sdef.default is not None:
-                    chain.append({"name": syn, "value": sdef.default, "source": SOURCE_DEFAULT})
+            chain = self._synonym_chain(list(_broker_synonyms(name)), layers, with_defaults=per_broker, primary=name)
             if defn.sensitive:
                 for syn_entry in chain:
                     syn_entry["value"] = None
@@ -294,8 +306,8 @@ class ConfigResources:
                 else:
                     items = [item for item in items if item not in given]
                 configs[key] = ",".join(items)
-            else:
-                raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unknown alter config operation {op} for {key}")
+            else:  # Kafka fails an unknown operation code as an unexpected error, without a message
+                raise ResourceError(ErrorCode.UNKNOWN_SERVER_ERROR, None)
         return configs
 
     def _type_of(self, resource_type: int, key: str) -> int | None:
@@ -338,6 +350,10 @@ class ConfigResources:
                 raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
             if value is not None:
                 validated[key] = value
+        if not per_broker and MIN_ISR in self.cluster_default and MIN_ISR not in validated:
+            raise ResourceError(
+                ErrorCode.INVALID_CONFIG, "Cluster-level min.insync.replicas cannot be removed while ELR is enabled."
+            )
         if validate_only:
             return
         if per_broker:

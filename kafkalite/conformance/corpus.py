@@ -14,12 +14,21 @@ for it) and ``steps``. A step is one of:
   value, to wait for a state another connection's request brings about, such as a heartbeat
   answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived), ``keep_own`` (dotted paths of
   arrays, ``*`` for every index, whose items are kept only when they mention one of the run's
-  names, for listings of the whole broker such as ListGroups), ``no_response`` (acks=0: no answer is read, and an answer
-  arriving anyway shows up as a correlation mismatch on the next step), ``send_only`` (an id:
-  send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup);
+  names, for listings of the whole broker such as ListGroups), ``no_response`` (acks=0: no
+  answer is read, and an answer arriving anyway shows up as a correlation mismatch on the next
+  step), ``send_only`` (an id:
+  send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup),
+  ``own_names_only`` (dotted paths, ``*`` for any list index, of arrays listing everything the
+  broker holds, such as Metadata's ``topics`` when all topics are asked: only items whose
+  ``name``/``topic``/``topic_name`` contains one of the run's unique names are kept, before
+  normalising) and ``key_by`` ({dotted path: field}: the array there becomes a dict keyed by
+  that field, after normalising, so long keyed lists such as ApiVersions' ``api_keys`` or
+  DescribeConfigs' ``results.*.configs`` compare entry by entry, ``api_keys.17``);
 - ``{"receive": id}``: the answer of an earlier ``send_only`` step;
 - ``{"raw": hex, "conn": ...}``: bytes sent as they are (a malformed frame); the outcome is the
-  answer's bytes or ``{"$closed": true}``.
+  answer's bytes or ``{"$closed": true}``; with ``"decode": {"api": ..., "version": ...}`` the
+  answer is decoded as that response instead (an ApiVersions request at a version no schema
+  has, answered in v0).
 
 Values: ``"${topic}"``, ``"${topic2}"``, ``"${group}"``, ``"${txn}"`` are unique names for the run
 (so one broker serves every scenario), ``"${name}"`` a saved value (an exact placeholder keeps the

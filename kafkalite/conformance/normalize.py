@@ -27,6 +27,7 @@ OPAQUE = {
     "usable_bytes": "<bytes>",
     "session_id": "<fetch-session>",
     "client_host": "<client-host>",
+    "documentation": "<documentation>",
 }
 #: Generated identifiers, numbered per scenario: field name -> kind.
 IDENTIFIERS = {

@@ -21,7 +21,7 @@ from typing import Any
 
 from kafkalite.conformance.corpus import NAMES, Scenario, substitute, unresolved
 from kafkalite.conformance.normalize import Normaliser, diff
-from kafkalite.conformance.wire import Closed, Connection, NoAnswer, api_key
+from kafkalite.conformance.wire import Closed, Connection, NoAnswer, api_key, decode_response
 
 RETRY_SECONDS = 15.0
 TRANSCRIPTS = "transcripts"
@@ -102,13 +102,18 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[d
                 answer = _answer(conn.receive())
             else:
                 conn = conns.get(conn_name) or conns.setdefault(conn_name, Connection(bootstrap))
-                answer = _raw(conn, bytes.fromhex(step["raw"])) if "raw" in step else _request(conn, step, parked)
+                answer = (_raw(conn, bytes.fromhex(step["raw"]), step.get("decode")) if "raw" in step
+                          else _request(conn, step, parked))
             entry: dict[str, Any] = {"step": index}
             if "api" in step:
                 entry["api"], entry["version"] = step["api"], step["version"]
+            for path in step.get("own_names_only") or []:
+                answer = _own_names_only(answer, path.split("."), list(names.values()))
             response = normalise(answer)  # always: it numbers generated ids for the later steps
             if step.get("keep_own"):
                 response = _keep_own(response, step["keep_own"])
+            for path, field_name in (step.get("key_by") or {}).items():
+                response = _key_by(response, path.split("."), field_name)
             if step.get("compare", True) is False:
                 entry["compare"] = False  # set-up: its answer is not part of the check, nor kept
             else:
@@ -141,17 +146,64 @@ def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connectio
         time.sleep(0.1)
 
 
-def _raw(conn: Connection, frame: bytes) -> Any:
+def _raw(conn: Connection, frame: bytes, decode: dict[str, Any] | None = None) -> Any:
     conn.send_raw(frame)
     try:
         conn.sock.settimeout(5)
         head = conn._read(4)
         size = int.from_bytes(head, "big", signed=True)
-        return {"$raw": conn._read(size).hex()}
+        data = conn._read(size)
     except TimeoutError:
         return {"$no_response": True}
     except (ConnectionError, OSError):
         return {"$closed": True}
+    if decode is None:
+        return {"$raw": data.hex()}
+    return decode_response(decode["api"], int(decode["version"]), data)
+
+
+def _own_names_only(value: Any, path: list[str], names: list[str]) -> Any:
+    """``value`` with the array at ``path`` keeping only items named after this run's names.
+
+    For answers that list everything the broker holds (Metadata of all topics, DescribeLogDirs
+    of every topic): other scenarios' topics and the broker's internal topics are not part of
+    this scenario's answer. An item is kept when a string field ``name``, ``topic`` or
+    ``topic_name`` contains one of the run's unique names. Done before normalising, so the
+    numbering of generated ids does not depend on what else the broker holds.
+    """
+    if not path:
+        if not isinstance(value, list):
+            return value
+        return [item for item in value if isinstance(item, dict) and any(
+            isinstance(item.get(f), str) and any(n in item[f] for n in names)
+            for f in ("name", "topic", "topic_name"))]
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [_own_names_only(v, rest, names) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _own_names_only(value[head], rest, names)}
+    return value
+
+
+def _key_by(value: Any, path: list[str], field_name: str) -> Any:
+    """The array at ``path`` (``*`` for any list index) as a dict keyed by each item's ``field_name``.
+
+    Answers that are long lists keyed by one field (ApiVersions' api_keys, DescribeConfigs'
+    configs) then compare entry by entry: a missing or extra entry is one difference at
+    ``api_keys.17`` instead of a shift of every later index, and a known divergence can name
+    exactly the entry it is about.
+    """
+    if not path:
+        if not isinstance(value, list):
+            return value
+        return {str(item.get(field_name)): {k: v for k, v in item.items() if k != field_name}
+                for item in value if isinstance(item, dict)}
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [_key_by(v, rest, field_name) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _key_by(value[head], rest, field_name)}
+    return value
 
 
 def _answer(answer: Any) -> Any:

@@ -9,6 +9,7 @@ or compression underneath. It speaks to any broker and never imports the broker 
 
 from __future__ import annotations
 
+import io
 import socket
 import struct
 import uuid
@@ -267,6 +268,34 @@ def _text(data: bytes | memoryview | None) -> Any:
         return {"$hex": data.hex()}
 
 
+def _api_versions_body(body: bytes, version: int) -> Any:
+    """An ApiVersions response body as the Java client reads it: at the version asked, else v0.
+
+    A broker answers an error (an unsupported version, an invalid client software name) in v0
+    or at the version asked; kafka-python always decodes error answers as v0, which fails on
+    a flexible error body, so the body is tried at the version asked first, all of it consumed.
+    """
+    classes = message_classes(api_key("ApiVersions"))
+    assert classes is not None
+    cls = classes[1]
+    for attempt in dict.fromkeys((version, 0)):
+        buf = io.BytesIO(body)
+        try:
+            decoded = super(cls, cls).decode(buf, version=attempt, header=False, framed=False)
+        except (struct.error, ValueError, EOFError, IndexError):
+            continue
+        if buf.tell() == len(body):
+            return decoded
+    return cls.decode(body, version=version, header=False)
+
+
+def decode_response(name: str, version: int, frame: bytes) -> dict[str, Any]:
+    """A response frame (header and body, without the size) decoded as ``name`` at ``version``."""
+    classes = message_classes(api_key(name))
+    assert classes is not None
+    return response_to_json(classes[1].decode(frame, version=version, header=True))
+
+
 # -- the connection -------------------------------------------------------------------------------
 
 
@@ -306,6 +335,11 @@ class Connection:
         except (ConnectionError, OSError):
             self.closed = True
             return Closed
+        if name == "ApiVersions":
+            received = int.from_bytes(data[:4], "big", signed=True)
+            if received != correlation:
+                raise AssertionError(f"{name} v{version}: correlation {received} != {correlation}")
+            return response_to_json(_api_versions_body(data[4:], version))
         classes = message_classes(api_key(name))
         assert classes is not None
         response = classes[1].decode(data, version=version, header=True)

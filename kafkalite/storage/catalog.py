@@ -123,6 +123,10 @@ class Catalog:
         raw = json.loads(path.read_text())
         return dict(raw.get("broker", {})), dict(raw.get("default", {}))
 
+    def has_broker_configs(self) -> bool:
+        """Whether dynamic broker configs were ever saved (False on a fresh data dir)."""
+        return (self.data_dir / BROKER_CONFIGS_FILE).exists()
+
     def save_broker_configs(self, broker: dict[str, str], default: dict[str, str]) -> None:
         doc = {"version": 1, "broker": broker, "default": default}
         atomic_write(self.data_dir / BROKER_CONFIGS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())

@@ -18,12 +18,12 @@ def _result(name: str, code: ErrorCode = ErrorCode.NONE, message: str | None = N
     return {"name": name, "error_code": int(code), "error_message": message}
 
 
-def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str] | None:
+def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str | None] | None:
     cluster = ctx.state.cluster
     node = ctx.state.config.node_id
     topic = cluster.topics.get(topic_request.name)
     if topic is None:
-        return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{topic_request.name}' does not exist."
+        return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None  # Kafka's answer carries no message here
     current = len(topic.partitions)
     count = topic_request.count
     if count < current:
@@ -62,10 +62,13 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
     cluster = ctx.state.cluster
     names = [t.name for t in request.topics]
     results: list[dict[str, Any]] = []
+    reported: set[str] = set()
     for topic_request in request.topics:
         name = topic_request.name
-        if names.count(name) > 1:
-            results.append(_result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name."))
+        if names.count(name) > 1:  # answered once, as Kafka does
+            if name not in reported:
+                reported.add(name)
+                results.append(_result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name."))
             continue
         problem = _problem(ctx, topic_request)
         if problem is not None:

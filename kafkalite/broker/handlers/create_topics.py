@@ -5,11 +5,14 @@ Replication factor -1 or 1 (one broker; more is INVALID_REPLICATION_FACTOR), par
 INVALID_REPLICA_ASSIGNMENT). Illegal names answer INVALID_TOPIC_EXCEPTION, existing topics
 TOPIC_ALREADY_EXISTS, unknown config names or values Kafka refuses INVALID_CONFIG. Configs are
 stored with the topic; the answer (v5+) lists every topic config with its value and source.
-``validate_only`` checks everything and creates nothing.
+``validate_only`` checks everything and creates nothing. A name given twice in one request is
+answered once, INVALID_REQUEST, and neither entry is created (Kafka's rule); a failed topic
+answers an empty config list.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from kafkalite.broker.cluster import TopicError
@@ -27,7 +30,7 @@ def _result(name: str, code: ErrorCode, message: str | None) -> dict[str, Any]:
         "error_message": message,
         "num_partitions": -1,
         "replication_factor": -1,
-        "configs": None,
+        "configs": [],
     }
 
 
@@ -50,15 +53,16 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
     cluster = ctx.state.cluster
     config = ctx.state.config
     results: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    names = [ct.name for ct in request.topics]
+    duplicates = {name for name in names if names.count(name) > 1}
+    for name in sorted(duplicates):  # as Kafka: one error per duplicated name, none of its entries created
+        results.append(
+            _result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
+        )
     for ct in request.topics:
         name = ct.name
-        if name in seen:
-            results.append(
-                _result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
-            )
+        if name in duplicates:
             continue
-        seen.add(name)
         partitions = ct.num_partitions
         replication = ct.replication_factor
         if ct.assignments:
@@ -83,6 +87,9 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
             replication = config.default_replication_factor
         try:
             cluster.check_new_topic(name, partitions, replication)
+            nulls = [c.name for c in ct.configs if c.value is None]
+            if nulls:
+                raise TopicError(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {nulls[0]}")
             try:
                 configs = validate_topic_configs({c.name: c.value for c in ct.configs})
             except ConfigError as exc:
@@ -109,7 +116,9 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 if not TOPIC_CONFIGS[key][0].internal
             ],
         }
-        if not request.validate_only:
+        if request.validate_only:
+            entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
+        else:
             entry["topic_id"] = cluster.create_topic(name, partitions, configs).topic_id
         results.append(entry)
     return {"throttle_time_ms": 0, "topics": results}

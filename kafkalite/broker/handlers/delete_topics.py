@@ -1,7 +1,8 @@
 """DeleteTopics (key 20), v1-v6: by name (all versions) or by topic id (v6).
 
 The partition directories are removed and every group's committed offsets for the topic are
-dropped, as Kafka's coordinator does for deleted partitions.
+dropped, as Kafka's coordinator does for deleted partitions. An entry naming both a name and
+an id is INVALID_REQUEST, as in Kafka.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, A
     for name, topic_id in wanted:
         topic = cluster.topics.get(name) if name is not None else cluster.by_id.get(topic_id)
         entry: dict[str, Any] = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None}
-        if topic is None:
+        if name is not None and topic_id != ZERO_UUID:
+            entry["error_code"] = int(ErrorCode.INVALID_REQUEST)
+            entry["error_message"] = "You may not specify both topic name and topic id."
+        elif topic is None:
             code = ErrorCode.UNKNOWN_TOPIC_ID if name is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             entry["error_code"] = int(code)
             entry["error_message"] = (

@@ -1,7 +1,10 @@
 """DescribeCluster (key 60), v0-v2: this one broker, which is also the controller.
 
-Endpoint type 1 (brokers) and 2 (controllers) both answer this node, since it plays both
-roles; no broker is ever fenced. Authorized operations are not computed (no ACLs).
+Endpoint type 1 (brokers) and 2 (controllers) both answer this node, since its one listener
+plays both roles (Kafka's broker listener answers type 2 with MISMATCHED_ENDPOINT_TYPE; here
+an admin client given ``bootstrap.controllers`` works too); any other type is answered as Kafka
+does, UNSUPPORTED_ENDPOINT_TYPE with no brokers. No broker is ever fenced. Authorized operations
+are not computed (no ACLs).
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
+
+BROKERS, CONTROLLERS = 1, 2
 
 
 @api(60, "DescribeCluster", 0, 2)
@@ -16,11 +22,22 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
     state = ctx.state
     host, port = state.config.advertised
     node = state.config.node_id
+    endpoint_type = getattr(request, "endpoint_type", BROKERS)
+    if endpoint_type not in (BROKERS, CONTROLLERS):
+        return {
+            "throttle_time_ms": 0,
+            "error_code": int(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE),
+            "error_message": f"Unsupported endpoint type {endpoint_type}",
+            "endpoint_type": BROKERS,
+            "cluster_id": state.cluster.cluster_id,
+            "controller_id": -1,
+            "brokers": [],
+        }
     return {
         "throttle_time_ms": 0,
         "error_code": 0,
         "error_message": None,
-        "endpoint_type": getattr(request, "endpoint_type", 1),
+        "endpoint_type": endpoint_type,
         "cluster_id": state.cluster.cluster_id,
         "controller_id": node,
         "brokers": [{"broker_id": node, "host": host, "port": port, "rack": None, "is_fenced": False}],

@@ -25,7 +25,7 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
     for res in request.resources:
         entry: dict[str, Any] = {
             "error_code": 0,
-            "error_message": None,
+            "error_message": "",  # Kafka answers an empty message, not null, for a described resource
             "resource_type": res.resource_type,
             "resource_name": res.resource_name,
             "configs": [],
@@ -36,5 +36,6 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
         except ResourceError as exc:
             entry["error_code"] = int(exc.code)
             entry["error_message"] = exc.message
+            entry["configs"] = []
         results.append(entry)
     return {"throttle_time_ms": 0, "results": results}

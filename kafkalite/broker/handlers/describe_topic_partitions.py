@@ -20,6 +20,7 @@ from kafkalite.errors import ErrorCode
 
 ZERO_UUID = uuid.UUID(int=0)
 NO_OPERATIONS = -2147483648
+MAX_PARTITION_LIMIT = 2000  # Kafka's max.request.partition.size.limit
 
 
 def _error_topic(name: str, code: ErrorCode) -> dict[str, Any]:
@@ -48,7 +49,8 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
         }
     if cursor is not None:
         names = [n for n in names if n >= cursor.topic_name]
-    limit = request.response_partition_limit if request.response_partition_limit > 0 else 2000
+    # Kafka: max(min(max.request.partition.size.limit, limit), 1), so 0 or less lists one partition.
+    limit = max(min(MAX_PARTITION_LIMIT, request.response_partition_limit), 1)
     topics: list[dict[str, Any]] = []
     next_cursor: dict[str, Any] | None = None
     remaining = limit

@@ -2,8 +2,9 @@
 
 Named partitions answer ELECTION_NOT_NEEDED (Kafka's answer when the preferred leader already
 leads; for unclean elections, when the partition has a leader), unknown ones
-UNKNOWN_TOPIC_OR_PARTITION. A null partition list (all partitions) answers an empty result,
-since Kafka leaves out partitions whose election was not needed. The request succeeds.
+UNKNOWN_TOPIC_OR_PARTITION. A null partition list (all partitions) answers every topic with
+an empty partition list, as Kafka does: it leaves out partitions whose election was not
+needed, not their topics. The request succeeds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from kafkalite.errors import ErrorCode
 async def handle_elect_leaders(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     results: list[dict[str, Any]] = []
+    if request.topic_partitions is None:
+        results = [{"topic": name, "partition_result": []} for name in sorted(cluster.topics)]
     for tp in request.topic_partitions or ():
         partitions: list[dict[str, Any]] = []
         for index in tp.partitions:

@@ -2,7 +2,9 @@
 
 One broker that leads every partition. Unknown topics are auto-created when the broker
 allows it (``auto.create.topics.enable``) and the request does (v4+); creation is synchronous
-here, so the topic is answered complete in the same response.
+here, so the topic is answered complete in the same response. Topics asked by id (name null)
+are looked up from v12; at v10-v11 Kafka answers such a request as a whole with INVALID_REQUEST
+(no brokers, no cluster id, each topic errored), and so does kafkalite.
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
     host, port = state.config.advertised
     topics: list[dict[str, Any]] = []
     requested = request.topics
+    if ctx.version in (10, 11) and any(t.name is None for t in requested or ()):
+        invalid = ErrorCode.INVALID_REQUEST
+        return {
+            "throttle_time_ms": 0,
+            "brokers": [],
+            "cluster_id": None,
+            "controller_id": -1,
+            "topics": [_error_entry(t.name or "", invalid, t.topic_id or ZERO_UUID) for t in requested],
+            "error_code": 0,
+        }
     if requested is None or (ctx.version == 0 and not requested):
         topics = [topic_entry(ctx, t) for t in cluster.topics.values()]
     else:
