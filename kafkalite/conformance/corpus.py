@@ -12,15 +12,13 @@ for it) and ``steps``. A step is one of:
   (``"no_error"``: repeat for up to 15 s while any ``error_code`` is non-zero, for set-up that
   Kafka completes asynchronously; or ``{dotted path: value}``: repeat until every path holds its
   value, to wait for a state another connection's request brings about, such as a heartbeat
-  answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived), ``keep_own`` (dotted paths of
-  arrays, ``*`` for every index, whose items are kept only when they mention one of the run's
-  names, for listings of the whole broker such as ListGroups), ``no_response`` (acks=0: no
+  answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived), ``no_response`` (acks=0: no
   answer is read, and an answer arriving anyway shows up as a correlation mismatch on the next
   step), ``send_only`` (an id:
   send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup),
   ``own_names_only`` (dotted paths, ``*`` for any list index, of arrays listing everything the
-  broker holds, such as Metadata's ``topics`` when all topics are asked: only items whose
-  ``name``/``topic``/``topic_name`` contains one of the run's unique names are kept, before
+  broker holds, such as Metadata's ``topics`` when all topics are asked or ListGroups' groups:
+  only items with a string field containing one of the run's unique names are kept, before
   normalising) and ``key_by`` ({dotted path: field}: the array there becomes a dict keyed by
   that field, after normalising, so long keyed lists such as ApiVersions' ``api_keys`` or
   DescribeConfigs' ``results.*.configs`` compare entry by entry, ``api_keys.17``);

@@ -110,8 +110,6 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[d
             for path in step.get("own_names_only") or []:
                 answer = _own_names_only(answer, path.split("."), list(names.values()))
             response = normalise(answer)  # always: it numbers generated ids for the later steps
-            if step.get("keep_own"):
-                response = _keep_own(response, step["keep_own"])
             for path, field_name in (step.get("key_by") or {}).items():
                 response = _key_by(response, path.split("."), field_name)
             if step.get("compare", True) is False:
@@ -166,17 +164,16 @@ def _own_names_only(value: Any, path: list[str], names: list[str]) -> Any:
     """``value`` with the array at ``path`` keeping only items named after this run's names.
 
     For answers that list everything the broker holds (Metadata of all topics, DescribeLogDirs
-    of every topic): other scenarios' topics and the broker's internal topics are not part of
-    this scenario's answer. An item is kept when a string field ``name``, ``topic`` or
-    ``topic_name`` contains one of the run's unique names. Done before normalising, so the
-    numbering of generated ids does not depend on what else the broker holds.
+    of every topic, ListGroups): other scenarios' topics and groups and the broker's internal
+    topics are not part of this scenario's answer. An item is kept when one of its string fields
+    (``name``, ``topic``, ``group_id``...) contains one of the run's unique names. Done before
+    normalising, so the numbering of generated ids does not depend on what else the broker holds.
     """
     if not path:
         if not isinstance(value, list):
             return value
         return [item for item in value if isinstance(item, dict) and any(
-            isinstance(item.get(f), str) and any(n in item[f] for n in names)
-            for f in ("name", "topic", "topic_name"))]
+            isinstance(field, str) and any(n in field for n in names) for field in item.values())]
     head, rest = path[0], path[1:]
     if head == "*" and isinstance(value, list):
         return [_own_names_only(v, rest, names) for v in value]
@@ -224,27 +221,6 @@ def _should_retry(until: Any, answer: Any) -> bool:
         return any(_lookup(answer, path) != want for path, want in until.items())
     except (KeyError, IndexError, TypeError, ValueError):
         return True
-
-
-def _keep_own(value: Any, paths: list[str]) -> Any:
-    """``value`` with the arrays at ``paths`` (dotted, ``*`` for every index) reduced to the items
-    that mention one of this scenario's names (after normalisation: a ``${...}`` placeholder)."""
-    for path in paths:
-        value = _filter_at(value, path.split("."))
-    return value
-
-
-def _filter_at(value: Any, parts: list[str]) -> Any:
-    if not parts:
-        if isinstance(value, list):
-            return [item for item in value if "${" in json.dumps(item)]
-        return value
-    head, rest = parts[0], parts[1:]
-    if isinstance(value, list):
-        return [_filter_at(v, rest) if head in ("*", str(i)) else v for i, v in enumerate(value)]
-    if isinstance(value, dict) and head in value:
-        return {**value, head: _filter_at(value[head], rest)}
-    return value
 
 
 def _errors(value: Any) -> bool:

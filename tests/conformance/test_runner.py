@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka.protocol.consumer import ConsumerProtocolSubscription
 
-from kafkalite.conformance.runner import _keep_own, _should_retry
+from kafkalite.conformance.runner import _own_names_only, _should_retry
 from kafkalite.conformance.wire import consumer_subscription, encode_special
 
 
@@ -18,14 +18,15 @@ def test_retry_until_no_error_and_until_values() -> None:
     assert _should_retry({"groups.0.group_state": "Stable"}, {"groups": []}) is True  # not there yet
 
 
-def test_keep_own_drops_items_without_the_runs_names() -> None:
-    listing = {"error_code": 0, "groups": [{"group_id": "${group}"}, {"group_id": "cf-other-run"},
-                                           {"group_id": "x-${group2}"}]}
-    assert _keep_own(listing, ["groups"]) == {"error_code": 0, "groups": [{"group_id": "${group}"},
-                                                                          {"group_id": "x-${group2}"}]}
-    nested = {"results": [{"items": [{"n": "${txn}"}, {"n": "other"}]}, {"items": [{"n": "other"}]}]}
-    assert _keep_own(nested, ["results.*.items"]) == {"results": [{"items": [{"n": "${txn}"}]}, {"items": []}]}
-    assert _keep_own({"groups": None}, ["groups", "absent.path"]) == {"groups": None}
+def test_own_names_only_keeps_items_with_a_run_name_in_any_string_field() -> None:
+    listing = {"error_code": 0, "groups": [{"group_id": "cf-g-1", "state": "Empty"}, {"group_id": "cf-other-run"},
+                                           {"group_id": "x-cf-g2-1"}]}
+    assert _own_names_only(listing, ["groups"], ["cf-g-1", "cf-g2-1"]) == {
+        "error_code": 0, "groups": [{"group_id": "cf-g-1", "state": "Empty"}, {"group_id": "x-cf-g2-1"}]}
+    nested = {"results": [{"items": [{"n": "cf-t-1"}, {"n": "other"}]}, {"items": [{"n": "other"}]}]}
+    assert _own_names_only(nested, ["results", "*", "items"], ["cf-t-1"]) == {
+        "results": [{"items": [{"n": "cf-t-1"}]}, {"items": []}]}
+    assert _own_names_only({"groups": None}, ["groups"], ["x"]) == {"groups": None}
 
 
 def test_subscription_value_decodes_as_the_consumer_protocol() -> None:
