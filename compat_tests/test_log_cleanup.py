@@ -134,3 +134,27 @@ def test_compaction_keeps_latest_value_per_key(own_broker: BrokerProcess, topic_
     assert produce(own_broker, topic_name, [(b"key-5", b"newest")])[0][1].offset() == total
     final = {m.key(): m.value() for m in read_to_end(own_broker, topic_name)}
     assert final[b"key-5"] == b"newest" and b"key-0" not in final
+
+
+def test_lowering_retention_applies_at_once(broker: BrokerProcess, topic_name: str) -> None:
+    """A stricter retention.ms is enforced when it is set, not at the next 5-minute check."""
+    admin = admin_for(broker)
+    create(admin, topic_name, 1, {"retention.ms": "-1"})
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    old = int(time.time() * 1000) - 3 * 86_400_000  # three days ago
+    for i in range(5):
+        producer.produce(topic_name, value=f"m{i}".encode(), timestamp=old)
+    producer.flush(10)
+    res = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        topic_name,
+        incremental_configs=[ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)],
+    )
+    admin.incremental_alter_configs([res])[res].result(15)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "retention-check"})
+    tp = TopicPartition(topic_name, 0)
+    # The shared broker checks retention every 5 minutes: only the config change can do this in time.
+    low = wait_for(lambda: consumer.get_watermark_offsets(tp, timeout=5, cached=False)[0] or None,
+                   timeout=10, what="the log start offset moving past the expired records")
+    consumer.close()
+    assert low == 5

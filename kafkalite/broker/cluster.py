@@ -187,11 +187,25 @@ class Cluster:
         self.refresh_log_configs(topic)
 
     def refresh_log_configs(self, topic: Topic | None = None) -> None:
-        """Re-derive the log engine's configs (after a topic or broker default changed)."""
+        """Re-derive the log engine's configs (after a topic or broker default changed).
+
+        Retention made stricter (a lower ``retention.ms`` or ``retention.bytes``, or ``delete``
+        added to the policy) is applied to the affected partitions at once, as a user lowering
+        retention in a test expects, rather than at the next periodic check (5 minutes).
+        """
+        tightened = False
         for t in [topic] if topic is not None else list(self.topics.values()):
             log_config = self.log_config(t.configs)
             for plog in t.partitions:
-                plog.config = log_config
+                before, plog.config = plog.config, log_config
+                if plog.segments and _retention_tightened(before, log_config):
+                    tightened = True
+                    try:
+                        plog.enforce_retention()
+                    except OSError:
+                        log.exception("retention failed for %s", plog.directory.name)
+        if tightened:
+            self.checkpoint_log_start_offsets()
 
     # ---- log start offsets -------------------------------------------------------------------
 
@@ -227,3 +241,13 @@ class Cluster:
         self.catalog.save_topics(
             [TopicRecord(t.name, t.topic_id, len(t.partitions), t.configs) for t in self.topics.values()]
         )
+
+
+def _retention_tightened(before: LogConfig, after: LogConfig) -> bool:
+    """Whether ``after`` may delete data that ``before`` kept (-1 means no limit)."""
+
+    def stricter(old: int, new: int) -> bool:
+        return new >= 0 and (old < 0 or new < old)
+
+    return (after.delete and not before.delete) or (after.delete and (
+        stricter(before.retention_ms, after.retention_ms) or stricter(before.retention_bytes, after.retention_bytes)))
