@@ -17,12 +17,14 @@ from typing import Any
 from kafkalite.lazy_packages import defer_package_init
 from kafkalite.protocol.produce_response import encode_produce_response
 
+PROJECT_MODULE = "kafkalite.protocol.messages"
+# Loaded a group at a time; the project's schemas come with the first group so they are in
+# place before any request, and a library class never replaces one of theirs.
 _MODULES = (
-    "kafka.protocol.metadata",
-    "kafka.protocol.producer",
-    "kafka.protocol.consumer",
-    "kafka.protocol.admin",
-    "kafkalite.protocol.messages",  # project schemas; loaded last so they replace the library's
+    ("kafka.protocol.metadata", PROJECT_MODULE),
+    ("kafka.protocol.producer",),
+    ("kafka.protocol.consumer",),
+    ("kafka.protocol.admin",),
 )
 
 
@@ -37,25 +39,35 @@ class _Catalogue:
     """Request and response classes by API key, loaded one kafka-python module at a time.
 
     The metadata module (ApiVersions, Metadata, FindCoordinator) is all a client needs first,
-    so only it is loaded before the broker is ready; the others load on the first request for
-    one of their APIs, which keeps startup short.
+    so only it (and the project's own schemas, which replace library classes by API key) is
+    loaded before the broker is ready; the others load on the first request for one of their
+    APIs, which keeps startup short.
     """
 
     def __init__(self) -> None:
         self.requests: dict[int, Any] = {}
         self.responses: dict[int, Any] = {}
         self._pending = list(_MODULES)
+        self._project: set[tuple[bool, int]] = set()
 
     def load_next(self) -> bool:
         if not self._pending:
             return False
         defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
-        module = importlib.import_module(self._pending.pop(0))
-        for attr in getattr(module, "__all__", ()):
-            cls = getattr(module, attr)
-            key = getattr(cls, "API_KEY", None)
-            if isinstance(key, int) and hasattr(cls, "is_request"):
-                (self.requests if cls.is_request() else self.responses)[key] = cls
+        for name in self._pending.pop(0):
+            project = name == PROJECT_MODULE
+            module = importlib.import_module(name)
+            for attr in getattr(module, "__all__", ()):
+                cls = getattr(module, attr)
+                key = getattr(cls, "API_KEY", None)
+                if not (isinstance(key, int) and hasattr(cls, "is_request")):
+                    continue
+                slot = (bool(cls.is_request()), key)
+                if project:
+                    self._project.add(slot)
+                elif slot in self._project:
+                    continue  # the project's schema for this key stays
+                (self.requests if slot[0] else self.responses)[key] = cls
         return True
 
     def request(self, api_key: int) -> Any:

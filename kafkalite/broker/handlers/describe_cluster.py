@@ -1,13 +1,15 @@
 """DescribeCluster (key 60), v0-v2: this one broker, which is also the controller.
 
 Endpoint type 1 (brokers) and 2 (controllers) both answer this node, since it plays both
-roles; no broker is ever fenced. Authorized operations are not computed (no ACLs).
+roles; no broker is ever fenced. Authorized operations, when asked for, are every operation
+the cluster supports, as Kafka without an authorizer answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.authorized_operations import cluster_operations
 from kafkalite.broker.handlers.registry import RequestContext, api
 
 
@@ -24,4 +26,5 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
         "cluster_id": state.cluster.cluster_id,
         "controller_id": node,
         "brokers": [{"broker_id": node, "host": host, "port": port, "rack": None, "is_fenced": False}],
+        "cluster_authorized_operations": cluster_operations(request.include_cluster_authorized_operations),
     }
