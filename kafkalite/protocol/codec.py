@@ -49,6 +49,8 @@ class _Catalogue:
         self.responses: dict[int, Any] = {}
         self._pending = list(_MODULES)
         self._project: set[tuple[bool, int]] = set()
+        self._lazy: dict[tuple[bool, int], str] = {}  # project classes built on first use
+        self._project_module: Any = None
 
     def load_next(self) -> bool:
         if not self._pending:
@@ -57,6 +59,12 @@ class _Catalogue:
         for name in self._pending.pop(0):
             project = name == PROJECT_MODULE
             module = importlib.import_module(name)
+            if project:
+                self._project_module = module
+                for api, (key, _first) in getattr(module, "WIDENED", {}).items():
+                    for is_request, suffix in ((True, "Request"), (False, "Response")):
+                        self._project.add((is_request, key))
+                        self._lazy[(is_request, key)] = api + suffix
             for attr in getattr(module, "__all__", ()):
                 cls = getattr(module, attr)
                 key = getattr(cls, "API_KEY", None)
@@ -70,14 +78,27 @@ class _Catalogue:
                 (self.requests if slot[0] else self.responses)[key] = cls
         return True
 
+    def build_all(self) -> None:
+        for slot in list(self._lazy):
+            self._build_lazy(slot)
+
+    def _build_lazy(self, slot: tuple[bool, int]) -> None:
+        name = self._lazy.pop(slot, None)
+        if name is not None:
+            (self.requests if slot[0] else self.responses)[slot[1]] = getattr(self._project_module, name)
+
     def request(self, api_key: int) -> Any:
-        while api_key not in self.requests and self.load_next():
-            pass
+        while api_key not in self.requests:
+            self._build_lazy((True, api_key))
+            if api_key in self.requests or not self.load_next():
+                break
         return self.requests.get(api_key)
 
     def response(self, api_key: int) -> Any:
-        while api_key not in self.responses and self.load_next():
-            pass
+        while api_key not in self.responses:
+            self._build_lazy((False, api_key))
+            if api_key in self.responses or not self.load_next():
+                break
         return self.responses[api_key]
 
 
@@ -87,8 +108,10 @@ _catalogue = _Catalogue()
 def warm_up(everything: bool = False) -> None:
     """Load what the first requests need now (or every message class), not on a request."""
     _catalogue.load_next()
-    while everything and _catalogue.load_next():
-        pass
+    if everything:
+        while _catalogue.load_next():
+            pass
+        _catalogue.build_all()
 
 
 def schema_max_version(api_key: int) -> int | None:
