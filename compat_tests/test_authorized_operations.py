@@ -1,4 +1,4 @@
-"""Authorized operations in Metadata, DescribeCluster and DescribeTopicPartitions.
+"""Authorized operations in Metadata, DescribeCluster, DescribeTopicPartitions and DescribeGroups.
 
 Without an authorizer Kafka answers every operation the resource supports when a client asks,
 and -2147483648 ("not requested") otherwise. Each check runs against kafkalite and, when a JVM
@@ -11,18 +11,28 @@ import uuid
 from typing import Any
 
 import pytest
-from confluent_kafka import TopicCollection
+from confluent_kafka import Consumer, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka.protocol.admin import DescribeClusterRequest, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse
+from kafka.protocol.admin import (
+    DescribeClusterRequest,
+    DescribeGroupsRequest,
+    DescribeTopicPartitionsRequest,
+    DescribeTopicPartitionsResponse,
+)
 from kafka.protocol.metadata import MetadataRequest
 
 from compat_tests.conftest import wait_for
 from compat_tests.rawclient import RawClient
-from kafkalite.protocol.messages import DescribeClusterResponse, MetadataResponse  # int32 fields, as on the wire
+from kafkalite.protocol.messages import (  # int32 fields, as on the wire
+    DescribeClusterResponse,
+    DescribeGroupsResponse,
+    MetadataResponse,
+)
 
 NOT_REQUESTED = -2147483648
 TOPIC_OPS = 3576  # READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
 CLUSTER_OPS = 8096  # CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
+GROUP_OPS = 3400  # READ DELETE DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
 
 
 @pytest.fixture(params=["kafkalite", "kafka"])
@@ -110,3 +120,24 @@ def test_librdkafka_admin_reports_them(target: Any, topic_name: str) -> None:
         "ALTER", "ALTER_CONFIGS", "CREATE", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS", "READ", "WRITE"
     ]
     assert admin.describe_topics(topics)[topic_name].result(15).authorized_operations is None
+
+
+@pytest.mark.parametrize("version", [2, 3, 5, 6])
+def test_describe_groups(target: Any, topic_name: str, version: int) -> None:
+    create(target.bootstrap, topic_name)
+    group = f"g-{topic_name}"
+    consumer = Consumer({"bootstrap.servers": target.bootstrap, "group.id": group, "session.timeout.ms": 6000})
+    consumer.subscribe([topic_name])
+    try:
+        wait_for(lambda: consumer.poll(0.1) or consumer.assignment(), what="group joined")
+        with RawClient(target.bootstrap) as raw:
+            for include in (False, True):
+                req = DescribeGroupsRequest(version=version, groups=[group, f"{group}-none"],
+                                            include_authorized_operations=include)
+                got = {g.group_id: (g.group_state, g.authorized_operations)
+                       for g in raw.call(req, DescribeGroupsResponse).groups}
+                ops = GROUP_OPS if include and version >= 3 else NOT_REQUESTED
+                unknown_ops = NOT_REQUESTED if version >= 6 else ops  # v6: GROUP_ID_NOT_FOUND, no operations
+                assert got == {group: ("Stable", ops), f"{group}-none": ("Dead", unknown_ops)}
+    finally:
+        consumer.close()

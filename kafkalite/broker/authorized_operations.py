@@ -1,10 +1,10 @@
-"""The authorized-operations bit fields of Metadata, DescribeCluster and DescribeTopicPartitions.
+"""The authorized-operations bit fields of Metadata, DescribeCluster, DescribeTopicPartitions and DescribeGroups.
 
 kafkalite has no authorizer, and neither has a Kafka broker without ``authorizer.class.name``:
 Kafka then allows everything, so a client that asks (``include_*_authorized_operations``) is
 told every operation the resource type supports, one bit per ``AclOperation`` code. A client
 that does not ask gets Kafka's "not requested" value, ``-2147483648`` (only bit 31 set).
-Checked against Apache Kafka 4.4: topics answer 3576 and the cluster 8096.
+Checked against Apache Kafka 4.4: topics answer 3576, the cluster 8096 and groups 3400.
 """
 
 from __future__ import annotations
@@ -64,9 +64,26 @@ CLUSTER = bit_field(
 )
 
 
+GROUP = bit_field(
+    frozenset(
+        {
+            AclOperation.READ,
+            AclOperation.DELETE,
+            AclOperation.DESCRIBE,
+            AclOperation.DESCRIBE_CONFIGS,
+            AclOperation.ALTER_CONFIGS,
+        }
+    )
+)
+
+
 def topic_operations(requested: bool) -> int:
     return TOPIC if requested else NOT_REQUESTED
 
 
 def cluster_operations(requested: bool) -> int:
     return CLUSTER if requested else NOT_REQUESTED
+
+
+def group_operations(requested: bool) -> int:
+    return GROUP if requested else NOT_REQUESTED

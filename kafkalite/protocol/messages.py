@@ -58,6 +58,7 @@ def _widened(name: str, first_version: int) -> type[ApiMessage]:
 # bit fields into Python sets: handlers answer Kafka's wire values (see broker/authorized_operations.py).
 MetadataResponse = _message("MetadataResponse", LIBRARY_SCHEMAS)
 DescribeClusterResponse = _message("DescribeClusterResponse", LIBRARY_SCHEMAS)
+DescribeGroupsResponse = _message("DescribeGroupsResponse", LIBRARY_SCHEMAS)
 
 # Versions Kafka 4 removed that kafkalite still serves, for clients that never moved on
 # (README "Versions beyond Kafka 4"): API name -> (API key, first version Kafka 3.9 served).
@@ -88,4 +89,4 @@ def __getattr__(name: str) -> type[ApiMessage]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__: list[str] = ["DescribeClusterResponse", "MetadataResponse"]
+__all__: list[str] = ["DescribeClusterResponse", "DescribeGroupsResponse", "MetadataResponse"]
