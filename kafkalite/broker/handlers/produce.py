@@ -66,7 +66,7 @@ def _keyless_rejection(index: int, topic: str, keyless: list[int], log_start_off
 def _partition_error(
     index: int, code: ErrorCode, message: str | None = None, log_start_offset: int = -1
 ) -> dict[str, Any]:
-    """A failed partition; ``log_start_offset`` is the log's own once the partition is known, as in Kafka."""
+    """A failed partition. Kafka answers log start offset -1 except on per-record validation errors."""
     return {
         "index": index,
         "error_code": int(code),
