@@ -7,6 +7,7 @@ against independent clients: confluent-kafka for data and kafka-python's admin A
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import os
@@ -24,9 +25,11 @@ from click.testing import CliRunner, Result
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.protocol.metadata import MetadataRequest, MetadataResponse
 
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
+from compat_tests.rawclient import RawClient
 from kafkalite.cli import main
 
 # Record timestamps of the consume and reset tests: recent, so no retention.ms deletes them.
@@ -109,6 +112,19 @@ def group_member(broker: BrokerProcess, group: str, topic: str, partitions: int)
     return consumer
 
 
+def topic_id_of(broker: BrokerProcess, topic: str) -> uuid.UUID:
+    """The topic's id straight from a Metadata v12 response."""
+    with RawClient(broker.bootstrap) as raw:
+        req = MetadataRequest(version=12, topics=[(None, topic)], allow_auto_topic_creation=False)
+        (found,) = raw.call(req, MetadataResponse).topics
+    return uuid.UUID(str(found.topic_id))
+
+
+def kafka_uuid_text(value: uuid.UUID) -> str:
+    """Kafka's Uuid.toString: URL-safe base64 without padding (so '-' and '_', never '+' or '/')."""
+    return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
+
+
 def table_rows(text: str) -> list[list[str]]:
     """Whitespace-split data rows of a rich table (header and rule lines dropped)."""
     lines = [line.split() for line in text.splitlines() if line.strip() and not line.strip().startswith("─")]
@@ -144,7 +160,8 @@ def test_topics_describe_partitions_and_offsets(broker: BrokerProcess, topic_nam
     create_topic(broker, topic_name, 3)
     produce(broker, topic_name, [(1, 0), (1, 1), (2, 2)])
     (described,) = cli_json(broker, "topics", "describe", topic_name, "--no-configs")
-    assert described["topic"] == topic_name and described["topic_id"]
+    assert described["topic"] == topic_name
+    assert described["topic_id"] == kafka_uuid_text(topic_id_of(broker, topic_name))  # as Kafka's Uuid.toString
     assert described["partition_count"] == 3 and described["replication_factor"] == 1
     partitions = [(p["partition"], p["leader"], p["replicas"], p["isr"], p["log_start_offset"], p["log_end_offset"])
                   for p in described["partitions"]]
@@ -153,6 +170,7 @@ def test_topics_describe_partitions_and_offsets(broker: BrokerProcess, topic_nam
     table = cli(broker, "topics", "describe", topic_name, "--no-configs")
     assert table.exit_code == 0
     assert f"Topic: {topic_name}" in table.stdout and "PartitionCount: 3" in table.stdout
+    assert f"TopicId: {described['topic_id']}\t" in table.stdout
     assert ["1", "1", "1", "1", "0", "2"] in table_rows(table.stdout)
 
     missing = cli(broker, "topics", "describe", f"{topic_name}-missing")

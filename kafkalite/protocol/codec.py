@@ -18,12 +18,14 @@ from typing import Any
 from kafkalite.lazy_packages import defer_package_init
 from kafkalite.protocol.produce_response import encode_produce_response
 
+PROJECT_MODULE = "kafkalite.protocol.messages"
+# Loaded a group at a time; the project's schemas come with the first group so they are in
+# place before any request, and a library class never replaces one of theirs.
 _MODULES = (
-    "kafka.protocol.metadata",
-    "kafka.protocol.producer",
-    "kafka.protocol.consumer",
-    "kafka.protocol.admin",
-    "kafkalite.protocol.messages",  # project schemas; loaded last so they replace the library's
+    ("kafka.protocol.metadata", PROJECT_MODULE),
+    ("kafka.protocol.producer",),
+    ("kafka.protocol.consumer",),
+    ("kafka.protocol.admin",),
 )
 
 
@@ -38,40 +40,74 @@ class _Catalogue:
     """Request and response classes by API key, loaded one kafka-python module at a time.
 
     The metadata module (ApiVersions, Metadata, FindCoordinator) is all a client needs first,
-    so only it is loaded before the broker is ready; the others load on the first request for
-    one of their APIs, which keeps startup short.
+    so only it (and the project's own schemas, which replace library classes by API key) is
+    loaded before the broker is ready; the others load on the first request for one of their
+    APIs, which keeps startup short.
     """
 
     def __init__(self) -> None:
         self.requests: dict[int, Any] = {}
         self.responses: dict[int, Any] = {}
         self._pending = list(_MODULES)
+        self._project: set[tuple[bool, int]] = set()
+        self._lazy: dict[tuple[bool, int], str] = {}  # project classes built on first use
+        self._project_module: Any = None
+
         # Brokers in other threads of the process may load at the same time; without the lock one
         # could find the list empty while another is still registering the last module's classes.
         self._lock = threading.Lock()
 
     def load_next(self) -> bool:
         with self._lock:
-            if not self._pending:
-                return False
-            defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
-            module = importlib.import_module(self._pending[0])
+            return self._load_next()
+
+    def _load_next(self) -> bool:
+        if not self._pending:
+            return False
+        defer_package_init("kafka")  # kafka.protocol without the whole client: see lazy_packages
+        for name in self._pending.pop(0):
+            project = name == PROJECT_MODULE
+            module = importlib.import_module(name)
+            if project:
+                self._project_module = module
+                for api, (key, _first) in getattr(module, "WIDENED", {}).items():
+                    for is_request, suffix in ((True, "Request"), (False, "Response")):
+                        self._project.add((is_request, key))
+                        self._lazy[(is_request, key)] = api + suffix
             for attr in getattr(module, "__all__", ()):
                 cls = getattr(module, attr)
                 key = getattr(cls, "API_KEY", None)
-                if isinstance(key, int) and hasattr(cls, "is_request"):
-                    (self.requests if cls.is_request() else self.responses)[key] = cls
-            self._pending.pop(0)
-            return True
+                if not (isinstance(key, int) and hasattr(cls, "is_request")):
+                    continue
+                slot = (bool(cls.is_request()), key)
+                if project:
+                    self._project.add(slot)
+                elif slot in self._project:
+                    continue  # the project's schema for this key stays
+                (self.requests if slot[0] else self.responses)[key] = cls
+        return True
+
+    def build_all(self) -> None:
+        for slot in list(self._lazy):
+            self._build_lazy(slot)
+
+    def _build_lazy(self, slot: tuple[bool, int]) -> None:
+        name = self._lazy.pop(slot, None)
+        if name is not None:
+            (self.requests if slot[0] else self.responses)[slot[1]] = getattr(self._project_module, name)
 
     def request(self, api_key: int) -> Any:
-        while api_key not in self.requests and self.load_next():
-            pass
+        while api_key not in self.requests:
+            self._build_lazy((True, api_key))
+            if api_key in self.requests or not self.load_next():
+                break
         return self.requests.get(api_key)
 
     def response(self, api_key: int) -> Any:
-        while api_key not in self.responses and self.load_next():
-            pass
+        while api_key not in self.responses:
+            self._build_lazy((False, api_key))
+            if api_key in self.responses or not self.load_next():
+                break
         return self.responses[api_key]
 
 
@@ -81,8 +117,10 @@ _catalogue = _Catalogue()
 def warm_up(everything: bool = False) -> None:
     """Load what the first requests need now (or every message class), not on a request."""
     _catalogue.load_next()
-    while everything and _catalogue.load_next():
-        pass
+    if everything:
+        while _catalogue.load_next():
+            pass
+        _catalogue.build_all()
 
 
 def message_classes(api_key: int) -> tuple[Any, Any] | None:

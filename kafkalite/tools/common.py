@@ -3,6 +3,7 @@ admin futures with readable errors, timestamps, and table or JSON output through
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
@@ -174,3 +175,12 @@ def note(message: str) -> None:
     """A remark for the person at the terminal (stderr, so stdout stays parseable)."""
     click.echo(message, err=True)
 
+
+def uuid_text(most: int, least: int) -> str:
+    """A Kafka Uuid as Kafka prints it (``Uuid.toString``): URL-safe base64 of its 16 bytes, no padding.
+
+    confluent-kafka's ``str(Uuid)`` uses standard base64 (``+`` and ``/``), so the same topic would
+    read differently here and in ``kafka-topics.sh``; the tools render from the two halves instead.
+    """
+    raw = (most & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big") + (least & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

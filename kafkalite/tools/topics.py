@@ -22,6 +22,7 @@ from kafkalite.tools.common import (
     parse_pairs,
     result,
     results,
+    uuid_text,
 )
 
 
@@ -189,7 +190,11 @@ def describe(
         ]
         entry: dict[str, Any] = {
             "topic": name,
-            "topic_id": str(desc.topic_id) if desc.topic_id is not None else None,
+            "topic_id": (
+                uuid_text(desc.topic_id.get_most_significant_bits(), desc.topic_id.get_least_significant_bits())
+                if desc.topic_id is not None
+                else None
+            ),
             "partition_count": len(partitions),
             "replication_factor": len(desc.partitions[0].replicas) if desc.partitions else 0,
             "partitions": partitions,

@@ -79,3 +79,28 @@ def test_unusual_responses_are_left_to_the_schema_codec(version, change):
     assert encode_produce_response(version, body) is None
     framed = codec.ResponseEncoder().frame(PRODUCE, version, b"", body)
     assert bytes(framed[4:]) == schema_encoded(version, body)
+
+
+@pytest.mark.parametrize("version", range(14))
+def test_record_errors_encode_at_every_version(version):
+    """A partition with per-record errors (after a plain one) reads back whole where the version has the fields."""
+    errors = [{"batch_index": i, "batch_index_error_message": f"record {i} has no key"} for i in (1, 3, 200)]
+    plain = {"index": 0, "error_code": 0, "base_offset": 7, "log_append_time_ms": -1, "log_start_offset": 0,
+             "record_errors": [], "error_message": None}
+    failed = {"index": 1, "error_code": 87, "base_offset": -1, "log_append_time_ms": -1, "log_start_offset": 4,
+              "record_errors": errors, "error_message": "One or more records have been rejected"}
+    topic = {"name": "t", "topic_id": uuid.UUID(int=5), "partition_responses": [plain, failed]}
+    body = {"responses": [topic], "throttle_time_ms": 3}
+    decoded = ProduceResponse.decode(codec.encode_response(PRODUCE, version, body), version=version)
+    (got_topic,) = decoded.responses
+    got_plain, got_failed = got_topic.partition_responses
+    assert (got_plain.index, got_plain.error_code, got_plain.base_offset) == (0, 0, 7)
+    assert (got_failed.index, got_failed.error_code, got_failed.base_offset) == (1, 87, -1)
+    if version >= 5:
+        assert got_failed.log_start_offset == 4
+    if version >= 8:
+        assert [(e.batch_index, e.batch_index_error_message) for e in got_failed.record_errors] == [
+            (e["batch_index"], e["batch_index_error_message"]) for e in errors
+        ]
+        assert got_failed.error_message == failed["error_message"]
+        assert got_plain.record_errors == [] and got_plain.error_message is None

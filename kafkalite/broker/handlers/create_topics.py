@@ -1,4 +1,4 @@
-"""CreateTopics (key 19), v2-v7.
+"""CreateTopics (key 19), v0-v7 (v0-v1, which Kafka 4 removed, for old clients such as kafka-node).
 
 Replication factor -1 or 1 (one broker; more is INVALID_REPLICATION_FACTOR), partitions -1 for
 ``num.partitions`` or from a manual assignment naming only this broker (else
@@ -48,7 +48,7 @@ def _assignment_problem(assignments: Any, node_id: int) -> str | None:
     return None
 
 
-@api(19, "CreateTopics", 2, 7)
+@api(19, "CreateTopics", 0, 7)
 async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     config = ctx.state.config

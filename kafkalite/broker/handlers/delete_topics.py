@@ -1,4 +1,4 @@
-"""DeleteTopics (key 20), v1-v6: by name (all versions) or by topic id (v6).
+"""DeleteTopics (key 20), v0-v6: by name (all versions) or by topic id (v6); v0 is beyond Kafka 4.
 
 The partition directories are removed and every group's committed offsets for the topic are
 dropped, as Kafka's coordinator does for deleted partitions. An entry naming both a name and
@@ -16,7 +16,7 @@ from kafkalite.errors import ErrorCode
 ZERO_UUID = uuid.UUID(int=0)
 
 
-@api(20, "DeleteTopics", 1, 6)
+@api(20, "DeleteTopics", 0, 6)
 async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     wanted: list[tuple[str | None, uuid.UUID]] = (

@@ -3,14 +3,15 @@
 Endpoint type 1 (brokers) and 2 (controllers) both answer this node, since its one listener
 plays both roles (Kafka's broker listener answers type 2 with MISMATCHED_ENDPOINT_TYPE; here
 an admin client given ``bootstrap.controllers`` works too); any other type is answered as Kafka
-does, UNSUPPORTED_ENDPOINT_TYPE with no brokers. No broker is ever fenced. Authorized operations
-are not computed (no ACLs).
+does, UNSUPPORTED_ENDPOINT_TYPE with no brokers. No broker is ever fenced. Authorized operations,
+when asked for, are every operation the cluster supports, as Kafka without an authorizer answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.authorized_operations import cluster_operations
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -41,4 +42,5 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
         "cluster_id": state.cluster.cluster_id,
         "controller_id": node,
         "brokers": [{"broker_id": node, "host": host, "port": port, "rack": None, "is_fenced": False}],
+        "cluster_authorized_operations": cluster_operations(request.include_cluster_authorized_operations),
     }

@@ -1,11 +1,12 @@
-"""DescribeConfigs (key 32), v1-v4.
+"""DescribeConfigs (key 32), v0-v4 (v0 beyond Kafka 4).
 
 Topic resources list every topic config with its value and source (topic override, dynamic
 broker, dynamic cluster default, static broker config, built-in default); broker resources
 ("1", or "" for the cluster default, which lists only what is set there) list the broker's
 configs, read-only unless dynamically updatable. Synonyms (v1+) name the broker settings a
 topic config falls back to, strongest first. Sensitive (password) values are always null.
-``include_documentation`` (v3+) adds one line of documentation per entry.
+``include_documentation`` (v3+) adds one line of documentation per entry. v0 has no
+sources, only ``is_default`` (true for a value nobody set).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from kafkalite.broker.configs import ResourceError
 from kafkalite.broker.handlers.registry import RequestContext, api
 
 
-@api(32, "DescribeConfigs", 1, 4)
+@api(32, "DescribeConfigs", 0, 4)
 async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     resources = ctx.state.configs
     synonyms = bool(getattr(request, "include_synonyms", False))

@@ -4,26 +4,24 @@ Assignments are shown in every state, as Kafka does: a member keeps its last ass
 rebalance until the leader's SyncGroup replaces it (or an interrupted sync clears it).
 
 An unknown group is described as Dead with no members; v6 adds GROUP_ID_NOT_FOUND for it.
+Authorized operations (v3+), when asked for, are every operation a group supports, as Kafka
+without an authorizer answers; unknown groups get them too, unless answered GROUP_ID_NOT_FOUND.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.authorized_operations import NOT_REQUESTED, group_operations
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupState
 from kafkalite.errors import ErrorCode
-
-#: What a group allows (Kafka's AclOperation codes): READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS,
-#: ALTER_CONFIGS. There is no authorizer, so every one of them, as Kafka answers without one.
-GROUP_OPERATIONS = frozenset({3, 6, 8, 10, 11})
 
 
 @api(15, "DescribeGroups", 0, 6)
 async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     described: list[dict[str, Any]] = []
-    # None encodes as Kafka's "not asked for" (INT32 min).
-    operations = set(GROUP_OPERATIONS) if ctx.version >= 3 and request.include_authorized_operations else None
+    operations = group_operations(ctx.version >= 3 and request.include_authorized_operations)
     for group_id in request.groups:
         group = ctx.state.groups.groups.get(group_id)
         if group is None:
@@ -33,7 +31,7 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                  "error_message": f"Group {group_id} not found." if v6 else None,
                  "group_id": group_id, "group_state": "Dead",
                  "protocol_type": "", "protocol_data": "", "members": [],
-                 "authorized_operations": None if v6 else operations}
+                 "authorized_operations": NOT_REQUESTED if v6 else operations}
             )
             continue
         stable = group.state == GroupState.STABLE

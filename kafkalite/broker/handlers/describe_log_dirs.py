@@ -1,4 +1,4 @@
-"""DescribeLogDirs (key 35), v1-v5: the one data directory and the size of every partition.
+"""DescribeLogDirs (key 35), v0-v5 (v0 beyond Kafka 4): the one data directory and the size of every partition.
 
 ``topics`` null means every topic; named topics or partitions that do not exist are left
 out, as Kafka does. Offset lag is always 0 (no future replicas); v4 adds the file system's
@@ -13,7 +13,7 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 
 
-@api(35, "DescribeLogDirs", 1, 5)
+@api(35, "DescribeLogDirs", 0, 5)
 async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     cluster = state.cluster

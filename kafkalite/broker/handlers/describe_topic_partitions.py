@@ -6,6 +6,10 @@ answer carries ``next_cursor`` naming the first partition left out. Unknown topi
 UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION. A cursor naming a topic that
 an explicit topic list does not contain is an invalid request: as Kafka does, every requested
 topic is answered INVALID_REQUEST with no partitions.
+
+The request has no flag for authorized operations: as Kafka without an authorizer does, every
+topic answered (unknown ones too) carries all the operations a topic supports; only the
+INVALID_REQUEST answer carries the "not requested" value.
 """
 
 from __future__ import annotations
@@ -13,24 +17,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kafkalite.broker.authorized_operations import NOT_REQUESTED, TOPIC
 from kafkalite.broker.cluster import topic_name_problem
 from kafkalite.broker.handlers.metadata import partition_entry
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
 ZERO_UUID = uuid.UUID(int=0)
-NO_OPERATIONS = -2147483648
 MAX_PARTITION_LIMIT = 2000  # Kafka's max.request.partition.size.limit
 
 
-def _error_topic(name: str, code: ErrorCode) -> dict[str, Any]:
+def _error_topic(name: str, code: ErrorCode, operations: int = TOPIC) -> dict[str, Any]:
     return {
         "error_code": int(code),
         "name": name,
         "topic_id": ZERO_UUID,
         "is_internal": False,
         "partitions": [],
-        "topic_authorized_operations": NO_OPERATIONS,
+        "topic_authorized_operations": operations,
     }
 
 
@@ -44,7 +48,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
         # Kafka: "DescribeTopicPartitionsRequest topic list should contain the cursor topic"
         return {
             "throttle_time_ms": 0,
-            "topics": [_error_topic(t.name, ErrorCode.INVALID_REQUEST) for t in request.topics],
+            "topics": [_error_topic(t.name, ErrorCode.INVALID_REQUEST, NOT_REQUESTED) for t in request.topics],
             "next_cursor": None,
         }
     if cursor is not None:
@@ -78,7 +82,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
                 "partitions": [
                     partition_entry(node, i, eligible_leader_replicas=[], last_known_elr=[]) for i in shown
                 ],
-                "topic_authorized_operations": NO_OPERATIONS,
+                "topic_authorized_operations": TOPIC,
             }
         )
         if rest:

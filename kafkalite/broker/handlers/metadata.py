@@ -5,6 +5,10 @@ allows it (``auto.create.topics.enable``) and the request does (v4+); creation i
 here, so the topic is answered complete in the same response. Topics asked by id (name null)
 are looked up from v12; at v10-v11 Kafka answers such a request as a whole with INVALID_REQUEST
 (no brokers, no cluster id, each topic errored), and so does kafkalite.
+
+Authorized operations (v8+) are every operation a topic (and, v8-v10, the cluster) supports
+when the client asks, as Kafka without an authorizer answers; topics named by an unknown id
+get the "not requested" value even then, as in Kafka.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kafkalite.broker.authorized_operations import NOT_REQUESTED, cluster_operations, topic_operations
 from kafkalite.broker.cluster import Topic, topic_name_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -33,7 +38,7 @@ def partition_entry(node: int, index: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def topic_entry(ctx: RequestContext, topic: Topic) -> dict[str, Any]:
+def topic_entry(ctx: RequestContext, topic: Topic, operations: int = NOT_REQUESTED) -> dict[str, Any]:
     node = ctx.state.config.node_id
     return {
         "error_code": 0,
@@ -41,11 +46,21 @@ def topic_entry(ctx: RequestContext, topic: Topic) -> dict[str, Any]:
         "topic_id": topic.topic_id,
         "is_internal": False,
         "partitions": [partition_entry(node, i) for i in range(len(topic.partitions))],
+        "topic_authorized_operations": operations,
     }
 
 
-def _error_entry(name: str | None, code: ErrorCode, topic_id: uuid.UUID = ZERO_UUID) -> dict[str, Any]:
-    return {"error_code": int(code), "name": name, "topic_id": topic_id, "is_internal": False, "partitions": []}
+def _error_entry(
+    name: str | None, code: ErrorCode, topic_id: uuid.UUID = ZERO_UUID, operations: int = NOT_REQUESTED
+) -> dict[str, Any]:
+    return {
+        "error_code": int(code),
+        "name": name,
+        "topic_id": topic_id,
+        "is_internal": False,
+        "partitions": [],
+        "topic_authorized_operations": operations,
+    }
 
 
 @api(3, "Metadata", 0, 13)
@@ -55,6 +70,7 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
     host, port = state.config.advertised
     topics: list[dict[str, Any]] = []
     requested = request.topics
+    ops = topic_operations(ctx.version >= 8 and request.include_topic_authorized_operations)
     if ctx.version in (10, 11) and any(t.name is None for t in requested or ()):
         invalid = ErrorCode.INVALID_REQUEST
         return {
@@ -66,7 +82,7 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
             "error_code": 0,
         }
     if requested is None or (ctx.version == 0 and not requested):
-        topics = [topic_entry(ctx, t) for t in cluster.topics.values()]
+        topics = [topic_entry(ctx, t, ops) for t in cluster.topics.values()]
     else:
         allow_auto = state.config.auto_create_topics and (ctx.version < 4 or request.allow_auto_topic_creation)
         for wanted in requested:
@@ -75,24 +91,27 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 topic_id = getattr(wanted, "topic_id", None) or ZERO_UUID
                 by_id = cluster.by_id.get(topic_id)
                 topics.append(
-                    topic_entry(ctx, by_id) if by_id else _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
+                    topic_entry(ctx, by_id, ops) if by_id else _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
                 )
                 continue
             topic = cluster.topics.get(name)
             if topic is None:
                 if topic_name_problem(name):
-                    topics.append(_error_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
+                    topics.append(_error_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION, operations=ops))
                     continue
                 if not allow_auto:
-                    topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                    topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, operations=ops))
                     continue
                 topic = cluster.auto_create(name)
-            topics.append(topic_entry(ctx, topic))
+            topics.append(topic_entry(ctx, topic, ops))
     return {
         "throttle_time_ms": 0,
         "brokers": [{"node_id": state.config.node_id, "host": host, "port": port, "rack": None}],
         "cluster_id": cluster.cluster_id,
         "controller_id": state.config.node_id,
         "topics": topics,
+        "cluster_authorized_operations": cluster_operations(
+            8 <= ctx.version <= 10 and request.include_cluster_authorized_operations
+        ),
         "error_code": 0,
     }

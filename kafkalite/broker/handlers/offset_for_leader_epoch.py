@@ -1,4 +1,4 @@
-"""OffsetForLeaderEpoch (key 23), v2-v4: the end offset of a leader epoch.
+"""OffsetForLeaderEpoch (key 23), v0-v4 (v0-v1 beyond Kafka 4): the end offset of a leader epoch.
 
 Every partition has had one leader, in epoch 0, so epoch 0 ends at the log end offset and any
 other epoch is unknown (epoch -1, offset -1), as Kafka's leader epoch cache answers. A
@@ -15,7 +15,7 @@ from kafkalite.errors import ErrorCode
 LEADER_EPOCH = 0
 
 
-@api(23, "OffsetForLeaderEpoch", 2, 4)
+@api(23, "OffsetForLeaderEpoch", 0, 4)
 async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     topics: list[dict[str, Any]] = []

@@ -6,10 +6,13 @@ up-converted to one v2 batch first.
 Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_MESSAGE)
 and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
 Valid batches get offsets patched into their headers and are written as received; records
-are never decoded. Transactional batches must belong to an open transaction that contains the
-partition (KIP-890 verification: TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE before); control batches are the
-broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
-by id. Topics are not auto-created here (Kafka creates them on Metadata only).
+are never decoded, except on compacted topics, which refuse records without a key
+(INVALID_RECORD with one ``record_errors`` entry per keyless record, v8+). Transactional
+batches must belong to an open transaction that contains the partition (KIP-890
+verification: TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE before); control batches are
+the broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0
+or 1. v13 names topics by id. Topics are not auto-created here (Kafka creates them on Metadata
+only).
 """
 
 from __future__ import annotations
@@ -33,22 +36,49 @@ MAGIC_V2_VERSION = 3
 NOT_IN_TXN_MESSAGE = "The partition was not added to the producer's open transaction."
 
 
-def _has_keyless_record(records: bytes, headers: list[BatchHeader]) -> bool:
-    """Whether any record lacks a key: compacted topics refuse those, so only they pay to look."""
+def _keyless_records(records: bytes, headers: list[BatchHeader]) -> list[int]:
+    """Indexes (within their batch) of the records without a key in the first batch that has any.
+
+    Compacted topics refuse those, so only they pay to look. Kafka validates batch by batch and
+    stops at the first one with bad records, so only that batch's indexes are reported.
+    """
     for header in headers:
         batch = bytes(memoryview(records)[header.position : header.position + header.length])
-        if any(r.key is None for r in iter_records(batch, header._replace(position=0))):
-            return True
-    return False
+        keyless = [i for i, r in enumerate(iter_records(batch, header._replace(position=0))) if r.key is None]
+        if keyless:
+            return keyless
+    return []
 
 
-def _partition_error(index: int, code: ErrorCode, message: str | None = None) -> dict[str, Any]:
+def _keyless_rejection(index: int, topic: str, keyless: list[int], log_start_offset: int) -> dict[str, Any]:
+    """INVALID_RECORD naming each keyless record (Produce v8+, KIP-467), in Kafka's words.
+
+    Clients fail only the named records with INVALID_RECORD and retry or fail the rest of the
+    batch separately (librdkafka: _INVALID_DIFFERENT_RECORD), instead of failing them all.
+    """
+    message = f"Compacted topic cannot accept message without key in topic partition {topic}-{index}"
+    shown = ", ".join(f"RecordError(batchIndex={i}, message='{message}')" for i in keyless[:3])
+    result = _partition_error(
+        index,
+        ErrorCode.INVALID_RECORD,
+        f"One or more records have been rejected due to {len(keyless)} record errors in total, "
+        f"and only showing the first three errors at most: [{shown}]",
+        log_start_offset,
+    )
+    result["record_errors"] = [{"batch_index": i, "batch_index_error_message": message} for i in keyless]
+    return result
+
+
+def _partition_error(
+    index: int, code: ErrorCode, message: str | None = None, log_start_offset: int = -1
+) -> dict[str, Any]:
+    """A failed partition. Kafka answers log start offset -1 except on per-record validation errors."""
     return {
         "index": index,
         "error_code": int(code),
         "base_offset": -1,
         "log_append_time_ms": -1,
-        "log_start_offset": -1,
+        "log_start_offset": log_start_offset,
         "record_errors": [],
         "error_message": message,
     }
@@ -114,14 +144,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 if code:
                     results.append(_partition_error(index, ErrorCode(code)))
                     continue
-            if compacted and _has_keyless_record(records, headers):
-                results.append(
-                    _partition_error(
-                        index,
-                        ErrorCode.INVALID_RECORD,
-                        f"Compacted topic cannot accept message without key in topic partition {topic.name}-{index}.",
-                    )
-                )
+            keyless = _keyless_records(records, headers) if compacted else None
+            if keyless:
+                results.append(_keyless_rejection(index, topic.name, keyless, topic.partitions[index].log_start_offset))
                 continue
             too_big = next((h for h in headers if h.length > limit), None)
             if too_big is not None:

@@ -3,5 +3,7 @@
 Each ``<Name>Request.json`` / ``<Name>Response.json`` here is read by kafka-python's schema
 codec exactly as its bundled ones are (see ``kafkalite/protocol/messages.py``): newer APIs
 from Kafka's message specifications, and versions Kafka 4 removed (KIP-896) that kafkalite
-still serves for old clients.
+still serves for old clients. Where the library's bundled schema still holds a removed
+version's fields (Kafka 4 only raised ``validVersions``), ``messages.py`` widens that schema
+instead of keeping a copy here.
 """
