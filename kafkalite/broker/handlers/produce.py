@@ -10,6 +10,14 @@ are never decoded. Transactional batches must belong to an open transaction that
 partition (KIP-890 verification, INVALID_TXN_STATE otherwise); control batches are the
 broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
 by id. Topics are not auto-created here (Kafka creates them on Metadata only).
+
+From v3 a partition's records must be exactly one magic-2 batch, and zstd needs v7
+(INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE, checked before anything else, as Kafka's
+request validation does). CreateTime records outside ``message.timestamp.before.max.ms`` /
+``after.max.ms`` of now fail the batch with INVALID_TIMESTAMP, each named in ``record_errors``
+(v8+). From v12 a transactional batch for a partition not yet in its transaction adds it
+(KIP-890 part 2: such producers no longer send AddPartitionsToTxn). Error messages are given
+where Kafka gives them, and left null where it answers with the code alone.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
-from kafkalite.records.batch import BatchHeader, InvalidBatch, validate_batches
+from kafkalite.records.batch import HEADER_SIZE, MAGIC_OFFSET, BatchHeader, InvalidBatch, read_header, validate_batches
+from kafkalite.records.compression import ZSTD
 from kafkalite.records.legacy import up_convert
 from kafkalite.records.records import iter_records
 from kafkalite.records.rewrite import apply_topic_compression
@@ -26,6 +35,55 @@ from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 3
+ZSTD_VERSION = 7
+IMPLICIT_ADD_VERSION = 12
+NO_TIMESTAMP = -1
+
+
+def _request_records_error(version: int, records: bytes) -> ErrorCode | None:
+    """Kafka's request-level record checks (ProduceRequest.validateRecords), v3+ only.
+
+    The records must be one batch of magic 2; zstd needs v7. Garbage too short to say is left to
+    the batch checks, which name the problem.
+    """
+    if version < MAGIC_V2_VERSION:
+        return None
+    if not records:
+        return ErrorCode.INVALID_RECORD
+    if len(records) <= MAGIC_OFFSET:
+        return None
+    if records[MAGIC_OFFSET] != 2:
+        return ErrorCode.INVALID_RECORD
+    if len(records) < HEADER_SIZE:
+        return None
+    header = read_header(records, 0)
+    if version < ZSTD_VERSION and header.compression == ZSTD:
+        return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    if HEADER_SIZE <= header.length < len(records):
+        return ErrorCode.INVALID_RECORD  # more than one batch
+    return None
+
+
+def _timestamp_errors(
+    records: bytes, headers: list[BatchHeader], now: int, before: int, after: int
+) -> list[dict[str, Any]]:
+    """``record_errors`` for CreateTime records outside [now - before, now + after], with Kafka's text."""
+    low, high = now - before, now + after
+    if low < -(2**62) and all(h.max_timestamp <= high for h in headers):
+        return []  # no lower bound (the default) and nothing too new: no need to decode records
+    errors: list[dict[str, Any]] = []
+    index = 0
+    for header in headers:
+        batch = bytes(memoryview(records)[header.position : header.position + header.length])
+        for record in iter_records(batch, header._replace(position=0)):
+            if record.timestamp != NO_TIMESTAMP and not low <= record.timestamp <= high:
+                message = (
+                    f"Timestamp {record.timestamp} of message with offset {index} is out of range. "
+                    f"The timestamp should be within [{low}, {high}]"
+                )
+                errors.append({"batch_index": index, "batch_index_error_message": message})
+            index += 1
+    return errors
 
 
 def _has_keyless_record(records: bytes, headers: list[BatchHeader]) -> bool:
@@ -64,11 +122,11 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             compacted = "compact" in cluster.topic_config(topic, "cleanup.policy")
             limit = int(cluster.topic_config(topic, "max.message.bytes"))
             compression = cluster.topic_config(topic, "compression.type")
+            create_time = cluster.topic_config(topic, "message.timestamp.type") == "CreateTime"
+            before = int(cluster.topic_config(topic, "message.timestamp.before.max.ms"))
+            after = int(cluster.topic_config(topic, "message.timestamp.after.max.ms"))
         for part in topic_data.partition_data:
             index = part.index
-            if acks not in (-1, 0, 1):
-                results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
-                continue
             if topic is None or not 0 <= index < len(topic.partitions):
                 results.append(
                     _partition_error(index, missing if topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -78,13 +136,20 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if records is None:
                 results.append(_partition_error(index, ErrorCode.INVALID_RECORD, "no records"))
                 continue
+            request_error = _request_records_error(ctx.version, records)
+            if request_error is not None:
+                results.append(_partition_error(index, request_error))
+                continue
+            if acks not in (-1, 0, 1):
+                results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
+                continue
             try:
                 if ctx.version < MAGIC_V2_VERSION:
                     records = up_convert(records)  # an old client's v0/v1 message set
                 headers = validate_batches(records)
             except InvalidBatch as exc:
                 code = ErrorCode.CORRUPT_MESSAGE if exc.corrupt else ErrorCode.INVALID_RECORD
-                results.append(_partition_error(index, code, str(exc)))
+                results.append(_partition_error(index, code, None if exc.checksum else str(exc)))
                 continue
             first = headers[0]
             if any(h.is_control for h in headers):
@@ -101,6 +166,11 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     if txn_id is not None
                     else int(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
                 )
+                if code == ErrorCode.INVALID_TXN_STATE and ctx.version >= IMPLICIT_ADD_VERSION:
+                    added = state.txns.add_partitions(
+                        state.clock.now_ms(), txn_id, first.producer_id, first.producer_epoch, [(topic.name, index)]
+                    )
+                    code = code if any(added.values()) else 0
                 if code:
                     results.append(_partition_error(index, ErrorCode(code)))
                     continue
@@ -113,17 +183,18 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     )
                 )
                 continue
-            too_big = next((h for h in headers if h.length > limit), None)
-            if too_big is not None:
-                results.append(
-                    _partition_error(
-                        index,
-                        ErrorCode.MESSAGE_TOO_LARGE,
-                        f"The batch of {too_big.length} bytes exceeds max.message.bytes {limit}",
-                    )
-                )
+            if any(h.length > limit for h in headers):
+                results.append(_partition_error(index, ErrorCode.MESSAGE_TOO_LARGE))
                 continue
             plog = topic.partitions[index]
+            if create_time:
+                record_errors = _timestamp_errors(records, headers, state.clock.now_ms(), before, after)
+                if record_errors:
+                    failed = _partition_error(index, ErrorCode.INVALID_TIMESTAMP,
+                                              "One or more records have been rejected due to invalid timestamp")
+                    failed.update(record_errors=record_errors, log_start_offset=plog.log_start_offset)
+                    results.append(failed)
+                    continue
             data, headers = apply_topic_compression(compression, records, headers)
             try:
                 result = plog.append(data, headers)
@@ -133,7 +204,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     if exc.kind == "invalid_epoch"
                     else ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
                 )
-                results.append(_partition_error(index, code, str(exc)))
+                failed = _partition_error(index, code)  # Kafka names the code alone
+                failed["log_start_offset"] = plog.log_start_offset
+                results.append(failed)
                 continue
             if state.config.fsync == "always":
                 await state.flush_now(plog)
