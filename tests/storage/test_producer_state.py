@@ -99,3 +99,16 @@ def test_producers_are_independent(state):
     state.check(header(1, 5, pid=2))
     with pytest.raises(SequenceError):
         state.check(header(1, 5, pid=1))
+
+
+def test_duplicate_keeps_the_batch_timestamp_across_snapshots(state):
+    h = header(3, 0, base_offset=10)
+    state.update(h)
+    assert state.duplicate_of(header(3, 0)) == (10, 12, h.max_timestamp)
+    restored = ProducerStateManager.from_bytes(state.to_bytes())
+    assert restored.duplicate_of(header(3, 0)) == (10, 12, h.max_timestamp)
+
+
+def test_snapshot_without_batch_timestamps_still_loads():
+    restored = ProducerStateManager.from_bytes(b'{"77":[0,[[0,2,10,12]],null,-1,-1]}')
+    assert restored.duplicate_of(header(3, 0)) == (10, 12, -1)
