@@ -74,7 +74,7 @@ def _value(field: Any, version: int, value: Any) -> Any:
 
 
 def encode_special(value: Any) -> Any:
-    """``{"$hex"}``, ``{"$utf8"}``, ``{"$repeat"}``, ``{"$records"}`` and ``{"$uuid"}`` values to what the codec takes."""
+    """``{"$hex"}``, ``{"$utf8"}``, ``{"$repeat"}``, ``{"$records"}``, ``{"$uuid"}`` values as the codec takes them."""
     if isinstance(value, dict) and len(value) == 1:
         (tag, arg), = value.items()
         if tag == "$hex":

@@ -8,7 +8,9 @@ and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TO
 Valid batches get offsets patched into their headers and are written as received; records
 are never decoded. Transactional batches must belong to an open transaction that contains the
 partition (KIP-890 verification, INVALID_TXN_STATE otherwise); control batches are the
-broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
+broker's own and refused from clients. acks=0 gets no response at all, unless a partition
+failed: then the connection is closed, as Kafka does, so the client refreshes its metadata.
+acks must be -1, 0 or 1. v13 names topics
 by id. Topics are not auto-created here (Kafka creates them on Metadata only).
 
 From v3 a partition's records must be exactly one magic-2 batch, and zstd needs v7
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import HEADER_SIZE, MAGIC_OFFSET, BatchHeader, InvalidBatch, read_header, validate_batches
 from kafkalite.records.compression import ZSTD
@@ -229,5 +231,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             entry["name"] = topic_data.name
         responses.append(entry)
     if acks == 0:
+        failed = sum(1 for t in responses for p in t["partition_responses"] if p["error_code"])
+        if failed:
+            raise CloseConnection(f"acks=0 produce failed in {failed} partition(s)")
         return None
     return {"responses": responses, "throttle_time_ms": 0}
