@@ -50,7 +50,7 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
     """One pass over the requested partitions: (responses, bytes, any error, partition keys)."""
     cluster = ctx.state.cluster
     by_id = ctx.version >= TOPIC_ID_VERSION
-    remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
+    remaining = max(request.max_bytes, 0)  # 0 still gets the first batch, as in Kafka
     read_committed = request.isolation_level == READ_COMMITTED
     total = 0
     error = False

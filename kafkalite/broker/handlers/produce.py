@@ -39,6 +39,8 @@ TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 3
 ZSTD_VERSION = 7
 IMPLICIT_ADD_VERSION = 12
+#: Kafka's internal topics: clients may not write them (kafkalite keeps their state elsewhere).
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 NO_TIMESTAMP = -1
 
 
@@ -119,6 +121,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     for topic_data in request.topic_data:
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        if not by_id and topic_data.name in INTERNAL_TOPICS:
+            missing = ErrorCode.INVALID_TOPIC_EXCEPTION
         results: list[dict[str, Any]] = []
         if topic is not None:  # the topic's configs, read once for all its partitions
             compacted = "compact" in cluster.topic_config(topic, "cleanup.policy")
@@ -127,7 +131,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             create_time = cluster.topic_config(topic, "message.timestamp.type") == "CreateTime"
             before = int(cluster.topic_config(topic, "message.timestamp.before.max.ms"))
             after = int(cluster.topic_config(topic, "message.timestamp.after.max.ms"))
-        for part in topic_data.partition_data:
+        # A partition named twice: the last one counts and is answered once (Kafka keeps a map).
+        for part in {p.index: p for p in topic_data.partition_data}.values():
             index = part.index
             if topic is None or not 0 <= index < len(topic.partitions):
                 results.append(
