@@ -1,25 +1,25 @@
 """Produce (key 0), v0-v13.
 
 v0-v2 come from clients older than Kafka 0.11 and carry v0/v1 message sets, which are
-up-converted to one v2 batch first.
+up-converted to one v2 batch first. From v3 a partition's records must be exactly one magic-2
+batch, and zstd needs v7 (INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE, checked first, as
+Kafka's request validation does). v13 names topics by id. Topics are not auto-created here
+(Kafka creates them on Metadata only); internal topic names are INVALID_TOPIC_EXCEPTION. A
+partition named twice counts once, the last, as in Kafka's map of the request.
 
 Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_MESSAGE)
 and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
-Valid batches get offsets patched into their headers and are written as received; records
-are never decoded. Transactional batches must belong to an open transaction that contains the
-partition (KIP-890 verification, INVALID_TXN_STATE otherwise); control batches are the
-broker's own and refused from clients. acks=0 gets no response at all, unless a partition
-failed: then the connection is closed, as Kafka does, so the client refreshes its metadata.
-acks must be -1, 0 or 1. v13 names topics
-by id. Topics are not auto-created here (Kafka creates them on Metadata only).
+CreateTime records outside ``message.timestamp.before.max.ms`` / ``after.max.ms`` of now fail
+the batch with INVALID_TIMESTAMP, each named in ``record_errors`` (v8+); records are decoded
+only when a bound could be crossed. Valid batches get offsets patched into their headers and
+are written as received. Transactional batches must belong to an open transaction that
+contains the partition (KIP-890 verification, INVALID_TXN_STATE otherwise); from v12 a
+partition not yet in it is added (KIP-890 part 2: such producers no longer send
+AddPartitionsToTxn). Control batches are the broker's own and refused from clients. Error
+messages are given where Kafka gives them, and left null where it answers with the code alone.
 
-From v3 a partition's records must be exactly one magic-2 batch, and zstd needs v7
-(INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE, checked before anything else, as Kafka's
-request validation does). CreateTime records outside ``message.timestamp.before.max.ms`` /
-``after.max.ms`` of now fail the batch with INVALID_TIMESTAMP, each named in ``record_errors``
-(v8+). From v12 a transactional batch for a partition not yet in its transaction adds it
-(KIP-890 part 2: such producers no longer send AddPartitionsToTxn). Error messages are given
-where Kafka gives them, and left null where it answers with the code alone.
+acks must be -1, 0 or 1. acks=0 gets no response at all, unless a partition failed: then the
+connection is closed, as Kafka does, so the client refreshes its metadata.
 """
 
 from __future__ import annotations
