@@ -31,7 +31,9 @@ for it) and ``steps``. A step is one of:
 Values: ``"${topic}"``, ``"${topic2}"``, ``"${group}"``, ``"${txn}"`` are unique names for the run
 (so one broker serves every scenario), ``"${name}"`` a saved value (an exact placeholder keeps the
 saved value's type), ``"$v"`` the scenario's version; ``{"$records": spec}`` builds a record set
-(see ``wire.build_records``), ``{"$hex": ...}``/``{"$utf8": ...}`` give bytes, and
+(see ``wire.build_records``), ``{"$hex": ...}``/``{"$utf8": ...}`` give bytes, ``{"$repeat": [text, n]}``
+the bytes of ``text`` repeated ``n`` times (an oversized record without an oversized file),
+``{"$uuid": ...}`` a UUID (``{"$uuid": "${tid}"}`` for a topic id saved from CreateTopics) and
 ``{"$subscription": [topic, ...]}`` a consumer protocol subscription (JoinGroup metadata).
 """
 

@@ -75,7 +75,7 @@ def _value(field: Any, version: int, value: Any) -> Any:
 
 
 def encode_special(value: Any) -> Any:
-    """``{"$hex"}``, ``{"$utf8"}``, ``{"$records"}`` and ``{"$uuid"}`` values to what the codec takes."""
+    """``{"$hex"}``, ``{"$utf8"}``, ``{"$repeat"}``, ``{"$records"}``, ``{"$uuid"}`` values as the codec takes them."""
     if isinstance(value, dict) and len(value) == 1:
         (tag, arg), = value.items()
         if tag == "$hex":
@@ -88,6 +88,8 @@ def encode_special(value: Any) -> Any:
             return uuid.UUID(arg)
         if tag == "$subscription":
             return consumer_subscription(arg)
+        if tag == "$repeat":  # [text, count]: a large value without a large scenario file
+            return (str(arg[0]) * int(arg[1])).encode()
     if isinstance(value, list):
         return [encode_special(v) for v in value]
     return value

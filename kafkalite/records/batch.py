@@ -39,9 +39,10 @@ NO_TIMESTAMP = -1
 class InvalidBatch(Exception):
     """A batch fails validation. ``corrupt`` distinguishes CRC/size damage from bad content."""
 
-    def __init__(self, message: str, corrupt: bool = True) -> None:
+    def __init__(self, message: str, corrupt: bool = True, checksum: bool = False) -> None:
         super().__init__(message)
         self.corrupt = corrupt
+        self.checksum = checksum  # the CRC does not match (Kafka reports this without a message)
 
 
 class BatchHeader(NamedTuple):
@@ -136,7 +137,7 @@ def validate_batches(buf: bytes | bytearray | memoryview) -> list[BatchHeader]:
         if header.length < HEADER_SIZE or pos + header.length > end:
             raise InvalidBatch(f"record batch length {header.length} does not fit the request")
         if not crc_ok(buf, header):
-            raise InvalidBatch("record batch CRC-32C mismatch")
+            raise InvalidBatch("record batch CRC-32C mismatch", checksum=True)
         if header.records_count <= 0 or header.last_offset_delta != header.records_count - 1:
             raise InvalidBatch(
                 f"record count {header.records_count} disagrees with last offset delta {header.last_offset_delta}",

@@ -52,7 +52,7 @@ class LogConfig:
 class AppendResult(NamedTuple):
     base_offset: int
     last_offset: int
-    log_append_time: int  # -1 unless the topic uses LogAppendTime
+    log_append_time: int  # -1 unless the topic uses LogAppendTime (a duplicate: the original's max timestamp)
 
 
 class OffsetOutOfRange(Exception):
@@ -198,9 +198,10 @@ class PartitionLog:
         """
         first = headers[0]
         if first.producer_id != NO_PRODUCER_ID and not first.is_control:
-            duplicate = self.producer_state.find_duplicate(first)
+            duplicate = self.producer_state.duplicate_of(first)
             if duplicate is not None:
-                return AppendResult(duplicate[0], duplicate[1], -1)
+                # Kafka answers a retried batch with the original's offsets and its max timestamp.
+                return AppendResult(*duplicate)
             self._check_sequences(headers)
         base = self.log_end_offset
         append_time = self._now_ms() if self.config.log_append_time else -1

@@ -34,6 +34,7 @@ class _BatchMeta:
     last_seq: int
     base_offset: int
     last_offset: int
+    timestamp: int = -1  # the batch's max timestamp: Kafka answers a duplicate with it
 
 
 @dataclass
@@ -59,13 +60,18 @@ class ProducerStateManager:
 
     def find_duplicate(self, header: BatchHeader) -> tuple[int, int] | None:
         """(base offset, last offset) of an already written batch this one repeats."""
+        found = self.duplicate_of(header)
+        return None if found is None else found[:2]
+
+    def duplicate_of(self, header: BatchHeader) -> tuple[int, int, int] | None:
+        """(base offset, last offset, max timestamp) of an already written batch this one repeats."""
         entry = self.producers.get(header.producer_id)
         if entry is None or entry.epoch != header.producer_epoch:
             return None
         last = _last_seq(header)
         for meta in entry.batches:
             if meta.first_seq == header.base_sequence and meta.last_seq == last:
-                return meta.base_offset, meta.last_offset
+                return meta.base_offset, meta.last_offset, meta.timestamp
         return None
 
     def check(self, header: BatchHeader) -> None:
@@ -103,7 +109,8 @@ class ProducerStateManager:
             entry = ProducerEntry(header.producer_epoch)
             self.producers[header.producer_id] = entry
         entry.batches.append(
-            _BatchMeta(header.base_sequence, _last_seq(header), header.base_offset, header.last_offset)
+            _BatchMeta(header.base_sequence, _last_seq(header), header.base_offset, header.last_offset,
+                       header.max_timestamp)
         )
         entry.last_timestamp = header.max_timestamp
         if header.is_transactional and entry.txn_first_offset is None:
@@ -137,7 +144,7 @@ class ProducerStateManager:
         doc: dict[str, Any] = {
             str(pid): [
                 entry.epoch,
-                [[b.first_seq, b.last_seq, b.base_offset, b.last_offset] for b in entry.batches],
+                [[b.first_seq, b.last_seq, b.base_offset, b.last_offset, b.timestamp] for b in entry.batches],
                 entry.txn_first_offset,
                 entry.last_timestamp,
                 entry.coordinator_epoch,

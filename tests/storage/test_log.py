@@ -316,10 +316,12 @@ def test_duplicate_batch_returns_original_offsets_without_writing(open_log):
     produce(log, idem(2, 3))
     size = log.size_bytes
     retry = produce(log, idem(3, 0))
-    assert retry == first == AppendResult(2, 4, -1)
+    assert first == AppendResult(2, 4, -1)
+    # Kafka answers a duplicate with the original batch's max timestamp as its append time.
+    assert retry == AppendResult(2, 4, BASE_TS + 2)
     assert log.size_bytes == size
     assert log.log_end_offset == 7
-    assert produce(log, idem(2, 3)) == AppendResult(5, 6, -1)
+    assert produce(log, idem(2, 3)) == AppendResult(5, 6, BASE_TS + 1)
     assert log.size_bytes == size
 
 
@@ -371,7 +373,7 @@ def test_duplicate_detected_after_reopen(open_log, tmp_path, clock):
     produce(log, idem(2, 2))
     log.close()
     again = open_log()
-    assert produce(again, idem(2, 2)) == AppendResult(2, 3, -1)
+    assert produce(again, idem(2, 2)) == AppendResult(2, 3, BASE_TS + 1)
     assert again.log_end_offset == 4
     with pytest.raises(SequenceError):
         produce(again, idem(1, 7))
@@ -381,7 +383,7 @@ def test_duplicate_detected_after_crash(open_log, tmp_path, clock):
     log = open_log()
     produce(log, idem(2, 0))
     again = open_log(clean=False)
-    assert produce(again, idem(2, 0)) == AppendResult(0, 1, -1)
+    assert produce(again, idem(2, 0)) == AppendResult(0, 1, BASE_TS + 1)
     assert again.log_end_offset == 2
 
 
@@ -406,7 +408,7 @@ def test_duplicate_detected_after_reopen_when_batch_is_in_older_segment(open_log
     assert [s.base_offset for s in log.segments] == [0, 2]
     log.close()
     again = open_log(LogConfig(segment_bytes=1))
-    assert produce(again, idem(2, 0)) == AppendResult(0, 1, -1)
+    assert produce(again, idem(2, 0)) == AppendResult(0, 1, BASE_TS + 1)
     assert again.log_end_offset == 3
 
 

@@ -110,3 +110,16 @@ def test_marker_sets_last_timestamp(state):
     assert state.complete_txn(marker, coordinator_epoch=0) == 0
     entry = state.producers[PID]
     assert (entry.last_timestamp, entry.coordinator_epoch, entry.txn_first_offset) == (1_800_000_000_000, 0, None)
+
+
+def test_duplicate_keeps_the_batch_timestamp_across_snapshots(state):
+    h = header(3, 0, base_offset=10)
+    state.update(h)
+    assert state.duplicate_of(header(3, 0)) == (10, 12, h.max_timestamp)
+    restored = ProducerStateManager.from_bytes(state.to_bytes())
+    assert restored.duplicate_of(header(3, 0)) == (10, 12, h.max_timestamp)
+
+
+def test_snapshot_without_batch_timestamps_still_loads():
+    restored = ProducerStateManager.from_bytes(b'{"77":[0,[[0,2,10,12]],null,-1,-1]}')
+    assert restored.duplicate_of(header(3, 0)) == (10, 12, -1)

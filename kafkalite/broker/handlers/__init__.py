@@ -37,6 +37,6 @@ from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
     sync_group,
     txn_offset_commit,
 )
-from kafkalite.broker.handlers.registry import APIS, ApiSpec, RequestContext
+from kafkalite.broker.handlers.registry import APIS, ApiSpec, CloseConnection, RequestContext
 
-__all__ = ["APIS", "ApiSpec", "RequestContext"]
+__all__ = ["APIS", "ApiSpec", "CloseConnection", "RequestContext"]

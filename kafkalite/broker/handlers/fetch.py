@@ -7,7 +7,12 @@ returned even when larger (Kafka's rule, so a consumer always progresses). When 
 ``min_bytes`` is available the request parks until a produce notifies one of its partitions
 or ``max_wait_ms`` passes. read_committed reads stop at the last stable offset and list the
 aborted transactions in the returned range, so the client drops their records. Fetch
-sessions (KIP-227) are declined by answering session id 0, so clients send full requests.
+sessions (KIP-227) are declined by answering session id 0, so clients send full requests; an
+incremental request (epoch above 0) names a session that cannot exist, FETCH_SESSION_ID_NOT_FOUND
+as Kafka answers for an unknown session. Every partition has had one leader epoch, 0: a newer
+``current_leader_epoch`` is UNKNOWN_LEADER_EPOCH, a ``last_fetched_epoch`` beyond it has no end
+offset and is OFFSET_OUT_OF_RANGE (Kafka's leader epoch cache rule). Partition errors read from
+the log answer -1 for the offsets, as Kafka does.
 v13+ names topics by id; v0-v3 (clients older than Kafka 0.11) get the batches down-converted
 to message format v0 (Fetch v0-v1) or v1 (v2-v3).
 """
@@ -25,6 +30,10 @@ from kafkalite.storage.log import OffsetOutOfRange
 TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 4
 READ_COMMITTED = 1
+SESSION_VERSION = 7
+CURRENT_EPOCH_VERSION = 9
+LAST_FETCHED_EPOCH_VERSION = 12
+LEADER_EPOCH = 0
 
 
 def last_offset_after(data: bytes | memoryview) -> int:
@@ -41,7 +50,7 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
     """One pass over the requested partitions: (responses, bytes, any error, partition keys)."""
     cluster = ctx.state.cluster
     by_id = ctx.version >= TOPIC_ID_VERSION
-    remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
+    remaining = max(request.max_bytes, 0)  # 0 still gets the first batch, as in Kafka
     read_committed = request.isolation_level == READ_COMMITTED
     total = 0
     error = False
@@ -65,6 +74,12 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
             if topic is None or not 0 <= fp.partition < len(topic.partitions):
                 code = ErrorCode.UNKNOWN_TOPIC_ID if (by_id and topic is None) else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 entry["error_code"] = int(code)
+                entry["aborted_transactions"] = []  # Kafka's default for partitions it never looked up
+                error = True
+                continue
+            epoch_error = _epoch_error(ctx.version, fp)
+            if epoch_error is not None:
+                entry["error_code"] = int(epoch_error)
                 error = True
                 continue
             plog = topic.partitions[fp.partition]
@@ -78,7 +93,8 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
             try:
                 data = plog.read(fp.fetch_offset, limit, total == 0, upper) if limit > 0 or total == 0 else b""
             except OffsetOutOfRange:
-                entry["error_code"] = int(ErrorCode.OFFSET_OUT_OF_RANGE)
+                entry.update(error_code=int(ErrorCode.OFFSET_OUT_OF_RANGE), high_watermark=-1,
+                             last_stable_offset=-1, log_start_offset=-1)
                 error = True
                 continue
             if ctx.version < MAGIC_V2_VERSION and data:
@@ -101,8 +117,23 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
     return responses, total, error, keys
 
 
+def _epoch_error(version: int, fp: Any) -> ErrorCode | None:
+    """The leader epoch checks Kafka makes before reading (epoch 0 is the only one there is)."""
+    current = fp.current_leader_epoch if version >= CURRENT_EPOCH_VERSION else -1
+    if current > LEADER_EPOCH:
+        return ErrorCode.UNKNOWN_LEADER_EPOCH
+    last_fetched = fp.last_fetched_epoch if version >= LAST_FETCHED_EPOCH_VERSION else -1
+    if last_fetched > LEADER_EPOCH:
+        return ErrorCode.OFFSET_OUT_OF_RANGE
+    return None
+
+
 @api(1, "Fetch", 0, 18)
 async def handle_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    if ctx.version >= SESSION_VERSION and request.session_epoch not in (0, -1):
+        # An incremental fetch: only a session this broker created could answer it, and it creates none.
+        code = int(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+        return {"throttle_time_ms": 0, "error_code": code, "session_id": 0, "responses": []}
     clock = ctx.state.clock
     deadline = clock.monotonic() + max(request.max_wait_ms, 0) / 1000.0
     min_bytes = max(request.min_bytes, 1)

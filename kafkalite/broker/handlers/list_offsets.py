@@ -1,9 +1,13 @@
 """ListOffsets (key 2), v0-v11 (v0, for pre-0.10.1 clients, answers a list of offsets).
 
-Special timestamps: -2 earliest (log start), -1 latest (high watermark, or the last stable
-offset under read_committed), -3 the record with the largest timestamp (v7+), -4/-5 earliest
-local/tiered (same as -2 here). Any other timestamp finds the first record at or after it,
-or offset -1 when there is none.
+Special timestamps, each from the version that introduced it: -2 earliest (log start), -1
+latest (high watermark, or the last stable offset under read_committed), -3 the record with
+the largest timestamp (v7+), -4 earliest local (v8+, the log start here), -5 latest tiered
+(v9+) and -6 earliest pending upload (v11+), which without tiered storage find nothing. Any
+other negative timestamp, or a special one older than the request's version, is
+UNSUPPORTED_VERSION, as Kafka answers. Any other timestamp finds the first record at or after
+it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
+INVALID_REQUEST once; a ``current_leader_epoch`` above the only epoch, 0, is UNKNOWN_LEADER_EPOCH.
 """
 
 from __future__ import annotations
@@ -13,7 +17,16 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
-LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, EARLIEST_TIERED, LATEST_TIERED = -1, -2, -3, -4, -5, -6
+LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED, EARLIEST_PENDING_UPLOAD = -1, -2, -3, -4, -5, -6
+#: The first version that accepts each special timestamp.
+SPECIAL_SINCE = {LATEST: 0, EARLIEST: 0, MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9,
+                 EARLIEST_PENDING_UPLOAD: 11}
+LEADER_EPOCH = 0
+CURRENT_EPOCH_VERSION = 4
+
+
+def _error(entry: dict[str, Any], code: ErrorCode) -> None:
+    entry.update(error_code=int(code), timestamp=-1, offset=-1, leader_epoch=-1)
 
 
 @api(2, "ListOffsets", 0, 11)
@@ -23,19 +36,32 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
     topics: list[dict[str, Any]] = []
     for lt in request.topics:
         partitions: list[dict[str, Any]] = []
+        counts: dict[int, int] = {}
         for lp in lt.partitions:
+            counts[lp.partition_index] = counts.get(lp.partition_index, 0) + 1
+        reported: set[int] = set()
+        for lp in lt.partitions:
+            if lp.partition_index in reported:
+                continue  # Kafka answers a repeated partition once
+            reported.add(lp.partition_index)
             entry: dict[str, Any] = {
                 "partition_index": lp.partition_index,
                 "error_code": 0,
                 "timestamp": -1,
                 "offset": -1,
-                "leader_epoch": 0,
+                "leader_epoch": LEADER_EPOCH,
             }
             partitions.append(entry)
+            if counts[lp.partition_index] > 1:
+                _error(entry, ErrorCode.INVALID_REQUEST)
+                continue
             plog = cluster.partition(lt.name, lp.partition_index)
             if plog is None:
-                entry["error_code"] = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-                entry["leader_epoch"] = -1
+                _error(entry, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                continue
+            current = lp.current_leader_epoch if ctx.version >= CURRENT_EPOCH_VERSION else -1
+            if current > LEADER_EPOCH:
+                _error(entry, ErrorCode.UNKNOWN_LEADER_EPOCH)
                 continue
             ts = lp.timestamp
             if ctx.version == 0:
@@ -44,19 +70,19 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                     found = plog.offset_for_timestamp(ts)
                     offset = found[0] if found else plog.high_watermark
                 entry["old_style_offsets"] = [offset][: max(lp.max_num_offsets, 0)]
+            elif ts < 0 and SPECIAL_SINCE.get(ts, ctx.version + 1) > ctx.version:
+                _error(entry, ErrorCode.UNSUPPORTED_VERSION)
             elif ts == LATEST:
                 entry["offset"] = plog.last_stable_offset if read_committed else plog.high_watermark
-            elif ts in (EARLIEST, EARLIEST_LOCAL, EARLIEST_TIERED):
+            elif ts in (EARLIEST, EARLIEST_LOCAL):
                 entry["offset"] = plog.log_start_offset
-            elif ts == LATEST_TIERED:
-                entry["offset"] = -1
-            elif ts == MAX_TIMESTAMP:
-                found = plog.max_timestamp_offset()
-                if found is not None:
-                    entry["offset"], entry["timestamp"] = found
+            elif ts in (LATEST_TIERED, EARLIEST_PENDING_UPLOAD):
+                entry["leader_epoch"] = -1  # no tiered storage: nothing is or will be uploaded
             else:
-                found = plog.offset_for_timestamp(ts)
+                found = plog.max_timestamp_offset() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
                 if found is not None:
                     entry["offset"], entry["timestamp"] = found
+                else:
+                    entry["leader_epoch"] = -1
         topics.append({"name": lt.name, "partitions": partitions})
     return {"throttle_time_ms": 0, "topics": topics}

@@ -1,28 +1,38 @@
 """Produce (key 0), v0-v13.
 
 v0-v2 come from clients older than Kafka 0.11 and carry v0/v1 message sets, which are
-up-converted to one v2 batch first.
+up-converted to one v2 batch first. From v3 a partition's records must be exactly one magic-2
+batch, and zstd needs v7 (INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE, checked first, as
+Kafka's request validation does). v13 names topics by id. Topics are not auto-created here
+(Kafka creates them on Metadata only); internal topic names are INVALID_TOPIC_EXCEPTION. A
+partition named twice counts once, the last, as in Kafka's map of the request.
 
 Per partition: the records must be whole v2 batches with good CRC-32C (CORRUPT_MESSAGE)
 and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TOO_LARGE).
-Valid batches get offsets patched into their headers and are written as received; records
-are never decoded, except on compacted topics, which refuse records without a key
-(INVALID_RECORD with one ``record_errors`` entry per keyless record, v8+). Transactional
-batches must belong to an open transaction that contains the partition (KIP-890
-verification: TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE before); control batches are
-the broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0
-or 1. v13 names topics by id. Topics are not auto-created here (Kafka creates them on Metadata
-only).
+CreateTime records outside ``message.timestamp.before.max.ms`` / ``after.max.ms`` of now fail
+the batch with INVALID_TIMESTAMP, each named in ``record_errors`` (v8+); records are decoded
+only when a bound could be crossed, or on compacted topics, which refuse records without a key
+(INVALID_RECORD with one ``record_errors`` entry per keyless record, v8+). Valid batches get
+offsets patched into their headers and are written as received. Transactional batches must
+belong to an open transaction that contains the partition (KIP-890 verification:
+TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE before); from v12 a partition not yet in it
+is added (KIP-890 part 2: such producers no longer send AddPartitionsToTxn). Control batches
+are the broker's own and refused from clients. Error messages are given where Kafka gives
+them, and left null where it answers with the code alone.
+
+acks must be -1, 0 or 1. acks=0 gets no response at all, unless a partition failed: then the
+connection is closed, as Kafka does, so the client refreshes its metadata.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.errors import ErrorCode
-from kafkalite.records.batch import BatchHeader, InvalidBatch, validate_batches
+from kafkalite.records.batch import HEADER_SIZE, MAGIC_OFFSET, BatchHeader, InvalidBatch, read_header, validate_batches
+from kafkalite.records.compression import ZSTD
 from kafkalite.records.legacy import up_convert
 from kafkalite.records.records import iter_records
 from kafkalite.records.rewrite import apply_topic_compression
@@ -30,6 +40,57 @@ from kafkalite.storage.producer_state import SequenceError
 
 TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 3
+ZSTD_VERSION = 7
+IMPLICIT_ADD_VERSION = 12
+#: Kafka's internal topics: clients may not write them (kafkalite keeps their state elsewhere).
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
+NO_TIMESTAMP = -1
+
+
+def _request_records_error(version: int, records: bytes) -> ErrorCode | None:
+    """Kafka's request-level record checks (ProduceRequest.validateRecords), v3+ only.
+
+    The records must be one batch of magic 2; zstd needs v7. Garbage too short to say is left to
+    the batch checks, which name the problem.
+    """
+    if version < MAGIC_V2_VERSION:
+        return None
+    if not records:
+        return ErrorCode.INVALID_RECORD
+    if len(records) <= MAGIC_OFFSET:
+        return None
+    if records[MAGIC_OFFSET] != 2:
+        return ErrorCode.INVALID_RECORD
+    if len(records) < HEADER_SIZE:
+        return None
+    header = read_header(records, 0)
+    if version < ZSTD_VERSION and header.compression == ZSTD:
+        return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    if HEADER_SIZE <= header.length < len(records):
+        return ErrorCode.INVALID_RECORD  # more than one batch
+    return None
+
+
+def _timestamp_errors(
+    records: bytes, headers: list[BatchHeader], now: int, before: int, after: int
+) -> list[dict[str, Any]]:
+    """``record_errors`` for CreateTime records outside [now - before, now + after], with Kafka's text."""
+    low, high = now - before, now + after
+    if low < -(2**62) and all(h.max_timestamp <= high for h in headers):
+        return []  # no lower bound (the default) and nothing too new: no need to decode records
+    errors: list[dict[str, Any]] = []
+    index = 0
+    for header in headers:
+        batch = bytes(memoryview(records)[header.position : header.position + header.length])
+        for record in iter_records(batch, header._replace(position=0)):
+            if record.timestamp != NO_TIMESTAMP and not low <= record.timestamp <= high:
+                message = (
+                    f"Timestamp {record.timestamp} of message with offset {index} is out of range. "
+                    f"The timestamp should be within [{low}, {high}]"
+                )
+                errors.append({"batch_index": index, "batch_index_error_message": message})
+            index += 1
+    return errors
 
 
 #: Kafka explains INVALID_TXN_STATE on Produce below v11 (from v11 the code TRANSACTION_ABORTABLE says it).
@@ -94,16 +155,19 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     for topic_data in request.topic_data:
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        if not by_id and topic_data.name in INTERNAL_TOPICS:
+            missing = ErrorCode.INVALID_TOPIC_EXCEPTION
         results: list[dict[str, Any]] = []
         if topic is not None:  # the topic's configs, read once for all its partitions
             compacted = "compact" in cluster.topic_config(topic, "cleanup.policy")
             limit = int(cluster.topic_config(topic, "max.message.bytes"))
             compression = cluster.topic_config(topic, "compression.type")
-        for part in topic_data.partition_data:
+            create_time = cluster.topic_config(topic, "message.timestamp.type") == "CreateTime"
+            before = int(cluster.topic_config(topic, "message.timestamp.before.max.ms"))
+            after = int(cluster.topic_config(topic, "message.timestamp.after.max.ms"))
+        # A partition named twice: the last one counts and is answered once (Kafka keeps a map).
+        for part in {p.index: p for p in topic_data.partition_data}.values():
             index = part.index
-            if acks not in (-1, 0, 1):
-                results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
-                continue
             if topic is None or not 0 <= index < len(topic.partitions):
                 results.append(
                     _partition_error(index, missing if topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -113,13 +177,20 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if records is None:
                 results.append(_partition_error(index, ErrorCode.INVALID_RECORD, "no records"))
                 continue
+            request_error = _request_records_error(ctx.version, records)
+            if request_error is not None:
+                results.append(_partition_error(index, request_error))
+                continue
+            if acks not in (-1, 0, 1):
+                results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
+                continue
             try:
                 if ctx.version < MAGIC_V2_VERSION:
                     records = up_convert(records)  # an old client's v0/v1 message set
                 headers = validate_batches(records)
             except InvalidBatch as exc:
                 code = ErrorCode.CORRUPT_MESSAGE if exc.corrupt else ErrorCode.INVALID_RECORD
-                results.append(_partition_error(index, code, str(exc)))
+                results.append(_partition_error(index, code, None if exc.checksum else str(exc)))
                 continue
             first = headers[0]
             if any(h.is_control for h in headers):
@@ -136,7 +207,12 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     if txn_id is not None
                     else int(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
                 )
-                if code == ErrorCode.INVALID_TXN_STATE:
+                if code == ErrorCode.INVALID_TXN_STATE and ctx.version >= IMPLICIT_ADD_VERSION:
+                    added = state.txns.add_partitions(
+                        state.clock.now_ms(), txn_id, first.producer_id, first.producer_epoch, [(topic.name, index)]
+                    )
+                    code = code if any(added.values()) else 0
+                if code == ErrorCode.INVALID_TXN_STATE:  # not added, implicitly or before
                     code = not_in_transaction(ctx.version, 11)
                     message = None if code == ErrorCode.TRANSACTION_ABORTABLE else NOT_IN_TXN_MESSAGE
                     results.append(_partition_error(index, ErrorCode(code), message))
@@ -148,17 +224,18 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if keyless:
                 results.append(_keyless_rejection(index, topic.name, keyless, topic.partitions[index].log_start_offset))
                 continue
-            too_big = next((h for h in headers if h.length > limit), None)
-            if too_big is not None:
-                results.append(
-                    _partition_error(
-                        index,
-                        ErrorCode.MESSAGE_TOO_LARGE,
-                        f"The batch of {too_big.length} bytes exceeds max.message.bytes {limit}",
-                    )
-                )
+            if any(h.length > limit for h in headers):
+                results.append(_partition_error(index, ErrorCode.MESSAGE_TOO_LARGE))
                 continue
             plog = topic.partitions[index]
+            if create_time:
+                record_errors = _timestamp_errors(records, headers, state.clock.now_ms(), before, after)
+                if record_errors:
+                    failed = _partition_error(index, ErrorCode.INVALID_TIMESTAMP,
+                                              "One or more records have been rejected due to invalid timestamp")
+                    failed.update(record_errors=record_errors, log_start_offset=plog.log_start_offset)
+                    results.append(failed)
+                    continue
             data, headers = apply_topic_compression(compression, records, headers)
             try:
                 result = plog.append(data, headers)
@@ -168,7 +245,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     if exc.kind == "invalid_epoch"
                     else ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
                 )
-                results.append(_partition_error(index, code, str(exc)))
+                failed = _partition_error(index, code)  # Kafka names the code alone
+                failed["log_start_offset"] = plog.log_start_offset
+                results.append(failed)
                 continue
             if state.config.fsync == "always":
                 await state.flush_now(plog)
@@ -191,5 +270,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             entry["name"] = topic_data.name
         responses.append(entry)
     if acks == 0:
+        failed = sum(1 for t in responses for p in t["partition_responses"] if p["error_code"])
+        if failed:
+            raise CloseConnection(f"acks=0 produce failed in {failed} partition(s)")
         return None
     return {"responses": responses, "throttle_time_ms": 0}

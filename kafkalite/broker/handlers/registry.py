@@ -14,6 +14,14 @@ from kafkalite.broker.broker import BrokerState
 from kafkalite.protocol.header import RequestHeader
 
 
+class CloseConnection(Exception):
+    """Raised by a handler when Kafka closes the connection instead of answering.
+
+    A failed acks=0 produce is the case: no answer is due, so closing is the only way the client
+    learns to refresh its metadata. The dispatcher turns it into a ProtocolViolation.
+    """
+
+
 @dataclass
 class RequestContext:
     """What a handler knows about the request besides its body."""
