@@ -1,0 +1,49 @@
+"""Builds and runs compat_tests/java, the official Java client and Kafka Streams as scenario programs.
+
+The Maven project is built once per test session at the reference Kafka version
+(``kafkalite.conformance.reference.KAFKA_VERSION``, passed as ``-Dkafka.version``, so the version
+is pinned in one place); ``mvn package`` also copies the runtime jars to ``target/lib``, so each
+scenario then runs as a plain ``java -cp`` process: ``Main <scenario> <bootstrap> [args...]``,
+which prints one JSON object. The same scenario can be pointed at Apache Kafka itself
+(``ReferenceKafka().bootstrap``) to compare behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from kafkalite.conformance.reference import KAFKA_VERSION
+
+PROJECT = Path(__file__).parent / "java"
+#: Small heap, quick start: each scenario is a short-lived JVM on a 2-core machine.
+JAVA_OPTS = ["-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"]
+
+
+class JavaScenarioError(AssertionError):
+    """A scenario exited non-zero; the message carries the tail of its stderr."""
+
+
+class JavaClient:
+    """Runs scenarios of the built project."""
+
+    def __init__(self, project: Path = PROJECT) -> None:
+        self.classpath = f"{project / 'target' / 'classes'}:{project / 'target' / 'lib'}/*"
+
+    def run(self, scenario: str, bootstrap: str, *args: str, timeout: float = 90.0) -> Any:
+        cmd = ["java", *JAVA_OPTS, "-cp", self.classpath, "io.kafkalite.compat.Main", scenario, bootstrap, *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if proc.returncode != 0:
+            raise JavaScenarioError(f"{scenario} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def build(project: Path = PROJECT) -> JavaClient:
+    """``mvn -q -B package`` at the reference Kafka version; raises with Maven's output on failure."""
+    cmd = ["mvn", "-q", "-B", "-f", str(project / "pom.xml"), f"-Dkafka.version={KAFKA_VERSION}", "package"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building {project} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return JavaClient(project)
