@@ -55,7 +55,7 @@ def test_consume_transform_produce_transactions(java_client: JavaClient, broker:
     assert result["transactions"] >= 3  # max.poll.records=7: at least three transactions
     assert result["read_committed"] == expected
     assert result["read_committed_extra"] == []
-    assert result["read_uncommitted"] == expected + ["ABORTED-0", "ABORTED-1", "ABORTED-2"]
+    assert result["read_uncommitted"] == [*expected, "ABORTED-0", "ABORTED-1", "ABORTED-2"]
     assert result["committed_offset"] == 20  # sendOffsetsToTransaction committed the group's position
 
 
