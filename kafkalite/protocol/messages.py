@@ -19,4 +19,14 @@ def _message(name: str) -> type[ApiMessage]:
     return types.new_class(name, (ApiMessage,), {"load_json": SCHEMAS})
 
 
-__all__: list[str] = []
+GetTelemetrySubscriptionsRequest = _message("GetTelemetrySubscriptionsRequest")
+GetTelemetrySubscriptionsResponse = _message("GetTelemetrySubscriptionsResponse")
+PushTelemetryRequest = _message("PushTelemetryRequest")
+PushTelemetryResponse = _message("PushTelemetryResponse")
+
+__all__: list[str] = [
+    "GetTelemetrySubscriptionsRequest",
+    "GetTelemetrySubscriptionsResponse",
+    "PushTelemetryRequest",
+    "PushTelemetryResponse",
+]

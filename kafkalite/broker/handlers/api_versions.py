@@ -1,6 +1,7 @@
 """ApiVersions (key 18), v0-v4.
 
-Answers from the registry, so every registered handler is advertised exactly once. A request
+Answers from the registry, so every registered handler is advertised exactly once, except those
+registered with ``advertised=False`` (Kafka's client telemetry without a receiver plugin). A request
 at a version above ours is answered by the dispatcher in v0 with UNSUPPORTED_VERSION (Kafka's
 rule), so the client can retry at a version we support.
 """
@@ -21,6 +22,7 @@ def api_versions_body(error: ErrorCode = ErrorCode.NONE) -> dict[str, Any]:
         "api_keys": [
             {"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
             for s in sorted(APIS.values(), key=lambda s: s.key)
+            if s.advertised
         ],
         "throttle_time_ms": 0,
     }
