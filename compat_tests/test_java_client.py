@@ -255,3 +255,11 @@ def test_admin_producers_and_transactions(java_client: JavaClient, broker: Broke
     described = result["described_committed"]
     assert described["state"] == "CompleteCommit" and described["partitions"] == []
     assert result["describe_unknown"] == {"error": "TransactionalIdNotFoundException"}
+
+
+def test_client_instance_id_without_telemetry(java_client: JavaClient, broker: BrokerProcess) -> None:
+    # Kafka 4.4 without a telemetry receiver does not advertise GetTelemetrySubscriptions, and neither
+    # does kafkalite: the client (enable.metrics.push=true by default) then has no instance id,
+    # exactly as against Kafka (compat_tests/test_client_telemetry.py has the wire-level answers).
+    result = java_client.run("client-instance-id", broker.bootstrap, _name("telemetry"))
+    assert result == {"instance_id": "null"}

@@ -36,6 +36,7 @@ final class ProducerScenarios {
         all.put("transactions", ProducerScenarios::transactions);
         all.put("headers", ProducerScenarios::headers);
         all.put("too-large", ProducerScenarios::tooLarge);
+        all.put("client-instance-id", ProducerScenarios::clientInstanceId);
     }
 
     /** Ten records with each of acks=0, 1 and all; the offsets acked and what a consumer then reads. */
@@ -251,5 +252,21 @@ final class ProducerScenarios {
             }
         }
         return result;
+    }
+
+    /**
+     * KIP-714: a client's instance id comes from GetTelemetrySubscriptions, which it only sends to
+     * brokers that advertise it; the outcome of asking for it tells what the broker advertised.
+     */
+    static Object clientInstanceId(String bootstrap, String[] args) throws Exception {
+        String topic = args[0];
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap)) {
+            p.send(new ProducerRecord<>(topic, "k", "v")).get();
+            try {
+                return map("instance_id", String.valueOf(p.clientInstanceId(Duration.ofSeconds(3))));
+            } catch (Exception e) {
+                return map("error", Main.errorName(e), "message", e.getMessage());
+            }
+        }
     }
 }
