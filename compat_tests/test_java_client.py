@@ -9,9 +9,11 @@ invariant instead of the exact sequence.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
-from compat_tests.brokerproc import BrokerProcess
+from compat_tests.brokerproc import BrokerProcess, free_port
+from compat_tests.chaosproxy import ChaosProxy
 from compat_tests.javaclient import JavaClient
 
 
@@ -263,3 +265,20 @@ def test_client_instance_id_without_telemetry(java_client: JavaClient, broker: B
     # exactly as against Kafka (compat_tests/test_client_telemetry.py has the wire-level answers).
     result = java_client.run("client-instance-id", broker.bootstrap, _name("telemetry"))
     assert result == {"instance_id": "null"}
+
+
+def test_idempotent_producer_survives_lost_responses(java_client: JavaClient, tmp_path: Path) -> None:
+    # The proxy closes the connection instead of delivering every 7th Produce response: the client
+    # retries batches the broker already wrote, and the broker must drop them as duplicates.
+    proxy_port = free_port()
+    proxied = BrokerProcess(tmp_path / "data", extra_args=["--advertised-port", str(proxy_port)])
+    proxied.start()
+    proxy = ChaosProxy(proxied.port, drop_every=7, listen_port=proxy_port)
+    try:
+        result = java_client.run("produce-sequence", f"127.0.0.1:{proxy_port}", _name("lossy"), "3000",
+                                 timeout=150)
+        assert proxy.dropped >= 3, "the proxy never lost a response: the test proved nothing"
+        assert result == {"errors": [], "consumed": 3000, "in_order_exactly_once": True, "distinct": 3000}
+    finally:
+        proxy.close()
+        proxied.kill9()

@@ -37,6 +37,7 @@ final class ProducerScenarios {
         all.put("headers", ProducerScenarios::headers);
         all.put("too-large", ProducerScenarios::tooLarge);
         all.put("client-instance-id", ProducerScenarios::clientInstanceId);
+        all.put("produce-sequence", ProducerScenarios::produceSequence);
     }
 
     /** Ten records with each of acks=0, 1 and all; the offsets acked and what a consumer then reads. */
@@ -267,6 +268,41 @@ final class ProducerScenarios {
             } catch (Exception e) {
                 return map("error", Main.errorName(e), "message", e.getMessage());
             }
+        }
+    }
+
+    /**
+     * {@code n} records "0".."n-1" to partition 0 in small batches with five in flight (behind a proxy
+     * that loses Produce responses, so batches are retried); then what a consumer reads back.
+     */
+    static Object produceSequence(String bootstrap, String[] args) throws Exception {
+        String topic = args[0];
+        int n = Integer.parseInt(args[1]);
+        List<String> errors = new ArrayList<>();
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap, "linger.ms", 2, "batch.size", 512,
+                "max.in.flight.requests.per.connection", 5, "delivery.timeout.ms", 120000,
+                "request.timeout.ms", 10000, "retry.backoff.ms", 20)) {
+            for (int i = 0; i < n; i++) {
+                p.send(new ProducerRecord<>(topic, 0, null, String.valueOf(i)), (md, e) -> {
+                    if (e != null) {
+                        synchronized (errors) {
+                            errors.add(e.getClass().getSimpleName());
+                        }
+                    }
+                });
+            }
+            p.flush();
+        }
+        try (KafkaConsumer<String, String> c = Main.consumer(bootstrap, "max.poll.records", 5000)) {
+            c.assign(List.of(new TopicPartition(topic, 0)));
+            List<String> got = Main.values(Main.pollAtLeast(c, n, Duration.ofSeconds(30)));
+            got.addAll(Main.values(Main.pollAtLeast(c, 1, Duration.ofMillis(300))));
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                expected.add(String.valueOf(i));
+            }
+            return map("errors", errors, "consumed", got.size(), "in_order_exactly_once", got.equals(expected),
+                    "distinct", new java.util.HashSet<>(got).size());
         }
     }
 }
