@@ -32,9 +32,18 @@ class JavaClient:
     def __init__(self, project: Path = PROJECT) -> None:
         self.classpath = f"{project / 'target' / 'classes'}:{project / 'target' / 'lib'}/*"
 
+    def command(self, scenario: str, bootstrap: str, *args: str) -> list[str]:
+        return ["java", *JAVA_OPTS, "-cp", self.classpath, "io.kafkalite.compat.Main", scenario, bootstrap, *args]
+
+    def popen(self, scenario: str, bootstrap: str, *args: str, stderr: Path) -> subprocess.Popen[str]:
+        """A long-running scenario (stdin open, JSON lines on stdout, stderr to a file)."""
+        with stderr.open("a") as err:
+            return subprocess.Popen(self.command(scenario, bootstrap, *args), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=err, text=True)
+
     def run(self, scenario: str, bootstrap: str, *args: str, timeout: float = 90.0) -> Any:
-        cmd = ["java", *JAVA_OPTS, "-cp", self.classpath, "io.kafkalite.compat.Main", scenario, bootstrap, *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(self.command(scenario, bootstrap, *args), capture_output=True, text=True,
+                              timeout=timeout, check=False)
         if proc.returncode != 0:
             raise JavaScenarioError(f"{scenario} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
         return json.loads(proc.stdout.strip().splitlines()[-1])

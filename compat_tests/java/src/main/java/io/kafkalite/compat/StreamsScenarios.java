@@ -53,6 +53,7 @@ final class StreamsScenarios {
 
     static void register(Map<String, Main.Scenario> all) {
         all.put("streams-wordcount", StreamsScenarios::wordCount);
+        all.put("streams-run", StreamsScenarios::runUntilStdinCloses);
     }
 
     /** One app instance and the number of count updates it has emitted. */
@@ -271,5 +272,36 @@ final class StreamsScenarios {
             report.put("updates", output.updates);
         }
         return report;
+    }
+
+    /**
+     * One word-count instance that runs until its stdin closes (or it is killed): prints
+     * {"state":"RUNNING",...} once it owns all four tasks, then {"state":"CLOSED",...} after a clean close.
+     * The caller feeds the input and reads the output itself.
+     */
+    static Object runUntilStdinCloses(String bootstrap, String[] args) throws Exception {
+        String appId = args[0];
+        String in = args[1];
+        String out = args[2];
+        Path stateDir = Path.of(args[3]);
+        try (Admin admin = Main.admin(bootstrap)) {
+            for (String topic : List.of(in, out)) {
+                if (!admin.listTopics().names().get().contains(topic)) {
+                    Main.createTopic(admin, topic, 2);
+                }
+            }
+        }
+        Instance instance = new Instance("run", bootstrap, appId, in, out, stateDir);
+        instance.start();
+        awaitRunning(List.of(instance), Set.of("0_0", "0_1", "1_0", "1_1"));
+        System.out.println(Json.write(map("state", "RUNNING", "tasks", instance.activeTasks(),
+                "restored", instance.restored.get())));
+        System.out.flush();
+        while (System.in.read() != -1) {
+            // the caller closes stdin to stop us cleanly
+        }
+        long updates = instance.updates.get();
+        instance.close();
+        return map("state", "CLOSED", "updates", updates, "restored", instance.restored.get());
     }
 }
