@@ -10,6 +10,7 @@ which prints one JSON object. The same scenario can be pointed at Apache Kafka i
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 from pathlib import Path
@@ -52,7 +53,11 @@ class JavaClient:
 def build(project: Path = PROJECT) -> JavaClient:
     """``mvn -q -B package`` at the reference Kafka version; raises with Maven's output on failure."""
     cmd = ["mvn", "-q", "-B", "-f", str(project / "pom.xml"), f"-Dkafka.version={KAFKA_VERSION}", "package"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    (project / "target").mkdir(exist_ok=True)
+    # pytest-xdist workers each build; one at a time, as they share target/.
+    with (project / "target" / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"building {project} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return JavaClient(project)

@@ -12,9 +12,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.chaosproxy import ChaosProxy
 from compat_tests.javaclient import JavaClient
+
+# The first test pays for the session's Maven build (cold: about 125 MB of jars and plugins).
+pytestmark = pytest.mark.timeout(900)
 
 
 def _name(prefix: str) -> str:

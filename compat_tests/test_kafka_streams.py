@@ -18,11 +18,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
 from compat_tests.javaclient import JavaClient
+
+# The first test pays for the session's Maven build (cold: about 125 MB of jars and plugins).
+pytestmark = pytest.mark.timeout(900)
+
 
 PHASES = [
     "the quick brown fox\njumps over the lazy dog\nthe end",
