@@ -66,6 +66,20 @@ def test_consume_transform_produce_transactions(java_client: JavaClient, broker:
     assert result["committed_offset"] == 20  # sendOffsetsToTransaction committed the group's position
 
 
+def test_transactional_fencing_and_timeout(java_client: JavaClient, broker: BrokerProcess) -> None:
+    result = java_client.run("txn-fencing", broker.bootstrap, _name("fence"))
+    # The successor's initTransactions bumped the epoch and aborted the zombie's open transaction.
+    assert result["zombie"] == {"error": "InvalidProducerEpochException"}
+    # A transaction left open past transaction.timeout.ms (1 s) was aborted by the coordinator with
+    # an epoch bump, and the producer learns it when it commits: PRODUCER_FENCED, as Kafka answers
+    # with transactions v1 (kafkalite finalizes no transaction.version). Kafka 4.4 with v2 answers
+    # INVALID_TXN_STATE instead, and only after its 10 s expiry check; kafkalite aborts on time.
+    assert result["timed_out_commit"] == {"error": "ProducerFencedException"}
+    assert result["committed_values"] == ["successor"]
+    # zombie, its abort marker, successor, its commit marker, timed-out, its abort marker
+    assert result["end_offset"] == 6
+
+
 def test_headers_round_trip(java_client: JavaClient, broker: BrokerProcess) -> None:
     result = java_client.run("headers", broker.bootstrap, _name("headers"))
     assert result["records"] == [
@@ -79,6 +93,8 @@ def test_record_too_large(java_client: JavaClient, broker: BrokerProcess) -> Non
     result = java_client.run("too-large", broker.bootstrap, _name("big"))
     assert result["900000"] == {"offset": 0}  # under message.max.bytes (1048588)
     assert result["2097152"] == {"error": "RecordTooLargeException"}  # the broker's MESSAGE_TOO_LARGE
+    # A consumer whose fetch limits (1 KiB) are far below the record still gets it (KIP-74).
+    assert result["small_fetch_sizes"] == [900_000]
     assert result["client_side"] == {"error": "RecordTooLargeException"}  # max.request.size, never sent
 
 
@@ -173,9 +189,11 @@ def test_admin_topics(java_client: JavaClient, broker: BrokerProcess) -> None:
     assert described["partitions"] == [
         {"partition": p, "leader": 1, "replicas": 1, "isr": 1} for p in range(3)
     ]
+    assert result["describe_by_id"] == {"name": described["name"], "partitions": 3}
     assert result["create_again"] == {"error": "TopicExistsException"}
     assert result["validate_only"] == {"error": None, "created": False}
-    assert result["listed_after_delete"] is False
+    assert result["listed_after_delete"] is False  # deleted by topic id
+    assert result["describe_deleted_by_id"] == {"error": "UnknownTopicIdException"}
     assert result["describe_deleted"] == {"error": "UnknownTopicOrPartitionException"}
     assert result["delete_missing"] == {"error": "UnknownTopicOrPartitionException"}
 
@@ -210,6 +228,13 @@ def test_admin_create_partitions_and_delete_records(java_client: JavaClient, bro
     result = java_client.run("admin-partitions-records", broker.bootstrap, _name("parts"))
     assert result["partitions_after_increase"] == 3
     assert result["decrease"] == {"error": "InvalidPartitionsException"}
+    base = 1_700_000_000_000
+    assert result["list_offsets"] == {
+        "earliest": [0, -1], "latest": [10, -1],
+        "max_timestamp": [9, base + 9000],  # the record with the largest timestamp
+        "for_timestamp": [4, base + 4000],  # the first at or after base + 3500
+        "for_future_timestamp": [-1, -1],
+    }
     assert result["low_watermark"] == 4
     assert result["delete_past_end"] == {"error": "OffsetOutOfRangeException"}
     assert result["first_offset_read"] == 4

@@ -18,9 +18,11 @@ import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.FeatureMetadata;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.LogDirDescription;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.ReplicaInfo;
@@ -32,7 +34,9 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicCollection;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
 
 /** AdminClient scenarios: topics, configs, partitions, records, groups, cluster, producers, transactions. */
@@ -87,7 +91,12 @@ final class AdminScenarios {
                         new org.apache.kafka.clients.admin.CreateTopicsOptions().validateOnly(true)).all().get();
                 return map("error", null, "created", admin.listTopics().names().get().contains(prefix + "-dry"));
             }));
-            admin.deleteTopics(List.of(b)).all().get();
+            Uuid idOfA = d.topicId();
+            TopicDescription byId = admin.describeTopics(TopicCollection.ofTopicIds(List.of(idOfA))).allTopicIds()
+                    .get().get(idOfA);
+            result.put("describe_by_id", map("name", byId.name(), "partitions", byId.partitions().size()));
+            Uuid idOfB = admin.describeTopics(List.of(b)).allTopicNames().get().get(b).topicId();
+            admin.deleteTopics(TopicCollection.ofTopicIds(List.of(idOfB))).all().get();
             Main.await("deleted topic gone from listing", Duration.ofSeconds(15), () -> {
                 try {
                     return !admin.listTopics().names().get().contains(b);
@@ -96,6 +105,10 @@ final class AdminScenarios {
                 }
             });
             result.put("listed_after_delete", admin.listTopics().names().get().contains(b));
+            result.put("describe_deleted_by_id", attempt(() -> {
+                admin.describeTopics(TopicCollection.ofTopicIds(List.of(idOfB))).allTopicIds().get();
+                return map("error", null);
+            }));
             result.put("describe_deleted", attempt(() -> {
                 admin.describeTopics(List.of(b)).allTopicNames().get();
                 return map("error", null);
@@ -154,6 +167,7 @@ final class AdminScenarios {
 
     static Object partitionsAndRecords(String bootstrap, String[] args) throws Exception {
         String topic = args[0];
+        long base = 1_700_000_000_000L;
         Map<String, Object> result = map();
         try (Admin admin = Main.admin(bootstrap)) {
             Main.createTopic(admin, topic, 1);
@@ -166,11 +180,21 @@ final class AdminScenarios {
             }));
             try (KafkaProducer<String, String> p = Main.producer(bootstrap)) {
                 for (int i = 0; i < 10; i++) {
-                    p.send(new ProducerRecord<>(topic, 2, "k", "v" + i));
+                    p.send(new ProducerRecord<>(topic, 2, base + i * 1000L, "k", "v" + i));
                 }
                 p.flush();
             }
             TopicPartition tp = new TopicPartition(topic, 2);
+            Map<String, Object> listed = new TreeMap<>();
+            Map<String, OffsetSpec> specs = Map.of("earliest", OffsetSpec.earliest(), "latest", OffsetSpec.latest(),
+                    "max_timestamp", OffsetSpec.maxTimestamp(), "for_timestamp", OffsetSpec.forTimestamp(base + 3500),
+                    "for_future_timestamp", OffsetSpec.forTimestamp(base + 100_000));
+            for (Map.Entry<String, OffsetSpec> e : specs.entrySet()) {
+                ListOffsetsResult.ListOffsetsResultInfo info = admin.listOffsets(Map.of(tp, e.getValue()))
+                        .partitionResult(tp).get();
+                listed.put(e.getKey(), List.of(info.offset(), info.timestamp()));
+            }
+            result.put("list_offsets", listed);
             long low = admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(4))).lowWatermarks().get(tp).get()
                     .lowWatermark();
             result.put("low_watermark", low);

@@ -38,6 +38,7 @@ final class ProducerScenarios {
         all.put("too-large", ProducerScenarios::tooLarge);
         all.put("client-instance-id", ProducerScenarios::clientInstanceId);
         all.put("produce-sequence", ProducerScenarios::produceSequence);
+        all.put("txn-fencing", ProducerScenarios::txnFencing);
     }
 
     /** Ten records with each of acks=0, 1 and all; the offsets acked and what a consumer then reads. */
@@ -244,6 +245,16 @@ final class ProducerScenarios {
                 }
             }
         }
+        // A consumer whose fetch limits are far below the record still gets it (KIP-74).
+        try (KafkaConsumer<String, String> c = Main.consumer(bootstrap, "max.partition.fetch.bytes", 1024,
+                "fetch.max.bytes", 1024)) {
+            c.assign(List.of(new TopicPartition(topic, 0)));
+            List<Integer> sizes = new ArrayList<>();
+            for (ConsumerRecord<String, String> r : Main.pollAtLeast(c, 1, Duration.ofSeconds(10))) {
+                sizes.add(r.value().length());
+            }
+            result.put("small_fetch_sizes", sizes);
+        }
         try (KafkaProducer<String, String> p = Main.producer(bootstrap)) {
             try {
                 p.send(new ProducerRecord<>(topic, 0, "big", "x".repeat(2 * 1024 * 1024))).get();
@@ -304,5 +315,59 @@ final class ProducerScenarios {
             return map("errors", errors, "consumed", got.size(), "in_order_exactly_once", got.equals(expected),
                     "distinct", new java.util.HashSet<>(got).size());
         }
+    }
+
+    /**
+     * A second producer with the same transactional.id fences the first (whose open transaction is
+     * aborted); and a transaction left open past transaction.timeout.ms is aborted by the coordinator.
+     */
+    static Object txnFencing(String bootstrap, String[] args) throws Exception {
+        String topic = args[0];
+        Map<String, Object> result = new LinkedHashMap<>();
+        try (Admin admin = Main.admin(bootstrap)) {
+            Main.createTopic(admin, topic, 1);
+        }
+        KafkaProducer<String, String> zombie = Main.producer(bootstrap, "transactional.id", "fence-" + topic);
+        zombie.initTransactions();
+        zombie.beginTransaction();
+        zombie.send(new ProducerRecord<>(topic, 0, "k", "zombie")).get();
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap, "transactional.id", "fence-" + topic)) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, "k", "successor")).get();
+            p.commitTransaction();
+        }
+        try {
+            zombie.send(new ProducerRecord<>(topic, 0, "k", "zombie-2")).get();
+            zombie.commitTransaction();
+            result.put("zombie", map("error", null));
+        } catch (Exception e) {
+            result.put("zombie", map("error", Main.errorName(e)));
+        }
+        zombie.close(Duration.ofSeconds(5));
+
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap, "transactional.id", "timeout-" + topic,
+                "transaction.timeout.ms", 1000)) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, "k", "timed-out")).get();
+            // kafkalite aborts once the timeout passed; Kafka checks every 10 s (a second argument waits longer)
+            Thread.sleep(args.length > 1 ? Long.parseLong(args[1]) : 4000);
+            try {
+                p.commitTransaction();
+                result.put("timed_out_commit", map("error", null));
+            } catch (Exception e) {
+                result.put("timed_out_commit", map("error", Main.errorName(e)));
+            }
+        }
+        try (KafkaConsumer<String, String> c = Main.consumer(bootstrap, "isolation.level", "read_committed")) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            List<ConsumerRecord<String, String>> got = Main.pollAtLeast(c, 1, Duration.ofSeconds(10));
+            got.addAll(Main.pollAtLeast(c, 5, Duration.ofMillis(1000)));
+            result.put("committed_values", Main.values(got));
+            result.put("end_offset", c.endOffsets(List.of(tp)).get(tp));
+        }
+        return result;
     }
 }
