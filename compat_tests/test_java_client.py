@@ -113,6 +113,11 @@ def test_assign_seek_and_offset_lookups(java_client: JavaClient, broker: BrokerP
     assert result["offset_past_end"] is None
     assert (result["beginning_offsets"], result["end_offsets"]) == (0, 10)
     assert result["position_after_seek_to_end"] == 10
+    assert result["timestamp_type"] == "CreateTime"
+    # message.timestamp.type=LogAppendTime: the broker's clock replaces the producer's timestamp
+    # (the ack carries it too) and offsetsForTimes searches it.
+    assert result["log_append_time"] == {"type": "LogAppendTime", "stamped_by_broker": True,
+                                         "ack_timestamp_matches": True, "offset_for_time": 0}
 
 
 def _non_empty(events: list[dict[str, list[int]]]) -> list[dict[str, list[int]]]:
@@ -184,6 +189,9 @@ def test_read_committed_skips_aborted(java_client: JavaClient, broker: BrokerPro
 def test_admin_topics(java_client: JavaClient, broker: BrokerProcess) -> None:
     result = java_client.run("admin-topics", broker.bootstrap, _name("topics"))
     assert result["listed"] is True
+    # No authorizer: every topic operation, as Kafka reports it.
+    assert result["authorized_operations"] == ["ALTER", "ALTER_CONFIGS", "CREATE", "DELETE", "DESCRIBE",
+                                               "DESCRIBE_CONFIGS", "READ", "WRITE"]
     described = result["describe"]
     assert described["internal"] is False and described["topic_id_set"] is True
     assert described["partitions"] == [
@@ -246,6 +254,10 @@ def test_admin_consumer_groups(java_client: JavaClient, broker: BrokerProcess) -
     result = java_client.run("admin-groups", broker.bootstrap, topic, _name("group"))
     assert result["described_active"] == {"state": "Stable", "members": 1, "assignor": "range", "simple": False,
                                           "member_partitions": 2, "coordinator_set": True}
+    assert result["authorized_operations"] == ["ALTER_CONFIGS", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS", "READ"]
+    # Offsets of an active group cannot be changed behind its members' backs.
+    assert result["alter_offsets_active"] == {"error": "UnknownMemberIdException"}
+    assert result["delete_offsets_active"] == {"error": "GroupSubscribedToTopicException"}
     assert result["delete_active"] == {"error": "GroupNotEmptyException"}
     assert result["listed"] is True
     assert result["described_empty"] == {"state": "Empty", "members": 0}
@@ -261,6 +273,8 @@ def test_admin_cluster_features_and_log_dirs(java_client: JavaClient, broker: Br
     result = java_client.run("admin-cluster", broker.bootstrap, topic)
     assert result["nodes"] == [{"id": 1, "host": "127.0.0.1", "port": broker.port}]
     assert result["controller"] == 1
+    assert result["authorized_operations"] == ["ALTER", "ALTER_CONFIGS", "CLUSTER_ACTION", "CREATE", "DESCRIBE",
+                                               "DESCRIBE_CONFIGS", "IDEMPOTENT_WRITE"]
     assert len(result["cluster_id"]) == 22  # a base64 UUID, as Kafka's
     # kafkalite advertises no feature flags (Kafka 4.4 finalizes metadata.version, transaction.version
     # 2, group.version 1...): clients then stay on the classic group protocol and transactions v1.

@@ -1,10 +1,10 @@
-"""Metadata in process: requests by topic id, as the Java AdminClient sends them."""
+"""Metadata in process: requests by topic id as the Java AdminClient sends them; authorized operations."""
 
 import asyncio
 import uuid
 
 import pytest
-from kafka.protocol.metadata import MetadataRequest
+from kafka.protocol.metadata import MetadataRequest, MetadataResponse
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.handlers.metadata import handle_metadata
@@ -71,3 +71,24 @@ def test_by_name_still_answers_names(state):
     assert metadata(state, [("a", ZERO), ("nope", ZERO)]) == [
         ("a", a, 0, 3), ("nope", ZERO, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), 0),
     ]
+
+
+def _body(state, version, **fields):
+    entry = MetadataRequest.MetadataRequestTopic
+    request = MetadataRequest(version=version, topics=[entry(version=version, name="a"), entry(version=version,
+                              name="nope")], allow_auto_topic_creation=False, **fields)
+    decoded = decode_request(KEY, version, bytes(request.encode(version=version)))
+    ctx = RequestContext(state, RequestHeader(KEY, version, 1, "test", 0), "127.0.0.1:1")
+    body = asyncio.run(handle_metadata(ctx, decoded))
+    return MetadataResponse.decode(encode_response(KEY, version, body), version=version)
+
+
+def test_authorized_operations_as_kafka_without_an_authorizer(state):
+    # Observed from Kafka 4.4.0: every topic operation, for unknown topics too, and the cluster's.
+    topic_ops = {3, 4, 5, 6, 7, 8, 10, 11}
+    asked = _body(state, 10, include_cluster_authorized_operations=True, include_topic_authorized_operations=True)
+    assert [t.authorized_operations for t in asked.topics] == [topic_ops, topic_ops]
+    assert asked.authorized_operations == {5, 7, 8, 9, 10, 11, 12}
+    not_asked = _body(state, 10, include_cluster_authorized_operations=False, include_topic_authorized_operations=False)
+    assert [t.authorized_operations for t in not_asked.topics] == [None, None]
+    assert not_asked.authorized_operations is None

@@ -1,13 +1,15 @@
 """DescribeCluster (key 60), v0-v2: this one broker, which is also the controller.
 
 Endpoint type 1 (brokers) and 2 (controllers) both answer this node, since it plays both
-roles; no broker is ever fenced. Authorized operations are not computed (no ACLs).
+roles; no broker is ever fenced. Authorized operations, when asked for, are all the cluster's
+(no authorizer, as Kafka reports it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker import authorized_operations
 from kafkalite.broker.handlers.registry import RequestContext, api
 
 
@@ -24,4 +26,7 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
         "cluster_id": state.cluster.cluster_id,
         "controller_id": node,
         "brokers": [{"broker_id": node, "host": host, "port": port, "rack": None, "is_fenced": False}],
+        "authorized_operations": authorized_operations.if_requested(
+            request.include_cluster_authorized_operations, authorized_operations.CLUSTER
+        ),
     }

@@ -13,13 +13,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kafkalite.broker import authorized_operations
 from kafkalite.broker.cluster import topic_name_problem
 from kafkalite.broker.handlers.metadata import partition_entry
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
 ZERO_UUID = uuid.UUID(int=0)
-NO_OPERATIONS = -2147483648
+#: Every topic operation, even for unknown topics: Kafka's answer without an authorizer.
+TOPIC_OPERATIONS = authorized_operations.bitfield(authorized_operations.TOPIC)
 
 
 def _error_topic(name: str, code: ErrorCode) -> dict[str, Any]:
@@ -29,7 +31,7 @@ def _error_topic(name: str, code: ErrorCode) -> dict[str, Any]:
         "topic_id": ZERO_UUID,
         "is_internal": False,
         "partitions": [],
-        "topic_authorized_operations": NO_OPERATIONS,
+        "topic_authorized_operations": TOPIC_OPERATIONS,
     }
 
 
@@ -76,7 +78,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
                 "partitions": [
                     partition_entry(node, i, eligible_leader_replicas=[], last_known_elr=[]) for i in shown
                 ],
-                "topic_authorized_operations": NO_OPERATIONS,
+                "topic_authorized_operations": TOPIC_OPERATIONS,
             }
         )
         if rest:

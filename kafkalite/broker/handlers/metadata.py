@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kafkalite.broker import authorized_operations
 from kafkalite.broker.cluster import Topic, topic_name_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -82,8 +83,15 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
                     continue
                 topic = cluster.auto_create(name)
             topics.append(topic_entry(ctx, topic))
+    if ctx.version >= 8 and request.include_topic_authorized_operations:
+        for entry in topics:  # every topic, errors included, as Kafka without an authorizer
+            entry["authorized_operations"] = set(authorized_operations.TOPIC)  # kafka-python's name for it
+    include_cluster = 8 <= ctx.version <= 10 and request.include_cluster_authorized_operations
     return {
         "throttle_time_ms": 0,
+        "authorized_operations": authorized_operations.if_requested(
+            include_cluster, authorized_operations.CLUSTER
+        ),
         "brokers": [{"node_id": state.config.node_id, "host": host, "port": port, "rack": None}],
         "cluster_id": cluster.cluster_id,
         "controller_id": state.config.node_id,

@@ -74,7 +74,11 @@ final class AdminScenarios {
             admin.createTopics(List.of(new NewTopic(a, 3, (short) 1).configs(Map.of("retention.ms", "3600000")),
                     new NewTopic(b, 1, (short) 1))).all().get();
             result.put("listed", admin.listTopics().names().get().containsAll(List.of(a, b)));
-            TopicDescription d = admin.describeTopics(List.of(a)).allTopicNames().get().get(a);
+            TopicDescription d = admin.describeTopics(List.of(a),
+                    new org.apache.kafka.clients.admin.DescribeTopicsOptions().includeAuthorizedOperations(true))
+                    .allTopicNames().get().get(a);
+            result.put("authorized_operations", d.authorizedOperations() == null ? null
+                    : new java.util.TreeSet<>(d.authorizedOperations().stream().map(Object::toString).toList()));
             List<Object> parts = new ArrayList<>();
             d.partitions().forEach(p -> parts.add(map("partition", p.partition(),
                     "leader", p.leader() == null ? null : p.leader().id(),
@@ -241,12 +245,24 @@ final class AdminScenarios {
                 ConsumerScenarios.pollUntil(List.of(c), () -> c.assignment().size() == 2, "assignment");
                 c.commitSync(Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(3),
                         new TopicPartition(topic, 1), new OffsetAndMetadata(5)));
-                ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).describedGroups().get(group)
-                        .get();
+                ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group),
+                        new org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions()
+                                .includeAuthorizedOperations(true)).describedGroups().get(group).get();
+                result.put("authorized_operations", d.authorizedOperations() == null ? null
+                        : new java.util.TreeSet<>(d.authorizedOperations().stream().map(Object::toString).toList()));
                 result.put("described_active", map("state", d.groupState().toString(), "members", d.members().size(),
                         "assignor", d.partitionAssignor(), "simple", d.isSimpleConsumerGroup(),
                         "member_partitions", d.members().iterator().next().assignment().topicPartitions().size(),
                         "coordinator_set", d.coordinator() != null));
+                result.put("alter_offsets_active", attempt(() -> {
+                    admin.alterConsumerGroupOffsets(group, Map.of(new TopicPartition(topic, 0),
+                            new OffsetAndMetadata(2))).all().get();
+                    return map("error", null);
+                }));
+                result.put("delete_offsets_active", attempt(() -> {
+                    admin.deleteConsumerGroupOffsets(group, Set.of(new TopicPartition(topic, 0))).all().get();
+                    return map("error", null);
+                }));
                 result.put("delete_active", attempt(() -> {
                     admin.deleteConsumerGroups(List.of(group)).all().get();
                     return map("error", null);
@@ -272,7 +288,11 @@ final class AdminScenarios {
     static Object cluster(String bootstrap, String[] args) throws Exception {
         Map<String, Object> result = map();
         try (Admin admin = Main.admin(bootstrap)) {
-            DescribeClusterResult c = admin.describeCluster();
+            DescribeClusterResult c = admin.describeCluster(
+                    new org.apache.kafka.clients.admin.DescribeClusterOptions().includeAuthorizedOperations(true));
+            Set<org.apache.kafka.common.acl.AclOperation> ops = c.authorizedOperations().get();
+            result.put("authorized_operations", ops == null ? null
+                    : new java.util.TreeSet<>(ops.stream().map(Object::toString).toList()));
             List<Object> nodes = new ArrayList<>();
             List<Integer> ids = new ArrayList<>();
             for (Node n : c.nodes().get()) {

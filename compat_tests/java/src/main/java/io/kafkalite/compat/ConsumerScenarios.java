@@ -65,6 +65,7 @@ final class ConsumerScenarios {
             String valueAtTime = Main.pollAtLeast(c, 1, Duration.ofSeconds(10)).get(0).value();
             c.seekToEnd(List.of(tp));
             long positionAfterSeekToEnd = c.position(tp);
+            String timestampType = all.get(0).timestampType().toString();
             return map("values", Main.values(all), "timestamps", timestamps, "position_at_end", positionAtEnd,
                     "from_six", Main.offsets(fromSix),
                     "offset_for_time", found.offset(), "timestamp_for_time", found.timestamp(),
@@ -72,7 +73,33 @@ final class ConsumerScenarios {
                     "offset_past_end", pastEnd.get(tp) == null ? null : pastEnd.get(tp).offset(),
                     "beginning_offsets", c.beginningOffsets(List.of(tp)).get(tp),
                     "end_offsets", c.endOffsets(List.of(tp)).get(tp),
-                    "position_after_seek_to_end", positionAfterSeekToEnd);
+                    "position_after_seek_to_end", positionAfterSeekToEnd, "timestamp_type", timestampType,
+                    "log_append_time", logAppendTime(bootstrap, topic + "-lat"));
+        }
+    }
+
+    /**
+     * On a topic with message.timestamp.type=LogAppendTime the broker stamps records: the producer's
+     * timestamps are replaced, and offsetsForTimes searches the broker's.
+     */
+    static Object logAppendTime(String bootstrap, String topic) throws Exception {
+        try (Admin admin = Main.admin(bootstrap)) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)
+                    .configs(Map.of("message.timestamp.type", "LogAppendTime")))).all().get();
+        }
+        long before = System.currentTimeMillis();
+        long acked;
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap)) {
+            acked = p.send(new ProducerRecord<>(topic, 0, 1_000L, "k", "v")).get().timestamp();
+        }
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (KafkaConsumer<String, String> c = Main.consumer(bootstrap)) {
+            c.assign(List.of(tp));
+            ConsumerRecord<String, String> r = Main.pollAtLeast(c, 1, Duration.ofSeconds(10)).get(0);
+            OffsetAndTimestamp found = c.offsetsForTimes(Map.of(tp, before - 1000)).get(tp);
+            return map("type", r.timestampType().toString(), "stamped_by_broker", r.timestamp() >= before - 1000,
+                    "ack_timestamp_matches", acked == r.timestamp(),
+                    "offset_for_time", found == null ? null : found.offset());
         }
     }
 
