@@ -160,6 +160,9 @@ def test_static_membership(java_client: JavaClient, broker: BrokerProcess) -> No
     assert second["member_id"] != first["member_id"]
     assert second["generation"] == first["generation"]
     assert second["assignment"] == 2
+    # A third process with the same instance id takes over (still no rebalance); the second is fenced.
+    assert result["third"] == {"generation": first["generation"], "assignment": 2}
+    assert result["older_commit"] == {"error": "FencedInstanceIdException"}
 
 
 def test_commit_sync_and_async(java_client: JavaClient, broker: BrokerProcess) -> None:

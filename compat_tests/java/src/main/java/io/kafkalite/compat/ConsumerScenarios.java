@@ -208,6 +208,20 @@ final class ConsumerScenarios {
             pollUntil(List.of(c), () -> c.assignment().size() == 2, "assignment after restart");
             result.put("second", map("generation", c.groupMetadata().generationId(),
                     "member_id", c.groupMetadata().memberId(), "assignment", c.assignment().size()));
+            // A third process claims the same instance id while the second still runs: the newer one
+            // takes over and the older is fenced on its next request to the coordinator.
+            try (KafkaConsumer<String, String> third = Main.consumer(bootstrap, conf)) {
+                third.subscribe(List.of(topic));
+                pollUntil(List.of(third), () -> third.assignment().size() == 2, "assignment of the third");
+                result.put("third", map("generation", third.groupMetadata().generationId(),
+                        "assignment", third.assignment().size()));
+                try {
+                    c.commitSync(Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(0)));
+                    result.put("older_commit", map("error", null));
+                } catch (Exception e) {
+                    result.put("older_commit", map("error", Main.errorName(e)));
+                }
+            }
         }
         return result;
     }
