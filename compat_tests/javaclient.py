@@ -4,8 +4,8 @@ The Maven project is built once per test session at the reference Kafka version
 (``kafkalite.conformance.reference.KAFKA_VERSION``, passed as ``-Dkafka.version``, so the version
 is pinned in one place); ``mvn package`` also copies the runtime jars to ``target/lib``, so each
 scenario then runs as a plain ``java -cp`` process: ``Main <scenario> <bootstrap> [args...]``,
-which prints one JSON object. The same scenario can be pointed at Apache Kafka itself
-(``ReferenceKafka().bootstrap``) to compare behaviour.
+which prints one JSON object. The same scenario can be pointed at Apache Kafka itself to
+compare behaviour: ``python -m compat_tests.javaclient --against reference <scenario> [args]``.
 """
 
 from __future__ import annotations
@@ -61,3 +61,45 @@ def build(project: Path = PROJECT) -> JavaClient:
     if proc.returncode != 0:
         raise RuntimeError(f"building {project} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return JavaClient(project)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one scenario against kafkalite or Apache Kafka and print its JSON, to compare the two::
+
+        python -m compat_tests.javaclient --against reference admin-topics some-prefix
+        python -m compat_tests.javaclient --against kafkalite admin-topics some-prefix
+        python -m compat_tests.javaclient --bootstrap 127.0.0.1:9092 admin-topics some-prefix
+    """
+    import argparse
+    import tempfile
+
+    from compat_tests.brokerproc import BrokerProcess
+    from kafkalite.conformance.reference import ReferenceKafka
+
+    parser = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--against", choices=["kafkalite", "reference"], default="kafkalite")
+    parser.add_argument("--bootstrap", help="an already running broker instead")
+    parser.add_argument("scenario")
+    parser.add_argument("args", nargs="*")
+    opts = parser.parse_args(argv)
+    client = build()
+    if opts.bootstrap:
+        print(json.dumps(client.run(opts.scenario, opts.bootstrap, *opts.args, timeout=600)))
+        return
+    if opts.against == "reference":
+        kafka = ReferenceKafka().start()
+        try:
+            print(json.dumps(client.run(opts.scenario, kafka.bootstrap, *opts.args, timeout=600)))
+        finally:
+            kafka.stop()
+        return
+    broker = BrokerProcess(Path(tempfile.mkdtemp(prefix="kafkalite-java-")) / "data")
+    broker.start()
+    try:
+        print(json.dumps(client.run(opts.scenario, broker.bootstrap, *opts.args, timeout=600)))
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
