@@ -60,7 +60,9 @@ def test_exactly_once_word_count_restart_and_scale_out(
     assert sorted(phase3["a_tasks"] + phase3["b_tasks"]) == ["0_0", "0_1", "1_0", "1_1"]
     assert phase3["a_tasks"] and phase3["b_tasks"]
     assert phase3["a_updates"] > 0 and phase3["b_updates"] > 0
-    assert phase3["a_updates"] + phase3["b_updates"] == sum(_counts(PHASES[2]).values())
+    # (At least: a task moved by an unplanned rebalance would be reprocessed from its last commit;
+    # the output below stays exact either way.)
+    assert phase3["a_updates"] + phase3["b_updates"] >= sum(_counts(PHASES[2]).values())
     assert phase3["b_restored"] > 0
 
     # Exactly once: each word's updates are 1, 2, ..., n with no duplicate and no gap, across the
@@ -98,12 +100,12 @@ class _Output:
         return {word: values[-1] for word, values in self.updates.items()}
 
 
-def _running(proc: subprocess.Popen[str], timeout: float = 90) -> dict[str, Any]:
+def _running(proc: subprocess.Popen[str], stderr: Path, timeout: float = 90) -> dict[str, Any]:
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, "the streams instance never reached RUNNING"
+    assert ready, f"the streams instance never reached RUNNING: {stderr.read_text()[-3000:]}"
     line = proc.stdout.readline()
-    assert line, f"the streams instance exited ({proc.poll()})"
+    assert line, f"the streams instance exited ({proc.poll()}): {stderr.read_text()[-3000:]}"
     return dict(json.loads(line))
 
 
@@ -116,7 +118,7 @@ def test_exactly_once_survives_kill9_mid_stream(java_client: JavaClient, broker:
     first = java_client.popen("streams-run", broker.bootstrap, *args, stderr=stderr)
     second = None
     try:
-        assert _running(first)["tasks"] == ["0_0", "0_1", "1_0", "1_1"]
+        assert _running(first, stderr)["tasks"] == ["0_0", "0_1", "1_0", "1_1"]
         batch1 = _lines(0, 1500)
         for i, line in enumerate(batch1):
             producer.produce(f"{app}-in", key=f"a{i}".encode(), value=line.encode())
@@ -132,7 +134,7 @@ def test_exactly_once_survives_kill9_mid_stream(java_client: JavaClient, broker:
         # The same instance (state directory, so the same transactional id) restarts: it fences the
         # dead one's transaction, restores its stores from the changelog, and carries on.
         second = java_client.popen("streams-run", broker.bootstrap, *args, stderr=stderr)
-        assert _running(second)["restored"] > 0
+        assert _running(second, stderr)["restored"] > 0
         batch2 = _lines(1500, 500)
         for i, line in enumerate(batch2):
             producer.produce(f"{app}-in", key=f"b{i}".encode(), value=line.encode())
