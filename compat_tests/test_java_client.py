@@ -38,6 +38,13 @@ def test_acks_0_1_all(java_client: JavaClient, broker: BrokerProcess) -> None:
     assert result["consumed"] == [f"{acks}-{i}" for acks in ("0", "1", "all") for i in range(10)]
 
 
+def test_acks0_failure_closes_the_connection(java_client: JavaClient, broker: BrokerProcess) -> None:
+    # A 2 MiB record with acks=0: MESSAGE_TOO_LARGE has no response to travel in, so the broker
+    # closes the connection (as Kafka does); the producer reconnects and carries on.
+    result = java_client.run("acks0-error", broker.bootstrap, _name("acks0"))
+    assert result == {"closes_before": 0.0, "closes_after": 1.0, "consumed": ["small", "after"]}
+
+
 def test_every_codec_round_trips(java_client: JavaClient, broker: BrokerProcess) -> None:
     result = java_client.run("produce-codecs", broker.bootstrap, _name("codec"))
     assert set(result) == {"none", "gzip", "snappy", "lz4", "zstd"}

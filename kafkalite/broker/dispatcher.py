@@ -2,7 +2,8 @@
 
 Kafka's rules for what cannot be answered normally: an unknown API key, an unsupported
 version (other than ApiVersions) or an undecodable body closes the offending connection
-(``ProtocolViolation``); an ApiVersions request above our range gets a v0 answer with
+(``ProtocolViolation``), and so does a handler raising ``CloseConnection`` (Kafka's answer to
+a failed acks=0 Produce); an ApiVersions request above our range gets a v0 answer with
 UNSUPPORTED_VERSION and our supported list.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.handlers import APIS, RequestContext
 from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
+from kafkalite.broker.handlers.registry import CloseConnection
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol import codec
 from kafkalite.protocol.header import HeaderError, parse_request_header, peek_api, response_header
@@ -92,7 +94,10 @@ class Dispatcher:
                 peer,
             )
         ctx = RequestContext(self.state, header, peer)
-        result: dict[str, Any] | None = await spec.handler(ctx, request)
+        try:
+            result: dict[str, Any] | None = await spec.handler(ctx, request)
+        except CloseConnection as exc:
+            raise ProtocolViolation(f"{spec.name} v{version}: {exc}") from exc
         if result is None:
             return None
         head = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)

@@ -8,7 +8,8 @@ and sane counts (INVALID_RECORD), each at most ``max.message.bytes`` (MESSAGE_TO
 Valid batches get offsets patched into their headers and are written as received; records
 are never decoded. Transactional batches must belong to an open transaction that contains the
 partition (KIP-890 verification, INVALID_TXN_STATE otherwise); control batches are the
-broker's own and refused from clients. acks=0 gets no response at all; acks must be -1, 0 or 1. v13 names topics
+broker's own and refused from clients. acks=0 gets no response at all, and a failure closes the
+connection instead (Kafka's signal to the client); acks must be -1, 0 or 1. v13 names topics
 by id. Topics are not auto-created here (Kafka creates them on Metadata only).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import BatchHeader, InvalidBatch, validate_batches
 from kafkalite.records.legacy import up_convert
@@ -156,5 +157,15 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             entry["name"] = topic_data.name
         responses.append(entry)
     if acks == 0:
+        failed = [
+            (t.get("name") or t.get("topic_id"), r["index"], r["error_code"])
+            for t in responses
+            for r in t["partition_responses"]
+            if r["error_code"]
+        ]
+        if failed:
+            # No response is expected, so Kafka closes the connection: the client's only signal
+            # that something failed (it then refreshes its metadata).
+            raise CloseConnection(f"acks=0 produce failed for {failed}")
         return None
     return {"responses": responses, "throttle_time_ms": 0}

@@ -27,6 +27,14 @@ class RequestContext:
         return self.header.api_version
 
 
+class CloseConnection(Exception):
+    """Raised by a handler whose request Kafka answers by closing the connection.
+
+    The request has been handled (its effects stand); there is just no response to send, and the
+    closed connection is the client's signal, e.g. an acks=0 Produce that failed.
+    """
+
+
 Handler = Callable[[RequestContext, Any], Awaitable[dict[str, Any] | None]]
 
 

@@ -39,6 +39,7 @@ final class ProducerScenarios {
         all.put("client-instance-id", ProducerScenarios::clientInstanceId);
         all.put("produce-sequence", ProducerScenarios::produceSequence);
         all.put("txn-fencing", ProducerScenarios::txnFencing);
+        all.put("acks0-error", ProducerScenarios::acksZeroError);
     }
 
     /** Ten records with each of acks=0, 1 and all; the offsets acked and what a consumer then reads. */
@@ -369,5 +370,48 @@ final class ProducerScenarios {
             result.put("end_offset", c.endOffsets(List.of(tp)).get(tp));
         }
         return result;
+    }
+
+    /**
+     * acks=0 gets no response, so a broker that fails such a request closes the connection instead
+     * (the client's only signal, to refresh metadata): counted by the producer's connection metrics.
+     */
+    static Object acksZeroError(String bootstrap, String[] args) throws Exception {
+        String topic = args[0];
+        try (Admin admin = Main.admin(bootstrap)) {
+            Main.createTopic(admin, topic, 1);
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap, "acks", "0",
+                "max.request.size", 4 * 1024 * 1024, "compression.type", "none")) {
+            p.send(new ProducerRecord<>(topic, 0, "k", "small")).get();
+            p.flush();
+            result.put("closes_before", connectionCloses(p));
+            p.send(new ProducerRecord<>(topic, 0, "k", "x".repeat(2 * 1024 * 1024))).get();
+            p.flush();
+            long deadline = System.currentTimeMillis() + 3000;
+            while (connectionCloses(p) == 0 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            result.put("closes_after", connectionCloses(p));
+            p.send(new ProducerRecord<>(topic, 0, "k", "after")).get();
+            p.flush();
+        }
+        try (KafkaConsumer<String, String> c = Main.consumer(bootstrap)) {
+            c.assign(List.of(new TopicPartition(topic, 0)));
+            result.put("consumed", Main.values(Main.pollAtLeast(c, 2, Duration.ofSeconds(10))));
+        }
+        return result;
+    }
+
+    static double connectionCloses(KafkaProducer<String, String> p) {
+        double total = 0;
+        for (Map.Entry<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> e
+                : p.metrics().entrySet()) {
+            if (e.getKey().name().equals("connection-close-total") && e.getKey().group().equals("producer-metrics")) {
+                total += ((Number) e.getValue().metricValue()).doubleValue();
+            }
+        }
+        return total;
     }
 }
