@@ -42,7 +42,9 @@ def test_acks0_failure_closes_the_connection(java_client: JavaClient, broker: Br
     # A 2 MiB record with acks=0: MESSAGE_TOO_LARGE has no response to travel in, so the broker
     # closes the connection (as Kafka does); the producer reconnects and carries on.
     result = java_client.run("acks0-error", broker.bootstrap, _name("acks0"))
-    assert result == {"closes_before": 0.0, "closes_after": 1.0, "consumed": ["small", "after"]}
+    assert result["closes_before"] == 0
+    assert result["closes_after"] >= 1
+    assert result["consumed"] == ["small", "after"]
 
 
 def test_every_codec_round_trips(java_client: JavaClient, broker: BrokerProcess) -> None:
