@@ -275,6 +275,9 @@ def test_admin_consumer_groups(java_client: JavaClient, broker: BrokerProcess) -
     assert result["delete_offsets_active"] == {"error": "GroupSubscribedToTopicException"}
     assert result["delete_active"] == {"error": "GroupNotEmptyException"}
     assert result["listed"] is True
+    classic = {"type": "Classic", "protocol": "consumer", "state": "Empty", "simple": False}
+    assert result["list_groups_all"] == result["list_groups_consumer"] == classic  # listGroups (KIP-1043)
+    assert result["list_groups_share"] is None
     assert result["described_empty"] == {"state": "Empty", "members": 0}
     assert result["offsets"] == {f"{topic}-0": 3, f"{topic}-1": 5}
     assert result["offsets_after_alter"] == {f"{topic}-0": 1, f"{topic}-1": 5}

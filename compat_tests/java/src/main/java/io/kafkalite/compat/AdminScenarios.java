@@ -269,6 +269,22 @@ final class AdminScenarios {
                 }));
             }
             result.put("listed", listed(admin, group));
+            for (Map.Entry<String, org.apache.kafka.clients.admin.ListGroupsOptions> e : Map.of(
+                    "all", new org.apache.kafka.clients.admin.ListGroupsOptions(),
+                    "consumer", org.apache.kafka.clients.admin.ListGroupsOptions.forConsumerGroups(),
+                    "share", org.apache.kafka.clients.admin.ListGroupsOptions.forShareGroups()).entrySet()) {
+                result.put("list_groups_" + e.getKey(), attempt(() -> {
+                    for (org.apache.kafka.clients.admin.GroupListing l : admin.listGroups(e.getValue()).all().get()) {
+                        if (l.groupId().equals(group)) {
+                            return map("type", l.type().map(Object::toString).orElse(null),
+                                    "protocol", l.protocol(),
+                                    "state", l.groupState().map(Object::toString).orElse(null),
+                                    "simple", l.isSimpleConsumerGroup());
+                        }
+                    }
+                    return null;
+                }));
+            }
             ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).describedGroups().get(group).get();
             result.put("described_empty", map("state", d.groupState().toString(), "members", d.members().size()));
             result.put("offsets", offsetsOf(admin, group));
