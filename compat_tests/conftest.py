@@ -12,6 +12,7 @@ from typing import TypeVar
 import pytest
 
 from compat_tests.brokerproc import BrokerProcess
+from compat_tests.javaclient import JavaClient, build
 from kafkalite.conformance.reference import KAFKA_VERSION, ReferenceKafka, java_available
 
 T = TypeVar("T")
@@ -35,6 +36,14 @@ def reference_kafka() -> Iterator[ReferenceKafka]:
     kafka = ReferenceKafka().start()
     yield kafka
     kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def java_client() -> JavaClient:
+    """compat_tests/java built once (Maven) at the reference Kafka version; skipped without a JVM."""
+    if not java_available():
+        pytest.skip("the Java client tests need java and mvn on PATH")
+    return build()
 
 
 @pytest.fixture

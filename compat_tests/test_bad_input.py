@@ -88,3 +88,33 @@ def test_corrupt_batch_gets_corrupt_message(broker: BrokerProcess, topic_name: s
     pos = 14 + name_len
     _, partition, error = struct.unpack_from(">iih", reply, pos)
     assert (partition, error) == (0, 2)  # CORRUPT_MESSAGE
+
+
+def _produce_acks0(topic: str, batch: bytes) -> bytes:
+    name = topic.encode()
+    return (
+        struct.pack(">hhi", -1, 0, 5000)  # transactional id null, acks 0, timeout
+        + struct.pack(">i", 1) + struct.pack(">h", len(name)) + name
+        + struct.pack(">i", 1) + struct.pack(">i", 0) + struct.pack(">i", len(batch)) + batch
+    )
+
+
+def test_failed_acks0_produce_closes_the_connection(broker: BrokerProcess, topic_name: str) -> None:
+    # acks=0 has no response, so Kafka closes the connection when the produce fails: the client's
+    # only signal (the Java producer counts it in connection-close-total and refreshes metadata).
+    from kafka.record.memory_records import MemoryRecordsBuilder
+
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+    builder.append(timestamp=None, key=b"k", value=b"v", headers=[])
+    builder.close()
+    batch = bytes(builder.buffer())
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send(topic_name, b"first").get(timeout=10)
+    producer.close()
+    metadata_v0 = _request(3, 0, 2, struct.pack(">i", 0))  # answered only if the connection stays open
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as s:
+        s.sendall(_request(0, 7, 1, _produce_acks0(topic_name, batch)) + metadata_v0)
+        s.recv(4)  # the frame size
+        assert struct.unpack(">i", s.recv(4))[0] == 2  # no Produce reply; the Metadata one
+    reply = _send(broker, _request(0, 7, 1, _produce_acks0(f"{topic_name}-missing", batch)) + metadata_v0)
+    assert reply == b""  # UNKNOWN_TOPIC_OR_PARTITION: closed, the Metadata request never answered

@@ -221,6 +221,8 @@ def apis() -> None:
     click.echo("| API | key | versions |")
     click.echo("|---|---|---|")
     for spec in sorted(APIS.values(), key=lambda s: s.key):
+        if not spec.advertised:  # answered but, as Kafka, not in ApiVersions (client telemetry)
+            continue
         click.echo(f"| {spec.name} | {spec.key} | {spec.min_version}-{spec.max_version} |")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_manager import LogMaintenance
@@ -60,6 +61,7 @@ class BrokerState:
             ),
             max_timeout_ms=config.transaction_max_timeout_ms,
         )
+        self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
         self._dirty: set[PartitionLog] = set()

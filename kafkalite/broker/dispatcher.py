@@ -2,8 +2,9 @@
 
 Kafka's rules for what cannot be answered normally: an unknown API key, an unsupported
 version (other than ApiVersions) or an undecodable body closes the offending connection
-(``ProtocolViolation``), as does a handler raising ``CloseConnection``; an ApiVersions
-request above our range gets a v0 answer with UNSUPPORTED_VERSION and our supported list.
+(``ProtocolViolation``), and so does a handler raising ``CloseConnection`` (Kafka's answer to
+a failed acks=0 Produce); an ApiVersions request above our range gets a v0 answer with
+UNSUPPORTED_VERSION and our supported list.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from time import perf_counter
 from typing import Any
 
 from kafkalite.broker.broker import BrokerState
-from kafkalite.broker.handlers import APIS, CloseConnection, RequestContext
+from kafkalite.broker.handlers import APIS, RequestContext
 from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
+from kafkalite.broker.handlers.registry import CloseConnection
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol import codec
 from kafkalite.protocol.header import HeaderError, parse_request_header, peek_api, response_header

@@ -89,4 +89,18 @@ def __getattr__(name: str) -> type[ApiMessage]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__: list[str] = ["DescribeClusterResponse", "DescribeGroupsResponse", "MetadataResponse"]
+# Client telemetry (KIP-714), answered as Kafka does without a receiver plugin (not advertised).
+GetTelemetrySubscriptionsRequest = _message("GetTelemetrySubscriptionsRequest")
+GetTelemetrySubscriptionsResponse = _message("GetTelemetrySubscriptionsResponse")
+PushTelemetryRequest = _message("PushTelemetryRequest")
+PushTelemetryResponse = _message("PushTelemetryResponse")
+
+__all__: list[str] = [
+    "DescribeClusterResponse",
+    "DescribeGroupsResponse",
+    "GetTelemetrySubscriptionsRequest",
+    "GetTelemetrySubscriptionsResponse",
+    "MetadataResponse",
+    "PushTelemetryRequest",
+    "PushTelemetryResponse",
+]

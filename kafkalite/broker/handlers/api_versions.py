@@ -1,6 +1,7 @@
 """ApiVersions (key 18), v0-v4.
 
-Answers from the registry, so every registered handler is advertised exactly once. A request
+Answers from the registry, so every registered handler is advertised exactly once, except those
+registered with ``advertised=False`` (Kafka's client telemetry without a receiver plugin). A request
 at a version above ours is answered by the dispatcher in v0 with UNSUPPORTED_VERSION and, as
 Kafka does (KIP-511), only ApiVersions' own range, so the client can retry at a version we
 support. From v3 the client names its software; a name or version outside KIP-511's pattern
@@ -25,8 +26,7 @@ SOFTWARE_PATTERN = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 
 def api_versions_body(error: ErrorCode = ErrorCode.NONE) -> dict[str, Any]:
-    # getattr: handlers registered but not advertised (Kafka's client telemetry without a receiver)
-    specs = [s for s in sorted(APIS.values(), key=lambda s: s.key) if getattr(s, "advertised", True)]
+    specs = [s for s in sorted(APIS.values(), key=lambda s: s.key) if s.advertised]
     if error == ErrorCode.UNSUPPORTED_VERSION:
         specs = [s for s in specs if s.key == API_VERSIONS_KEY]
     elif error != ErrorCode.NONE:

@@ -85,14 +85,20 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
         topics = [topic_entry(ctx, t, ops) for t in cluster.topics.values()]
     else:
         allow_auto = state.config.auto_create_topics and (ctx.version < 4 or request.allow_auto_topic_creation)
+        # Kafka's rule: any non-zero topic id makes the whole request by id, and names are ignored
+        # (the Java AdminClient's describeTopics(TopicCollection.ofTopicIds) sends name "", not null).
+        ids = [getattr(w, "topic_id", None) or ZERO_UUID for w in requested]
+        topic_ids = list(dict.fromkeys(i for i in ids if i != ZERO_UUID))
+        if topic_ids:
+            requested = []
+        for topic_id in topic_ids:
+            by_id = cluster.by_id.get(topic_id)
+            error = _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
+            topics.append(topic_entry(ctx, by_id, ops) if by_id else error)
         for wanted in requested:
             name = wanted.name
-            if name is None:
-                topic_id = getattr(wanted, "topic_id", None) or ZERO_UUID
-                by_id = cluster.by_id.get(topic_id)
-                topics.append(
-                    topic_entry(ctx, by_id, ops) if by_id else _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
-                )
+            if name is None:  # neither a name nor an id
+                topics.append(_error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID))
                 continue
             topic = cluster.topics.get(name)
             if topic is None:

@@ -45,18 +45,23 @@ class ApiSpec:
     min_version: int
     max_version: int
     handler: Handler
+    #: Listed in ApiVersions. Kafka answers a few APIs it does not advertise (client telemetry
+    #: without a receiver plugin), and clients only send what is advertised.
+    advertised: bool = True
 
 
 APIS: dict[int, ApiSpec] = {}
 
 
-def api(key: int, name: str, min_version: int, max_version: int) -> Callable[[Handler], Handler]:
+def api(
+    key: int, name: str, min_version: int, max_version: int, advertised: bool = True
+) -> Callable[[Handler], Handler]:
     """Register ``handler`` for ``key`` over [min_version, max_version]."""
 
     def register(handler: Handler) -> Handler:
         if key in APIS:
             raise RuntimeError(f"API key {key} registered twice")
-        APIS[key] = ApiSpec(key, name, min_version, max_version, handler)
+        APIS[key] = ApiSpec(key, name, min_version, max_version, handler, advertised)
         return handler
 
     return register
