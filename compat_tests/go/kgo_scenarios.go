@@ -33,6 +33,20 @@ func createTopics(ctx context.Context, adm *kadm.Client, partitions int32, topic
 	return resps.Error()
 }
 
+// scenarioTopic creates the topic a scenario names as its first argument, with its own short-lived
+// admin client, and returns the topic's name.
+func scenarioTopic(ctx context.Context, bootstrap string, args []string, partitions int32) (string, error) {
+	if err := needArgs(args, 1); err != nil {
+		return "", err
+	}
+	admCl, err := newClient(bootstrap)
+	if err != nil {
+		return "", err
+	}
+	defer admCl.Close()
+	return args[0], createTopics(ctx, kadm.NewClient(admCl), partitions, args[0])
+}
+
 // ProducedRecord is what a produce call reports for one record.
 type ProducedRecord struct {
 	Codec         string `json:"codec"`
@@ -47,16 +61,8 @@ type ProducedRecord struct {
 // idempotent client per codec, so one producer id each) into a 3-partition
 // topic, then reads everything back from the start with a fresh client.
 func runKgoProduceCodecs(ctx context.Context, bootstrap string, args []string) (any, error) {
-	if err := needArgs(args, 1); err != nil {
-		return nil, err
-	}
-	topic := args[0]
-	admCl, err := newClient(bootstrap)
+	topic, err := scenarioTopic(ctx, bootstrap, args, 3)
 	if err != nil {
-		return nil, err
-	}
-	defer admCl.Close()
-	if err := createTopics(ctx, kadm.NewClient(admCl), 3, topic); err != nil {
 		return nil, err
 	}
 
@@ -542,16 +548,8 @@ func runKgoTransact(ctx context.Context, bootstrap string, args []string) (any, 
 // then "old" tries another transaction, which must fail, while "new" commits.
 // A read_committed consumer then reads the topic up to end markers.
 func runKgoFence(ctx context.Context, bootstrap string, args []string) (any, error) {
-	if err := needArgs(args, 1); err != nil {
-		return nil, err
-	}
-	topic := args[0]
-	admCl, err := newClient(bootstrap)
+	topic, err := scenarioTopic(ctx, bootstrap, args, 1)
 	if err != nil {
-		return nil, err
-	}
-	defer admCl.Close()
-	if err := createTopics(ctx, kadm.NewClient(admCl), 1, topic); err != nil {
 		return nil, err
 	}
 	txnID := "kafkalite-go-fence-" + topic
