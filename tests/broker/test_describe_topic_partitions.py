@@ -2,30 +2,15 @@
 
 import asyncio
 
-import pytest
 from kafka.protocol.admin.topics import DescribeTopicPartitionsRequest
 
-from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.handlers.describe_topic_partitions import handle_describe_topic_partitions
 from kafkalite.broker.handlers.registry import RequestContext
-from kafkalite.clock import ManualClock
-from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol.codec import decode_request, encode_response
 from kafkalite.protocol.header import RequestHeader
 
 KEY = 75
-
-
-@pytest.fixture
-def state(tmp_path):
-    config = BrokerConfig.from_properties({"log.dirs": str(tmp_path / "data")})
-    state = BrokerState(config, ManualClock())
-    state.open()
-    state.cluster.create_topic("a", 3)
-    state.cluster.create_topic("b", 1)
-    yield state
-    state.close()
 
 
 def describe(state, names, limit=2000, cursor=None):

@@ -3,14 +3,10 @@
 import asyncio
 import uuid
 
-import pytest
 from kafka.protocol.metadata import MetadataRequest, MetadataResponse
 
-from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.handlers.metadata import handle_metadata
 from kafkalite.broker.handlers.registry import RequestContext
-from kafkalite.clock import ManualClock
-from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol.codec import decode_request, encode_response
 from kafkalite.protocol.header import RequestHeader
@@ -18,17 +14,6 @@ from kafkalite.protocol.header import RequestHeader
 KEY = 3
 VERSION = 13
 ZERO = uuid.UUID(int=0)
-
-
-@pytest.fixture
-def state(tmp_path):
-    config = BrokerConfig.from_properties({"log.dirs": str(tmp_path / "data")})
-    state = BrokerState(config, ManualClock())
-    state.open()
-    state.cluster.create_topic("a", 3)
-    state.cluster.create_topic("b", 1)
-    yield state
-    state.close()
 
 
 def metadata(state, topics):
