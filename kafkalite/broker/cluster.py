@@ -11,6 +11,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
@@ -49,12 +50,25 @@ def topic_name_problem(name: str | None) -> str | None:
     return None
 
 
+class ProduceSettings(NamedTuple):
+    """The topic configs every Produce request reads, parsed once per config change."""
+
+    compacted: bool
+    max_message_bytes: int
+    compression_type: str
+    create_time: bool
+    timestamp_before_max_ms: int
+    timestamp_after_max_ms: int
+
+
 @dataclass
 class Topic:
     name: str
     topic_id: uuid.UUID
     configs: dict[str, str]
     partitions: list[PartitionLog] = field(default_factory=list)
+    #: Derived from ``configs`` and the broker defaults; reset by ``Cluster.refresh_log_configs``.
+    produce_settings: ProduceSettings | None = None
 
     def config(self, name: str, defaults: dict[str, str]) -> str:
         return self.configs.get(name, defaults[name])
@@ -99,6 +113,21 @@ class Cluster:
 
     def topic_config(self, topic: Topic, name: str) -> str:
         return topic.config(name, self.config.topic_defaults)
+
+    def produce_settings(self, topic: Topic) -> ProduceSettings:
+        """What Produce checks per topic, cached until the topic's or the broker's configs change."""
+        settings = topic.produce_settings
+        if settings is None:
+            get = self.topic_config
+            settings = topic.produce_settings = ProduceSettings(
+                compacted="compact" in get(topic, "cleanup.policy"),
+                max_message_bytes=int(get(topic, "max.message.bytes")),
+                compression_type=get(topic, "compression.type"),
+                create_time=get(topic, "message.timestamp.type") == "CreateTime",
+                timestamp_before_max_ms=int(get(topic, "message.timestamp.before.max.ms")),
+                timestamp_after_max_ms=int(get(topic, "message.timestamp.after.max.ms")),
+            )
+        return settings
 
     def log_config(self, configs: dict[str, str]) -> LogConfig:
         merged = {**self.config.topic_defaults, **configs}
@@ -195,6 +224,7 @@ class Cluster:
         """
         tightened = False
         for t in [topic] if topic is not None else list(self.topics.values()):
+            t.produce_settings = None
             log_config = self.log_config(t.configs)
             for plog in t.partitions:
                 before, plog.config = plog.config, log_config

@@ -22,6 +22,8 @@ for it) and ``steps``. A step is one of:
   normalising) and ``key_by`` ({dotted path: field}: the array there becomes a dict keyed by
   that field, after normalising, so long keyed lists such as ApiVersions' ``api_keys`` or
   DescribeConfigs' ``results.*.configs`` compare entry by entry, ``api_keys.17``);
+  A request step may also say ``unsupported_ok`` (true: send it even when the broker does not
+  advertise the version, as for the client telemetry APIs Kafka answers without listing them);
 - ``{"receive": id}``: the answer of an earlier ``send_only`` step;
 - ``{"raw": hex, "conn": ...}``: bytes sent as they are (a malformed frame); the outcome is the
   answer's bytes or ``{"$closed": true}``; with ``"decode": {"api": ..., "version": ...}`` the

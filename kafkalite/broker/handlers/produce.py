@@ -159,12 +159,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             missing = ErrorCode.INVALID_TOPIC_EXCEPTION
         results: list[dict[str, Any]] = []
         if topic is not None:  # the topic's configs, read once for all its partitions
-            compacted = "compact" in cluster.topic_config(topic, "cleanup.policy")
-            limit = int(cluster.topic_config(topic, "max.message.bytes"))
-            compression = cluster.topic_config(topic, "compression.type")
-            create_time = cluster.topic_config(topic, "message.timestamp.type") == "CreateTime"
-            before = int(cluster.topic_config(topic, "message.timestamp.before.max.ms"))
-            after = int(cluster.topic_config(topic, "message.timestamp.after.max.ms"))
+            compacted, limit, compression, create_time, before, after = cluster.produce_settings(topic)
         # A partition named twice: the last one counts and is answered once (Kafka keeps a map).
         for part in {p.index: p for p in topic_data.partition_data}.values():
             index = part.index
