@@ -65,8 +65,9 @@ class ClientInstance:
     subscription_id: int
     push_interval_ms: int = DEFAULT_PUSH_INTERVAL_MS
     metrics: list[str] = field(default_factory=list)
-    last_get_ms: int = 0
-    last_push_ms: int = 0
+    # "Never" rather than 0: the broker's clock may start near 0, and a first request is never throttled.
+    last_get_ms: int = -(2**62)
+    last_push_ms: int = -(2**62)
     terminating: bool = False
 
     def may_get(self, now_ms: int) -> bool:

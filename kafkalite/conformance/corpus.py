@@ -31,7 +31,8 @@ for it) and ``steps``. A step is one of:
   has, answered in v0).
 
 Values: ``"${topic}"``, ``"${topic2}"``, ``"${group}"``, ``"${txn}"`` are unique names for the run
-(so one broker serves every scenario), ``"${name}"`` a saved value (an exact placeholder keeps the
+(so one broker serves every scenario), ``"${uuid}"`` a random UUID fresh for the run,
+``"${name}"`` a saved value (an exact placeholder keeps the
 saved value's type), ``"$v"`` the scenario's version; ``{"$records": spec}`` builds a record set
 (see ``wire.build_records``), ``{"$hex": ...}``/``{"$utf8": ...}`` give bytes, ``{"$repeat": [text, n]}``
 the bytes of ``text`` repeated ``n`` times (an oversized record without an oversized file),

@@ -87,6 +87,7 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[d
     names = {n: f"cf-{scenario.slug}-{n}-{run_id}"[:240] for n in NAMES}
     normalise = Normaliser(names)
     values: dict[str, Any] = dict(names)
+    values["uuid"] = str(uuid.uuid4())  # a fresh id per run, e.g. a client instance the broker never saw
     conns: dict[str, Connection] = {}
     parked: dict[str, Connection] = {}
     transcript: list[dict[str, Any]] = []

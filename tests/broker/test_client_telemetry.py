@@ -64,3 +64,9 @@ def test_instances_are_bounded_least_recently_used_first() -> None:
     assert ids[0] in telemetry.instances
     assert ids[1] not in telemetry.instances
     assert len(telemetry.instances) == 2
+
+
+def test_first_push_of_an_unknown_instance_is_not_throttled_on_a_young_clock() -> None:
+    """As Kafka: an instance id never handed out gets UNKNOWN_SUBSCRIPTION_ID, however early in the clock."""
+    telemetry = ClientTelemetry()
+    assert telemetry.push(uuid.uuid4(), 0, False, 0, b"", 1_000) == ErrorCode.UNKNOWN_SUBSCRIPTION_ID
