@@ -81,7 +81,8 @@ def unsupported(scenario: Scenario, versions: dict[int, tuple[int, int]]) -> lis
     return out
 
 
-def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[dict[str, Any]]:
+def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
+        retry_seconds: float = RETRY_SECONDS) -> list[dict[str, Any]]:
     """Send the scenario's steps; return one normalised entry per step."""
     run_id = run_id or uuid.uuid4().hex[:8]
     names = {n: f"cf-{scenario.slug}-{n}-{run_id}"[:240] for n in NAMES}
@@ -104,7 +105,7 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[d
             else:
                 conn = conns.get(conn_name) or conns.setdefault(conn_name, Connection(bootstrap))
                 answer = (_raw(conn, bytes.fromhex(step["raw"]), step.get("decode")) if "raw" in step
-                          else _request(conn, step, parked))
+                          else _request(conn, step, parked, retry_seconds))
             entry: dict[str, Any] = {"step": index}
             if "api" in step:
                 entry["api"], entry["version"] = step["api"], step["version"]
@@ -126,7 +127,7 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None) -> list[d
     return transcript
 
 
-def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connection]) -> Any:
+def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connection], retry_seconds: float) -> Any:
     name, version, body = step["api"], int(step["version"]), step.get("body") or {}
     if step.get("no_response"):
         conn.send(name, version, body)
@@ -136,12 +137,12 @@ def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connectio
         conn.send(name, version, body)
         parked[step["send_only"]] = conn
         return {"$sent": True}
-    deadline = time.monotonic() + RETRY_SECONDS
+    deadline = time.monotonic() + retry_seconds
     while True:
         conn.send(name, version, body)
         answer = _answer(conn.receive())
-        if not _should_retry(step.get("retry_until"), answer) or time.monotonic() > deadline:
-            return answer
+        if conn.closed or not _should_retry(step.get("retry_until"), answer) or time.monotonic() > deadline:
+            return answer  # a closed connection cannot be asked again
         time.sleep(0.1)
 
 
@@ -306,7 +307,7 @@ def record(scenarios: list[Scenario], bootstrap: str, folder: Path | None = None
 
 
 def check(scenarios: list[Scenario], bootstrap: str, known: list[Divergence],
-          expected: dict[str, Any] | None = None) -> list[Outcome]:
+          expected: dict[str, Any] | None = None, retry_seconds: float = RETRY_SECONDS) -> list[Outcome]:
     """Run every scenario against ``bootstrap`` and compare with ``expected`` (the transcripts)."""
     expected = load_transcripts() if expected is None else expected
     versions = advertised_versions(bootstrap)
@@ -321,7 +322,7 @@ def check(scenarios: list[Scenario], bootstrap: str, known: list[Divergence],
             outcomes.append(compare(scenario, want, [], known))
             continue
         try:
-            actual = run(scenario, bootstrap)
+            actual = run(scenario, bootstrap, retry_seconds=retry_seconds)
         except Exception as exc:  # a broker that breaks a scenario: report it, keep going
             outcomes.append(Outcome(scenario, "error", detail=f"{type(exc).__name__}: {exc}"))
             continue

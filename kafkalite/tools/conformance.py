@@ -30,10 +30,13 @@ STATUS_ORDER = ("differs", "error", "missing", "unsupported", "matched")
               help="Record the broker's answers as transcripts into this folder instead of comparing.")
 @click.option("--expected", "expected_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Compare with transcripts in this folder (e.g. recorded from another broker with --record).")
+@click.option("--retry-seconds", type=float, default=15.0, show_default=True,
+              help="How long a set-up step is repeated while it fails (lower it for brokers that lack APIs).")
 @click.option("-v", "--verbose", is_flag=True, help="List every matched scenario too, and every difference.")
 @output_option
 def conformance(bootstrap: str, families: tuple[str, ...], patterns: tuple[str, ...], known_file: Path | None,
-                record_dir: Path | None, expected_dir: Path | None, verbose: bool, output: str) -> None:
+                record_dir: Path | None, expected_dir: Path | None, retry_seconds: float, verbose: bool,
+                output: str) -> None:
     """Compare a broker's answers with Apache Kafka's, scenario by scenario; exit 1 on differences."""
     import fnmatch
 
@@ -47,7 +50,7 @@ def conformance(bootstrap: str, families: tuple[str, ...], patterns: tuple[str, 
         return
     known = runner.parse_divergences(known_file.read_text()) if known_file else []
     expected = runner.load_transcripts(expected_dir) if expected_dir else None
-    outcomes = runner.check(scenarios, bootstrap, known, expected)
+    outcomes = runner.check(scenarios, bootstrap, known, expected, retry_seconds)
     rows = [_row(o) for o in outcomes]
     counts = {status: sum(1 for o in outcomes if o.status == status) for status in STATUS_ORDER}
     if output == "json":
