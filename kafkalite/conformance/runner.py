@@ -62,8 +62,8 @@ def advertised_versions(bootstrap: str) -> dict[int, tuple[int, int]]:
         answer = conn.receive()
     finally:
         conn.close()
-    if not isinstance(answer, dict):
-        return {}
+    if not isinstance(answer, dict):  # closed or silent: nothing to compare, say so rather than skip all
+        raise ConnectionError(f"{bootstrap} did not answer ApiVersions v0")
     return {k["api_key"]: (k["min_version"], k["max_version"]) for k in answer.get("api_keys") or []}
 
 

@@ -41,9 +41,14 @@ def conformance(bootstrap: str, families: tuple[str, ...], patterns: tuple[str, 
     import fnmatch
 
     from kafkalite.conformance import corpus, runner
+    from kafkalite.tools.common import fail
 
     scenarios = [s for s in corpus.load(list(families) or None)
                  if not patterns or any(fnmatch.fnmatchcase(s.id, p) for p in patterns)]
+    try:
+        runner.advertised_versions(bootstrap)
+    except OSError as exc:
+        raise fail(f"cannot ask {bootstrap} for its API versions: {exc}") from exc
     if record_dir is not None:
         count = runner.record(scenarios, bootstrap, record_dir)
         click.echo(f"recorded {count} scenarios into {record_dir}")
