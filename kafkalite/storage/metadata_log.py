@@ -66,6 +66,22 @@ class MetadataLog:
         os.write(self._fd, line)
         self._size += len(line)
 
+    def append_batch(self, records: list[dict[str, Any]]) -> None:
+        """Append several records with one write; on failure (ENOSPC, EIO) the file is cut back, nothing lands."""
+        assert self._fd is not None, "open() first"
+        data = b"".join(_line(r) for r in records)
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(28, "short write to the metadata log")
+        except OSError:
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                log.exception("could not cut back %s after a failed write", self.path)
+            raise
+        self._size += len(data)
+
     def maybe_compact(self, snapshot: Callable[[], list[dict[str, Any]]]) -> bool:
         """Rewrite the log from ``snapshot()`` once it has grown past the threshold."""
         if self._size < self.compact_bytes:
