@@ -28,7 +28,8 @@ class Broker:
     """An in-process kafkalite broker.
 
     ``port=0`` picks a free port; ``data_dir=None`` uses a temporary directory that is removed
-    on stop. Any other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
+    on stop; ``fs`` is the file system storage writes through (a ``FaultyFS`` to fail the disk).
+    Any other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class Broker:
         *,
         log_requests: bool = False,
         metrics_port: int | None = None,
+        fs: Any = None,
         **config: Any,
     ) -> None:
         self._host = host
@@ -47,6 +49,7 @@ class Broker:
         self._config_overrides = config
         self._log_requests = log_requests
         self._metrics_port = metrics_port
+        self._fs = fs  # a kafkalite.storage.fs.FileSystem (a FaultyFS in tests); None: the real disk
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._server: Any = None  # KafkaliteServer, imported lazily
         self._thread: threading.Thread | None = None
@@ -96,7 +99,9 @@ class Broker:
             data_dir = Path(self._tmpdir.name)
         self.config = BrokerConfig(host=self._host, port=self._requested_port, data_dir=data_dir,
                                    **self._config_overrides)
-        return KafkaliteServer(self.config, log_requests=self._log_requests, metrics_port=self._metrics_port)
+        return KafkaliteServer(
+            self.config, log_requests=self._log_requests, metrics_port=self._metrics_port, fs=self._fs
+        )
 
     def _cleanup(self) -> None:
         self._server = None

@@ -21,6 +21,7 @@ from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
 from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
+from kafkalite.storage.fs import REAL_FS, FileSystem
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.metadata_log import MetadataLog
 from kafkalite.storage.write_behind import WriteBehind
@@ -31,17 +32,19 @@ log = logging.getLogger(__name__)
 class BrokerState:
     """What request handlers may read and change."""
 
-    def __init__(self, config: BrokerConfig, clock: Clock | None = None) -> None:
+    def __init__(self, config: BrokerConfig, clock: Clock | None = None, fs: FileSystem | None = None) -> None:
         self.config = config
         self.clock = clock or Clock()
-        self.catalog = Catalog(config.data_dir)
+        #: Every storage write goes through this (a FaultyFS in tests that fail the disk).
+        self.fs = fs or REAL_FS
+        self.catalog = Catalog(config.data_dir, self.fs)
         self.write_behind = WriteBehind()
         self.cluster = Cluster(config, self.catalog, self.clock, self.write_behind)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         self.logs = LogMaintenance(self.cluster, self.clock)
         self.notifier = AppendNotifier()
-        self.producer_ids = ProducerIdAllocator(config.data_dir)
-        self.group_log = MetadataLog(config.data_dir / "consumer_offsets.log")
+        self.producer_ids = ProducerIdAllocator(config.data_dir, self.fs)
+        self.group_log = MetadataLog(config.data_dir / "consumer_offsets.log", fs=self.fs)
         self.groups = GroupCoordinator(
             GroupConfig(
                 initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
@@ -50,7 +53,7 @@ class BrokerState:
             ),
             persist=self.group_log.append,
         )
-        self.txn_log = MetadataLog(config.data_dir / "transactions.log")
+        self.txn_log = MetadataLog(config.data_dir / "transactions.log", fs=self.fs)
         self.txns = TxnCoordinator(
             TxnEffects(
                 persist=self.txn_log.append,
@@ -82,11 +85,26 @@ class BrokerState:
             log.info("previous shutdown was not clean: active segments were recovered")
 
     def close(self) -> None:
+        """Close every log and coordinator file, whatever fails (a full disk): shutdown finishes.
+
+        Only a close where everything was flushed leaves the clean-shutdown marker; without it
+        the next start recovers the active segments, which is all a failure here costs.
+        """
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
-        self.cluster.close()
-        self.group_log.close()
-        self.txn_log.close()
-        self.catalog.mark_clean_shutdown()
+        clean = self.cluster.close()
+        for metadata_log in (self.group_log, self.txn_log):
+            try:
+                metadata_log.close()
+            except OSError as exc:
+                clean = False
+                log.warning("could not close %s: %s", metadata_log.path, exc)
+        if not clean:
+            log.warning("storage could not be flushed at shutdown: the next start recovers the logs")
+            return
+        try:
+            self.catalog.mark_clean_shutdown()
+        except OSError as exc:
+            log.warning("could not leave the clean-shutdown marker (%s): the next start recovers the logs", exc)
 
     async def flush_now(self, plog: PartitionLog) -> None:
         """fsync in a worker thread (the ``always`` policy), so other connections are not stalled."""
@@ -104,6 +122,7 @@ class BrokerState:
         now = self.clock.now_ms()
         self.groups.tick(now)
         self.txns.tick(now)
+        self.cluster.save_if_behind()
         self.group_log.maybe_compact(self.groups.snapshot)
         self.txn_log.maybe_compact(self.txns.snapshot)
 

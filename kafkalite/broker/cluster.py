@@ -88,9 +88,17 @@ class Cluster:
         self.topics: dict[str, Topic] = {}
         self.by_id: dict[uuid.UUID, Topic] = {}
         self._saved_start_offsets: dict[tuple[str, int], int] = {}
+        #: topics.json is behind memory (a save failed on a full disk): saved again at the next tick.
+        self.unsaved = False
 
     def open(self, clean_shutdown: bool) -> None:
+        deleted = self.catalog.deleted_topic_ids()
         for record in self.catalog.load_topics():
+            if record.topic_id in deleted:  # deleted while topics.json could not be saved
+                for index in range(record.partitions):
+                    shutil.rmtree(self.catalog.partition_dir(record.name, index), ignore_errors=True)
+                self.unsaved = True
+                continue
             self._materialise(record, clean_shutdown)
         for (name, index), offset in self.catalog.load_log_start_offsets().items():
             plog = self.partition(name, index)
@@ -98,10 +106,13 @@ class Cluster:
                 plog.restore_log_start_offset(offset)
         self._saved_start_offsets = self._start_offsets()
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Close every partition log; False if any could not be flushed (see PartitionLog.close)."""
+        clean = True
         for topic in self.topics.values():
             for plog in topic.partitions:
-                plog.close()
+                clean = plog.close() and clean
+        return clean
 
     # ---- lookups ---------------------------------------------------------------------------
 
@@ -186,13 +197,39 @@ class Cluster:
         return self.create_topic(name, self.config.num_partitions)
 
     def delete_topic(self, name: str) -> None:
+        """Delete a topic, even on a full disk: tombstone, then remove its files, then save.
+
+        The tombstone (an empty file) makes the deletion survive a restart even if
+        ``topics.json`` cannot be saved yet; removing the files first frees the space that
+        saving it needs. A save that still fails is retried at the next tick (``save_if_behind``).
+        """
         topic = self.topics.pop(name)
         del self.by_id[topic.topic_id]
-        self._save()
+        try:
+            self.catalog.mark_topic_deleted(topic.topic_id)
+        except OSError as exc:
+            log.warning("could not leave a tombstone for topic %s: %s", name, exc)
         for plog in topic.partitions:
             plog.delete()
-        self.checkpoint_log_start_offsets()
+        self.unsaved = True
+        self.save_if_behind()
+        try:
+            self.checkpoint_log_start_offsets()
+        except OSError as exc:
+            log.warning("could not checkpoint log start offsets: %s", exc)
         log.info("deleted topic %s", name)
+
+    def save_if_behind(self) -> None:
+        """Save topics.json if a save failed before; tombstones go once it is saved."""
+        if not self.unsaved:
+            return
+        try:
+            self._save()
+        except OSError as exc:
+            log.warning("could not save topics.json (%s): retrying", exc)
+            return
+        self.unsaved = False
+        self.catalog.clear_deleted_topics()
 
     def add_partitions(self, name: str, total: int) -> None:
         """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
@@ -202,7 +239,7 @@ class Cluster:
             directory = self.catalog.partition_dir(name, index)
             if directory.exists():  # leftovers of an older topic of this name
                 shutil.rmtree(directory, ignore_errors=True)
-            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind)
+            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind, self.catalog.fs)
             plog.open(clean_shutdown=True)
             topic.partitions.append(plog)
         self._save()
@@ -235,7 +272,10 @@ class Cluster:
                     except OSError:
                         log.exception("retention failed for %s", plog.directory.name)
         if tightened:
-            self.checkpoint_log_start_offsets()
+            try:
+                self.checkpoint_log_start_offsets()
+            except OSError as exc:  # retried at the next retention check
+                log.warning("could not checkpoint log start offsets: %s", exc)
 
     # ---- log start offsets -------------------------------------------------------------------
 
@@ -259,7 +299,11 @@ class Cluster:
         log_config = self.log_config(record.configs)
         for index in range(record.partitions):
             plog = PartitionLog(
-                self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms, self.write_behind
+                self.catalog.partition_dir(record.name, index),
+                log_config,
+                self.clock.now_ms,
+                self.write_behind,
+                self.catalog.fs,
             )
             plog.open(clean_shutdown)
             topic.partitions.append(plog)
@@ -271,6 +315,9 @@ class Cluster:
         self.catalog.save_topics(
             [TopicRecord(t.name, t.topic_id, len(t.partitions), t.configs) for t in self.topics.values()]
         )
+        if self.unsaved:
+            self.unsaved = False
+            self.catalog.clear_deleted_topics()
 
 
 def _retention_tightened(before: LogConfig, after: LogConfig) -> bool:

@@ -39,8 +39,10 @@ class LogMaintenance:
                         deleted += plog.enforce_retention()
                     except OSError:
                         log.exception("retention failed for %s", plog.directory.name)
-        if deleted:
-            self.cluster.checkpoint_log_start_offsets()
+        try:
+            self.cluster.checkpoint_log_start_offsets()  # also retries one a full disk refused
+        except OSError as exc:
+            log.warning("could not checkpoint log start offsets: %s", exc)
         return deleted
 
     def cleaner_tick(self) -> None:

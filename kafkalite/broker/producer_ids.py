@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kafkalite.storage.catalog import atomic_write
+from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write
 
 BLOCK_SIZE = 1000
 
 
 class ProducerIdAllocator:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, fs: FileSystem = REAL_FS) -> None:
+        self._fs = fs
         self._path = data_dir / "producer_id_block"
         start = int(self._path.read_text()) if self._path.exists() else 0
         self._next = start
@@ -22,8 +23,9 @@ class ProducerIdAllocator:
 
     def allocate(self) -> int:
         if self._next >= self._block_end:
-            self._block_end = self._next + BLOCK_SIZE
-            atomic_write(self._path, str(self._block_end).encode())
+            block_end = self._next + BLOCK_SIZE
+            atomic_write(self._path, str(block_end).encode(), self._fs)  # before use: a failure hands out none
+            self._block_end = block_end
         pid = self._next
         self._next += 1
         return pid

@@ -20,6 +20,7 @@ from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
+from kafkalite.storage.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ class KafkaliteServer:
         clock: Clock | None = None,
         log_requests: bool = False,
         metrics_port: int | None = None,
+        fs: FileSystem | None = None,
     ) -> None:
         self.config = config
-        self.state = BrokerState(config, clock)
+        self.state = BrokerState(config, clock, fs)
         self.metrics: Any = None  # kafkalite.metrics.BrokerMetrics when --metrics-port is given
         self.metrics_port = metrics_port
         if metrics_port is not None:

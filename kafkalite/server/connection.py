@@ -147,14 +147,9 @@ class BrokerConnection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             self._unsent = bytearray()
             return
-        try:
-            self._write_behind.write_all()  # acknowledged batches must be in the log first
-        except OSError as exc:
-            log.error("could not write to the log (%s): closing %s without answering", exc, self.peer)
-            self._unsent = bytearray()
-            self._closing = True
-            transport.close()
-            return
+        # Whatever a response says was appended must be in the log first. This never fails: a
+        # segment whose write fails drops its appends, and their Produce answers said so.
+        self._write_behind.write_all()
         if self._unsent:
             if response is not None:
                 self._unsent += response

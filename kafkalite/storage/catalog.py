@@ -18,9 +18,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kafkalite.storage import fs as _fs
+from kafkalite.storage.fs import REAL_FS, FileSystem
+
 CLEAN_SHUTDOWN_FILE = ".kafkalite_cleanshutdown"
 LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint"
 BROKER_CONFIGS_FILE = "broker-configs.json"
+#: An empty file per deleted topic until ``topics.json`` no longer lists it (needs no disk space).
+DELETED_TOPIC_PREFIX = ".deleted-topic-"
 
 
 @dataclass
@@ -31,21 +36,17 @@ class TopicRecord:
     configs: dict[str, str] = field(default_factory=dict)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, fs: FileSystem = REAL_FS) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    _fs.atomic_write(path, data, fs)
 
 
 class Catalog:
     """Reads and writes the data directory's metadata files; holds no broker state."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, fs: FileSystem = REAL_FS) -> None:
         self.data_dir = data_dir
+        self.fs = fs
         data_dir.mkdir(parents=True, exist_ok=True)
         self._topics_path = data_dir / "topics.json"
         self._meta_path = data_dir / "meta.properties"
@@ -58,7 +59,7 @@ class Catalog:
                 if line.startswith("cluster.id="):
                     return line.split("=", 1)[1].strip()
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        atomic_write(self._meta_path, f"version=1\ncluster.id={cid}\nnode.id=1\n".encode())
+        atomic_write(self._meta_path, f"version=1\ncluster.id={cid}\nnode.id=1\n".encode(), self.fs)
         return cid
 
     def load_topics(self) -> list[TopicRecord]:
@@ -78,7 +79,28 @@ class Catalog:
                 for t in topics
             ],
         }
-        atomic_write(self._topics_path, json.dumps(doc, indent=1, sort_keys=True).encode())
+        atomic_write(self._topics_path, json.dumps(doc, indent=1, sort_keys=True).encode(), self.fs)
+
+    # ---- deleted topics (a tombstone that outlives a topics.json the full disk refused) --------
+
+    def mark_topic_deleted(self, topic_id: uuid.UUID) -> None:
+        """Leave an empty tombstone for ``topic_id``: creating it takes an inode, no data blocks."""
+        fd = self.fs.open(self.data_dir / f"{DELETED_TOPIC_PREFIX}{topic_id}", os.O_WRONLY | os.O_CREAT, 0o644)
+        self.fs.close(fd)
+
+    def deleted_topic_ids(self) -> set[uuid.UUID]:
+        found: set[uuid.UUID] = set()
+        for path in self.data_dir.glob(f"{DELETED_TOPIC_PREFIX}*"):
+            try:
+                found.add(uuid.UUID(path.name[len(DELETED_TOPIC_PREFIX) :]))
+            except ValueError:
+                continue
+        return found
+
+    def clear_deleted_topics(self) -> None:
+        """``topics.json`` was saved without the deleted topics: their tombstones can go."""
+        for path in self.data_dir.glob(f"{DELETED_TOPIC_PREFIX}*"):
+            path.unlink(missing_ok=True)
 
     def take_clean_shutdown_marker(self) -> bool:
         """Whether the last stop was clean; removes the marker so a crash now is detected."""
@@ -88,7 +110,7 @@ class Catalog:
         return False
 
     def mark_clean_shutdown(self) -> None:
-        atomic_write(self._marker, b"")
+        atomic_write(self._marker, b"", self.fs)
 
     def partition_dir(self, topic: str, partition: int) -> Path:
         return self.data_dir / f"{topic}-{partition}"
@@ -111,7 +133,7 @@ class Catalog:
     def save_log_start_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
         lines = ["0", str(len(offsets))]
         lines += [f"{topic} {partition} {offset}" for (topic, partition), offset in sorted(offsets.items())]
-        atomic_write(self.data_dir / LOG_START_OFFSET_CHECKPOINT, ("\n".join(lines) + "\n").encode())
+        atomic_write(self.data_dir / LOG_START_OFFSET_CHECKPOINT, ("\n".join(lines) + "\n").encode(), self.fs)
 
     # ---- dynamic broker configs --------------------------------------------------------------
 
@@ -129,4 +151,4 @@ class Catalog:
 
     def save_broker_configs(self, broker: dict[str, str], default: dict[str, str]) -> None:
         doc = {"version": 1, "broker": broker, "default": default}
-        atomic_write(self.data_dir / BROKER_CONFIGS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())
+        atomic_write(self.data_dir / BROKER_CONFIGS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode(), self.fs)

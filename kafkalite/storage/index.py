@@ -16,6 +16,8 @@ import struct
 from array import array
 from pathlib import Path
 
+from kafkalite.storage.fs import REAL_FS, FileSystem
+
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
 
@@ -25,9 +27,10 @@ class _IndexFile:
 
     entry: struct.Struct
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fs: FileSystem = REAL_FS) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fs = fs
+        self._fd = fs.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self._unwritten = bytearray()  # entries not yet in the file (see the module docstring)
 
     def _read_entries(self) -> list[tuple[int, ...]]:
@@ -40,20 +43,33 @@ class _IndexFile:
 
     def _reset(self) -> None:
         self._unwritten = bytearray()
-        os.ftruncate(self._fd, 0)
+        self._fs.ftruncate(self._fd, 0)
+
+    def _forget_unwritten(self, entries: int) -> bool:
+        """Drop the last ``entries`` entries if none has reached the file yet."""
+        size = entries * self.entry.size
+        if size > len(self._unwritten):
+            return False
+        del self._unwritten[len(self._unwritten) - size :]
+        return True
 
     def write_pending(self) -> None:
         if self._unwritten:
-            os.write(self._fd, self._unwritten)
+            self._fs.write(self._fd, self._unwritten)
             self._unwritten = bytearray()
 
     def flush(self) -> None:
         self.write_pending()
-        os.fsync(self._fd)
+        self._fs.fsync(self._fd)
 
     def close(self) -> None:
         self.write_pending()
-        os.close(self._fd)
+        self._fs.close(self._fd)
+
+    def discard(self) -> None:
+        """Close without writing what is pending (the segment is being deleted)."""
+        self._unwritten = bytearray()
+        self._fs.close(self._fd)
 
 
 class OffsetIndex(_IndexFile):
@@ -61,8 +77,8 @@ class OffsetIndex(_IndexFile):
 
     entry = _OFFSET_ENTRY
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, fs: FileSystem = REAL_FS) -> None:
+        super().__init__(path, fs)
         self.offsets = array("q")
         self.positions = array("q")
         for rel, pos in self._read_entries():
@@ -107,14 +123,25 @@ class OffsetIndex(_IndexFile):
         del self.positions[:]
         self._reset()
 
+    def keep_first(self, count: int) -> None:
+        """Forget entries past the first ``count`` (the log write they indexed failed)."""
+        extra = len(self.offsets) - count
+        if extra <= 0:
+            return
+        if self._forget_unwritten(extra):
+            del self.offsets[count:]
+            del self.positions[count:]
+        else:
+            self.truncate_to_position(self.positions[count])
+
 
 class TimeIndex(_IndexFile):
     """Maps timestamps to the first relative offset whose batch reaches them."""
 
     entry = _TIME_ENTRY
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, fs: FileSystem = REAL_FS) -> None:
+        super().__init__(path, fs)
         self.timestamps = array("q")
         self.offsets = array("q")
         for ts, rel in self._read_entries():
@@ -158,6 +185,17 @@ class TimeIndex(_IndexFile):
         del self.timestamps[:]
         del self.offsets[:]
         self._reset()
+
+    def keep_first(self, count: int) -> None:
+        """Forget entries past the first ``count`` (the log write they indexed failed)."""
+        extra = len(self.offsets) - count
+        if extra <= 0:
+            return
+        if self._forget_unwritten(extra):
+            del self.timestamps[count:]
+            del self.offsets[count:]
+        else:
+            self.truncate_to_offset(self.offsets[count])
 
 
 _TXN_ENTRY = struct.Struct(">hqqqq")

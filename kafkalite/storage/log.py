@@ -13,17 +13,24 @@ import itertools
 import logging
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, read_header, set_log_append_time
 from kafkalite.records.control import ABORT, build_marker, read_marker
 from kafkalite.records.records import iter_records
-from kafkalite.storage.catalog import atomic_write
+from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write
 from kafkalite.storage.index import AbortedTxn
-from kafkalite.storage.producer_state import NO_PRODUCER_ID, ProducerStateManager, SequenceError
+from kafkalite.storage.producer_state import (
+    NO_PRODUCER_ID,
+    RETAINED_BATCHES,
+    ProducerEntry,
+    ProducerStateManager,
+    SequenceError,
+)
 from kafkalite.storage.segment import LogSegment
 from kafkalite.storage.write_behind import WriteBehind
 
@@ -68,15 +75,21 @@ class PartitionLog:
         config: LogConfig,
         now_ms: Callable[[], int],
         write_behind: WriteBehind | None = None,
+        fs: FileSystem = REAL_FS,
     ) -> None:
         self.directory = directory
         self._write_behind = write_behind
+        self._fs = fs
         self.config = config
         self._now_ms = now_ms
         directory.mkdir(parents=True, exist_ok=True)
         self.segments: list[LogSegment] = []
         self.producer_state = ProducerStateManager()
         self._start_floor = 0  # log start offset moved by DeleteRecords or retention
+        # Producer entries as they were before the active segment's unwritten appends changed
+        # them (None: the producer was new), restored if writing those appends fails.
+        self._undo: dict[int, ProducerEntry | None] | None = None
+        self._undo_window: object = None  # the segment's pending window ``_undo`` belongs to
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -106,9 +119,23 @@ class PartitionLog:
         self._load_producer_state()
 
     def _segment(self, base_offset: int, created_ms: int) -> LogSegment:
-        return LogSegment(
-            self.directory, base_offset, self.config.index_interval_bytes, created_ms, self._write_behind
+        seg = LogSegment(
+            self.directory, base_offset, self.config.index_interval_bytes, created_ms, self._write_behind, self._fs
         )
+        seg.on_drop = self._appends_dropped
+        return seg
+
+    def _appends_dropped(self, window: object, log_end_offset: int) -> None:
+        """A segment could not write its pending appends: undo their producer state."""
+        undo, self._undo = self._undo, None
+        if undo and window is self._undo_window:
+            producers = self.producer_state.producers
+            for pid, entry in undo.items():
+                if entry is None:
+                    producers.pop(pid, None)
+                else:
+                    producers[pid] = entry
+        log.debug("%s: appends from offset %d dropped by a failed write", self.directory.name, log_end_offset)
 
     # ---- producer state snapshots --------------------------------------------------------
 
@@ -139,6 +166,12 @@ class PartitionLog:
         """Producer and transaction bookkeeping for a batch written to ``seg``."""
         if header.producer_id == NO_PRODUCER_ID:
             return
+        undo = self._undo
+        if undo is not None and header.producer_id not in undo:
+            entry = self.producer_state.producers.get(header.producer_id)
+            undo[header.producer_id] = (
+                None if entry is None else replace(entry, batches=deque(entry.batches, maxlen=RETAINED_BATCHES))
+            )
         if not header.is_control:
             self.producer_state.update(header)
             return
@@ -147,11 +180,20 @@ class PartitionLog:
         if first is not None and kind == ABORT:
             seg.txn_index.append(AbortedTxn((header.producer_id, first, header.base_offset)), self.last_stable_offset)
 
-    def _take_snapshot(self) -> None:
-        """Persist producer state at the log end offset; keep the two newest snapshots."""
-        atomic_write(self._snapshot_path(self.log_end_offset), self.producer_state.to_bytes())
+    def _take_snapshot(self) -> bool:
+        """Persist producer state at the log end offset; keep the two newest snapshots.
+
+        A snapshot only shortens the scan at the next start, so a failure (a full disk) is
+        logged and returns False instead of failing the roll or the shutdown that asked.
+        """
+        try:
+            atomic_write(self._snapshot_path(self.log_end_offset), self.producer_state.to_bytes(), self._fs)
+        except OSError as exc:
+            log.warning("could not snapshot producer state of %s: %s", self.directory.name, exc)
+            return False
         for old in sorted(self.directory.glob("*.snapshot"))[:-2]:
             old.unlink(missing_ok=True)
+        return True
 
     # ---- offsets -----------------------------------------------------------------------------
 
@@ -218,6 +260,10 @@ class PartitionLog:
         active = self.active
         active.append(data, patched)
         if first.producer_id != NO_PRODUCER_ID:
+            window = active.window
+            if window is not None and window is not self._undo_window:
+                self._undo = {}  # these appends wait to be written: keep what they change
+                self._undo_window = window
             for header in patched:
                 self._track_batch(active, header, data if header.is_control else b"")
         return AppendResult(base, next_offset - 1, append_time)
@@ -262,7 +308,10 @@ class PartitionLog:
     def roll(self) -> None:
         """Close the active segment to appends and start a new one at the log end offset."""
         old = self.active
-        old.flush_all()
+        try:
+            old.flush_all()
+        except OSError as exc:  # its indexes are written again at close; the log rolls all the same
+            log.warning("could not flush %s before rolling it: %s", old.log_path, exc)
         self._take_snapshot()
         self.segments.append(
             self._segment(old.next_offset, self._now_ms())
@@ -339,17 +388,31 @@ class PartitionLog:
         """fsync what is written, without touching pending appends: safe in a worker thread."""
         self.active.fsync()
 
-    def close(self) -> None:
-        if self.segments:
-            self._take_snapshot()
+    def close(self) -> bool:
+        """Snapshot, flush and close every segment; False if any of it failed (a full disk).
+
+        Every segment is closed whatever fails, so shutdown finishes; the caller then leaves no
+        clean-shutdown marker and the next start recovers the active segment.
+        """
+        clean = self._take_snapshot() if self.segments else True
         for seg in self.segments:
-            seg.flush_all()
-            seg.close()
+            try:
+                seg.flush_all()
+            except OSError as exc:
+                clean = False
+                log.warning("could not flush %s at close: %s", seg.log_path, exc)
+            try:
+                seg.close()
+            except OSError as exc:
+                clean = False
+                log.warning("could not close %s: %s", seg.log_path, exc)
         self.segments.clear()
+        return clean
 
     def delete(self) -> None:
+        """Close without writing (the disk may be full) and remove the partition's directory."""
         for seg in self.segments:
-            seg.close()
+            seg.discard()
         self.segments.clear()
         shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalite.records.checksum import crc32c
-from kafkalite.storage.catalog import atomic_write
+from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ def _line(record: dict[str, Any]) -> bytes:
 
 
 class MetadataLog:
-    def __init__(self, path: Path, compact_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(self, path: Path, compact_bytes: int = 16 * 1024 * 1024, fs: FileSystem = REAL_FS) -> None:
         self.path = path
+        self._fs = fs
         self.compact_bytes = compact_bytes
         self._fd: int | None = None
         self._size = 0
@@ -57,13 +58,13 @@ class MetadataLog:
         self._size = good
 
     def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = self._fs.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._size = os.fstat(self._fd).st_size
 
     def append(self, record: dict[str, Any]) -> None:
         assert self._fd is not None, "open() first"
         line = _line(record)
-        os.write(self._fd, line)
+        self._fs.write(self._fd, line)
         self._size += len(line)
 
     def append_batch(self, records: list[dict[str, Any]]) -> None:
@@ -71,12 +72,12 @@ class MetadataLog:
         assert self._fd is not None, "open() first"
         data = b"".join(_line(r) for r in records)
         try:
-            written = os.write(self._fd, data)
+            written = self._fs.write(self._fd, data)
             if written != len(data):
                 raise OSError(28, "short write to the metadata log")
         except OSError:
             try:
-                os.ftruncate(self._fd, self._size)
+                self._fs.ftruncate(self._fd, self._size)
             except OSError:
                 log.exception("could not cut back %s after a failed write", self.path)
             raise
@@ -87,18 +88,21 @@ class MetadataLog:
         if self._size < self.compact_bytes:
             return False
         records = snapshot()
-        atomic_write(self.path, b"".join(_line(r) for r in records))
+        atomic_write(self.path, b"".join(_line(r) for r in records), self._fs)
         if self._fd is not None:
-            os.close(self._fd)
+            self._fs.close(self._fd)
         self.open()
         return True
 
     def flush(self) -> None:
         if self._fd is not None:
-            os.fsync(self._fd)
+            self._fs.fsync(self._fd)
 
     def close(self) -> None:
+        """fsync and close; the file is closed even when the fsync fails (which is raised)."""
         if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+            fd, self._fd = self._fd, None
+            try:
+                self._fs.fsync(fd)
+            finally:
+                self._fs.close(fd)

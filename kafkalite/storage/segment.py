@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from kafkalite.records.batch import (
     HEADER_SIZE,
@@ -23,6 +23,7 @@ from kafkalite.records.batch import (
     crc_ok,
     read_header,
 )
+from kafkalite.storage.fs import REAL_FS, FileSystem
 from kafkalite.storage.index import OffsetIndex, TimeIndex, TxnIndex
 
 if TYPE_CHECKING:
@@ -36,6 +37,17 @@ _BULK_CHUNK = 1 << 20
 _LOOKUP_CHUNK = 16 << 10
 # Appends this large gain nothing from waiting for others and would cost a copy: written at once.
 WRITE_THROUGH_BYTES = 64 << 10
+
+
+class _Checkpoint(NamedTuple):
+    """What a segment knew before its unwritten bytes: restored when writing them fails."""
+
+    next_offset: int
+    max_timestamp: int
+    max_timestamp_offset: int
+    bytes_since_index: int
+    offset_entries: int
+    time_entries: int
 
 
 def segment_name(base_offset: int) -> str:
@@ -53,21 +65,29 @@ class LogSegment:
         index_interval: int,
         created_ms: int,
         write_behind: WriteBehind | None = None,
+        fs: FileSystem = REAL_FS,
     ) -> None:
         self.directory = directory
+        self._fs = fs
         self.base_offset = base_offset
         self.index_interval = index_interval
         self.created_ms = created_ms
         stem = segment_name(base_offset)
         self.log_path = directory / f"{stem}.log"
-        self._fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = fs.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
         self.size = os.fstat(self._fd).st_size  # including appended bytes not yet written
         # Without a WriteBehind every append is written at once; with one, appended bytes wait
         # here (at the end of the log) until the end of the loop turn or the next read.
         self._write_behind = write_behind
         self._unwritten: bytearray | None = None
-        self.offset_index = OffsetIndex(directory / f"{stem}.index")
-        self.time_index = TimeIndex(directory / f"{stem}.timeindex")
+        self._checkpoint: _Checkpoint | None = None  # the state before ``_unwritten``
+        # Positions a failed write cut the file back to, oldest first: a producer whose bytes
+        # ended past one recorded after its append was not written (see ``lost_since``).
+        self.drops: list[int] = []
+        #: Told the log end offset a failed write rolled back to (producer state rollback).
+        self.on_drop: Callable[[object, int], None] | None = None
+        self.offset_index = OffsetIndex(directory / f"{stem}.index", fs)
+        self.time_index = TimeIndex(directory / f"{stem}.timeindex", fs)
         self.txn_index = TxnIndex(directory / f"{stem}.txnindex")
         self.next_offset = base_offset
         self.max_timestamp = -1
@@ -127,7 +147,7 @@ class LogSegment:
         truncated = self.size - valid_end
         if truncated:
             log.warning("truncating %d bytes of torn or corrupt tail from %s", truncated, self.log_path)
-            os.ftruncate(self._fd, valid_end)
+            self._fs.ftruncate(self._fd, valid_end)
             self.size = valid_end
         self._read_hint = (-1, -1)
         return truncated
@@ -167,16 +187,37 @@ class LogSegment:
         self._bytes_since_index += header.length
 
     def append(self, data: bytes | bytearray, headers: list[BatchHeader]) -> None:
-        """Add batches whose offsets are already assigned; ``headers`` positions are in ``data``."""
-        start = self.size
+        """Add batches whose offsets are already assigned; ``headers`` positions are in ``data``.
+
+        Written at once (large batches, or without a WriteBehind), an append that fails raises
+        OSError and changes nothing: the file is cut back to where it was. Deferred, it can fail
+        later, in ``write_pending``, which then rolls the segment back (see there).
+        """
         newly_pending = False
         if self._write_behind is None or len(data) >= WRITE_THROUGH_BYTES:
             self.write_pending()
-            self._pwrite(data, start)
+            start = self.size
+            try:
+                self._pwrite(data, start)
+            except OSError:
+                self._cut_back(start)
+                raise
+            if self._write_behind is not None and self._write_behind.failing:
+                self._write_behind.recovered(self.log_path)
         elif self._unwritten is None:
+            start = self.size
+            self._checkpoint = _Checkpoint(
+                self.next_offset,
+                self.max_timestamp,
+                self.max_timestamp_offset,
+                self._bytes_since_index,
+                len(self.offset_index.offsets),
+                len(self.time_index.offsets),
+            )
             self._unwritten = bytearray(data)
             newly_pending = True
         else:
+            start = self.size
             self._unwritten += data
         for header in headers:
             self._note_batch(header)
@@ -186,17 +227,82 @@ class LogSegment:
             self._write_behind.mark(self)  # last: without a running loop it writes at once
 
     def write_pending(self) -> None:
-        """Hand appended bytes to the OS; a failed write keeps them pending for the next try."""
+        """Hand appended bytes to the OS. Never raises: a failed write drops them (``_drop``).
+
+        Readers, flushes and the end of the loop turn all call this; the producers whose batches
+        were dropped learn it from ``lost_since``, and the WriteBehind logs the cause.
+        """
         unwritten = self._unwritten
-        if unwritten is not None:
-            self._pwrite(unwritten, self.size - len(unwritten))
-            self._unwritten = None
+        if unwritten is None:
+            return
+        start = self.size - len(unwritten)
+        try:
+            self._pwrite(unwritten, start)
+        except OSError as exc:
+            self._drop(start, exc)
+            return
+        self._unwritten = None
+        self._checkpoint = None
+        write_behind = self._write_behind
+        if write_behind is not None and write_behind.failing:
+            write_behind.recovered(self.log_path)
+
+    def _drop(self, start: int, exc: OSError) -> None:
+        """Undo the appends whose bytes could not be written: file, offsets, indexes, producers.
+
+        The file is cut back to ``start`` (the end of what was written), so a partial write
+        leaves no torn batch; the log end offset, max timestamp and index entries return to the
+        checkpoint taken when the bytes began waiting. The partition log is told, to roll its
+        producer state back, and the position is recorded for the producers to look up.
+        """
+        checkpoint = self._checkpoint
+        assert checkpoint is not None
+        self._cut_back(start)
+        self._unwritten = None
+        self._checkpoint = None
+        self.size = start
+        self.next_offset = checkpoint.next_offset
+        self.max_timestamp = checkpoint.max_timestamp
+        self.max_timestamp_offset = checkpoint.max_timestamp_offset
+        self._bytes_since_index = checkpoint.bytes_since_index
+        self._read_hint = (-1, -1)
+        try:
+            self.offset_index.keep_first(checkpoint.offset_entries)
+            self.time_index.keep_first(checkpoint.time_entries)
+            if any(e.last_offset >= self.next_offset for e in self.txn_index.entries):
+                self.txn_index.truncate_from(self.next_offset)
+        except OSError:
+            log.exception("could not roll back the indexes of %s (rebuilt at the next start)", self.log_path)
+        self.drops.append(start)
+        if self.on_drop is not None:
+            self.on_drop(checkpoint, self.next_offset)
+        if self._write_behind is not None:
+            self._write_behind.failed(self.log_path, exc)
+
+    def _cut_back(self, size: int) -> None:
+        """Truncate the file to ``size`` after a failed write (a full disk still allows it)."""
+        try:
+            self._fs.ftruncate(self._fd, size)
+        except OSError:
+            log.exception("could not cut %s back to %d bytes after a failed write", self.log_path, size)
+
+    @property
+    def window(self) -> object:
+        """A token for the current run of unwritten appends (None when all is written)."""
+        return self._checkpoint
+
+    def lost_since(self, drops_seen: int, end: int) -> bool:
+        """Whether bytes appended up to position ``end``, when ``drops`` had ``drops_seen``
+        entries, were dropped since (a later cut-back to a position before ``end``)."""
+        drops = self.drops
+        return any(position < end for position in drops[drops_seen:]) if len(drops) > drops_seen else False
 
     def _pwrite(self, data: bytes | bytearray, position: int) -> None:
         view = memoryview(data)
         written = 0
+        pwrite = self._fs.pwrite
         while written < len(view):
-            written += os.pwrite(self._fd, view[written:], position + written)
+            written += pwrite(self._fd, view[written:], position + written)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -278,11 +384,11 @@ class LogSegment:
 
     def fsync(self) -> None:
         """fsync what has been written; safe in a worker thread, unlike ``flush``."""
-        os.fsync(self._fd)
+        self._fs.fsync(self._fd)
 
     def flush(self) -> None:
         self.write_pending()
-        os.fsync(self._fd)
+        self._fs.fsync(self._fd)
 
     def flush_all(self) -> None:
         self.flush()
@@ -290,14 +396,29 @@ class LogSegment:
         self.time_index.flush()
 
     def close(self) -> None:
+        """Write what is pending and close every file; the first failure is raised after all are closed."""
         self.write_pending()
-        os.close(self._fd)
-        self.offset_index.close()
-        self.time_index.close()
+        self._fs.close(self._fd)
+        failure: OSError | None = None
+        for index in (self.offset_index, self.time_index):
+            try:
+                index.close()
+            except OSError as exc:
+                index.discard()
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def discard(self) -> None:
+        """Close without writing anything (the files are about to go; the disk may be full)."""
+        self._unwritten = None  # nobody will read it
+        self._checkpoint = None
+        self._fs.close(self._fd)
+        self.offset_index.discard()
+        self.time_index.discard()
 
     def delete(self) -> None:
-        self._unwritten = None  # nobody will read it
-        self.close()
+        self.discard()
         for path in (self.log_path, self.offset_index.path, self.time_index.path):
             path.unlink(missing_ok=True)
         self.txn_index.delete()

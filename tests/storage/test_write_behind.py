@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from kafkalite.storage.fs import FaultyFS
 from kafkalite.storage.segment import WRITE_THROUGH_BYTES, LogSegment
 from kafkalite.storage.write_behind import WriteBehind
 from tests.helpers import BASE_TS, simple_batch
@@ -82,24 +83,84 @@ def test_close_writes_pending_appends(tmp_path):
         reopened.close()
 
 
-def test_a_failed_write_keeps_the_bytes_pending_and_raises(wb_seg, monkeypatch):
-    wb, seg = wb_seg
+def test_a_failed_write_drops_the_pending_appends_and_rolls_the_segment_back(tmp_path):
+    fs = FaultyFS()
+    wb = WriteBehind()
+    seg = LogSegment(tmp_path, 0, INTERVAL, created_ms=0, write_behind=wb, fs=fs)
 
-    async def scenario() -> None:
+    async def scenario() -> tuple[int, int, bool, bool]:
         append(seg, simple_batch(2, start_ts=BASE_TS))
-        with monkeypatch.context() as m:
-            m.setattr("kafkalite.storage.segment.os.pwrite", _disk_full)
-            with pytest.raises(OSError):
-                wb.write_all()
-        assert on_disk(seg) == 0
-        wb.write_all()  # the disk has room again
+        await asyncio.sleep(0)  # written: offsets 0-1
+        good = seg.size
+        drops = len(seg.drops)
+        append(seg, simple_batch(3, start_ts=BASE_TS + 10))
+        end = seg.size
+        fs.fail_next_writes(1, partial=7)  # a disk that fills mid-write
+        turn = wb.written()
+        wb.write_all()  # what the end of the turn (or a connection about to answer) does; never raises
+        assert turn.done()
+        return good, end, seg.lost_since(drops, end), wb.failing
 
-    asyncio.run(scenario())
-    assert on_disk(seg) == seg.size > 0
+    good, end, lost, failing = asyncio.run(scenario())
+    try:
+        assert lost and failing
+        assert on_disk(seg) == seg.size == good  # the torn tail was cut back
+        assert seg.next_offset == 2 and seg.max_timestamp == BASE_TS + 1
+        assert offsets_in(bytes(seg.read(0, 1 << 20, min_one=True) or b"")) == [(0, 1)]
+
+        async def retry() -> None:
+            append(seg, simple_batch(3, start_ts=BASE_TS + 10))  # the client's retry, the disk has room
+            wb.write_all()
+
+        asyncio.run(retry())
+        assert not wb.failing
+        assert offsets_in(bytes(seg.read(0, 1 << 20, min_one=True) or b"")) == [(0, 1), (2, 4)]
+        assert on_disk(seg) == seg.size
+    finally:
+        seg.close()
+    reopened = LogSegment(tmp_path, 0, INTERVAL, created_ms=0)
+    try:
+        reopened.load()
+        assert reopened.next_offset == 5 and reopened.size == on_disk(reopened)
+    finally:
+        reopened.close()
 
 
-def _disk_full(*_args: object) -> int:
-    raise OSError(28, "No space left on device")
+def test_bytes_written_before_a_later_failure_are_not_reported_lost(tmp_path):
+    fs = FaultyFS()
+    wb = WriteBehind()
+    seg = LogSegment(tmp_path, 0, INTERVAL, created_ms=0, write_behind=wb, fs=fs)
+
+    async def scenario() -> tuple[bool, bool]:
+        append(seg, simple_batch(2, start_ts=BASE_TS))
+        mine = (len(seg.drops), seg.size)
+        wb.write_all()
+        append(seg, simple_batch(2, start_ts=BASE_TS + 5))  # someone else's, in the next turn
+        fs.fail_next_writes(1)
+        theirs = (len(seg.drops), seg.size)
+        wb.write_all()
+        return seg.lost_since(*mine), seg.lost_since(*theirs)
+
+    try:
+        assert asyncio.run(scenario()) == (False, True)
+    finally:
+        seg.close()
+
+
+def test_a_failed_large_append_raises_and_changes_nothing(tmp_path):
+    fs = FaultyFS()
+    wb = WriteBehind()
+    seg = LogSegment(tmp_path, 0, INTERVAL, created_ms=0, write_behind=wb, fs=fs)
+    try:
+        append(seg, simple_batch(2, start_ts=BASE_TS))
+        before = (seg.size, seg.next_offset, len(seg.offset_index.offsets))
+        fs.fail_next_writes(1, partial=1000)
+        with pytest.raises(OSError):
+            append(seg, simple_batch(3, start_ts=BASE_TS, tag="x" * WRITE_THROUGH_BYTES))
+        assert (seg.size, seg.next_offset, len(seg.offset_index.offsets)) == before
+        assert on_disk(seg) == seg.size
+    finally:
+        seg.close()
 
 
 def test_a_large_append_is_written_at_once_after_what_is_pending(wb_seg):

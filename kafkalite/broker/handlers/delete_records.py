@@ -41,5 +41,13 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
             changed = True
         topics.append({"name": t.name, "partitions": partitions})
     if changed:
-        cluster.checkpoint_log_start_offsets()
+        try:
+            cluster.checkpoint_log_start_offsets()
+        except OSError:
+            # Not durable: a restart would bring the records back. Answered as Kafka answers a
+            # failing log dir; the checkpoint is retried at the next retention check.
+            for topic in topics:
+                for entry in topic["partitions"]:
+                    if not entry["error_code"]:
+                        entry["error_code"] = int(ErrorCode.KAFKA_STORAGE_ERROR)
     return {"throttle_time_ms": 0, "topics": topics}

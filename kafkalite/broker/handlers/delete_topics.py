@@ -7,6 +7,7 @@ an id is INVALID_REQUEST, as in Kafka.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -15,6 +16,8 @@ from kafkalite.errors import ErrorCode
 
 ZERO_UUID = uuid.UUID(int=0)
 
+
+log = logging.getLogger(__name__)
 
 @api(20, "DeleteTopics", 0, 6)
 async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
@@ -43,8 +46,11 @@ async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, A
             entry["name"] = topic.name
             entry["topic_id"] = topic.topic_id
             partitions = len(topic.partitions)
-            cluster.delete_topic(topic.name)
-            ctx.state.groups.delete_topic_offsets(topic.name)
+            cluster.delete_topic(topic.name)  # works on a full disk (see Cluster.delete_topic)
+            try:
+                ctx.state.groups.delete_topic_offsets(topic.name)
+            except OSError as exc:  # the topic is gone; its offsets only linger in the group log
+                log.warning("could not record the deleted offsets of topic %s: %s", topic.name, exc)
             for index in range(partitions):  # parked fetches answer UNKNOWN_TOPIC_OR_PARTITION now
                 ctx.state.notifier.notify((topic.name, index))
         responses.append(entry)

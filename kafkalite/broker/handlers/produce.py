@@ -20,6 +20,12 @@ is added (KIP-890 part 2: such producers no longer send AddPartitionsToTxn). Con
 are the broker's own and refused from clients. Error messages are given where Kafka gives
 them, and left null where it answers with the code alone.
 
+A batch whose bytes could not be written (a full disk, EIO) is KAFKA_STORAGE_ERROR for its
+partition, and nothing else fails: a small batch waits for the loop turn's write (one future
+shared by every request of the turn, ``WriteBehind.written``) before it is answered, and asks
+its segment whether its bytes were dropped (``LogSegment.lost_since``); the segment has then
+rolled its offsets and producer state back, so the client's retry is written as new.
+
 acks must be -1, 0 or 1. acks=0 gets no response at all, unless a partition failed: then the
 connection is closed, as Kafka does, so the client refreshes its metadata.
 """
@@ -145,6 +151,18 @@ def _partition_error(
     }
 
 
+def _answer(index: int, result: Any, plog: Any) -> dict[str, Any]:
+    return {
+        "index": index,
+        "error_code": 0,
+        "base_offset": result.base_offset,
+        "log_append_time_ms": result.log_append_time,
+        "log_start_offset": plog.log_start_offset,
+        "record_errors": [],
+        "error_message": None,
+    }
+
+
 @api(0, "Produce", 0, 13)
 async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
     state = ctx.state
@@ -152,6 +170,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     acks = request.acks
     by_id = ctx.version >= TOPIC_ID_VERSION
     responses: list[dict[str, Any]] = []
+    # (response entry, segment, its drop count at the append, the end of the batch in it)
+    unwritten: list[tuple[dict[str, Any], Any, int, int]] = []
+    written_turn: Any = None
     for topic_data in request.topic_data:
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -234,6 +255,10 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             data, headers = apply_topic_compression(compression, records, headers)
             try:
                 result = plog.append(data, headers)
+            except OSError as exc:  # written at once and refused (a large batch on a full disk)
+                state.write_behind.failed(plog.active.log_path, exc)
+                results.append(_partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR))
+                continue
             except SequenceError as exc:
                 code = (
                     ErrorCode.INVALID_PRODUCER_EPOCH
@@ -244,26 +269,34 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 failed["log_start_offset"] = plog.log_start_offset
                 results.append(failed)
                 continue
+            segment = plog.active
+            if segment.window is not None and acks != 0:
+                # Not written yet: answered once the turn's writes are done (see the docstring).
+                unwritten.append((_answer(index, result, plog), segment, len(segment.drops), segment.size))
+                results.append(unwritten[-1][0])
+                if written_turn is None:
+                    written_turn = state.write_behind.written()
+            else:
+                results.append(_answer(index, result, plog))
             if state.config.fsync == "always":
-                await state.flush_now(plog)
+                try:
+                    await state.flush_now(plog)
+                except OSError as exc:
+                    state.write_behind.failed(segment.log_path, exc)
+                    results[-1] = _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR)
+                    continue
             state.appended(topic.name, index, plog)
-            results.append(
-                {
-                    "index": index,
-                    "error_code": 0,
-                    "base_offset": result.base_offset,
-                    "log_append_time_ms": result.log_append_time,
-                    "log_start_offset": plog.log_start_offset,
-                    "record_errors": [],
-                    "error_message": None,
-                }
-            )
         entry: dict[str, Any] = {"partition_responses": results}
         if by_id:
             entry["topic_id"] = topic_data.topic_id
         else:
             entry["name"] = topic_data.name
         responses.append(entry)
+    if unwritten:
+        await written_turn
+        for answer, segment, drops_seen, end in unwritten:
+            if segment.lost_since(drops_seen, end):
+                answer.update(_partition_error(answer["index"], ErrorCode.KAFKA_STORAGE_ERROR))
     if acks == 0:
         failed = sum(1 for t in responses for p in t["partition_responses"] if p["error_code"])
         if failed:
