@@ -38,7 +38,7 @@ class BrokerState:
         #: Every storage write goes through this (a FaultyFS in tests that fail the disk).
         self.fs = fs or REAL_FS
         self.catalog = Catalog(config.data_dir, self.fs)
-        self.write_behind = WriteBehind()
+        self.write_behind = WriteBehind(self.clock.now_ms)
         self.cluster = Cluster(config, self.catalog, self.clock, self.write_behind)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         self.logs = LogMaintenance(self.cluster, self.clock)

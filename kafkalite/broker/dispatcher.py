@@ -28,6 +28,23 @@ class ProtocolViolation(Exception):
     """The connection sent something Kafka answers by closing the connection."""
 
 
+class Unconfirmed:
+    """A response that claims appends not yet written, with what it takes to encode it again."""
+
+    __slots__ = ("api_key", "body", "head", "unwritten", "version")
+
+    def __init__(self, api_key: int, version: int, head: bytes, body: dict[str, Any], unwritten: list[Any]) -> None:
+        self.api_key = api_key
+        self.version = version
+        self.head = head
+        self.body = body
+        self.unwritten = unwritten
+
+    def lost(self) -> bool:
+        """Whether any of its appends were dropped by a failed write (then it must be re-encoded)."""
+        return any(entry.lost() for entry in self.unwritten)
+
+
 class Dispatcher:
     """Stateless apart from the broker state it serves; one per broker."""
 
@@ -36,6 +53,9 @@ class Dispatcher:
         self.log_requests = log_requests
         self.metrics = metrics
         self.encoder = codec.ResponseEncoder()  # this broker's own response buffer
+        #: Set by the dispatch that just returned when its response claims unwritten appends;
+        #: the connection takes it at once (nothing runs between the return and the take).
+        self.unconfirmed: Unconfirmed | None = None
         if metrics is None:
             self.dispatch = self._dispatch  # type: ignore[method-assign]
 
@@ -43,6 +63,13 @@ class Dispatcher:
     def warm_up() -> None:
         """Load the codec before the broker says it is ready, so the first request is not slow."""
         codec.warm_up()
+
+    def reencode(self, unconfirmed: Unconfirmed) -> bytes:
+        """Its response again, after its lost appends were turned into errors."""
+        for entry in unconfirmed.unwritten:
+            entry.settle()
+        frame = self.encoder.frame(unconfirmed.api_key, unconfirmed.version, unconfirmed.head, unconfirmed.body)
+        return bytes(frame)
 
     def response_retained(self) -> None:
         """The last response is still queued by the transport: do not reuse its buffer."""
@@ -101,4 +128,6 @@ class Dispatcher:
         if result is None:
             return None
         head = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
+        if ctx.unwritten:
+            self.unconfirmed = Unconfirmed(api_key, version, head, result, ctx.unwritten)
         return self.encoder.frame(api_key, version, head, result)

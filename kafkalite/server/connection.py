@@ -9,6 +9,12 @@ Clients pipeline: one read often brings dozens of small requests (librdkafka sen
 per partition as each linger expires). Their responses are gathered and sent with one write
 when the connection's task next waits for anything, instead of one send per response; the
 send syscall was the largest single cost with many producers and partitions.
+
+Appends are written at the end of the loop turn (storage/write_behind.py), and always before
+a response leaves (``_send``). A Produce answer that claims appends still unwritten comes with
+an ``Unconfirmed`` from the dispatcher; after the write, ``_send`` asks whether any of those
+bytes were dropped (a full disk) and, only then, encodes that response again with
+KAFKA_STORAGE_ERROR for those partitions. The common path costs one check per response.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import cast
 
-from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation
+from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation, Unconfirmed
 from kafkalite.protocol.framing import FrameDecoder, FrameError
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,8 @@ class BrokerConnection(asyncio.Protocol):
         self._closing = False
         self._in_flight = False
         self._unsent = bytearray()
+        # Gathered responses that claim unwritten appends: (start in _unsent, length, what to re-encode).
+        self._unconfirmed: list[tuple[int, int, Unconfirmed]] | None = None
         self._send_scheduled = False
         self.peer = "?"
         self.task: asyncio.Task[None] | None = None
@@ -98,7 +106,8 @@ class BrokerConnection(asyncio.Protocol):
 
     async def _serve(self) -> None:
         queue = self._queue
-        dispatch = self._dispatcher.dispatch
+        dispatcher = self._dispatcher
+        dispatch = dispatcher.dispatch
         while not self._closing:
             if not queue:
                 self._wakeup.clear()
@@ -122,18 +131,25 @@ class BrokerConnection(asyncio.Protocol):
                 return
             finally:
                 self._in_flight = False
+            unconfirmed = dispatcher.unconfirmed
+            if unconfirmed is not None:
+                dispatcher.unconfirmed = None
             if response is None or self._transport is None or self._transport.is_closing():
                 continue
             if queue and len(self._unsent) + len(response) <= COALESCE_BYTES:
                 # More requests are already here and will most likely be answered without
                 # waiting: gather this response (a copy, as the codec reuses its buffer) and
                 # send everything when the task next waits, whatever it waits for.
+                if unconfirmed is not None:
+                    if self._unconfirmed is None:
+                        self._unconfirmed = []
+                    self._unconfirmed.append((len(self._unsent), len(response), unconfirmed))
                 self._unsent += response
                 if not self._send_scheduled:
                     self._send_scheduled = True
                     asyncio.get_running_loop().call_soon(self._send_unsent)
             else:
-                self._send(response)
+                self._send(response, unconfirmed)
             if not self._writable.is_set():
                 await self._writable.wait()
 
@@ -141,15 +157,18 @@ class BrokerConnection(asyncio.Protocol):
         self._send_scheduled = False
         self._send(None)
 
-    def _send(self, response: memoryview | None) -> None:
+    def _send(self, response: memoryview | None, unconfirmed: Unconfirmed | None = None) -> None:
         """Write gathered responses, then ``response`` (a view of the codec's buffer)."""
         transport = self._transport
         if transport is None or transport.is_closing():
             self._unsent = bytearray()
+            self._unconfirmed = None
             return
         # Whatever a response says was appended must be in the log first. This never fails: a
-        # segment whose write fails drops its appends, and their Produce answers said so.
+        # segment whose write fails drops its appends, and the responses are corrected below.
         self._write_behind.write_all()
+        if self._unconfirmed is not None or unconfirmed is not None:
+            response = self._confirm(response, unconfirmed)
         if self._unsent:
             if response is not None:
                 self._unsent += response
@@ -163,6 +182,21 @@ class BrokerConnection(asyncio.Protocol):
             transport.write(response)
             if transport.get_write_buffer_size():
                 self._dispatcher.response_retained()
+
+    def _confirm(self, response: memoryview | None, unconfirmed: Unconfirmed | None) -> memoryview | None:
+        """Re-encode the responses whose appends a failed write dropped; None if it moved ``response``."""
+        gathered = self._unconfirmed or []
+        self._unconfirmed = None
+        if not any(entry.lost() for _, _, entry in gathered) and (unconfirmed is None or not unconfirmed.lost()):
+            return response
+        if response is not None:  # everything into the gathered buffer, where it can be patched
+            if unconfirmed is not None:
+                gathered.append((len(self._unsent), len(response), unconfirmed))
+            self._unsent += response
+        for start, length, entry in reversed(gathered):
+            if entry.lost():
+                self._unsent[start : start + length] = self._dispatcher.reencode(entry)
+        return None
 
     def abort(self, reason: str) -> None:
         """Close this connection only, saying why in the log."""

@@ -142,8 +142,11 @@ class LogSegment:
             self._index_batch(header, header.position)
             expected = header.last_offset + 1
             valid_end = header.position + header.length
-        self.offset_index.write_pending()  # rebuilt: on disk at once, not at the next flush
-        self.time_index.write_pending()
+        try:
+            self.offset_index.write_pending()  # rebuilt: on disk at once, not at the next flush
+            self.time_index.write_pending()
+        except OSError as exc:  # a full disk: kept in memory and written at the next flush
+            log.warning("could not write the rebuilt indexes of %s: %s", self.log_path, exc)
         truncated = self.size - valid_end
         if truncated:
             log.warning("truncating %d bytes of torn or corrupt tail from %s", truncated, self.log_path)

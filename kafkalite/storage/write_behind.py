@@ -10,21 +10,26 @@ lookups, fsync, close), and the connection calls ``write_all`` before it sends a
 Nothing is acknowledged before it is written, and a write that fails (a full disk, EIO) is
 contained to its segment: the segment cuts its file back and forgets the appends (see
 ``LogSegment.write_pending``), and a Produce that appended there answers KAFKA_STORAGE_ERROR
-for that partition only. A Produce learns the outcome by awaiting ``written()``, one future
-shared by every request of the loop turn, then asking its segment (``LogSegment.lost_since``).
+for that partition only. The connection, having written everything pending, asks the segment
+whether a response's bytes were dropped (``LogSegment.lost_since``) before it sends it.
 
 The log directory's health is logged here, once when writes start failing and once when they
-work again, not once per request.
+work again, not once per request; a disk that hovers at full (small writes fit, large ones do
+not) starts a new episode at most once a minute in the log, the failures between are counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+#: A new episode of failing writes is logged at most this often (ms of the broker's clock).
+REPORT_INTERVAL_MS = 60_000
 
 
 class PendingWrites(Protocol):
@@ -34,13 +39,15 @@ class PendingWrites(Protocol):
 class WriteBehind:
     """The segments holding appended bytes not yet written; owned by the broker state."""
 
-    def __init__(self) -> None:
+    def __init__(self, now_ms: Callable[[], int] | None = None) -> None:
         self._pending: list[PendingWrites] = []
         self._scheduled = False
-        self._turn: asyncio.Future[None] | None = None
         #: Writes to the log directory are failing (set by the first failure, cleared by a success).
         self.failing = False
-        self.failures = 0
+        self.failures = 0  # since the last report
+        self._now_ms = now_ms or (lambda: 0)
+        self._reported_ms: int | None = None  # when the last episode was logged
+        self._episode_reported = False
 
     def mark(self, segment: PendingWrites) -> None:
         """``segment`` has just started holding unwritten bytes."""
@@ -55,15 +62,6 @@ class WriteBehind:
         self._scheduled = True
         loop.call_soon(self._end_of_turn)
 
-    def written(self) -> asyncio.Future[None]:
-        """A future done once everything pending now has been written (or dropped)."""
-        turn = self._turn
-        if turn is None:
-            turn = self._turn = asyncio.get_running_loop().create_future()
-            if not self._pending:
-                self._finish_turn()
-        return turn
-
     def _end_of_turn(self) -> None:
         self._scheduled = False
         self.write_all()
@@ -73,21 +71,19 @@ class WriteBehind:
         pending = self._pending
         while pending:
             pending.pop().write_pending()
-        if self._turn is not None:
-            self._finish_turn()
-
-    def _finish_turn(self) -> None:
-        turn, self._turn = self._turn, None
-        if turn is not None and not turn.done():
-            turn.set_result(None)
 
     # ---- log directory health ----------------------------------------------------------------
 
     def failed(self, path: Path, exc: OSError) -> None:
         """A write under the log directory failed; said once until writes work again."""
         self.failures += 1
-        if not self.failing:
-            self.failing = True
+        if self.failing:
+            return
+        self.failing = True
+        now = self._now_ms()
+        self._episode_reported = self._reported_ms is None or now - self._reported_ms >= REPORT_INTERVAL_MS
+        if self._episode_reported:
+            self._reported_ms = now
             log.error(
                 "writing to the log directory %s failed (%s): appends answer KAFKA_STORAGE_ERROR until it works again",
                 path.parent.parent,
@@ -95,8 +91,12 @@ class WriteBehind:
             )
 
     def recovered(self, path: Path) -> None:
+        """A write worked after failures; said if the failure was."""
         self.failing = False
-        log.warning(
-            "writing to the log directory %s works again after %d failed write(s)", path.parent.parent, self.failures
-        )
-        self.failures = 0
+        if self._episode_reported:
+            log.warning(
+                "writing to the log directory %s works again after %d failed write(s)",
+                path.parent.parent,
+                self.failures,
+            )
+            self.failures = 0

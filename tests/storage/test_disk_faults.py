@@ -96,7 +96,7 @@ def test_a_roll_on_a_full_disk_goes_on_without_its_producer_snapshot(tmp_path, c
 
 
 def test_close_on_a_full_disk_closes_everything_and_says_it_was_not_clean(faulty):
-    fs, wb, log = faulty
+    fs, _wb, log = faulty
 
     async def scenario() -> bool:
         produce(log, simple_batch(2))

@@ -21,9 +21,11 @@ are the broker's own and refused from clients. Error messages are given where Ka
 them, and left null where it answers with the code alone.
 
 A batch whose bytes could not be written (a full disk, EIO) is KAFKA_STORAGE_ERROR for its
-partition, and nothing else fails: a small batch waits for the loop turn's write (one future
-shared by every request of the turn, ``WriteBehind.written``) before it is answered, and asks
-its segment whether its bytes were dropped (``LogSegment.lost_since``); the segment has then
+partition, and nothing else fails. A large batch is written at once and fails here; a small one
+waits for the loop turn's write, so its answer is encoded as written but listed in
+``ctx.unwritten``: the connection writes pending appends before it sends anything, asks each
+listed segment whether those bytes were dropped (``LogSegment.lost_since``) and, only then,
+encodes the response again with KAFKA_STORAGE_ERROR for those partitions. The segment has
 rolled its offsets and producer state back, so the client's retry is written as new.
 
 acks must be -1, 0 or 1. acks=0 gets no response at all, unless a partition failed: then the
@@ -151,6 +153,26 @@ def _partition_error(
     }
 
 
+class Unwritten:
+    """A partition answer given as written while its bytes wait for the loop turn's write."""
+
+    __slots__ = ("answer", "drops_seen", "end", "segment")
+
+    def __init__(self, answer: dict[str, Any], segment: Any, drops_seen: int, end: int) -> None:
+        self.answer = answer
+        self.segment = segment
+        self.drops_seen = drops_seen
+        self.end = end
+
+    def lost(self) -> bool:
+        return bool(self.segment.lost_since(self.drops_seen, self.end))
+
+    def settle(self) -> None:
+        """Turn the answer into KAFKA_STORAGE_ERROR if the bytes were dropped."""
+        if self.lost():
+            self.answer.update(_partition_error(self.answer["index"], ErrorCode.KAFKA_STORAGE_ERROR))
+
+
 def _answer(index: int, result: Any, plog: Any) -> dict[str, Any]:
     return {
         "index": index,
@@ -170,9 +192,6 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     acks = request.acks
     by_id = ctx.version >= TOPIC_ID_VERSION
     responses: list[dict[str, Any]] = []
-    # (response entry, segment, its drop count at the append, the end of the batch in it)
-    unwritten: list[tuple[dict[str, Any], Any, int, int]] = []
-    written_turn: Any = None
     for topic_data in request.topic_data:
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -253,6 +272,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     results.append(failed)
                     continue
             data, headers = apply_topic_compression(compression, records, headers)
+            before = plog.active
+            drops_seen = len(before.drops)
             try:
                 result = plog.append(data, headers)
             except OSError as exc:  # written at once and refused (a large batch on a full disk)
@@ -270,14 +291,16 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 results.append(failed)
                 continue
             segment = plog.active
-            if segment.window is not None and acks != 0:
-                # Not written yet: answered once the turn's writes are done (see the docstring).
-                unwritten.append((_answer(index, result, plog), segment, len(segment.drops), segment.size))
-                results.append(unwritten[-1][0])
-                if written_turn is None:
-                    written_turn = state.write_behind.written()
-            else:
-                results.append(_answer(index, result, plog))
+            if segment is not before:  # rolled: drops before the append were the old segment's
+                drops_seen = 0
+            answer = _answer(index, result, plog)
+            if segment.window is not None:  # not written yet: confirmed when the response is sent
+                if ctx.unwritten is None:
+                    ctx.unwritten = []
+                ctx.unwritten.append(Unwritten(answer, segment, drops_seen, segment.size))
+            elif segment.lost_since(drops_seen, segment.size):  # written (no event loop) and refused
+                answer = _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR)
+            results.append(answer)
             if state.config.fsync == "always":
                 try:
                     await state.flush_now(plog)
@@ -292,11 +315,6 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
         else:
             entry["name"] = topic_data.name
         responses.append(entry)
-    if unwritten:
-        await written_turn
-        for answer, segment, drops_seen, end in unwritten:
-            if segment.lost_since(drops_seen, end):
-                answer.update(_partition_error(answer["index"], ErrorCode.KAFKA_STORAGE_ERROR))
     if acks == 0:
         failed = sum(1 for t in responses for p in t["partition_responses"] if p["error_code"])
         if failed:

@@ -29,6 +29,9 @@ class RequestContext:
     state: BrokerState
     header: RequestHeader
     peer: str
+    #: Produce answers given as written whose bytes still wait for the loop turn's write
+    #: (``handlers.produce.Unwritten``); the connection confirms them when it sends the response.
+    unwritten: list[Any] | None = None
 
     @property
     def version(self) -> int:

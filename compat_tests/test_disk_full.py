@@ -1,0 +1,317 @@
+"""A full or failing disk, seen by real clients: errors stay with the partition that hit them.
+
+Most tests run an in-process broker on a ``FaultyFS`` (kafkalite.storage.fs), which fails
+writes on demand, optionally under one partition's directory only. The last one fills a real
+small tmpfs (root only). What must hold: a Produce whose batch could not be written gets
+KAFKA_STORAGE_ERROR for that partition and nothing else; other partitions, fetches, metadata,
+watermarks and other connections keep working; freeing space lets appends resume without a
+restart; DeleteTopics works on a full disk and the topic stays deleted across a restart;
+shutdown on a full disk finishes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
+
+from compat_tests.brokerproc import BrokerProcess
+from compat_tests.conftest import wait_for
+from kafkalite.embedded import Broker
+from kafkalite.storage.fs import FaultyFS
+
+STORAGE_ERROR = KafkaError.KAFKA_STORAGE_ERROR
+
+
+@pytest.fixture
+def faulty_broker(tmp_path: Path) -> Iterator[tuple[Broker, FaultyFS]]:
+    fs = FaultyFS()
+    broker = Broker(data_dir=tmp_path / "data", fs=fs).start()
+    try:
+        yield broker, fs
+    finally:
+        fs.free()
+        if broker.running:
+            broker.stop()
+
+
+def create(bootstrap: str, name: str, partitions: int = 1) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(15)
+
+
+def send(producer: Producer, topic: str, partition: int, values: list[bytes]) -> list[KafkaError | None]:
+    """Produce ``values`` and wait for every delivery report; the error of each (None: written)."""
+    errors: list[KafkaError | None] = [None] * len(values)
+    done: list[int] = []
+
+    def report(i: int):
+        def callback(err: KafkaError | None, _msg: object) -> None:
+            errors[i] = err
+            done.append(i)
+
+        return callback
+
+    for i, value in enumerate(values):
+        producer.produce(topic, value, partition=partition, on_delivery=report(i))
+    producer.flush(30)
+    assert len(done) == len(values), "every message got a delivery report"
+    return errors
+
+
+def no_retry_producer(bootstrap: str) -> Producer:
+    """Reports KAFKA_STORAGE_ERROR instead of retrying past it."""
+    return Producer({"bootstrap.servers": bootstrap, "retries": 0, "linger.ms": 0, "acks": "all"})
+
+
+def read_all(bootstrap: str, topic: str, partition: int, expected: int) -> list[bytes]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex[:6]}",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, partition, 0)])
+    values: list[bytes] = []
+    deadline = time.monotonic() + 20
+    try:
+        while len(values) < expected and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is not None and msg.error() is None:
+                values.append(msg.value())
+        time.sleep(0.3)  # anything past ``expected`` (a duplicate) would arrive now
+        while (msg := consumer.poll(0.2)) is not None:
+            if msg.error() is None:
+                values.append(msg.value())
+    finally:
+        consumer.close()
+    return values
+
+
+def watermarks(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "wm"})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        return int(low), int(high)
+    finally:
+        consumer.close()
+
+
+def test_a_full_partition_answers_storage_error_and_nothing_else_fails(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    bootstrap = broker.bootstrap_servers
+    create(bootstrap, topic_name, partitions=2)
+    producer = no_retry_producer(bootstrap)
+    assert send(producer, topic_name, 0, [b"a0", b"a1"]) == [None, None]
+    assert send(producer, topic_name, 1, [b"b0"]) == [None]
+
+    # A consumer on the other partition keeps reading throughout, on its own connection.
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    reader.assign([TopicPartition(topic_name, 1, 0)])
+    seen = [wait_for(lambda: _value(reader.poll(0.2)), what="first record of partition 1")]
+
+    fs.fill(prefix=broker.data_dir / f"{topic_name}-0")
+    small = send(producer, topic_name, 0, [b"lost-1", b"lost-2"])
+    large = send(producer, topic_name, 0, [b"L" * (100 << 10)])  # written at once, not at the turn's end
+    assert all(err is not None and err.code() == STORAGE_ERROR for err in small + large), small + large
+
+    # Same producer, same connection: the other partition is written and read.
+    assert send(producer, topic_name, 1, [b"b1", b"b2"]) == [None, None]
+    seen += [wait_for(lambda: _value(reader.poll(0.2)), what="new record of partition 1") for _ in range(2)]
+    assert seen == [b"b0", b"b1", b"b2"]
+    assert watermarks(bootstrap, topic_name, 0) == (0, 2)  # nothing of the failed batches counts
+    assert fs.refused_writes >= 2
+
+    fs.free()  # space comes back: appends resume without a restart
+    assert send(producer, topic_name, 0, [b"a2"]) == [None]
+    assert watermarks(bootstrap, topic_name, 0) == (0, 3)
+    assert read_all(bootstrap, topic_name, 0, 3) == [b"a0", b"a1", b"a2"]
+    reader.close()
+    producer.flush(5)
+
+
+def _value(msg: object) -> bytes | None:
+    if msg is None or msg.error() is not None:  # type: ignore[attr-defined]
+        return None
+    return msg.value()  # type: ignore[attr-defined,no-any-return]
+
+
+def test_an_idempotent_producer_retries_through_a_full_disk_without_loss_or_duplicates(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    bootstrap = broker.bootstrap_servers
+    create(bootstrap, topic_name)
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
+                         "retry.backoff.ms": 50, "delivery.timeout.ms": 60000})
+    failures: list[KafkaError] = []
+
+    def report(err: KafkaError | None, _msg: object) -> None:
+        if err is not None:
+            failures.append(err)
+
+    for i in range(200):
+        producer.produce(topic_name, f"v{i}".encode(), partition=0, on_delivery=report)
+    producer.flush(15)
+    fs.fill()
+    for i in range(200, 400):
+        producer.produce(topic_name, f"v{i}".encode(), partition=0, on_delivery=report)
+    wait_for(lambda: fs.refused_writes >= 3, what="appends refused by the full disk")
+    assert watermarks(bootstrap, topic_name, 0)[1] == 200  # reads are answered while full
+    fs.free()
+    assert producer.flush(30) == 0
+    assert failures == []
+    values = read_all(bootstrap, topic_name, 0, 400)
+    assert values == [f"v{i}".encode() for i in range(400)]
+
+
+def test_delete_topics_on_a_full_disk_frees_space_and_stays_deleted_after_restart(tmp_path, topic_name):
+    fs = FaultyFS()
+    data = tmp_path / "data"
+    broker = Broker(data_dir=data, fs=fs).start()
+    doomed = f"{topic_name}-doomed"
+    try:
+        create(broker.bootstrap_servers, topic_name)
+        create(broker.bootstrap_servers, doomed, partitions=2)
+        producer = no_retry_producer(broker.bootstrap_servers)
+        assert send(producer, topic_name, 0, [b"kept"]) == [None]
+        assert send(producer, doomed, 0, [b"x" * 1000] * 5) == [None] * 5
+        fs.fill()  # nothing can be written: not topics.json, not the log-start checkpoint
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        admin.delete_topics([doomed])[doomed].result(15)
+        assert not (data / f"{doomed}-0").exists() and not (data / f"{doomed}-1").exists()
+        assert doomed in (data / "topics.json").read_text()  # not saved yet: the tombstone holds
+        assert doomed not in admin.list_topics(timeout=10).topics
+        assert send(producer, topic_name, 0, [b"refused"])[0].code() == STORAGE_ERROR
+        start = time.monotonic()
+        broker.stop()  # shutdown on a full disk finishes
+        assert time.monotonic() - start < 10
+    finally:
+        fs.free()
+        if broker.running:
+            broker.stop()
+    assert not (data / ".kafkalite_cleanshutdown").exists()  # the next start recovers instead
+
+    restarted = Broker(data_dir=data).start()
+    try:
+        topics = AdminClient({"bootstrap.servers": restarted.bootstrap_servers}).list_topics(timeout=10).topics
+        assert doomed not in topics and topic_name in topics
+        assert read_all(restarted.bootstrap_servers, topic_name, 0, 1) == [b"kept"]
+        wait_for(lambda: doomed not in (data / "topics.json").read_text(), what="topics.json saved")
+        assert not list(data.glob(".deleted-topic-*"))
+    finally:
+        restarted.stop()
+
+
+def test_a_broker_stopped_and_started_on_a_full_disk_serves_reads(tmp_path, topic_name):
+    fs = FaultyFS()
+    data = tmp_path / "data"
+    broker = Broker(data_dir=data, fs=fs).start()
+    try:
+        create(broker.bootstrap_servers, topic_name)
+        producer = no_retry_producer(broker.bootstrap_servers)
+        assert send(producer, topic_name, 0, [f"v{i}".encode() for i in range(20)]) == [None] * 20
+        fs.fill()
+        fs.fail_next_syncs(100)
+        broker.stop()  # producer snapshot, fsyncs, marker: all refused, and it stops all the same
+    finally:
+        if broker.running:
+            broker.stop()
+    assert not (data / ".kafkalite_cleanshutdown").exists()
+    broker = Broker(data_dir=data, fs=fs).start()  # still full: recovers the logs and serves reads
+    try:
+        assert watermarks(broker.bootstrap_servers, topic_name, 0) == (0, 20)
+        assert read_all(broker.bootstrap_servers, topic_name, 0, 20) == [f"v{i}".encode() for i in range(20)]
+        producer = no_retry_producer(broker.bootstrap_servers)
+        assert send(producer, topic_name, 0, [b"refused"])[0].code() == STORAGE_ERROR
+        fs.free()
+        assert send(producer, topic_name, 0, [b"v20"]) == [None]
+    finally:
+        fs.free()
+        broker.stop()
+
+
+def test_topics_json_is_saved_once_space_is_freed_without_a_restart(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    create(broker.bootstrap_servers, topic_name)
+    fs.fill(prefix=broker.data_dir / "topics.json")
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    admin.delete_topics([topic_name])[topic_name].result(15)
+    assert topic_name in (broker.data_dir / "topics.json").read_text()
+    fs.free()
+    wait_for(lambda: topic_name not in (broker.data_dir / "topics.json").read_text(), what="topics.json saved")
+
+
+def test_retention_and_delete_records_free_space_on_a_full_disk(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    bootstrap = broker.bootstrap_servers
+    partition_dir = broker.data_dir / f"{topic_name}-0"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic_name, 1, 1, config={"internal.segment.bytes": "1100"})])[topic_name].result(15)
+    producer = no_retry_producer(bootstrap)
+    for _ in range(12):  # one batch each: a segment holds two
+        assert send(producer, topic_name, 0, [b"x" * 500]) == [None]
+    segments = len(list(partition_dir.glob("*.log")))
+    assert segments >= 4
+
+    fs.fill(prefix=partition_dir)
+    assert send(producer, topic_name, 0, [b"refused"])[0].code() == STORAGE_ERROR
+    result = admin.delete_records([TopicPartition(topic_name, 0, 4)])
+    assert next(iter(result.values())).result(15).low_watermark == 4
+    after_delete = len(list(partition_dir.glob("*.log")))
+    assert after_delete < segments
+    assert watermarks(bootstrap, topic_name, 0) == (4, 12)
+
+    # Retention made stricter runs at once and deletes more, on the same full disk.
+    entry = ConfigEntry("retention.bytes", "1200", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.TOPIC, topic_name, incremental_configs=[entry])
+    admin.incremental_alter_configs([resource])[resource].result(15)
+    assert len(list(partition_dir.glob("*.log"))) < after_delete
+    assert watermarks(bootstrap, topic_name, 0)[0] > 4
+
+    fs.free()
+    assert send(producer, topic_name, 0, [b"again"]) == [None]
+    assert watermarks(bootstrap, topic_name, 0)[1] == 13
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="mounting a tmpfs needs root")
+def test_a_real_small_tmpfs_fills_and_recovers(tmp_path, topic_name):
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    proc = BrokerProcess(mnt / "data")
+    proc.log_path = tmp_path / "broker.log"  # not on the disk that fills
+    try:
+        proc.start()
+        filler = f"{topic_name}-filler"
+        create(proc.bootstrap, topic_name, partitions=2)
+        create(proc.bootstrap, filler)
+        producer = no_retry_producer(proc.bootstrap)
+        assert send(producer, topic_name, 1, [b"readable"]) == [None]
+        for size in (60_000, 4_000, 100):  # fill the disk through the filler topic until it refuses
+            for _ in range(400):
+                if send(producer, filler, 0, [b"f" * size])[0] is not None:
+                    break
+        errors = [err for err in send(producer, topic_name, 0, [b"y" * 20_000] * 4) if err is not None]
+        assert errors and all(err.code() == STORAGE_ERROR for err in errors), errors
+        assert watermarks(proc.bootstrap, topic_name, 1) == (0, 1)
+        assert read_all(proc.bootstrap, topic_name, 1, 1) == [b"readable"]
+        admin = AdminClient({"bootstrap.servers": proc.bootstrap})
+        admin.delete_topics([filler])[filler].result(15)
+        assert wait_for(lambda: send(producer, topic_name, 0, [b"after"]) == [None], what="appends resume")
+        assert proc.stop(timeout=15) == 0
+        assert proc.log_text().count("writing to the log directory") <= 4  # once per episode, not per request
+    finally:
+        if proc.alive():
+            proc.kill9()
+        subprocess.run(["umount", str(mnt)], check=False)
