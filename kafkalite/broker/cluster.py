@@ -189,7 +189,14 @@ class Cluster:
         """Create, persist and open a topic; the caller has run ``check_new_topic``."""
         record = TopicRecord(name, uuid.uuid4(), partitions, dict(configs or {}))
         topic = self._materialise(record, clean_shutdown=True)
-        self._save()
+        try:
+            self._save()
+        except OSError:  # a full disk: undo, so memory and topics.json agree
+            del self.topics[name]
+            del self.by_id[record.topic_id]
+            for plog in topic.partitions:
+                plog.delete()
+            raise
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 

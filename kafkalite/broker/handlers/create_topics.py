@@ -119,6 +119,10 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         if request.validate_only:
             entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
         else:
-            entry["topic_id"] = cluster.create_topic(name, partitions, configs).topic_id
+            try:
+                entry["topic_id"] = cluster.create_topic(name, partitions, configs).topic_id
+            except OSError as exc:  # a full disk: nothing was created (see Cluster.create_topic)
+                results.append(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create topic {name}: {exc}"))
+                continue
         results.append(entry)
     return {"throttle_time_ms": 0, "topics": results}

@@ -108,7 +108,11 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 if not allow_auto:
                     topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, operations=ops))
                     continue
-                topic = cluster.auto_create(name)
+                try:
+                    topic = cluster.auto_create(name)
+                except OSError:  # a full disk: not created, the client asks again
+                    topics.append(_error_entry(name, ErrorCode.LEADER_NOT_AVAILABLE, operations=ops))
+                    continue
             topics.append(topic_entry(ctx, topic, ops))
     return {
         "throttle_time_ms": 0,
