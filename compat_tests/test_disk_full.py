@@ -240,6 +240,20 @@ def test_a_broker_stopped_and_started_on_a_full_disk_serves_reads(tmp_path, topi
         broker.stop()
 
 
+def test_create_topics_on_a_full_disk_creates_nothing_and_keeps_the_connection(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    fs.fill()
+    with pytest.raises(Exception) as raised:
+        admin.create_topics([NewTopic(topic_name, 2, 1)])[topic_name].result(15)
+    assert raised.value.args[0].code() == STORAGE_ERROR
+    assert topic_name not in admin.list_topics(timeout=10).topics  # same client, still answered
+    assert not (broker.data_dir / f"{topic_name}-0").exists()
+    fs.free()
+    admin.create_topics([NewTopic(topic_name, 2, 1)])[topic_name].result(15)
+    assert topic_name in (broker.data_dir / "topics.json").read_text()
+
+
 def test_topics_json_is_saved_once_space_is_freed_without_a_restart(faulty_broker, topic_name):
     broker, fs = faulty_broker
     create(broker.bootstrap_servers, topic_name)
