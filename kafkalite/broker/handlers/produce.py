@@ -272,8 +272,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     results.append(failed)
                     continue
             data, headers = apply_topic_compression(compression, records, headers)
-            before = plog.active
-            drops_seen = len(before.drops)
+            appended_to = plog.active
+            drops_seen = len(appended_to.drops)
             try:
                 result = plog.append(data, headers)
             except OSError as exc:  # written at once and refused (a large batch on a full disk)
@@ -291,7 +291,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 results.append(failed)
                 continue
             segment = plog.active
-            if segment is not before:  # rolled: drops before the append were the old segment's
+            if segment is not appended_to:  # rolled: drops before the append were the old segment's
                 drops_seen = 0
             answer = _answer(index, result, plog)
             if segment.window is not None:  # not written yet: confirmed when the response is sent
