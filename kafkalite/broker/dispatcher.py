@@ -42,7 +42,23 @@ class Unconfirmed:
 
     def lost(self) -> bool:
         """Whether any of its appends were dropped by a failed write (then it must be re-encoded)."""
-        return any(entry.lost() for entry in self.unwritten)
+        for _answer, segment, drops_seen, end in self.unwritten:
+            if len(segment.drops) > drops_seen and segment.lost_since(drops_seen, end):
+                return True
+        return False
+
+    def settle(self) -> None:
+        """Turn the answers of dropped appends into KAFKA_STORAGE_ERROR, as Kafka answers a failed log dir."""
+        for answer, segment, drops_seen, end in self.unwritten:
+            if segment.lost_since(drops_seen, end):
+                answer.update(
+                    error_code=int(ErrorCode.KAFKA_STORAGE_ERROR),
+                    base_offset=-1,
+                    log_append_time_ms=-1,
+                    log_start_offset=-1,
+                    record_errors=[],
+                    error_message=None,
+                )
 
 
 class Dispatcher:
@@ -66,8 +82,7 @@ class Dispatcher:
 
     def reencode(self, unconfirmed: Unconfirmed) -> bytes:
         """Its response again, after its lost appends were turned into errors."""
-        for entry in unconfirmed.unwritten:
-            entry.settle()
+        unconfirmed.settle()
         frame = self.encoder.frame(unconfirmed.api_key, unconfirmed.version, unconfirmed.head, unconfirmed.body)
         return bytes(frame)
 

@@ -80,7 +80,9 @@ class LogSegment:
         # here (at the end of the log) until the end of the loop turn or the next read.
         self._write_behind = write_behind
         self._unwritten: bytearray | None = None
-        self._checkpoint: _Checkpoint | None = None  # the state before ``_unwritten``
+        # The state before ``_unwritten``; also a token for this run of unwritten appends, so
+        # None means everything appended is written (the Produce handler and PartitionLog ask).
+        self.window: _Checkpoint | None = None
         # Positions a failed write cut the file back to, oldest first: a producer whose bytes
         # ended past one recorded after its append was not written (see ``lost_since``).
         self.drops: list[int] = []
@@ -209,7 +211,7 @@ class LogSegment:
                 self._write_behind.recovered(self.log_path)
         elif self._unwritten is None:
             start = self.size
-            self._checkpoint = _Checkpoint(
+            self.window = _Checkpoint(
                 self.next_offset,
                 self.max_timestamp,
                 self.max_timestamp_offset,
@@ -245,7 +247,7 @@ class LogSegment:
             self._drop(start, exc)
             return
         self._unwritten = None
-        self._checkpoint = None
+        self.window = None
         write_behind = self._write_behind
         if write_behind is not None and write_behind.failing:
             write_behind.recovered(self.log_path)
@@ -258,11 +260,11 @@ class LogSegment:
         checkpoint taken when the bytes began waiting. The partition log is told, to roll its
         producer state back, and the position is recorded for the producers to look up.
         """
-        checkpoint = self._checkpoint
+        checkpoint = self.window
         assert checkpoint is not None
         self._cut_back(start)
         self._unwritten = None
-        self._checkpoint = None
+        self.window = None
         self.size = start
         self.next_offset = checkpoint.next_offset
         self.max_timestamp = checkpoint.max_timestamp
@@ -288,11 +290,6 @@ class LogSegment:
             self._fs.ftruncate(self._fd, size)
         except OSError:
             log.exception("could not cut %s back to %d bytes after a failed write", self.log_path, size)
-
-    @property
-    def window(self) -> object:
-        """A token for the current run of unwritten appends (None when all is written)."""
-        return self._checkpoint
 
     def lost_since(self, drops_seen: int, end: int) -> bool:
         """Whether bytes appended up to position ``end``, when ``drops`` had ``drops_seen``
@@ -415,7 +412,7 @@ class LogSegment:
     def discard(self) -> None:
         """Close without writing anything (the files are about to go; the disk may be full)."""
         self._unwritten = None  # nobody will read it
-        self._checkpoint = None
+        self.window = None
         self._fs.close(self._fd)
         self.offset_index.discard()
         self.time_index.discard()

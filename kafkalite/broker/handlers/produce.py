@@ -153,38 +153,6 @@ def _partition_error(
     }
 
 
-class Unwritten:
-    """A partition answer given as written while its bytes wait for the loop turn's write."""
-
-    __slots__ = ("answer", "drops_seen", "end", "segment")
-
-    def __init__(self, answer: dict[str, Any], segment: Any, drops_seen: int, end: int) -> None:
-        self.answer = answer
-        self.segment = segment
-        self.drops_seen = drops_seen
-        self.end = end
-
-    def lost(self) -> bool:
-        return bool(self.segment.lost_since(self.drops_seen, self.end))
-
-    def settle(self) -> None:
-        """Turn the answer into KAFKA_STORAGE_ERROR if the bytes were dropped."""
-        if self.lost():
-            self.answer.update(_partition_error(self.answer["index"], ErrorCode.KAFKA_STORAGE_ERROR))
-
-
-def _answer(index: int, result: Any, plog: Any) -> dict[str, Any]:
-    return {
-        "index": index,
-        "error_code": 0,
-        "base_offset": result.base_offset,
-        "log_append_time_ms": result.log_append_time,
-        "log_start_offset": plog.log_start_offset,
-        "record_errors": [],
-        "error_message": None,
-    }
-
-
 @api(0, "Produce", 0, 13)
 async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
     state = ctx.state
@@ -272,7 +240,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     results.append(failed)
                     continue
             data, headers = apply_topic_compression(compression, records, headers)
-            appended_to = plog.active
+            segments = plog.segments
+            appended_to = segments[-1]
             drops_seen = len(appended_to.drops)
             try:
                 result = plog.append(data, headers)
@@ -290,15 +259,23 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 failed["log_start_offset"] = plog.log_start_offset
                 results.append(failed)
                 continue
-            segment = plog.active
+            segment = segments[-1]
             if segment is not appended_to:  # rolled: drops before the append were the old segment's
                 drops_seen = 0
-            answer = _answer(index, result, plog)
+            answer = {
+                "index": index,
+                "error_code": 0,
+                "base_offset": result.base_offset,
+                "log_append_time_ms": result.log_append_time,
+                "log_start_offset": plog.log_start_offset,
+                "record_errors": [],
+                "error_message": None,
+            }
             if segment.window is not None:  # not written yet: confirmed when the response is sent
                 if ctx.unwritten is None:
                     ctx.unwritten = []
-                ctx.unwritten.append(Unwritten(answer, segment, drops_seen, segment.size))
-            elif segment.lost_since(drops_seen, segment.size):  # written (no event loop) and refused
+                ctx.unwritten.append((answer, segment, drops_seen, segment.size))
+            elif segment.drops and segment.lost_since(drops_seen, segment.size):  # written (no event loop), refused
                 answer = _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR)
             results.append(answer)
             if state.config.fsync == "always":

@@ -29,9 +29,10 @@ class RequestContext:
     state: BrokerState
     header: RequestHeader
     peer: str
-    #: Produce answers given as written whose bytes still wait for the loop turn's write
-    #: (``handlers.produce.Unwritten``); the connection confirms them when it sends the response.
-    unwritten: list[Any] | None = None
+    #: Produce answers given as written whose bytes still wait for the loop turn's write:
+    #: (partition answer, segment, its drop count before the append, end of the bytes in it).
+    #: The connection confirms them when it sends the response (dispatcher.Unconfirmed).
+    unwritten: list[tuple[dict[str, Any], Any, int, int]] | None = None
 
     @property
     def version(self) -> int:
