@@ -174,6 +174,22 @@ def test_an_idempotent_producer_retries_through_a_full_disk_without_loss_or_dupl
     assert values == [f"v{i}".encode() for i in range(400)]
 
 
+def test_an_idempotent_producer_started_on_a_full_disk_waits_for_its_id(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    create(broker.bootstrap_servers, topic_name)
+    fs.fill()  # the producer id block cannot be saved: InitProducerId answers COORDINATOR_NOT_AVAILABLE
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "enable.idempotence": True,
+                         "retry.backoff.ms": 50})
+    failures: list[KafkaError] = []
+    producer.produce(topic_name, b"first", on_delivery=lambda err, _m: failures.append(err) if err else None)
+    wait_for(lambda: fs.refused_writes >= 2, what="the id block refused")
+    assert producer.flush(0.5) == 1  # still waiting, not failed
+    fs.free()
+    assert producer.flush(20) == 0
+    assert failures == []
+    assert read_all(broker.bootstrap_servers, topic_name, 0, 1) == [b"first"]
+
+
 def test_delete_topics_on_a_full_disk_frees_space_and_stays_deleted_after_restart(tmp_path, topic_name):
     fs = FaultyFS()
     data = tmp_path / "data"
