@@ -84,11 +84,12 @@ class BrokerState:
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
-    def close(self) -> None:
+    def close(self) -> bool:
         """Close every log and coordinator file, whatever fails (a full disk): shutdown finishes.
 
-        Only a close where everything was flushed leaves the clean-shutdown marker; without it
-        the next start recovers the active segments, which is all a failure here costs.
+        Only a close where everything was flushed leaves the clean-shutdown marker (and returns
+        True); without it the next start recovers the active segments, which is all a failure
+        here costs.
         """
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
@@ -100,11 +101,13 @@ class BrokerState:
                 log.warning("could not close %s: %s", metadata_log.path, exc)
         if not clean:
             log.warning("storage could not be flushed at shutdown: the next start recovers the logs")
-            return
+            return False
         try:
             self.catalog.mark_clean_shutdown()
         except OSError as exc:
             log.warning("could not leave the clean-shutdown marker (%s): the next start recovers the logs", exc)
+            return False
+        return True
 
     async def flush_now(self, plog: PartitionLog) -> None:
         """fsync in a worker thread (the ``always`` policy), so other connections are not stalled."""

@@ -191,10 +191,14 @@ class KafkaliteServer:
                 log.warning("%d connection(s) still open after shutdown", len(self.connections))
         for timer in self._timers.values():
             timer.cancel()
+        clean = False
         try:
-            self.state.close()
+            clean = self.state.close()
         finally:
             # Even when closing fails (the data directory removed under us), the broker has stopped:
             # a `serve` process must exit and a second SIGTERM must not wait forever.
             self._stopped.set()
-        log.info("kafkalite stopped cleanly")
+        if clean:
+            log.info("kafkalite stopped cleanly")
+        else:
+            log.warning("kafkalite stopped; storage was not flushed (see above), the next start recovers the logs")
