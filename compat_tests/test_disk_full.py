@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import time
 import uuid
@@ -172,6 +173,46 @@ def test_an_idempotent_producer_retries_through_a_full_disk_without_loss_or_dupl
     assert failures == []
     values = read_all(bootstrap, topic_name, 0, 400)
     assert values == [f"v{i}".encode() for i in range(400)]
+
+
+def test_pipelined_produce_requests_get_their_own_answers_in_order(faulty_broker, topic_name):
+    """Responses gathered for one send are corrected in place: only the failed partitions' entries change."""
+    from kafka.protocol.producer import ProduceRequest, ProduceResponse
+
+    from compat_tests.rawclient import RawClient
+    from tests.helpers import simple_batch
+
+    broker, fs = faulty_broker
+    create(broker.bootstrap_servers, topic_name, partitions=2)
+    topic_cls = ProduceRequest._struct.fields["topic_data"].data_class
+    part_cls = ProduceRequest._struct.fields["topic_data"].array_of.fields["partition_data"].data_class
+    fs.fill(prefix=broker.data_dir / f"{topic_name}-0")
+    with RawClient(broker.bootstrap_servers) as client:
+        frames = []
+        for i in range(20):
+            parts = [part_cls(version=9, index=p, records=bytes(simple_batch(1, tag=f"r{i}"))) for p in (i % 2, 1)]
+            request = ProduceRequest[9](transactional_id=None, acks=1, timeout_ms=1000,
+                                        topic_data=[topic_cls(version=9, name=topic_name, partition_data=parts)])
+            request.with_header(correlation_id=100 + i, client_id="pipelined")
+            frames.append(bytes(request.encode(version=9, header=True, framed=True)))
+        client.sock.sendall(b"".join(frames))  # one write: the broker answers them in one send
+        answers = []
+        for i in range(20):
+            (size,) = struct.unpack(">i", client._read(4))
+            response = ProduceResponse.decode(client._read(size), version=9, header=True)
+            assert response.header.correlation_id == 100 + i
+            answers.append({p.index: (p.error_code, p.base_offset) for p in response.responses[0].partition_responses})
+    offsets_1 = []
+    for i, answer in enumerate(answers):
+        if i % 2 == 0:
+            assert answer == {0: (STORAGE_ERROR, -1), 1: (0, answer[1][1])}
+            offsets_1.append(answer[1][1])
+        else:  # partition 1 twice: the last one counts
+            assert answer[1][0] == 0
+            offsets_1.append(answer[1][1])
+    assert offsets_1 == list(range(20))
+    assert watermarks(broker.bootstrap_servers, topic_name, 0) == (0, 0)
+    assert watermarks(broker.bootstrap_servers, topic_name, 1) == (0, 20)
 
 
 def test_an_idempotent_producer_started_on_a_full_disk_waits_for_its_id(faulty_broker, topic_name):
