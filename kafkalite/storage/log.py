@@ -31,7 +31,7 @@ from kafkalite.storage.producer_state import (
     ProducerStateManager,
     SequenceError,
 )
-from kafkalite.storage.segment import LogSegment
+from kafkalite.storage.segment import WRITE_THROUGH_BYTES, LogSegment
 from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
@@ -239,6 +239,15 @@ class PartitionLog:
         not written again; a sequence gap raises SequenceError and writes nothing.
         """
         first = headers[0]
+        active = self.active
+        if active.window is not None and (
+            len(data) >= WRITE_THROUGH_BYTES
+            or active.size + len(data) > self.config.segment_bytes
+            or self._now_ms() - active.created_ms >= self.config.segment_ms
+        ):
+            # This append writes at once or rolls, writing what waits first; that write may
+            # fail and roll offsets and producer state back, so it happens before either is read.
+            active.write_pending()
         if first.producer_id != NO_PRODUCER_ID and not first.is_control:
             duplicate = self.producer_state.duplicate_of(first)
             if duplicate is not None:

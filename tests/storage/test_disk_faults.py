@@ -183,3 +183,19 @@ def test_timestamps_roll_back_too(faulty):
     asyncio.run(scenario())
     assert log.active.max_timestamp == BASE_TS + 1
     assert log.max_timestamp_offset() == (1, BASE_TS + 1)
+
+
+def test_a_large_append_after_a_dropped_write_takes_the_rolled_back_offsets(faulty):
+    fs, wb, log = faulty
+
+    async def scenario() -> tuple[int, int]:
+        produce(log, idem(2, 0))
+        wb.write_all()
+        produce(log, idem(3, 2))  # waits: offsets 2-4, sequences 2-4
+        fs.fail_next_writes(1)  # ... and will not be written
+        large = simple_batch(2, producer_id=7, producer_epoch=0, base_sequence=2, tag="x" * (64 << 10))
+        result = produce(log, large)  # the client's retry, large enough to be written at once
+        return result.base_offset, log.log_end_offset
+
+    assert asyncio.run(scenario()) == (2, 4)
+    assert [r.offset for r in read_all(log)] == [0, 1, 2, 3]
