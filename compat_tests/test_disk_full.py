@@ -27,6 +27,7 @@ from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
+    NewPartitions,
     NewTopic,
     ResourceType,
 )
@@ -309,6 +310,35 @@ def test_create_topics_on_a_full_disk_creates_nothing_and_keeps_the_connection(f
     fs.free()
     admin.create_topics([NewTopic(topic_name, 2, 1)])[topic_name].result(15)
     assert topic_name in (broker.data_dir / "topics.json").read_text()
+
+
+def test_admin_changes_on_a_full_disk_fail_whole_with_storage_error(faulty_broker, topic_name):
+    broker, fs = faulty_broker
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    create(broker.bootstrap_servers, topic_name)
+    fs.fill()
+    with pytest.raises(Exception) as raised:
+        admin.create_partitions([NewPartitions(topic_name, 3)])[topic_name].result(15)
+    assert raised.value.args[0].code() == STORAGE_ERROR
+    entry = ConfigEntry("retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.TOPIC, topic_name, incremental_configs=[entry])
+    with pytest.raises(Exception) as raised:
+        admin.incremental_alter_configs([resource])[resource].result(15)
+    assert raised.value.args[0].code() == STORAGE_ERROR
+    broker_entry = ConfigEntry("log.cleaner.backoff.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+    broker_resource = ConfigResource(ResourceType.BROKER, "1", incremental_configs=[broker_entry])
+    with pytest.raises(Exception) as raised:
+        admin.incremental_alter_configs([broker_resource])[broker_resource].result(15)
+    assert raised.value.args[0].code() == STORAGE_ERROR
+    # Nothing changed, in memory or on disk; the same client is still answered.
+    assert len(admin.list_topics(timeout=10).topics[topic_name].partitions) == 1
+    described = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic_name)])
+    configs = next(iter(described.values())).result(15)
+    assert configs["retention.ms"].value == "604800000"
+    fs.free()
+    admin.create_partitions([NewPartitions(topic_name, 3)])[topic_name].result(15)
+    admin.incremental_alter_configs([resource])[resource].result(15)
+    assert len(admin.list_topics(timeout=10).topics[topic_name].partitions) == 3
 
 
 def test_topics_json_is_saved_once_space_is_freed_without_a_restart(faulty_broker, topic_name):

@@ -242,21 +242,31 @@ class Cluster:
         """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
         topic = self.topics[name]
         log_config = self.log_config(topic.configs)
-        for index in range(len(topic.partitions), total):
+        before = len(topic.partitions)
+        for index in range(before, total):
             directory = self.catalog.partition_dir(name, index)
             if directory.exists():  # leftovers of an older topic of this name
                 shutil.rmtree(directory, ignore_errors=True)
             plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind, self.catalog.fs)
             plog.open(clean_shutdown=True)
             topic.partitions.append(plog)
-        self._save()
+        try:
+            self._save()
+        except OSError:  # a full disk: undo, so memory and topics.json agree
+            while len(topic.partitions) > before:
+                topic.partitions.pop().delete()
+            raise
         log.info("topic %s now has %d partition(s)", name, total)
 
     def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace a topic's config overrides, persist them and apply them to its logs at once."""
         topic = self.topics[name]
-        topic.configs = dict(configs)
-        self._save()
+        old, topic.configs = topic.configs, dict(configs)
+        try:
+            self._save()
+        except OSError:  # a full disk: the old configs stay, in memory as on disk
+            topic.configs = old
+            raise
         self.refresh_log_configs(topic)
 
     def refresh_log_configs(self, topic: Topic | None = None) -> None:

@@ -332,7 +332,10 @@ class ConfigResources:
             except ConfigError as exc:
                 raise ResourceError(ErrorCode.INVALID_CONFIG, str(exc)) from None
             if not validate_only:
-                self.cluster.set_topic_configs(name, topic_configs)
+                try:
+                    self.cluster.set_topic_configs(name, topic_configs)
+                except OSError as exc:
+                    raise ResourceError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot save the configs: {exc}") from None
             return
         if resource_type != BROKER:
             raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
@@ -356,9 +359,12 @@ class ConfigResources:
             )
         if validate_only:
             return
-        if per_broker:
-            self.per_broker = validated
-        else:
-            self.cluster_default = validated
-        self.catalog.save_broker_configs(self.per_broker, self.cluster_default)
+        per_broker_configs, cluster_default = (
+            (validated, self.cluster_default) if per_broker else (self.per_broker, validated)
+        )
+        try:  # saved first: on a full disk nothing changes
+            self.catalog.save_broker_configs(per_broker_configs, cluster_default)
+        except OSError as exc:
+            raise ResourceError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot save the configs: {exc}") from None
+        self.per_broker, self.cluster_default = per_broker_configs, cluster_default
         self._apply()

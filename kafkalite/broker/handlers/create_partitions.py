@@ -75,6 +75,10 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             results.append(_result(name, *problem))
             continue
         if not request.validate_only:
-            cluster.add_partitions(name, topic_request.count)
+            try:
+                cluster.add_partitions(name, topic_request.count)
+            except OSError as exc:  # a full disk: nothing was added (see Cluster.add_partitions)
+                results.append(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot add partitions: {exc}"))
+                continue
         results.append(_result(name))
     return {"throttle_time_ms": 0, "results": results}
