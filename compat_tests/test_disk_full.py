@@ -216,6 +216,37 @@ def test_pipelined_produce_requests_get_their_own_answers_in_order(faulty_broker
     assert watermarks(broker.bootstrap_servers, topic_name, 1) == (0, 20)
 
 
+def test_an_acks_0_produce_that_cannot_be_written_closes_its_connection(faulty_broker, topic_name):
+    """acks=0 gets no answer, so, as in Kafka, a failed append closes the connection instead."""
+    from kafka.protocol.producer import ProduceRequest
+
+    from compat_tests.rawclient import RawClient
+    from tests.helpers import simple_batch
+
+    broker, fs = faulty_broker
+    create(broker.bootstrap_servers, topic_name)
+    topic_cls = ProduceRequest._struct.fields["topic_data"].data_class
+    part_cls = ProduceRequest._struct.fields["topic_data"].array_of.fields["partition_data"].data_class
+
+    def produce_acks_0(client: RawClient) -> None:
+        parts = [part_cls(version=9, index=0, records=bytes(simple_batch(1)))]
+        request = ProduceRequest[9](transactional_id=None, acks=0, timeout_ms=1000,
+                                    topic_data=[topic_cls(version=9, name=topic_name, partition_data=parts)])
+        request.with_header(correlation_id=1, client_id="acks0")
+        client.sock.sendall(bytes(request.encode(version=9, header=True, framed=True)))
+
+    with RawClient(broker.bootstrap_servers) as client:
+        produce_acks_0(client)  # written: no answer, the connection stays
+        client.sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            client.sock.recv(1)
+        fs.fill()
+        produce_acks_0(client)
+        client.sock.settimeout(10)
+        assert client.sock.recv(1) == b""  # closed by the broker
+    assert watermarks(broker.bootstrap_servers, topic_name, 0) == (0, 1)
+
+
 def test_an_idempotent_producer_started_on_a_full_disk_waits_for_its_id(faulty_broker, topic_name):
     broker, fs = faulty_broker
     create(broker.bootstrap_servers, topic_name)

@@ -141,6 +141,8 @@ class Dispatcher:
         except CloseConnection as exc:
             raise ProtocolViolation(f"{spec.name} v{version}: {exc}") from exc
         if result is None:
+            if ctx.unwritten:  # acks=0: nothing to correct, but a failed write closes the connection
+                self.unconfirmed = Unconfirmed(api_key, version, b"", {}, ctx.unwritten)
             return None
         head = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
         if ctx.unwritten:

@@ -134,6 +134,8 @@ class BrokerConnection(asyncio.Protocol):
             unconfirmed = dispatcher.unconfirmed
             if unconfirmed is not None:
                 dispatcher.unconfirmed = None
+            if response is None and unconfirmed is not None:
+                asyncio.get_running_loop().call_soon(self._check_unanswered, unconfirmed)
             if response is None or self._transport is None or self._transport.is_closing():
                 continue
             if queue and len(self._unsent) + len(response) <= COALESCE_BYTES:
@@ -197,6 +199,15 @@ class BrokerConnection(asyncio.Protocol):
             if entry.lost():
                 self._unsent[start : start + length] = self._dispatcher.reencode(entry)
         return None
+
+    def _check_unanswered(self, unconfirmed: Unconfirmed) -> None:
+        """An acks=0 Produce whose appends a failed write dropped closes the connection, as in Kafka.
+
+        Called after the end of the loop turn that wrote them; the client learns only this way.
+        """
+        self._write_behind.write_all()
+        if unconfirmed.lost() and not self._closing:
+            self.abort("acks=0 produce could not be written to the log")
 
     def abort(self, reason: str) -> None:
         """Close this connection only, saying why in the log."""

@@ -29,7 +29,8 @@ encodes the response again with KAFKA_STORAGE_ERROR for those partitions. The se
 rolled its offsets and producer state back, so the client's retry is written as new.
 
 acks must be -1, 0 or 1. acks=0 gets no response at all, unless a partition failed: then the
-connection is closed, as Kafka does, so the client refreshes its metadata.
+connection is closed, as Kafka does, so the client refreshes its metadata; a batch whose write
+fails later, at the end of the loop turn, closes it too (BrokerConnection._check_unanswered).
 """
 
 from __future__ import annotations
