@@ -20,7 +20,7 @@ MAX_TIMEOUT = 900_000
 T0 = 1_000_000
 TP0, TP1, TP2 = ("t", 0), ("t", 1), ("u", 0)
 MISSING = ("missing", 0)
-OPERATION_NOT_ATTEMPTED = 55
+OPERATION_NOT_ATTEMPTED = int(ErrorCode.OPERATION_NOT_ATTEMPTED)
 
 NONE = 0
 FENCED = int(ErrorCode.PRODUCER_FENCED)
@@ -29,11 +29,29 @@ BAD_STATE = int(ErrorCode.INVALID_TXN_STATE)
 CONCURRENT = int(ErrorCode.CONCURRENT_TRANSACTIONS)
 
 
+class FakeLog:
+    """An AppendOnlyLog in memory whose writes fail on demand (``fail`` set to an OSError)."""
+
+    def __init__(self) -> None:
+        self.docs: list[dict[str, Any]] = []
+        self.fail: OSError | None = None
+        self.flushes = 0
+
+    def append_batch(self, records: list[dict[str, Any]]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.docs.extend(records)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
 class Fakes:
-    """The broker side of TxnEffects, recording every call."""
+    """The broker side of TxnEffects, recording every call, and the transaction log."""
 
     def __init__(self, first_pid: int = 1000) -> None:
-        self.persisted: list[dict[str, Any]] = []
+        self.log = FakeLog()
+        self.persisted = self.log.docs
         self.markers: list[tuple[int, int, bool, set[tuple[str, int]]]] = []
         self.settled: list[tuple[int, set[str], bool]] = []
         self.next_pid = first_pid
@@ -48,7 +66,6 @@ class Fakes:
 
     def effects(self) -> TxnEffects:
         return TxnEffects(
-            persist=self.persisted.append,
             allocate_producer_id=self.allocate,
             write_markers=lambda pid, epoch, commit, parts: self.markers.append((pid, epoch, commit, set(parts))),
             settle_offsets=lambda pid, groups, commit: self.settled.append((pid, set(groups), commit)),
@@ -61,9 +78,13 @@ def fx() -> Fakes:
     return Fakes()
 
 
+def make(fx: Fakes, **kwargs: Any) -> TxnCoordinator:
+    return TxnCoordinator(fx.effects(), fx.log, max_timeout_ms=MAX_TIMEOUT, **kwargs)
+
+
 @pytest.fixture
 def coord(fx: Fakes) -> TxnCoordinator:
-    return TxnCoordinator(fx.effects(), max_timeout_ms=MAX_TIMEOUT)
+    return make(fx)
 
 
 def init(coord: TxnCoordinator, now: int = T0, tid: str = TID, timeout: int = TIMEOUT, pid: int = -1,
@@ -84,10 +105,10 @@ def init_ok(coord: TxnCoordinator, now: int = T0, **kwargs: Any) -> tuple[int, i
 def seeded(fx: Fakes, epoch: int, state: TxnState = TxnState.EMPTY, partitions: set | None = None,
            pid: int = 500) -> TxnCoordinator:
     """A coordinator whose log already holds ``TID`` at ``epoch`` (as after a long life)."""
-    coord = TxnCoordinator(fx.effects(), max_timeout_ms=MAX_TIMEOUT)
-    meta = TxnMeta(TID, pid, epoch, TIMEOUT, state, partitions=set(partitions or ()),
+    coord = make(fx)
+    meta = TxnMeta(TID, pid, epoch, TIMEOUT, state, partitions=frozenset(partitions or ()),
                    start_ms=T0 if state == TxnState.ONGOING else -1, last_update_ms=T0)
-    coord.replay(meta.record())
+    coord.load([meta.to_record().to_json()])
     return coord
 
 
@@ -336,7 +357,7 @@ def test_abort_writes_abort_markers_and_discards_offsets(coord: TxnCoordinator, 
     assert coord.end_txn(T0, TID, pid, epoch, False) == NONE
     assert fx.markers == [(pid, epoch, False, {TP0})]
     assert fx.settled == [(pid, {"g"}, False)]
-    assert coord.txns[TID].state == TxnState.COMPLETE_ABORT
+    assert coord.describe(TID).state == TxnState.COMPLETE_ABORT
 
 
 def test_offsets_only_transaction_commits(coord: TxnCoordinator, fx: Fakes) -> None:
@@ -423,9 +444,8 @@ def test_tick_leaves_idle_producers_alone(coord: TxnCoordinator, fx: Fakes) -> N
 
 def _fresh(fx: Fakes, records: list[dict[str, Any]]) -> tuple[TxnCoordinator, Fakes]:
     again = Fakes(first_pid=fx.next_pid)
-    coord = TxnCoordinator(again.effects(), max_timeout_ms=MAX_TIMEOUT)
-    for record in records:
-        coord.replay(record)
+    coord = make(again)
+    coord.load(records)
     return coord, again
 
 
@@ -495,7 +515,7 @@ def test_recover_completes_a_transaction_decided_before_a_crash(
 
 
 def test_replay_ignores_other_records(coord: TxnCoordinator) -> None:
-    coord.replay({"t": "group", "id": TID})
+    coord.load([{"t": "group", "id": TID}])
     assert coord.snapshot() == []
     assert coord.end_txn(T0, TID, 0, 0, True) == BAD_MAPPING
 
@@ -513,7 +533,7 @@ def test_completed_transaction_keeps_its_start_time(coord: TxnCoordinator) -> No
     pid, epoch = init_ok(coord)
     coord.add_partitions(T0 + 5, TID, pid, epoch, [TP0])
     assert coord.end_txn(T0 + 9, TID, pid, epoch, True) == NONE
-    meta = coord.txns[TID]
+    meta = coord.describe(TID)
     assert (meta.state, meta.start_ms) == (TxnState.COMPLETE_COMMIT, T0 + 5)
     init(coord)
-    assert (coord.txns[TID].state, coord.txns[TID].start_ms) == (TxnState.EMPTY, -1)
+    assert (coord.describe(TID).state, coord.describe(TID).start_ms) == (TxnState.EMPTY, -1)
