@@ -537,3 +537,147 @@ def test_completed_transaction_keeps_its_start_time(coord: TxnCoordinator) -> No
     assert (meta.state, meta.start_ms) == (TxnState.COMPLETE_COMMIT, T0 + 5)
     init(coord)
     assert (coord.describe(TID).state, coord.describe(TID).start_ms) == (TxnState.EMPTY, -1)
+
+
+# ---- a transaction log that refuses writes ---------------------------------------------------------------
+
+NOT_COORDINATOR = int(ErrorCode.NOT_COORDINATOR)
+ENOSPC = OSError(28, "No space left on device")
+
+
+def test_failed_persist_of_a_new_id_changes_nothing(coord: TxnCoordinator, fx: Fakes) -> None:
+    fx.log.fail = ENOSPC
+    assert init(coord) == (NOT_COORDINATOR, -1, -1)
+    assert coord.describe(TID) is None and coord.snapshot() == []
+    fx.log.fail = None
+    _, pid, epoch = init(coord)
+    assert coord.describe(TID) is not None and epoch == 0
+
+
+def test_failed_persist_of_each_operation_answers_not_coordinator_and_keeps_the_state(
+    coord: TxnCoordinator, fx: Fakes
+) -> None:
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    before = coord.snapshot()
+    fx.log.fail = OSError(5, "Input/output error")
+    assert init(coord, pid=pid, epoch=epoch) == (NOT_COORDINATOR, -1, -1)  # the fencing abort cannot be recorded
+    assert coord.add_partitions(T0 + 1, TID, pid, epoch, [TP1, TP2]) == {TP1: NOT_COORDINATOR, TP2: NOT_COORDINATOR}
+    assert coord.add_offsets(T0 + 1, TID, pid, epoch, "g") == NOT_COORDINATOR
+    assert coord.end_txn(T0 + 1, TID, pid, epoch, True) == NOT_COORDINATOR
+    assert coord.snapshot() == before
+    assert fx.markers == [] and fx.settled == []
+    coord.tick(T0 + TIMEOUT + 1)  # the timeout abort cannot be recorded either: retried on the next tick
+    assert coord.snapshot() == before and fx.markers == []
+    fx.log.fail = None
+    assert coord.end_txn(T0 + 2, TID, pid, epoch, True) == NONE
+    assert fx.markers == [(pid, epoch, True, {TP0})]
+
+
+def test_failed_persist_of_the_completion_keeps_the_decision_and_tick_finishes_it(
+    coord: TxnCoordinator, fx: Fakes
+) -> None:
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    coord.add_offsets(T0, TID, pid, epoch, "g")
+    # The decision lands; the disk fills while the markers are written.
+    original = coord.effects.write_markers
+
+    def markers_then_full(*args: Any) -> None:
+        original(*args)
+        fx.log.fail = ENOSPC
+
+    coord.effects.write_markers = markers_then_full
+    assert coord.end_txn(T0, TID, pid, epoch, True) == NONE  # decided: the client may go on
+    assert coord.describe(TID).state == TxnState.PREPARE_COMMIT
+    assert init(coord)[0] == CONCURRENT  # until the completion is recorded
+    assert coord.end_txn(T0, TID, pid, epoch, True) == CONCURRENT
+    coord.effects.write_markers = original
+    coord.tick(T0 + 1)  # still full
+    assert coord.describe(TID).state == TxnState.PREPARE_COMMIT
+    fx.log.fail = None
+    coord.tick(T0 + 2)
+    assert coord.describe(TID).state == TxnState.COMPLETE_COMMIT
+    # Markers and offsets were asked for again; both are idempotent in the broker.
+    assert fx.markers[-1] == (pid, epoch, True, {TP0}) and fx.settled[-1] == (pid, {"g"}, True)
+    assert init(coord) == (NONE, pid, epoch + 1)
+
+
+def test_fsync_policy_flushes_every_write(fx: Fakes) -> None:
+    coord = make(fx, fsync=True)
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    coord.end_txn(T0, TID, pid, epoch, True)
+    assert fx.log.flushes == len(fx.persisted) == 4  # Empty, Ongoing, PrepareCommit, CompleteCommit
+    assert make(Fakes()).log.fsync is False
+
+
+# ---- transactional.id.expiration.ms ----------------------------------------------------------------------
+
+EXPIRY = 10_000
+INTERVAL = 1_000
+
+
+def test_idle_completed_and_empty_ids_expire_with_a_tombstone(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY, remove_expired_interval_ms=INTERVAL)
+    pid, epoch = init_ok(coord, tid="empty")
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    coord.end_txn(T0, TID, pid, epoch, True)
+    init_ok(coord, tid="aborted")
+    a_pid = coord.describe("aborted").producer_id
+    coord.add_offsets(T0, "aborted", a_pid, 0, "g")
+    coord.end_txn(T0, "aborted", a_pid, 0, False)
+    assert coord.remove_expired(T0 + EXPIRY - 1) == []
+    assert sorted(coord.remove_expired(T0 + EXPIRY)) == ["aborted", "empty", TID]
+    assert [d for d in fx.persisted if d["t"] == "txn_tombstone"] == [
+        {"t": "txn_tombstone", "id": t} for t in ("empty", TID, "aborted")
+    ]
+    assert coord.snapshot() == [] and coord.describe(TID) is None
+    # The id is unknown now: its producer is not recognised, and InitProducerId starts afresh.
+    assert coord.end_txn(T0, TID, pid, epoch, True) == BAD_MAPPING
+    assert init(coord, now=T0 + EXPIRY) == (NONE, fx.allocated[-1], 0) and fx.allocated[-1] > pid
+    # Replaying the log (tombstones included) gives the same state.
+    restored, _ = _fresh(fx, fx.persisted)
+    assert restored.snapshot() == coord.snapshot()
+
+
+def test_ids_with_a_transaction_in_flight_or_recent_activity_do_not_expire(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY)
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])  # Ongoing (with a long timeout)
+    coord_b_pid, _ = init_ok(coord, now=T0 + 5_000, tid="recent")
+    assert coord.remove_expired(T0 + EXPIRY) == []
+    assert coord.describe(TID).state == TxnState.ONGOING
+    assert coord.remove_expired(T0 + 5_000 + EXPIRY) == ["recent"]
+
+
+def test_expiry_runs_from_tick_every_interval(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY, remove_expired_interval_ms=INTERVAL)
+    init_ok(coord)
+    coord.tick(T0)  # the first check is one interval later, as Kafka schedules it
+    coord.tick(T0 + EXPIRY)
+    assert coord.describe(TID) is None
+
+
+def test_failed_tombstone_keeps_the_id_until_the_next_check(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY)
+    init_ok(coord)
+    fx.log.fail = ENOSPC
+    assert coord.remove_expired(T0 + EXPIRY) == []
+    assert coord.describe(TID) is not None
+    fx.log.fail = None
+    assert coord.remove_expired(T0 + EXPIRY) == [TID]
+
+
+def test_the_record_layout_is_unchanged(fx: Fakes) -> None:
+    """transactions.log keeps the layout of the code before records.py (data dirs load across versions)."""
+    coord = make(fx)
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0 + 1, TID, pid, epoch, [TP1, TP0])
+    coord.add_offsets(T0 + 2, TID, pid, epoch, "g")
+    assert fx.persisted[-1] == {
+        "t": "txn", "id": TID, "pid": pid, "epoch": epoch, "last_epoch": -1, "timeout": TIMEOUT,
+        "state": "Ongoing", "partitions": [["t", 0], ["t", 1]], "groups": ["g"], "start": T0 + 1,
+        "updated": T0 + 2, "prev_pid": -1,
+    }
