@@ -51,6 +51,9 @@ NONE = int(ErrorCode.NONE)
 #: What a client gets when the transaction log refuses a record (Kafka: KAFKA_STORAGE_ERROR -> NOT_COORDINATOR).
 PERSIST_FAILED = int(ErrorCode.NOT_COORDINATOR)
 CONCURRENT = (int(ErrorCode.CONCURRENT_TRANSACTIONS), -1, -1)
+#: When no producer id can be allocated (its block cannot be saved), as Kafka's ProducerIdManager answers
+#: while it has no block: retriable.
+NO_PRODUCER_ID = int(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
 
 
 def offsets_partition(group_id: str) -> int:
@@ -233,7 +236,11 @@ class TxnCoordinator:
             return answer(int(ErrorCode.INVALID_TRANSACTION_TIMEOUT))
         meta = self._txns.get(transactional_id)
         if meta is None:
-            pid = self.effects.allocate_producer_id()
+            try:
+                pid = self.effects.allocate_producer_id()
+            except OSError as exc:
+                log.warning("cannot allocate a producer id (%s)", exc)
+                return answer(NO_PRODUCER_ID)
             fresh = TxnMeta(transactional_id, pid, 0, timeout_ms, last_update_ms=now)
             return answer(NONE, pid, 0, fresh.to_record())
         named = producer_id >= 0
@@ -256,9 +263,14 @@ class TxnCoordinator:
             # failed part-way and tick() retries). Either way the client retries.
             return answer(*CONCURRENT)
         if meta.producer_epoch >= MAX_EPOCH - 1:
+            try:
+                new_pid = self.effects.allocate_producer_id()
+            except OSError as exc:
+                log.warning("cannot allocate a producer id (%s)", exc)
+                return answer(NO_PRODUCER_ID)
             ids: dict[str, Any] = {
                 "previous_producer_id": meta.producer_id,
-                "producer_id": self.effects.allocate_producer_id(),
+                "producer_id": new_pid,
                 "producer_epoch": 0,
                 "last_producer_epoch": -1,
             }

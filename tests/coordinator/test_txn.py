@@ -681,3 +681,18 @@ def test_the_record_layout_is_unchanged(fx: Fakes) -> None:
         "state": "Ongoing", "partitions": [["t", 0], ["t", 1]], "groups": ["g"], "start": T0 + 1,
         "updated": T0 + 2, "prev_pid": -1,
     }
+
+
+def test_a_producer_id_that_cannot_be_allocated_is_retriable_and_changes_nothing(fx: Fakes) -> None:
+    def full() -> int:
+        raise ENOSPC
+
+    coord = make(fx)
+    coord.effects.allocate_producer_id = full
+    assert init(coord) == (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1, -1)
+    assert coord.snapshot() == [] and fx.persisted == []
+    exhausted = seeded(fx, MAX_EPOCH - 1, TxnState.COMPLETE_ABORT)
+    exhausted.effects.allocate_producer_id = full
+    before = exhausted.snapshot()
+    assert init(exhausted) == (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1, -1)
+    assert exhausted.snapshot() == before
