@@ -154,13 +154,16 @@ class TxnCoordinator:
         self.log = CoordinatorLog(log_, self, decode_txn_record, fsync=fsync)
         self._txns: dict[str, TxnMeta] = {}
         self._next_expiry_check: int | None = None
+        self._failing = False  # the last write to the log failed (logged once until one succeeds)
 
     # ---- queries (what handlers read) ---------------------------------------------------------------
 
     def describe(self, transactional_id: str) -> TxnMeta | None:
+        """The state of one transactional id (DescribeTransactions), or None if unknown or expired."""
         return self._txns.get(transactional_id)
 
     def transactions(self) -> Iterator[TxnMeta]:
+        """Every known transactional id's state (ListTransactions)."""
         return iter(list(self._txns.values()))
 
     def ongoing_with_group(self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str) -> int:
@@ -200,10 +203,23 @@ class TxnCoordinator:
         try:
             response = self.log.apply(result)
         except OSError as exc:
-            log.warning("transaction log append failed (%s): answering NOT_COORDINATOR", exc)
+            self._write_failed(exc)
             return failed
+        if result.records:
+            self._write_ok()
         assert response is not None
         return response
+
+    def _write_failed(self, exc: OSError) -> None:
+        """Log a refused write once until writes succeed again, not once per request."""
+        if not self._failing:
+            log.warning("transactions.log refuses writes (%s): requests that change transactions fail", exc)
+        self._failing = True
+
+    def _write_ok(self) -> None:
+        if self._failing:
+            log.info("transactions.log takes writes again")
+        self._failing = False
 
     # ---- InitProducerId ---------------------------------------------------------------------------
 
@@ -410,8 +426,9 @@ class TxnCoordinator:
                                   partitions=frozenset(), groups=frozenset(), last_update_ms=now)
             self.log.write([done])
         except OSError as exc:
-            log.warning("completing transaction %r failed (%s); retried on the next tick", transactional_id, exc)
+            self._write_failed(exc)  # the decision stands: tick() retries the completion
             return False
+        self._write_ok()
         return True
 
     def tick(self, now: int) -> None:

@@ -696,3 +696,17 @@ def test_a_producer_id_that_cannot_be_allocated_is_retriable_and_changes_nothing
     before = exhausted.snapshot()
     assert init(exhausted) == (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1, -1)
     assert exhausted.snapshot() == before
+
+
+def test_a_full_disk_is_logged_once_not_per_request(
+    coord: TxnCoordinator, fx: Fakes, caplog: pytest.LogCaptureFixture
+) -> None:
+    pid, epoch = init_ok(coord)
+    fx.log.fail = ENOSPC
+    with caplog.at_level("INFO", logger="kafkalite.coordinator.txn"):
+        for _ in range(5):
+            assert coord.add_offsets(T0, TID, pid, epoch, "g") == NOT_COORDINATOR
+        fx.log.fail = None
+        assert coord.add_offsets(T0, TID, pid, epoch, "g") == NONE
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]
+    assert "No space left on device" in caplog.records[0].getMessage()
