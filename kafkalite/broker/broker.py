@@ -16,7 +16,7 @@ from kafkalite.broker.log_manager import LogMaintenance
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.clock import Clock
-from kafkalite.config import BrokerConfig
+from kafkalite.config import BROKER_CONFIGS, BrokerConfig
 from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
 from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
@@ -26,6 +26,13 @@ from kafkalite.storage.metadata_log import MetadataLog
 from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
+
+
+def broker_setting(config: BrokerConfig, name: str) -> int:
+    """A numeric broker setting given at start, else its default in the ConfigDef table."""
+    value = config.static_configs.get(name) or BROKER_CONFIGS[name].default
+    assert value is not None, name
+    return int(value)
 
 
 class BrokerState:
@@ -53,14 +60,22 @@ class BrokerState:
         self.txn_log = MetadataLog(config.data_dir / "transactions.log")
         self.txns = TxnCoordinator(
             TxnEffects(
-                persist=self.txn_log.append,
                 allocate_producer_id=self.producer_ids.allocate,
                 write_markers=self._write_markers,
                 settle_offsets=self.groups.settle_txn,
                 partition_exists=lambda topic, p: self.cluster.partition(topic, p) is not None,
             ),
+            self.txn_log,
             max_timeout_ms=config.transaction_max_timeout_ms,
+            fsync=config.fsync == "always",  # transaction records are on disk before the answer
+            transactional_id_expiration_ms=broker_setting(config, "transactional.id.expiration.ms"),
+            remove_expired_interval_ms=broker_setting(
+                config, "transactions.remove.expired.transaction.cleanup.interval.ms"
+            ),
         )
+        self.producer_id_expiration_ms = broker_setting(config, "producer.id.expiration.ms")
+        self._producer_expiry = broker_setting(config, "producer.id.expiration.check.interval.ms")
+        self._next_producer_expiry = self.clock.now_ms() + self._producer_expiry
         self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
@@ -74,8 +89,7 @@ class BrokerState:
         for record in self.group_log.replay():
             self.groups.replay(record, now)
         self.group_log.open()
-        for record in self.txn_log.replay():
-            self.txns.replay(record)
+        self.txns.load(self.txn_log.replay())
         self.txn_log.open()
         self.txns.recover(now)
         if not self.clean_start and self.cluster.topics:
@@ -104,8 +118,17 @@ class BrokerState:
         now = self.clock.now_ms()
         self.groups.tick(now)
         self.txns.tick(now)
+        if now >= self._next_producer_expiry:
+            self._next_producer_expiry = now + self._producer_expiry
+            self.expire_producers(now)
         self.group_log.maybe_compact(self.groups.snapshot)
         self.txn_log.maybe_compact(self.txns.snapshot)
+
+    def expire_producers(self, now: int) -> None:
+        """Forget idle producers in every partition (Kafka's producer.id.expiration.ms check)."""
+        for topic in list(self.cluster.topics.values()):
+            for plog in topic.partitions:
+                plog.producer_state.remove_expired(now, self.producer_id_expiration_ms)
 
     def _write_markers(self, producer_id: int, producer_epoch: int, commit: bool, partitions: set[Partition]) -> None:
         """Write COMMIT or ABORT markers into the transaction's partitions and wake their readers."""

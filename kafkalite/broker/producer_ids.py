@@ -22,8 +22,9 @@ class ProducerIdAllocator:
 
     def allocate(self) -> int:
         if self._next >= self._block_end:
-            self._block_end = self._next + BLOCK_SIZE
-            atomic_write(self._path, str(self._block_end).encode())
+            end = self._next + BLOCK_SIZE
+            atomic_write(self._path, str(end).encode())  # an OSError leaves the block unused
+            self._block_end = end
         pid = self._next
         self._next += 1
         return pid

@@ -12,6 +12,7 @@ from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
+from kafkalite.errors import ErrorCode
 
 
 @api(22, "InitProducerId", 0, 5)
@@ -27,5 +28,8 @@ async def handle_init_producer_id(ctx: RequestContext, request: Any) -> dict[str
     else:
         # Idempotent producers always get a fresh id (they bump their own epochs), so no client
         # can take over another producer's id by naming it.
-        code, pid, epoch = 0, state.producer_ids.allocate(), 0
+        try:
+            code, pid, epoch = int(ErrorCode.NONE), state.producer_ids.allocate(), 0
+        except OSError:  # the next block of ids cannot be saved: retriable, as Kafka without a block
+            code, pid, epoch = int(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS), -1, -1
     return {"throttle_time_ms": 0, "error_code": code, "producer_id": pid, "producer_epoch": epoch}
