@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 
 START_TIMEOUT_SECONDS = 30.0
@@ -28,7 +29,8 @@ class Broker:
     """An in-process kafkalite broker.
 
     ``port=0`` picks a free port; ``data_dir=None`` uses a temporary directory that is removed
-    on stop. Any other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
+    on stop. ``clock`` replaces the wall clock (a test moving time to watch offsets expire). Any
+    other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
     """
 
     def __init__(
@@ -39,9 +41,11 @@ class Broker:
         *,
         log_requests: bool = False,
         metrics_port: int | None = None,
+        clock: Clock | None = None,
         **config: Any,
     ) -> None:
         self._host = host
+        self._clock = clock
         self._requested_port = port
         self._given_data_dir = Path(data_dir) if data_dir is not None else None
         self._config_overrides = config
@@ -96,7 +100,8 @@ class Broker:
             data_dir = Path(self._tmpdir.name)
         self.config = BrokerConfig(host=self._host, port=self._requested_port, data_dir=data_dir,
                                    **self._config_overrides)
-        return KafkaliteServer(self.config, log_requests=self._log_requests, metrics_port=self._metrics_port)
+        return KafkaliteServer(self.config, clock=self._clock, log_requests=self._log_requests,
+                               metrics_port=self._metrics_port)
 
     def _cleanup(self) -> None:
         self._server = None

@@ -191,7 +191,7 @@ def _validate_member(group: Group, member_id: str, instance_id: str | None) -> i
             return int(ErrorCode.UNKNOWN_MEMBER_ID)
         if current != member_id:
             return int(ErrorCode.FENCED_INSTANCE_ID)
-    return 0 if member_id in group.members else int(ErrorCode.UNKNOWN_MEMBER_ID)
+    return int(ErrorCode.NONE) if member_id in group.members else int(ErrorCode.UNKNOWN_MEMBER_ID)
 
 
 def _error(code: ErrorCode, **extra: Any) -> dict[str, Any]:
@@ -489,7 +489,7 @@ class GroupCoordinator:
     def _join_response(self, group: Group, member: Member, version: int) -> dict[str, Any]:
         is_leader = member.member_id == group.leader_id
         return {
-            "error_code": 0,
+            "error_code": int(ErrorCode.NONE),
             "generation_id": group.generation,
             "protocol_type": group.protocol_type,
             "protocol_name": group.protocol_name,
@@ -576,7 +576,7 @@ class GroupCoordinator:
     @staticmethod
     def _sync_response(group: Group, member: Member) -> dict[str, Any]:
         return {
-            "error_code": 0,
+            "error_code": int(ErrorCode.NONE),
             "protocol_type": group.protocol_type,
             "protocol_name": group.protocol_name,
             "assignment": member.assignment,
@@ -607,7 +607,7 @@ class GroupCoordinator:
         group = self._groups.get(group_id)
         if group is None:
             # Kafka: every member UNKNOWN_MEMBER_ID, no group-level error (v0-v2 fold the member's in).
-            return 0, [int(ErrorCode.UNKNOWN_MEMBER_ID)] * len(identities)
+            return int(ErrorCode.NONE), [int(ErrorCode.UNKNOWN_MEMBER_ID)] * len(identities)
         codes: list[int] = []
         changed = False
         for member_id, instance_id in identities:
@@ -619,22 +619,22 @@ class GroupCoordinator:
                     codes.append(int(ErrorCode.FENCED_INSTANCE_ID))
                 else:
                     self._drop_member(group, group.members[current])
-                    codes.append(0)
+                    codes.append(int(ErrorCode.NONE))
                     changed = True
             elif member_id in group.pending:
                 group.pending.discard(member_id)
                 self.timers.cancel(("pending", group_id, member_id))
-                codes.append(0)
+                codes.append(int(ErrorCode.NONE))
                 changed = True
             elif member_id in group.members:
                 self._drop_member(group, group.members[member_id])
-                codes.append(0)
+                codes.append(int(ErrorCode.NONE))
                 changed = True
             else:
                 codes.append(int(ErrorCode.UNKNOWN_MEMBER_ID))
         if changed:
             self._membership_changed(now, group)
-        return 0, codes
+        return int(ErrorCode.NONE), codes
 
     def _drop_member(self, group: Group, member: Member) -> None:
         group.members.pop(member.member_id, None)
