@@ -813,7 +813,7 @@ class GroupCoordinator:
             return int(ErrorCode.OFFSET_METADATA_TOO_LARGE)
         record = self.offsets.txn_commit_record(now, group_id, producer_id, topic, partition, offset, leader_epoch,
                                                 metadata)
-        return self._write([record])
+        return self._run(CoordinatorResult([record], int(ErrorCode.NONE)))
 
     def settle_txn(self, producer_id: int, group_ids: set[str], commit: bool) -> None:
         """A transaction ended: its offsets become committed offsets, or vanish on abort.
@@ -831,7 +831,7 @@ class GroupCoordinator:
 
     def delete_offsets(self, group_id: str, partitions: list[TopicPartition]) -> int:
         """OffsetDelete's removal (the caller checked subscriptions): 0, or NOT_COORDINATOR if not stored."""
-        return self._write(self.offsets.delete_records(group_id, partitions))
+        return self._run(CoordinatorResult(self.offsets.delete_records(group_id, partitions), int(ErrorCode.NONE)))
 
     def delete_topic_offsets(self, topic: str) -> None:
         """Drop every group's offsets of a deleted topic (best effort: a refused write is logged)."""
@@ -846,7 +846,7 @@ class GroupCoordinator:
             return int(ErrorCode.GROUP_ID_NOT_FOUND)
         if group.state != GroupState.EMPTY:
             return int(ErrorCode.NON_EMPTY_GROUP)
-        return self._write([GroupTombstone(group_id)])
+        return self._run(CoordinatorResult([GroupTombstone(group_id)], int(ErrorCode.NONE)))
 
     # ---- queries (handlers and metrics ask here; they never hold a Group) ------------------------------
 
@@ -948,6 +948,10 @@ class GroupCoordinator:
             log.warning("consumer offsets log refused a write (%s): answering %s", exc, STORAGE_FAILURE.name)
             return int(STORAGE_FAILURE)
         return int(ErrorCode.NONE)
+
+    def _run(self, result: CoordinatorResult[int]) -> int:
+        """Persist and replay an operation's records; its response, or NOT_COORDINATOR if not stored."""
+        return self._write(result.records) or (result.response or int(ErrorCode.NONE))
 
     def _apply(self, result: CoordinatorResult[list[int]], on_failure: Callable[[list[int]], list[int]]) -> list[int]:
         response = result.response or []
