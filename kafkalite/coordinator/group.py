@@ -769,7 +769,18 @@ class GroupCoordinator:
         log refuses the write, NOT_COORDINATOR for every partition that was to be stored.
         """
         result = self._commit_result(now, group_id, partitions)
-        return self._apply(result, lambda codes: [c or int(STORAGE_FAILURE) for c in codes])
+        codes = self._apply(result, lambda codes: [c or int(STORAGE_FAILURE) for c in codes])
+        if int(STORAGE_FAILURE) in codes:
+            self._forget_if_volatile(group_id)
+        return codes
+
+    def _forget_if_volatile(self, group_id: str) -> None:
+        """Drop a group that holds nothing durable and nobody uses (a simple group whose first write
+        failed), as Kafka's reverted snapshot would; the expiry check would remove it later anyway."""
+        group = self._groups.get(group_id)
+        if (group is not None and group.last_record is None and group.state == GroupState.EMPTY
+                and group.is_empty() and not self.offsets.has_offsets(group_id)):
+            del self._groups[group_id]
 
     def _commit_result(self, now: int, group_id: str,
                        partitions: list[tuple[str, int, int, int, str | None]]) -> CoordinatorResult[list[int]]:
@@ -813,7 +824,10 @@ class GroupCoordinator:
             return int(ErrorCode.OFFSET_METADATA_TOO_LARGE)
         record = self.offsets.txn_commit_record(now, group_id, producer_id, topic, partition, offset, leader_epoch,
                                                 metadata)
-        return self._run(CoordinatorResult([record], int(ErrorCode.NONE)))
+        code = self._run(CoordinatorResult([record], int(ErrorCode.NONE)))
+        if code == STORAGE_FAILURE:
+            self._forget_if_volatile(group_id)
+        return code
 
     def settle_txn(self, producer_id: int, group_ids: set[str], commit: bool) -> None:
         """A transaction ended: its offsets become committed offsets, or vanish on abort.

@@ -252,6 +252,17 @@ def test_failed_offset_commit_changes_nothing_and_answers_not_coordinator() -> N
     assert h.coord.committed("s")[("t", 0)].offset == 2
 
 
+def test_a_simple_group_whose_first_commit_failed_is_not_left_behind() -> None:
+    h = Harness()
+    h.log.fail = ENOSPC
+    assert h.coord.validate_commit("new", -1, "", None) == 0
+    assert h.coord.commit(1, "new", "t", 0, 1, -1, None) == ErrorCode.NOT_COORDINATOR
+    assert h.coord.describe("new") is None
+    assert h.coord.validate_txn_commit("newtx", -1, "", None) == 0
+    assert h.coord.txn_commit(1, "newtx", 3, "t", 0, 1, -1, None) == ErrorCode.NOT_COORDINATOR
+    assert h.coord.describe("newtx") is None
+
+
 def test_failed_txn_offset_commit_and_settle_change_nothing() -> None:
     h = Harness()
     h.coord.validate_txn_commit("g", -1, "", None)
