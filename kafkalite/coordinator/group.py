@@ -761,14 +761,17 @@ class GroupCoordinator:
             return int(ErrorCode.REBALANCE_IN_PROGRESS)
         return int(ErrorCode.NONE)
 
-    def commit_offsets(self, now: int, group_id: str,
-                       partitions: list[tuple[str, int, int, int, str | None]]) -> list[int]:
+    def commit_offsets(self, now: int, group_id: str, partitions: list[tuple[str, int, int, int, str | None]],
+                       retention_ms: int = -1) -> list[int]:
         """Store validated commits ``(topic, partition, offset, leader epoch, metadata)`` in one write.
+
+        ``retention_ms`` (OffsetCommit v2-v4; -1: the broker's ``offsets.retention.minutes``) gives
+        these offsets their own expiry time, as Kafka still honours it.
 
         One error per partition: OFFSET_METADATA_TOO_LARGE for that partition alone, or, when the
         log refuses the write, NOT_COORDINATOR for every partition that was to be stored.
         """
-        result = self._commit_result(now, group_id, partitions)
+        result = self._commit_result(now, group_id, partitions, retention_ms)
         codes = self._apply(result, lambda codes: [c or int(STORAGE_FAILURE) for c in codes])
         if int(STORAGE_FAILURE) in codes:
             self._forget_if_volatile(group_id)
@@ -782,15 +785,16 @@ class GroupCoordinator:
                 and group.is_empty() and not self.offsets.has_offsets(group_id)):
             del self._groups[group_id]
 
-    def _commit_result(self, now: int, group_id: str,
-                       partitions: list[tuple[str, int, int, int, str | None]]) -> CoordinatorResult[list[int]]:
+    def _commit_result(self, now: int, group_id: str, partitions: list[tuple[str, int, int, int, str | None]],
+                       retention_ms: int = -1) -> CoordinatorResult[list[int]]:
         records: list[Record] = []
         codes: list[int] = []
         for topic, partition, offset, epoch, metadata in partitions:
             if self.offsets.metadata_too_large(metadata):
                 codes.append(int(ErrorCode.OFFSET_METADATA_TOO_LARGE))
                 continue
-            records.append(self.offsets.commit_record(now, group_id, topic, partition, offset, epoch, metadata))
+            records.append(self.offsets.commit_record(now, group_id, topic, partition, offset, epoch, metadata,
+                                                      retention_ms))
             codes.append(int(ErrorCode.NONE))
         return CoordinatorResult(records, codes)
 

@@ -30,6 +30,7 @@ class OffsetEntry:
     leader_epoch: int
     metadata: str
     commit_timestamp: int
+    expire_timestamp: int | None = None  # an explicit retention (OffsetCommit v2-v4)
 
 
 @dataclass
@@ -81,8 +82,10 @@ class OffsetStore:
     # ---- operations: records for the caller to persist -------------------------------------------
 
     def commit_record(self, now: int, group_id: str, topic: str, partition: int, offset: int, leader_epoch: int,
-                      metadata: str | None) -> OffsetCommitRecord:
-        return OffsetCommitRecord(group_id, topic, partition, offset, leader_epoch, metadata or "", now)
+                      metadata: str | None, retention_ms: int = -1) -> OffsetCommitRecord:
+        """``retention_ms`` other than -1 (OffsetCommit v2-v4) sets the offset's own expiry time."""
+        expire = now + retention_ms if retention_ms >= 0 else -1
+        return OffsetCommitRecord(group_id, topic, partition, offset, leader_epoch, metadata or "", now, expire)
 
     def txn_commit_record(self, now: int, group_id: str, producer_id: int, topic: str, partition: int, offset: int,
                           leader_epoch: int, metadata: str | None) -> TxnOffsetCommitRecord:
@@ -116,7 +119,13 @@ class OffsetStore:
             if tp in pending:
                 continue
             start = base(group_id, tp, entry)
-            if start is not None and now - start >= retention_ms:
+            if start is None:
+                continue
+            if entry.expire_timestamp is not None:
+                expired = now >= entry.expire_timestamp  # the old per-offset retention wins (as Kafka)
+            else:
+                expired = now - start >= retention_ms
+            if expired:
                 out.append(OffsetTombstone(group_id, tp[0], tp[1]))
         return out
 
@@ -127,7 +136,8 @@ class OffsetStore:
             self._groups.pop(record.group_id, None)
             return
         if isinstance(record, OffsetCommitRecord):
-            entry = OffsetEntry(record.offset, record.leader_epoch, record.metadata, record.commit_timestamp)
+            expire = record.expire_timestamp if record.expire_timestamp >= 0 else None
+            entry = OffsetEntry(record.offset, record.leader_epoch, record.metadata, record.commit_timestamp, expire)
             self._offsets(record.group_id).committed[(record.topic, record.partition)] = entry
         elif isinstance(record, OffsetTombstone):
             offsets = self._groups.get(record.group_id)
@@ -165,7 +175,8 @@ class OffsetStore:
         if offsets is None:
             return []
         out: list[Record] = [
-            OffsetCommitRecord(group_id, t, p, e.offset, e.leader_epoch, e.metadata, e.commit_timestamp)
+            OffsetCommitRecord(group_id, t, p, e.offset, e.leader_epoch, e.metadata, e.commit_timestamp,
+                               -1 if e.expire_timestamp is None else e.expire_timestamp)
             for (t, p), e in offsets.committed.items()
         ]
         for pid, pending in offsets.pending.items():

@@ -72,7 +72,11 @@ class GroupMetadataRecord:
 
 @dataclass(frozen=True, slots=True)
 class OffsetCommitRecord:
-    """A committed offset (Kafka's OffsetCommitValue)."""
+    """A committed offset (Kafka's OffsetCommitValue).
+
+    ``expire_timestamp`` is set only by OffsetCommit v2-v4 with an explicit retention time ("x",
+    absent otherwise): such an offset expires then, whatever ``offsets.retention.minutes`` says.
+    """
 
     group_id: str
     topic: str
@@ -81,10 +85,15 @@ class OffsetCommitRecord:
     leader_epoch: int
     metadata: str
     commit_timestamp: int
+    expire_timestamp: int = -1
 
     def to_json(self) -> dict[str, Any]:
-        return {"t": OFFSET, "g": self.group_id, "topic": self.topic, "p": self.partition, "o": self.offset,
-                "e": self.leader_epoch, "m": self.metadata, "ts": self.commit_timestamp}
+        doc: dict[str, Any] = {"t": OFFSET, "g": self.group_id, "topic": self.topic, "p": self.partition,
+                               "o": self.offset, "e": self.leader_epoch, "m": self.metadata,
+                               "ts": self.commit_timestamp}
+        if self.expire_timestamp >= 0:
+            doc["x"] = self.expire_timestamp
+        return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +162,7 @@ def decode_group_record(doc: dict[str, Any]) -> GroupLogRecord:
     if kind == OFFSET:
         if doc["o"] is None:
             return OffsetTombstone(g, doc["topic"], doc["p"])
-        return OffsetCommitRecord(g, doc["topic"], doc["p"], doc["o"], doc["e"], doc["m"], doc["ts"])
+        return OffsetCommitRecord(g, doc["topic"], doc["p"], doc["o"], doc["e"], doc["m"], doc["ts"], doc.get("x", -1))
     if kind == GROUP:
         return GroupMetadataRecord(g, doc["type"], doc["gen"], doc["proto"], doc["leader"],
                                    tuple(MemberRecord.from_json(m) for m in doc["members"]), doc.get("sts", -1))

@@ -170,3 +170,21 @@ def test_the_replayed_log_after_expiry_equals_the_live_state() -> None:
     h.coord.commit(RETENTION, "s", "t", 1, 5, -1, None)
     h.coord.cleanup_expired(RETENTION)
     assert full_summary(replayed(h.records)) == full_summary(h.coord)
+
+
+def test_an_explicit_retention_time_sets_the_offsets_own_expiry() -> None:
+    """OffsetCommit v2-v4's retention_time_ms: the offset expires then (Kafka's expireTimestampMs), before or after
+    offsets.retention.minutes, but only when the group's offsets may expire at all."""
+    h = harness()
+    h.coord.validate_commit("s", -1, "", None)
+    assert h.coord.commit_offsets(0, "s", [("t", 0, 1, -1, None)], retention_ms=1_000) == [0]
+    assert h.coord.commit_offsets(0, "s", [("t", 1, 1, -1, None)], retention_ms=10 * RETENTION) == [0]
+    assert [r["x"] for r in h.records] == [1_000, 10 * RETENTION]
+    h.coord.commit(0, "s", "u", 0, 1, -1, None)
+    assert "x" not in h.records[-1]  # no explicit retention: the layout of before
+    assert replayed(h.records).committed("s") == h.coord.committed("s")
+    assert h.coord.cleanup_expired(999) == 0
+    assert h.coord.cleanup_expired(1_000) == 1
+    assert h.coord.cleanup_expired(RETENTION) == 1  # u-0 by the broker's retention; t-1 keeps its own, longer
+    assert h.coord.cleanup_expired(10 * RETENTION) == 2
+    assert h.coord.describe("s") is None

@@ -42,8 +42,9 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
                 row.append(int(ErrorCode.NONE))
         codes.append(row)
     if stored:
-        for (t, i), code in zip(slots, groups.commit_offsets(state.clock.now_ms(), request.group_id, stored),
-                                strict=True):
+        retention = request.retention_time_ms if 2 <= ctx.version <= 4 else -1
+        for (t, i), code in zip(slots, groups.commit_offsets(state.clock.now_ms(), request.group_id, stored,
+                                                             retention), strict=True):
             codes[t][i] = code
     topics = [
         {"name": topic.name,
