@@ -1021,7 +1021,7 @@ class GroupCoordinator:
         if isinstance(record, GroupMetadataRecord):
             self._replay_group(record)
             return
-        if group_id not in self._groups:
+        if group_id not in self._groups and isinstance(record, OffsetCommitRecord | TxnOffsetCommitRecord):
             self._groups[group_id] = Group(group_id)  # offsets alone make a (simple) group, as before
         self.offsets.replay(record)
 

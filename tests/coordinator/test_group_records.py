@@ -358,3 +358,10 @@ def test_broker_state_wires_fsync_always_to_the_group_log(tmp_path: Path) -> Non
     for policy, expected in (("always", True), ("never", False), ("interval", False)):
         state = BrokerState(BrokerConfig(data_dir=tmp_path / policy, fsync=policy))
         assert state.groups.runtime.fsync is expected
+
+
+def test_a_tombstone_for_a_group_that_is_gone_does_not_bring_it_back() -> None:
+    fresh = replayed([{"t": "offset", "g": "x", "topic": "t", "p": 0, "o": None},
+                      {"t": "txn_end", "g": "y", "pid": 1, "commit": True}])
+    assert fresh.describe("x") is None and fresh.describe("y") is None
+    assert fresh.list_groups() == []
