@@ -381,6 +381,8 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("group.initial.rebalance.delay.ms", INT, "0", at_least(0), "Wait for more members before a rebalance"),
         c("group.min.session.timeout.ms", INT, "1000", at_least(0), "Smallest session timeout allowed"),
         c("group.max.session.timeout.ms", INT, "1800000", at_least(0), "Largest session timeout allowed"),
+        c("offsets.retention.minutes", INT, "10080", at_least(1), "Keep offsets of an empty group this long"),
+        c("offsets.retention.check.interval.ms", LONG, "600000", at_least(1), "How often offsets expire"),
         c("offsets.topic.replication.factor", SHORT, "1", at_least(1), "No effect: offsets are kept in a file"),
         c("offsets.topic.num.partitions", INT, "50", at_least(1), "No effect: offsets are kept in a file"),
         c("transaction.state.log.replication.factor", SHORT, "1", at_least(1), "No effect here"),
@@ -604,6 +606,8 @@ class BrokerConfig:
     group_initial_rebalance_delay_ms: int = 0
     group_min_session_timeout_ms: int = 1000
     group_max_session_timeout_ms: int = 1800000
+    offsets_retention_minutes: int = 10080
+    offsets_retention_check_interval_ms: int = 600000
     transaction_max_timeout_ms: int = 900000
     retention_check_interval_ms: int = 300000
     log_cleaner_enable: bool = True
@@ -684,6 +688,8 @@ class BrokerConfig:
         kwargs["group_initial_rebalance_delay_ms"] = int(get("group.initial.rebalance.delay.ms") or 0)
         kwargs["group_min_session_timeout_ms"] = int(get("group.min.session.timeout.ms") or 0)
         kwargs["group_max_session_timeout_ms"] = int(get("group.max.session.timeout.ms") or 0)
+        kwargs["offsets_retention_minutes"] = int(get("offsets.retention.minutes") or 10080)
+        kwargs["offsets_retention_check_interval_ms"] = int(get("offsets.retention.check.interval.ms") or 600000)
         kwargs["retention_check_interval_ms"] = int(get("log.retention.check.interval.ms") or 300000)
         kwargs["log_cleaner_enable"] = get("log.cleaner.enable") == "true"
         kwargs["log_cleaner_backoff_ms"] = int(get("log.cleaner.backoff.ms") or 0)

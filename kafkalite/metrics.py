@@ -225,9 +225,10 @@ class _BrokerCollector(Collector):
             labels=["group", "topic", "partition"],
         )
         members = GaugeMetricFamily("kafkalite_consumer_group_members", "Members per group.", labels=["group", "state"])
-        for group_id, group in state.groups.groups.items():
+        for group, offsets in state.groups.offsets_by_group():
+            group_id = group.group_id
             members.add_metric([group_id, group.state.value], len(group.members))
-            for (topic, partition), entry in group.offsets.items():
+            for (topic, partition), entry in offsets.items():
                 hw_or_none = high.get((topic, partition))
                 if hw_or_none is None:
                     continue

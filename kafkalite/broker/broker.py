@@ -54,8 +54,11 @@ class BrokerState:
                 initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
                 min_session_timeout_ms=config.group_min_session_timeout_ms,
                 max_session_timeout_ms=config.group_max_session_timeout_ms,
+                offsets_retention_ms=config.offsets_retention_minutes * 60_000,
+                offsets_retention_check_interval_ms=config.offsets_retention_check_interval_ms,
             ),
-            persist=self.group_log.append,
+            self.group_log,
+            fsync=config.fsync == "always",  # group and offset records are on disk before the answer
         )
         self.txn_log = MetadataLog(config.data_dir / "transactions.log")
         self.txns = TxnCoordinator(
@@ -86,8 +89,7 @@ class BrokerState:
         self.cluster.open(self.clean_start)
         self.configs.open()
         now = self.clock.now_ms()
-        for record in self.group_log.replay():
-            self.groups.replay(record, now)
+        self.groups.load(self.group_log.replay(), now)
         self.group_log.open()
         self.txns.load(self.txn_log.replay())
         self.txn_log.open()
