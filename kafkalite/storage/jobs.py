@@ -1,0 +1,145 @@
+"""Blocking storage work handed to a worker thread: fsyncs, file writes, removals.
+
+The event loop owns every segment, index and list of segments, so a job must never reach
+back into them. Each job is built on the loop from what it needs and nothing else: a
+duplicate of a file descriptor (``os.dup``: it stays valid whatever the loop does with the
+original), the bytes to write, or the paths of files and directories already renamed out of
+the live log (``.deleted`` segments, ``-delete`` directories). The worker only runs
+``run()``; whoever schedules it (the broker's executor, or the caller itself when there is no
+event loop) decides where.
+
+Jobs never raise for files that vanished meanwhile (a partition deleted while its roll was
+being synced): there is nothing left to make durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Job(Protocol):
+    """Blocking work that touches no live storage object."""
+
+    def run(self) -> None: ...
+
+    def discard(self) -> None:
+        """Release what the job holds (duplicated descriptors) without running it."""
+        ...
+
+
+#: Runs a job somewhere (a worker thread in the broker, inline without an event loop).
+Submit = Callable[[Job], None]
+
+
+def run_inline(job: Job) -> None:
+    """The default scheduler: run at once, on the caller's thread (tools and unit tests)."""
+    job.run()
+
+
+def fsync_path(path: Path, directory: bool = False) -> None:
+    """fsync a file or directory by path; a path that no longer exists is skipped."""
+    try:
+        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # some file systems refuse fsync on a directory
+            raise
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class FsyncJob:
+    """fsync duplicated descriptors (segment logs) and files by path (their indexes)."""
+
+    fds: list[int] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    dirs: list[Path] = field(default_factory=list)  # directories whose renames must be durable
+    after: list[Job] = field(default_factory=list)  # run once the fsyncs are done (a snapshot)
+
+    def run(self) -> None:
+        try:
+            for fd in self.fds:
+                os.fsync(fd)
+        finally:
+            self.discard_fds()
+        for path in self.paths:
+            fsync_path(path)
+        for directory in self.dirs:
+            fsync_path(directory, directory=True)
+        for job in self.after:
+            job.run()
+
+    def discard_fds(self) -> None:
+        fds, self.fds = self.fds, []
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def discard(self) -> None:
+        self.discard_fds()
+        for job in self.after:
+            job.discard()
+
+    def __bool__(self) -> bool:
+        return bool(self.fds or self.paths or self.dirs or self.after)
+
+
+@dataclass
+class WriteFileJob:
+    """Replace a file atomically (write, fsync, rename, fsync the directory)."""
+
+    path: Path
+    data: bytes
+    then: Callable[[], None] | None = None  # e.g. prune older snapshots; runs in the worker too
+
+    def run(self) -> None:
+        from kafkalite.storage.catalog import atomic_write
+
+        try:
+            atomic_write(self.path, self.data)
+        except FileNotFoundError:  # the directory was deleted meanwhile
+            return
+        if self.then is not None:
+            self.then()
+
+    def discard(self) -> None:
+        return None
+
+
+@dataclass
+class RemoveJob:
+    """Remove files and directories that were renamed out of the live log first."""
+
+    paths: list[Path] = field(default_factory=list)
+
+    def run(self) -> None:
+        for path in self.paths:
+            try:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                log.exception("could not remove %s; a restart removes it", path)
+
+    def discard(self) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.paths)
