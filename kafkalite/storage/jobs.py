@@ -121,6 +121,47 @@ class WriteFileJob:
 
 
 @dataclass
+class SnapshotJob:
+    """Write a producer snapshot into a partition directory held open by descriptor, keep the newest.
+
+    The directory descriptor is taken on the loop: if the partition is deleted (its directory
+    renamed to ``-delete``) or even recreated under the same name before the job runs, the
+    snapshot still lands in the directory it describes, never in a newer one.
+    """
+
+    dir_fd: int
+    name: str
+    data: bytes
+    keep: int = 2
+
+    def run(self) -> None:
+        try:
+            tmp = self.name + ".tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=self.dir_fd)
+            try:
+                view = memoryview(self.data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+            os.fsync(self.dir_fd)
+            snapshots = sorted(n for n in os.listdir(self.dir_fd) if n.endswith(".snapshot") and n[:-9].isdigit())
+            for old in snapshots[: -self.keep]:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(old, dir_fd=self.dir_fd)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        fd, self.dir_fd = self.dir_fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+@dataclass
 class RemoveJob:
     """Remove files and directories that were renamed out of the live log first."""
 

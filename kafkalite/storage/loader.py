@@ -60,21 +60,28 @@ def remove_leftovers(directory: Path) -> None:
     shutil.rmtree(directory / STAGING_DIR, ignore_errors=True)
     for path in list(directory.iterdir()):
         name = path.name
-        if name.endswith((DELETED_SUFFIX, CLEANED_SUFFIX)):
+        if name.endswith((DELETED_SUFFIX, CLEANED_SUFFIX, ".tmp")):
             path.unlink(missing_ok=True)
         elif name.endswith(SWAP_SUFFIX) and not name.endswith(".log" + SWAP_SUFFIX):
             path.unlink(missing_ok=True)  # an index: rebuilt from the log it belongs to
     for swap in sorted(directory.glob("*.log" + SWAP_SUFFIX)):
         stem = swap.name[: -len(".log" + SWAP_SUFFIX)]
         log.info("completing an interrupted compaction swap of %s/%s", directory.name, stem)
-        for suffix in SEGMENT_FILES:
-            (directory / f"{stem}{suffix}").unlink(missing_ok=True)
-        swap.replace(directory / f"{stem}.log")
+        complete_swap(directory, stem)
     logs = {p.stem for p in directory.glob("*.log")}
     for suffix in INDEX_SUFFIXES:
         for index in directory.glob("*" + suffix):
             if index.stem not in logs:
                 index.unlink(missing_ok=True)
+
+
+def complete_swap(directory: Path, stem: str) -> None:
+    """Finish a committed swap: ``<stem>.log.swap`` replaces the segment, whose indexes go (rebuilt on load)."""
+    for suffix in SEGMENT_FILES:
+        (directory / f"{stem}{suffix}").unlink(missing_ok=True)
+    for suffix in (".index", ".timeindex"):
+        (directory / f"{stem}{suffix}{SWAP_SUFFIX}").unlink(missing_ok=True)
+    (directory / f"{stem}.log{SWAP_SUFFIX}").replace(directory / f"{stem}.log")
 
 
 def track_batch(

@@ -26,15 +26,15 @@ from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, r
 from kafkalite.records.control import build_marker
 from kafkalite.records.records import iter_records
 from kafkalite.storage.index import AbortedTxn
-from kafkalite.storage.jobs import FsyncJob, RemoveJob, Submit, WriteFileJob, run_inline
+from kafkalite.storage.jobs import FsyncJob, RemoveJob, SnapshotJob, Submit, run_inline
 from kafkalite.storage.loader import (
     CLEANED_SUFFIX,
     DELETED_SUFFIX,
     SEGMENT_FILES,
     SWAP_SUFFIX,
     LogLoader,
+    complete_swap,
     delete_dir_name,
-    snapshot_offsets,
     snapshot_path,
     track_batch,
 )
@@ -119,15 +119,11 @@ class PartitionLog:
         """Producer and transaction bookkeeping for a batch written to ``seg``."""
         track_batch(self.producer_state, seg, header, control_batch, lambda: self.last_stable_offset)
 
-    def _snapshot_job(self) -> WriteFileJob:
+    def _snapshot_job(self) -> SnapshotJob:
         """Producer state at the log end offset, serialised now, written (and pruned) by the job."""
-        directory = self.directory
-
-        def prune() -> None:
-            for offset in snapshot_offsets(directory)[:-SNAPSHOTS_KEPT]:
-                snapshot_path(directory, offset).unlink(missing_ok=True)
-
-        return WriteFileJob(snapshot_path(directory, self.log_end_offset), self.producer_state.to_bytes(), prune)
+        dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        name = snapshot_path(self.directory, self.log_end_offset).name
+        return SnapshotJob(dir_fd, name, self.producer_state.to_bytes(), SNAPSHOTS_KEPT)
 
     def _take_snapshot(self) -> None:
         """Persist producer state at the log end offset now (clean shutdown)."""
@@ -462,22 +458,33 @@ class PartitionLog:
             for suffix in order:
                 named(suffix, CLEANED_SUFFIX).unlink(missing_ok=True)
             return False
-        for suffix in order:
-            step(f"swap{suffix}")
-            os.replace(named(suffix, CLEANED_SUFFIX), named(suffix, SWAP_SUFFIX))
+        try:
+            for suffix in order:
+                step(f"swap{suffix}")
+                os.replace(named(suffix, CLEANED_SUFFIX), named(suffix, SWAP_SUFFIX))
+        except OSError:  # not committed: the old segment stays, untouched and open
+            for suffix in order:
+                for extra in (CLEANED_SUFFIX, SWAP_SUFFIX):
+                    named(suffix, extra).unlink(missing_ok=True)
+            raise
         index = self.segments.index(old)
         old.close()
         deleted: list[Path] = []
-        for suffix in SEGMENT_FILES:
-            step(f"delete{suffix}")
-            try:
-                os.replace(named(suffix), named(suffix, DELETED_SUFFIX))
-            except FileNotFoundError:
-                continue
-            deleted.append(named(suffix, DELETED_SUFFIX))
-        for suffix in order:
-            step(f"rename{suffix}")
-            os.replace(named(suffix, SWAP_SUFFIX), named(suffix))
+        try:
+            for suffix in SEGMENT_FILES:
+                step(f"delete{suffix}")
+                try:
+                    os.replace(named(suffix), named(suffix, DELETED_SUFFIX))
+                except FileNotFoundError:
+                    continue
+                deleted.append(named(suffix, DELETED_SUFFIX))
+            for suffix in order:
+                step(f"rename{suffix}")
+                os.replace(named(suffix, SWAP_SUFFIX), named(suffix))
+        except OSError:  # committed: finish as the loader would, so the log stays usable
+            log.exception("compaction swap of %s/%s failed; completing it", directory.name, stem)
+            if named(".log", SWAP_SUFFIX).exists():
+                complete_swap(directory, stem)
         step("open")
         fresh = self._segment(old.base_offset, old.created_ms)
         fresh.load()

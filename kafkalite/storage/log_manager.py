@@ -258,6 +258,8 @@ class LogManager:
             swap_in(plog, result)  # its segments are gone: this discards the copies
             return 0
         swapped = swap_in(plog, result)
+        if swapped < len(result.cleaned):  # some copies were discarded (retention, shutdown): clean again later
+            return swapped
         self.cleaner_offsets[tp] = result.task.end_offset
         self.cleanings += 1
         self.checkpoint()

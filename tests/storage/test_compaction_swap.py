@@ -158,3 +158,43 @@ def test_a_live_swap_removes_the_old_files_through_a_job(tmp_path, clock):
     assert [r.key for r in read_all(log)] == [b"b", b"c", b"a", b"z"]
     assert_indexes_match_logs(log)
     log.close()
+
+
+@pytest.mark.parametrize("fail_at", ["delete.index", "rename.timeindex"])
+def test_an_io_error_after_the_commit_completes_the_swap_in_place(tmp_path, clock, fail_at):
+    directory = tmp_path / "c-0"
+    jobs = []
+    log = compacted_log(directory, clock, jobs)
+    result = clean(plan_cleaning(log, 0, clock.now_ms(), force=True))
+
+    def step(name):
+        if name == fail_at:
+            raise OSError(5, "injected EIO")
+
+    assert log.replace_segment(result.cleaned[0], step)
+    try:
+        assert [r.key for r in read_all(log)] == [b"b", b"c", b"a", b"z"]
+        assert_indexes_match_logs(log)
+        assert not list(directory.glob("*.swap"))
+    finally:
+        log.close()
+
+
+def test_an_io_error_before_the_commit_keeps_the_old_segment_open(tmp_path, clock):
+    directory = tmp_path / "c-0"
+    jobs = []
+    log = compacted_log(directory, clock, jobs)
+    old = content(log)
+    result = clean(plan_cleaning(log, 0, clock.now_ms(), force=True))
+
+    def step(name):
+        if name == "swap.log":
+            raise OSError(5, "injected EIO")
+
+    with pytest.raises(OSError):
+        log.replace_segment(result.cleaned[0], step)
+    try:
+        assert content(log) == old
+        assert not [p for p in directory.iterdir() if p.suffix in (".cleaned", ".swap")]
+    finally:
+        log.close()

@@ -152,3 +152,15 @@ def test_fsync_jobs_of_the_interval_policy(manager):
     job.run()
     assert job.fds == []  # the duplicates are closed
     assert m.dirty_sync_job() is None  # nothing appended since
+
+
+def test_a_late_snapshot_job_never_writes_into_a_recreated_topic(manager, tmp_path):
+    jobs = Jobs()
+    m = manager(jobs=jobs)
+    (plog,) = m.create("again", 1, LogConfig(segment_bytes=1))
+    produce(plog, simple_batch(2))
+    produce(plog, simple_batch(2))  # a roll: its snapshot job waits in the queue
+    m.delete_topic("again")
+    m.create("again", 1, LogConfig())  # same name, same directory path, before the worker ran
+    jobs.run_all()
+    assert not list((tmp_path / "data" / "again-0").glob("*.snapshot"))
