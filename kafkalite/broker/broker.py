@@ -121,8 +121,8 @@ class BrokerState:
         now = self.clock.now_ms()
         self.groups.tick(now)
         self.txns.tick(now)
-        self.group_log.maybe_compact(self.groups.snapshot)
-        self.txn_log.maybe_compact(self.txns.snapshot)
+        self.logs.compact_metadata(self.group_log, self.groups.snapshot)  # off the loop
+        self.logs.compact_metadata(self.txn_log, self.txns.snapshot)
 
     def _write_markers(self, producer_id: int, producer_epoch: int, commit: bool, partitions: set[Partition]) -> None:
         """Write COMMIT or ABORT markers into the transaction's partitions and wake their readers."""

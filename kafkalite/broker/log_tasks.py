@@ -17,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from kafkalite.clock import Clock
 from kafkalite.storage.cleaner import CleanTask, clean
 from kafkalite.storage.jobs import Job, run_inline
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.log_manager import LogManager
+from kafkalite.storage.metadata_log import CompactionJob, MetadataLog
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class LogTasks:
         self._in_flight: set[asyncio.Future[None]] = set()
         self._interval_flush: asyncio.Future[None] | None = None
         self.cleaning: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- running jobs --------------------------------------------------------------------------
 
@@ -79,8 +82,8 @@ class LogTasks:
 
     async def drain(self) -> None:
         """Wait for every job submitted so far (shutdown, before the logs are closed)."""
-        while self._in_flight:
-            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+        while self._in_flight or self._tasks:
+            await asyncio.gather(*self._in_flight, *self._tasks, return_exceptions=True)
 
     def stop(self) -> None:
         """After ``drain``: jobs run inline again, the thread is released."""
@@ -109,6 +112,36 @@ class LogTasks:
             job.run()
             return
         self._interval_flush = self._track(self._loop.run_in_executor(self._pool, job.run))
+
+    # ---- coordinator metadata logs ---------------------------------------------------------------
+
+    def compact_metadata(self, mlog: MetadataLog, snapshot: Callable[[], list[dict[str, Any]]]) -> None:
+        """Compact a coordinator's metadata log off the loop once it is due (called from the tick)."""
+        job = mlog.compaction_job(snapshot)
+        if job is None:
+            return
+        if self._loop is None or self._pool is None:  # no worker: all at once, as before
+            while isinstance(job, CompactionJob):
+                job.run()
+                job = mlog.finish_compaction()
+            job.run()
+            return
+        task = self._loop.create_task(self._compact(mlog, job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _compact(self, mlog: MetadataLog, job: CompactionJob) -> None:
+        try:
+            while True:
+                await self.run_ordered(job)
+                following = mlog.finish_compaction()
+                if not isinstance(following, CompactionJob):
+                    self.submit(following)
+                    return
+                job = following
+        except OSError:
+            log.exception("compacting %s failed; the log is kept as it is", mlog.path.name)
+            mlog.abandon_compaction()
 
     # ---- retention and the cleaner ----------------------------------------------------------------
 
