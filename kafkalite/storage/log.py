@@ -345,7 +345,10 @@ class PartitionLog:
             seg.close()
         self.segments.clear()
         target = delete_dir_name(self.directory)
-        self.directory.rename(target)
+        try:
+            self.directory.rename(target)
+        except FileNotFoundError:  # removed under us: nothing left to remove
+            return target
         self._submit(RemoveJob([target]))
         return target
 

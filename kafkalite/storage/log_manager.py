@@ -89,11 +89,12 @@ class LogManager:
             if plog is not None:
                 plog.restore_log_start_offset(offset)
         self._saved_start_offsets = self._start_offsets()
-        self.cleaner_offsets = {
-            tp: offset
-            for tp, offset in self.catalog.load_checkpoint(CLEANER_OFFSET_CHECKPOINT).items()
-            if self.get(*tp) is not None
-        }
+        # As Kafka: an entry for a partition that is gone is dropped, one past the log end reset.
+        self.cleaner_offsets = {}
+        for tp, offset in self.catalog.load_checkpoint(CLEANER_OFFSET_CHECKPOINT).items():
+            plog = self.get(*tp)
+            if plog is not None and plog.log_start_offset <= offset <= plog.log_end_offset:
+                self.cleaner_offsets[tp] = offset
         self._saved_cleaner_offsets = dict(self.cleaner_offsets)
 
     def close(self) -> None:

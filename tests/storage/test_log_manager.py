@@ -164,3 +164,11 @@ def test_a_late_snapshot_job_never_writes_into_a_recreated_topic(manager, tmp_pa
     m.create("again", 1, LogConfig())  # same name, same directory path, before the worker ran
     jobs.run_all()
     assert not list((tmp_path / "data" / "again-0").glob("*.snapshot"))
+
+
+def test_a_cleaner_checkpoint_past_the_log_end_is_reset(manager, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / CLEANER_OFFSET_CHECKPOINT).write_text("0\n2\nc 0 99\ngone 0 5\n")
+    m = manager(topics=[("c", 1, COMPACT)])
+    assert m.cleaner_offsets == {}  # c-0 holds nothing at 99; "gone" has no log
