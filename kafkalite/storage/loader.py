@@ -23,6 +23,7 @@ pass, so the active segment is read once.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -55,24 +56,38 @@ def is_delete_dir(path: Path) -> bool:
     return path.name.endswith(DELETE_DIR_SUFFIX) and path.is_dir()
 
 
-def remove_leftovers(directory: Path) -> None:
-    """Finish or discard what interrupted operations left in a partition directory."""
-    shutil.rmtree(directory / STAGING_DIR, ignore_errors=True)
-    for path in list(directory.iterdir()):
-        name = path.name
+def remove_leftovers(directory: Path) -> list[str]:
+    """Finish or discard what interrupted operations left in a partition directory.
+
+    Returns the directory's file names afterwards. One listing serves the common case (nothing
+    to do), which matters when thousands of partitions open at start-up.
+    """
+    names = os.listdir(directory)
+    changed = False
+    if STAGING_DIR in names:
+        shutil.rmtree(directory / STAGING_DIR, ignore_errors=True)
+        changed = True
+    log_swaps: list[str] = []
+    for name in names:
         if name.endswith((DELETED_SUFFIX, CLEANED_SUFFIX, ".tmp")):
-            path.unlink(missing_ok=True)
-        elif name.endswith(SWAP_SUFFIX) and not name.endswith(".log" + SWAP_SUFFIX):
-            path.unlink(missing_ok=True)  # an index: rebuilt from the log it belongs to
-    for swap in sorted(directory.glob("*.log" + SWAP_SUFFIX)):
-        stem = swap.name[: -len(".log" + SWAP_SUFFIX)]
+            (directory / name).unlink(missing_ok=True)
+            changed = True
+        elif name.endswith(".log" + SWAP_SUFFIX):
+            log_swaps.append(name[: -len(".log" + SWAP_SUFFIX)])
+        elif name.endswith(SWAP_SUFFIX):
+            (directory / name).unlink(missing_ok=True)  # an index: rebuilt from the log it belongs to
+            changed = True
+    for stem in sorted(log_swaps):
         log.info("completing an interrupted compaction swap of %s/%s", directory.name, stem)
         complete_swap(directory, stem)
-    logs = {p.stem for p in directory.glob("*.log")}
-    for suffix in INDEX_SUFFIXES:
-        for index in directory.glob("*" + suffix):
-            if index.stem not in logs:
-                index.unlink(missing_ok=True)
+        changed = True
+    if changed:
+        names = os.listdir(directory)
+    logs = {name[:-4] for name in names if name.endswith(".log")}
+    orphans = [n for n in names if n.endswith(INDEX_SUFFIXES) and n.rsplit(".", 1)[0] not in logs]
+    for name in orphans:
+        (directory / name).unlink(missing_ok=True)
+    return [n for n in names if n not in orphans] if orphans else names
 
 
 def complete_swap(directory: Path, stem: str) -> None:
@@ -107,8 +122,11 @@ def snapshot_path(directory: Path, offset: int) -> Path:
     return directory / f"{offset:020d}.snapshot"
 
 
-def snapshot_offsets(directory: Path) -> list[int]:
-    return sorted(int(p.stem) for p in directory.glob("*.snapshot") if p.stem.isdigit())
+def snapshot_offsets(directory: Path, names: list[str] | None = None) -> list[int]:
+    """Offsets of the producer snapshots in ``directory`` (from ``names`` when already listed)."""
+    listed = os.listdir(directory) if names is None else names
+    stems = (n[: -len(".snapshot")] for n in listed if n.endswith(".snapshot"))
+    return sorted(int(stem) for stem in stems if stem.isdigit())
 
 
 @dataclass
@@ -126,10 +144,11 @@ class LogLoader:
         self.directory = directory
         self.make_segment = make_segment
         self.now_ms = now_ms
+        self.names: list[str] = []  # the directory's files once leftovers are gone
 
     def load(self, clean_shutdown: bool) -> LoadedLog:
-        remove_leftovers(self.directory)
-        bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
+        self.names = remove_leftovers(self.directory)
+        bases = sorted(int(n[:-4]) for n in self.names if n.endswith(".log") and n[:-4].isdigit())
         segments = [self.make_segment(base, self.now_ms) for base in bases]
         for seg in segments[:-1]:
             seg.load()
@@ -164,7 +183,7 @@ class LogLoader:
 
     def _snapshot_state(self, limit: int | None, log_start: int) -> tuple[int, ProducerStateManager]:
         """(offset, state) of the newest readable snapshot at or below ``limit`` (None: any)."""
-        for offset in reversed(snapshot_offsets(self.directory)):
+        for offset in reversed(snapshot_offsets(self.directory, self.names)):
             if limit is not None and offset > limit:
                 continue
             path = snapshot_path(self.directory, offset)
@@ -201,6 +220,6 @@ class LogLoader:
 
     def _drop_snapshots_after(self, end: int) -> None:
         """Snapshots past the log end describe batches that are gone; a later one would mislead."""
-        for offset in snapshot_offsets(self.directory):
+        for offset in snapshot_offsets(self.directory, self.names):
             if offset > end:
                 snapshot_path(self.directory, offset).unlink(missing_ok=True)
