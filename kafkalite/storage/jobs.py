@@ -105,6 +105,7 @@ class WriteFileJob:
     path: Path
     data: bytes
     then: Callable[[], None] | None = None  # e.g. prune older snapshots; runs in the worker too
+    failed: bool = False  # set by the worker: whoever made the job writes the file again later
 
     def run(self) -> None:
         from kafkalite.storage.catalog import atomic_write
@@ -113,6 +114,9 @@ class WriteFileJob:
             atomic_write(self.path, self.data)
         except FileNotFoundError:  # the directory was deleted meanwhile
             return
+        except OSError:
+            self.failed = True
+            raise
         if self.then is not None:
             self.then()
 

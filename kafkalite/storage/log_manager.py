@@ -61,6 +61,7 @@ class LogManager:
         self._saved_start_offsets: dict[TopicPartition, int] = {}
         self._saved_cleaner_offsets: dict[TopicPartition, int] = {}
         self._leftovers: list[Path] = []
+        self._checkpoint_writes: dict[str, WriteFileJob] = {}  # the last write of each checkpoint file
         self.cleanings = 0
 
     # ---- opening and closing -----------------------------------------------------------------
@@ -218,15 +219,24 @@ class LogManager:
     def checkpoint_jobs(self) -> list[Job]:
         """Jobs writing the checkpoints that changed since they were last written (may be none)."""
         jobs: list[Job] = []
-        path = self.catalog.checkpoint_path
         starts = self._start_offsets()
-        if starts != self._saved_start_offsets:
+        if starts != self._saved_start_offsets or self._failed(LOG_START_OFFSET_CHECKPOINT):
             self._saved_start_offsets = starts
-            jobs.append(WriteFileJob(path(LOG_START_OFFSET_CHECKPOINT), encode_checkpoint(starts)))
-        if self.cleaner_offsets != self._saved_cleaner_offsets:
+            jobs.append(self._write(LOG_START_OFFSET_CHECKPOINT, starts))
+        if self.cleaner_offsets != self._saved_cleaner_offsets or self._failed(CLEANER_OFFSET_CHECKPOINT):
             self._saved_cleaner_offsets = dict(self.cleaner_offsets)
-            jobs.append(WriteFileJob(path(CLEANER_OFFSET_CHECKPOINT), encode_checkpoint(self.cleaner_offsets)))
+            jobs.append(self._write(CLEANER_OFFSET_CHECKPOINT, self.cleaner_offsets))
         return jobs
+
+    def _write(self, name: str, offsets: dict[TopicPartition, int]) -> WriteFileJob:
+        job = WriteFileJob(self.catalog.checkpoint_path(name), encode_checkpoint(offsets))
+        self._checkpoint_writes[name] = job
+        return job
+
+    def _failed(self, name: str) -> bool:
+        """Whether the last write of a checkpoint failed (a full disk): then it is written again."""
+        job = self._checkpoint_writes.get(name)
+        return job is not None and job.failed
 
     def checkpoint(self) -> None:
         """Write changed checkpoints through ``submit`` (jobs keep their order in the worker)."""

@@ -172,3 +172,26 @@ def test_a_cleaner_checkpoint_past_the_log_end_is_reset(manager, tmp_path):
     (data / CLEANER_OFFSET_CHECKPOINT).write_text("0\n2\nc 0 99\ngone 0 5\n")
     m = manager(topics=[("c", 1, COMPACT)])
     assert m.cleaner_offsets == {}  # c-0 holds nothing at 99; "gone" has no log
+
+
+def test_a_failed_checkpoint_write_is_retried(manager, clock, tmp_path, monkeypatch):
+    from kafkalite.storage import catalog
+
+    jobs = Jobs()
+    m = manager(jobs=jobs)
+    (plog,) = m.create("t", 1, LogConfig())
+    produce(plog, simple_batch(5))
+    plog.delete_records_before(2)
+    m.checkpoint()
+
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(catalog, "atomic_write", full_disk)
+    with pytest.raises(OSError):
+        jobs.run_all()
+    monkeypatch.undo()
+    jobs.clear()
+    m.checkpoint()  # nothing changed since, but the last write failed: written again
+    jobs.run_all()
+    assert (tmp_path / "data" / LOG_START_OFFSET_CHECKPOINT).read_text() == "0\n1\nt 0 2\n"
