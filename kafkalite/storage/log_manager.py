@@ -184,8 +184,7 @@ class LogManager:
                     deleted += plog.enforce_retention()
                 except OSError:
                     log.exception("retention failed for %s", plog.directory.name)
-        if deleted:
-            self.checkpoint()
+        self.checkpoint()  # also retries a checkpoint whose last write failed
         return deleted
 
     # ---- the fsync policy ----------------------------------------------------------------------
