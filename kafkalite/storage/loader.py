@@ -118,6 +118,12 @@ def track_batch(
         seg.txn_index.append(AbortedTxn((header.producer_id, first, header.base_offset)), last_stable_offset())
 
 
+def _stable(state: ProducerStateManager, end: int) -> int:
+    """The last stable offset while replaying, ``end`` being the log end read so far (Kafka's LSO)."""
+    first = state.first_unstable_offset()
+    return end if first is None else first
+
+
 def snapshot_path(directory: Path, offset: int) -> Path:
     return directory / f"{offset:020d}.snapshot"
 
@@ -167,7 +173,7 @@ class LogLoader:
         def on_batch(header: BatchHeader) -> None:
             if header.base_offset >= start:
                 control = active.read_batch_at(header.position) if header.is_control else b""
-                track_batch(state, active, header, control, lambda: header.last_offset + 1)
+                track_batch(state, active, header, control, lambda: _stable(state, header.last_offset + 1))
 
         active.recover(on_batch)
         loaded = LoadedLog(segments, state, recovered=True, scans_of_active=1)
@@ -198,7 +204,8 @@ class LogLoader:
         for seg in segments[:-1]:
             if seg.next_offset <= start:
                 continue
-            self._replay_segment(seg, state, start, lambda: segments[-1].next_offset)
+            end = seg.next_offset
+            self._replay_segment(seg, state, start, lambda: _stable(state, end))
 
     @staticmethod
     def _replay_segment(
@@ -214,7 +221,7 @@ class LogLoader:
         start, state = self._snapshot_state(end, segments[0].base_offset)
         for seg in segments:
             if seg.next_offset > start or seg is segments[-1]:
-                self._replay_segment(seg, state, start, lambda: end)
+                self._replay_segment(seg, state, start, lambda: _stable(state, end))
         self._drop_snapshots_after(end)
         return state
 
