@@ -22,6 +22,7 @@ pass, so the active segment is read once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -204,8 +205,7 @@ class LogLoader:
         for seg in segments[:-1]:
             if seg.next_offset <= start:
                 continue
-            end = seg.next_offset
-            self._replay_segment(seg, state, start, lambda: _stable(state, end))
+            self._replay_segment(seg, state, start, functools.partial(_stable, state, seg.next_offset))
 
     @staticmethod
     def _replay_segment(
