@@ -35,7 +35,6 @@ from kafkalite.storage.write_behind import WriteBehind
 log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
-FSYNC_POLICIES = ("never", "interval", "always")
 
 
 class LogManager:
