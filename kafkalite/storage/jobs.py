@@ -15,7 +15,6 @@ being synced): there is nothing left to make durable.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import shutil
@@ -23,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from kafkalite.storage import catalog
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,14 @@ def run_inline(job: Job) -> None:
 def fsync_path(path: Path, directory: bool = False) -> None:
     """fsync a file or directory by path; a path that no longer exists is skipped."""
     try:
-        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+        if directory:
+            catalog.fsync_dir(path)
+            return
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return
     try:
         os.fsync(fd)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:  # some file systems refuse fsync on a directory
-            raise
     finally:
         os.close(fd)
 
@@ -104,21 +105,16 @@ class WriteFileJob:
 
     path: Path
     data: bytes
-    then: Callable[[], None] | None = None  # e.g. prune older snapshots; runs in the worker too
     failed: bool = False  # set by the worker: whoever made the job writes the file again later
 
     def run(self) -> None:
-        from kafkalite.storage.catalog import atomic_write
-
         try:
-            atomic_write(self.path, self.data)
+            catalog.atomic_write(self.path, self.data)
         except FileNotFoundError:  # the directory was deleted meanwhile
             return
         except OSError:
             self.failed = True
             raise
-        if self.then is not None:
-            self.then()
 
     def discard(self) -> None:
         return None
