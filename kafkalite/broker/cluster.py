@@ -1,15 +1,18 @@
-"""Topics and their partition logs: the broker's single owner of topic state.
+"""Topic metadata: the broker's single owner of topic names, ids, configs and partition counts.
 
 Creating, looking up and deleting topics happens only here, and every change is persisted
-through the storage catalog before it is visible to clients.
+through the storage catalog before it is visible to clients. The partition logs themselves
+belong to the storage ``LogManager``: this module derives each topic's ``LogConfig`` and asks
+it to open, reconfigure or delete logs; ``Topic.partitions`` is the manager's list, read-only
+here, and ``partition(topic, index)`` delegates to it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -18,7 +21,7 @@ from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog, TopicRecord
 from kafkalite.storage.log import LogConfig, PartitionLog
-from kafkalite.storage.write_behind import WriteBehind
+from kafkalite.storage.log_manager import LogManager
 
 log = logging.getLogger(__name__)
 
@@ -66,50 +69,45 @@ class Topic:
     name: str
     topic_id: uuid.UUID
     configs: dict[str, str]
-    partitions: list[PartitionLog] = field(default_factory=list)
+    #: The LogManager's logs of this topic, by partition index (its list: never changed here).
+    partitions: Sequence[PartitionLog] = field(default_factory=list)
     #: Derived from ``configs`` and the broker defaults; reset by ``Cluster.refresh_log_configs``.
     produce_settings: ProduceSettings | None = None
 
     def config(self, name: str, defaults: dict[str, str]) -> str:
         return self.configs.get(name, defaults[name])
 
+    @property
+    def partition_count(self) -> int:
+        return len(self.partitions)
+
 
 class Cluster:
-    """All topics of this single-broker cluster."""
+    """All topics of this single-broker cluster; their logs are ``logs`` (the LogManager)."""
 
-    def __init__(
-        self, config: BrokerConfig, catalog: Catalog, clock: Clock, write_behind: WriteBehind | None = None
-    ) -> None:
+    def __init__(self, config: BrokerConfig, catalog: Catalog, clock: Clock, logs: LogManager) -> None:
         self.config = config
-        self.write_behind = write_behind
+        self.logs = logs
         self.catalog = catalog
         self.clock = clock
         self.cluster_id = catalog.cluster_id()
         self.topics: dict[str, Topic] = {}
         self.by_id: dict[uuid.UUID, Topic] = {}
-        self._saved_start_offsets: dict[tuple[str, int], int] = {}
 
     def open(self, clean_shutdown: bool) -> None:
-        for record in self.catalog.load_topics():
-            self._materialise(record, clean_shutdown)
-        for (name, index), offset in self.catalog.load_log_start_offsets().items():
-            plog = self.partition(name, index)
-            if plog is not None:
-                plog.restore_log_start_offset(offset)
-        self._saved_start_offsets = self._start_offsets()
+        records = self.catalog.load_topics()
+        self.logs.load(((r.name, r.partitions, self.log_config(r.configs)) for r in records), clean_shutdown)
+        for record in records:
+            self._remember(Topic(record.name, record.topic_id, record.configs, self.logs.logs_of(record.name)))
 
     def close(self) -> None:
-        for topic in self.topics.values():
-            for plog in topic.partitions:
-                plog.close()
+        self.logs.close()
 
     # ---- lookups ---------------------------------------------------------------------------
 
     def partition(self, topic: str, index: int) -> PartitionLog | None:
-        t = self.topics.get(topic)
-        if t is None or not 0 <= index < len(t.partitions):
-            return None
-        return t.partitions[index]
+        """The handlers' lookup of a partition's log (None when unknown)."""
+        return self.logs.get(topic, index)
 
     def topic_config(self, topic: Topic, name: str) -> str:
         return topic.config(name, self.config.topic_defaults)
@@ -176,8 +174,9 @@ class Cluster:
 
     def create_topic(self, name: str, partitions: int, configs: dict[str, str] | None = None) -> Topic:
         """Create, persist and open a topic; the caller has run ``check_new_topic``."""
-        record = TopicRecord(name, uuid.uuid4(), partitions, dict(configs or {}))
-        topic = self._materialise(record, clean_shutdown=True)
+        configs = dict(configs or {})
+        plogs = self.logs.create(name, partitions, self.log_config(configs))
+        topic = self._remember(Topic(name, uuid.uuid4(), configs, plogs))
         self._save()
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
@@ -189,22 +188,13 @@ class Cluster:
         topic = self.topics.pop(name)
         del self.by_id[topic.topic_id]
         self._save()
-        for plog in topic.partitions:
-            plog.delete()
-        self.checkpoint_log_start_offsets()
+        self.logs.delete_topic(name)
         log.info("deleted topic %s", name)
 
     def add_partitions(self, name: str, total: int) -> None:
         """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
         topic = self.topics[name]
-        log_config = self.log_config(topic.configs)
-        for index in range(len(topic.partitions), total):
-            directory = self.catalog.partition_dir(name, index)
-            if directory.exists():  # leftovers of an older topic of this name
-                shutil.rmtree(directory, ignore_errors=True)
-            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind)
-            plog.open(clean_shutdown=True)
-            topic.partitions.append(plog)
+        self.logs.add_partitions(name, total, self.log_config(topic.configs))
         self._save()
         log.info("topic %s now has %d partition(s)", name, total)
 
@@ -225,59 +215,20 @@ class Cluster:
         tightened = False
         for t in [topic] if topic is not None else list(self.topics.values()):
             t.produce_settings = None
-            log_config = self.log_config(t.configs)
-            for plog in t.partitions:
-                before, plog.config = plog.config, log_config
-                if plog.segments and _retention_tightened(before, log_config):
-                    tightened = True
-                    try:
-                        plog.enforce_retention()
-                    except OSError:
-                        log.exception("retention failed for %s", plog.directory.name)
+            tightened |= self.logs.reconfigure(t.name, self.log_config(t.configs))
         if tightened:
-            self.checkpoint_log_start_offsets()
-
-    # ---- log start offsets -------------------------------------------------------------------
-
-    def _start_offsets(self) -> dict[tuple[str, int], int]:
-        return {
-            (t.name, i): plog.log_start_offset
-            for t in self.topics.values()
-            for i, plog in enumerate(t.partitions)
-            if plog.segments and plog.log_start_offset > 0
-        }
+            self.logs.checkpoint()
 
     def checkpoint_log_start_offsets(self) -> None:
-        """Persist log start offsets when they changed (Kafka's log-start-offset-checkpoint)."""
-        current = self._start_offsets()
-        if current != self._saved_start_offsets:
-            self.catalog.save_log_start_offsets(current)
-            self._saved_start_offsets = current
+        """Persist log start offsets when they changed (the LogManager's checkpoint job)."""
+        self.logs.checkpoint()
 
-    def _materialise(self, record: TopicRecord, clean_shutdown: bool) -> Topic:
-        topic = Topic(record.name, record.topic_id, record.configs)
-        log_config = self.log_config(record.configs)
-        for index in range(record.partitions):
-            plog = PartitionLog(
-                self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms, self.write_behind
-            )
-            plog.open(clean_shutdown)
-            topic.partitions.append(plog)
-        self.topics[record.name] = topic
-        self.by_id[record.topic_id] = topic
+    def _remember(self, topic: Topic) -> Topic:
+        self.topics[topic.name] = topic
+        self.by_id[topic.topic_id] = topic
         return topic
 
     def _save(self) -> None:
         self.catalog.save_topics(
             [TopicRecord(t.name, t.topic_id, len(t.partitions), t.configs) for t in self.topics.values()]
         )
-
-
-def _retention_tightened(before: LogConfig, after: LogConfig) -> bool:
-    """Whether ``after`` may delete data that ``before`` kept (-1 means no limit)."""
-
-    def stricter(old: int, new: int) -> bool:
-        return new >= 0 and (old < 0 or new < old)
-
-    return (after.delete and not before.delete) or (after.delete and (
-        stricter(before.retention_ms, after.retention_ms) or stricter(before.retention_bytes, after.retention_bytes)))

@@ -70,6 +70,7 @@ class KafkaliteServer:
             self.state.open()
         except OSError as exc:  # the real cause (a full disk, too few file handles), not "cannot listen"
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
+        self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
@@ -88,6 +89,7 @@ class KafkaliteServer:
                 self._server.close()
                 with contextlib.suppress(Exception):
                     await self._server.wait_closed()
+            self.state.logs.stop()
             self.state.close()
             if isinstance(exc, OSError):
                 raise StartupError(f"cannot listen on {self.config.host}:{self.config.port}: {exc}") from exc
@@ -189,6 +191,8 @@ class KafkaliteServer:
                 log.warning("%d connection(s) still open after shutdown", len(self.connections))
         for timer in self._timers.values():
             timer.cancel()
+        await self.state.logs.drain()  # fsyncs, snapshots and removals already handed to the worker
+        self.state.logs.stop()
         try:
             self.state.close()
         finally:

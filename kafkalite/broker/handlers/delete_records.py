@@ -41,5 +41,5 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
             changed = True
         topics.append({"name": t.name, "partitions": partitions})
     if changed:
-        cluster.checkpoint_log_start_offsets()
+        await ctx.state.checkpoint_log_start_offsets()  # durable before the answer, written off the loop
     return {"throttle_time_ms": 0, "topics": topics}
