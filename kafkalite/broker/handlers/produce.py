@@ -240,7 +240,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     added = state.txns.add_partitions(
                         state.clock.now_ms(), txn_id, first.producer_id, first.producer_epoch, [(topic.name, index)]
                     )
-                    code = code if any(added.values()) else 0
+                    code = code if any(added.values()) else ErrorCode.NONE
                 if code == ErrorCode.INVALID_TXN_STATE:  # not added, implicitly or before
                     code = not_in_transaction(ctx.version, 11)
                     message = None if code == ErrorCode.TRANSACTION_ABORTABLE else NOT_IN_TXN_MESSAGE
