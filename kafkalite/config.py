@@ -19,6 +19,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("never", "interval", "always")
+#: Where data lives unless log.dirs says otherwise: a directory of its own beside the caller, not
+#: log.dir's Kafka default (/tmp/kafka-logs, which the table keeps for DescribeConfigs).
+DEFAULT_DATA_DIR = "kafkalite-data"
 
 # DescribeConfigs ConfigType values.
 BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD = 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -621,8 +624,7 @@ class BrokerConfig:
     port: int = _setting("port")
     advertised_host: str | None = _setting("advertised.host.name")
     advertised_port: int | None = _setting("advertised.port")
-    # Not log.dir's Kafka default (/tmp/kafka-logs): a directory of its own beside the caller.
-    data_dir: Path = field(default_factory=lambda: Path("kafkalite-data"))
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
     node_id: int = _setting("node.id")
     auto_create_topics: bool = _setting("auto.create.topics.enable")
     num_partitions: int = _setting("num.partitions")
