@@ -26,7 +26,9 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
     for t in request.topics:
         partitions: list[dict[str, Any]] = []
         for p in t.partitions:
-            entry: dict[str, Any] = {"partition_index": p.partition_index, "low_watermark": -1, "error_code": 0}
+            entry: dict[str, Any] = {
+                "partition_index": p.partition_index, "low_watermark": -1, "error_code": ErrorCode.NONE
+            }
             partitions.append(entry)
             plog = cluster.partition(t.name, p.partition_index)
             if plog is None:
