@@ -16,7 +16,7 @@ from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.clock import Clock
-from kafkalite.config import BROKER_CONFIGS, BrokerConfig
+from kafkalite.config import BrokerConfig
 from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
 from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
@@ -27,13 +27,6 @@ from kafkalite.storage.metadata_log import MetadataLog
 from kafkalite.storage.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
-
-
-def broker_setting(config: BrokerConfig, name: str) -> int:
-    """A numeric broker setting given at start, else its default in the ConfigDef table."""
-    value = config.static_configs.get(name) or BROKER_CONFIGS[name].default
-    assert value is not None, name
-    return int(value)
 
 
 class BrokerState:
@@ -75,13 +68,11 @@ class BrokerState:
             self.txn_log,
             max_timeout_ms=config.transaction_max_timeout_ms,
             fsync=config.fsync == "always",  # transaction records are on disk before the answer
-            transactional_id_expiration_ms=broker_setting(config, "transactional.id.expiration.ms"),
-            remove_expired_interval_ms=broker_setting(
-                config, "transactions.remove.expired.transaction.cleanup.interval.ms"
-            ),
+            transactional_id_expiration_ms=int(config.get("transactional.id.expiration.ms")),
+            remove_expired_interval_ms=int(config.get("transactions.remove.expired.transaction.cleanup.interval.ms")),
         )
-        self.producer_id_expiration_ms = broker_setting(config, "producer.id.expiration.ms")
-        self._producer_expiry = broker_setting(config, "producer.id.expiration.check.interval.ms")
+        self.producer_id_expiration_ms = int(config.get("producer.id.expiration.ms"))
+        self._producer_expiry = int(config.get("producer.id.expiration.check.interval.ms"))
         self._next_producer_expiry = self.clock.now_ms() + self._producer_expiry
         self.telemetry = ClientTelemetry()
         self.clean_start = False
