@@ -130,6 +130,12 @@ def test_compaction_keeps_latest_value_per_key(own_broker: BrokerProcess, topic_
     assert len(got) < total
     # the cleaned log survives a restart, and producing continues at the same end offset
     own_broker.stop()
+    # cleaner progress is checkpointed in Kafka's format; a clean stop leaves no swap or deletion leftovers
+    lines = (own_broker.data_dir / "cleaner-offset-checkpoint").read_text().splitlines()
+    entries = {line.rsplit(" ", 2)[0]: int(line.rsplit(" ", 2)[2]) for line in lines[2:]}
+    assert lines[0] == "0" and entries[topic_name] > 0
+    partition_dir = own_broker.data_dir / f"{topic_name}-0"
+    assert not [p.name for p in partition_dir.iterdir() if p.name.endswith((".cleaned", ".swap", ".deleted"))]
     own_broker.start()
     assert produce(own_broker, topic_name, [(b"key-5", b"newest")])[0][1].offset() == total
     final = {m.key(): m.value() for m in read_to_end(own_broker, topic_name)}
@@ -158,3 +164,30 @@ def test_lowering_retention_applies_at_once(broker: BrokerProcess, topic_name: s
                    timeout=10, what="the log start offset moving past the expired records")
     consumer.close()
     assert low == 5
+
+
+def test_deleted_topic_is_renamed_then_removed_and_recreated_empty(own_broker: BrokerProcess, topic_name: str) -> None:
+    own_broker.start()
+    admin = admin_for(own_broker)
+    create(admin, topic_name, 2)
+    produce(own_broker, topic_name, [(b"k", b"old")] * 20)
+    admin.delete_topics([topic_name])[topic_name].result(15)
+    data = own_broker.data_dir
+    # the live directories are gone at once (renamed to <name>.<uuid>-delete), removed soon after in a worker
+    assert not (data / f"{topic_name}-0").exists() and not (data / f"{topic_name}-1").exists()
+    wait_for(lambda: not [p for p in data.iterdir() if p.name.startswith(f"{topic_name}-")], what="removal")
+    # a topic of the same name starts empty, and so it stays across a restart
+    wait_for(lambda: _try_create(admin, topic_name), what="recreate")
+    assert read_to_end(own_broker, topic_name) == []
+    produce(own_broker, topic_name, [(b"k", b"new")])
+    own_broker.stop()
+    own_broker.start()
+    assert [m.value() for m in read_to_end(own_broker, topic_name)] == [b"new"]
+
+
+def _try_create(admin: object, name: str) -> bool:
+    try:
+        create(admin, name, 1)  # type: ignore[arg-type]
+    except Exception:  # the deletion is still visible to the admin client for a moment
+        return False
+    return True

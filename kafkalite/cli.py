@@ -18,7 +18,14 @@ from typing import Any
 import click
 
 from kafkalite import __version__
-from kafkalite.config import FSYNC_POLICIES, BrokerConfig, ConfigError, load_properties_file
+from kafkalite.config import (
+    BROKER_CONFIGS,
+    DEFAULT_DATA_DIR,
+    FSYNC_POLICIES,
+    BrokerConfig,
+    ConfigError,
+    load_properties_file,
+)
 
 
 def run_event_loop(main_coroutine: Coroutine[Any, Any, None]) -> None:
@@ -57,14 +64,14 @@ def main() -> None:
     "--host",
     envvar="KAFKALITE_HOST",
     default=None,
-    show_default="127.0.0.1",
+    show_default=BROKER_CONFIGS["host"].default,
     help="Address to listen on (0.0.0.0 for all interfaces).",
 )
 @click.option(
     "--port",
     envvar="KAFKALITE_PORT",
     default=None,
-    show_default="9092",
+    show_default=BROKER_CONFIGS["port"].default,
     type=int,
     help="Port to listen on (0 picks a free one).",
 )
@@ -85,7 +92,7 @@ def main() -> None:
     "--data-dir",
     envvar="KAFKALITE_DATA_DIR",
     default=None,
-    show_default="./kafkalite-data",
+    show_default=f"./{DEFAULT_DATA_DIR}",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where segment files live (Kafka's log.dirs).",
 )
@@ -93,19 +100,23 @@ def main() -> None:
     "--fsync",
     envvar="KAFKALITE_FSYNC",
     default=None,
-    show_default="never",
+    show_default=BROKER_CONFIGS["kafkalite.fsync"].default,
     type=click.Choice(FSYNC_POLICIES),
     help="never: leave flushing to the OS; interval: fsync every --fsync-interval-ms; "
     "always: fsync before acknowledging.",
 )
 @click.option(
-    "--fsync-interval-ms", envvar="KAFKALITE_FSYNC_INTERVAL_MS", default=None, show_default="1000", type=int
+    "--fsync-interval-ms",
+    envvar="KAFKALITE_FSYNC_INTERVAL_MS",
+    default=None,
+    show_default=BROKER_CONFIGS["kafkalite.fsync.interval.ms"].default,
+    type=int,
 )
 @click.option(
     "--num-partitions",
     envvar="KAFKALITE_NUM_PARTITIONS",
     default=None,
-    show_default="1",
+    show_default=BROKER_CONFIGS["num.partitions"].default,
     type=int,
     help="Partitions of auto-created topics (Kafka's num.partitions).",
 )
@@ -120,7 +131,7 @@ def main() -> None:
     "--message-max-bytes",
     envvar="KAFKALITE_MESSAGE_MAX_BYTES",
     default=None,
-    show_default="1048588",
+    show_default=BROKER_CONFIGS["message.max.bytes"].default,
     type=int,
     help="Largest record batch accepted (Kafka's message.max.bytes).",
 )
@@ -181,7 +192,7 @@ def serve(
     try:
         props = load_properties_file(config_file) if config_file is not None else {}
         if "log.dirs" not in {**props, **settings} and "log.dir" not in props:
-            settings["log.dirs"] = "./kafkalite-data"
+            settings["log.dirs"] = f"./{DEFAULT_DATA_DIR}"
         config = BrokerConfig.from_properties(props, settings)
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc

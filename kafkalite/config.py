@@ -12,12 +12,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("never", "interval", "always")
+#: Where data lives unless log.dirs says otherwise: a directory of its own beside the caller, not
+#: log.dir's Kafka default (/tmp/kafka-logs, which the table keeps for DescribeConfigs).
+DEFAULT_DATA_DIR = "kafkalite-data"
 
 # DescribeConfigs ConfigType values.
 BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD = 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -381,10 +385,18 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("group.initial.rebalance.delay.ms", INT, "0", at_least(0), "Wait for more members before a rebalance"),
         c("group.min.session.timeout.ms", INT, "1000", at_least(0), "Smallest session timeout allowed"),
         c("group.max.session.timeout.ms", INT, "1800000", at_least(0), "Largest session timeout allowed"),
+        c("offsets.retention.minutes", INT, "10080", at_least(1), "Keep offsets of an empty group this long"),
+        c("offsets.retention.check.interval.ms", LONG, "600000", at_least(1), "How often offsets expire"),
+        c("transaction.max.timeout.ms", INT, "900000", at_least(1), "Largest transaction timeout a producer may ask"),
         c("offsets.topic.replication.factor", SHORT, "1", at_least(1), "No effect: offsets are kept in a file"),
         c("offsets.topic.num.partitions", INT, "50", at_least(1), "No effect: offsets are kept in a file"),
         c("transaction.state.log.replication.factor", SHORT, "1", at_least(1), "No effect here"),
         c("transaction.state.log.min.isr", INT, "1", at_least(1), "No effect here"),
+        c("transactional.id.expiration.ms", INT, "604800000", at_least(1), "Idle time before a transactional id goes"),
+        c("transactions.remove.expired.transaction.cleanup.interval.ms", INT, "3600000", at_least(1),
+          "How often expired transactional ids are removed"),
+        c("producer.id.expiration.ms", INT, "86400000", at_least(1), "Idle time before a producer's state goes"),
+        c("producer.id.expiration.check.interval.ms", INT, "600000", at_least(1), "How often producer state expires"),
         c("share.coordinator.state.topic.replication.factor", SHORT, "1", at_least(1), "No effect here"),
         c("share.coordinator.state.topic.min.isr", SHORT, "1", at_least(1), "No effect here"),
         c("process.roles", LIST, "broker,controller", None, "No effect: one combined node"),
@@ -573,55 +585,118 @@ def _parse_listener(value: str, setting: str) -> tuple[str, int]:
 # ---- the broker's settings -----------------------------------------------------------------
 
 
+def typed_value(defn: ConfigDef, value: str | None) -> Any:
+    """A stored (validated) value as Python sees it: bool, int, float, list of str, str, or None."""
+    if value is None:
+        return None
+    if defn.type == BOOLEAN:
+        return value == "true"
+    if defn.type in (INT, SHORT, LONG):
+        return int(value)
+    if defn.type == DOUBLE:
+        return float(value)
+    if defn.type == LIST:
+        return [item for item in value.split(",") if item]
+    return value
+
+
+#: The BrokerConfig field metadata key naming the broker config a field holds.
+CONFIG_NAME = "config"
+
+
+def _setting(name: str) -> Any:
+    """A ``BrokerConfig`` field holding broker config ``name``: its default is the table's, typed."""
+    defn = BROKER_CONFIGS[name]
+    return field(default=typed_value(defn, defn.default), metadata={CONFIG_NAME: name})
+
+
 @dataclass
 class BrokerConfig:
     """Everything ``kafkalite serve`` can be told; one instance per broker.
 
-    ``static_configs`` holds every Kafka-named setting given at start (properties file and flags),
-    as DescribeConfigs reports them with the source STATIC_BROKER_CONFIG. ``topic_defaults`` is
-    the effective broker-level default of every topic config; the broker recomputes it when a
-    dynamic broker config changes.
+    The ConfigDef table (``BROKER_CONFIGS``) is the single source of names, types and defaults.
+    The fields below are the settings the broker reads often, each declared with ``_setting(name)``
+    so its default is the table's; every other broker config, including one newly added to the
+    table, is read with ``get(name)``, typed by its table entry. Fields can be given directly
+    (the embedded ``Broker``) or derived from Kafka-named settings by ``from_properties``.
+
+    ``static_configs`` holds every Kafka-named setting given at start (properties file and flags,
+    and fields given directly with a non-default value), as DescribeConfigs reports them with
+    the source STATIC_BROKER_CONFIG. ``topic_defaults`` is the effective broker-level default of
+    every topic config; the broker recomputes it, and the fields of dynamic configs, when a
+    dynamic broker config changes (``refresh_topic_defaults``).
     """
 
-    host: str = "127.0.0.1"
-    port: int = 9092
-    advertised_host: str | None = None
-    advertised_port: int | None = None
-    data_dir: Path = field(default_factory=lambda: Path("kafkalite-data"))
-    node_id: int = 1
-    auto_create_topics: bool = True
-    num_partitions: int = 1
-    default_replication_factor: int = 1
-    message_max_bytes: int = 1048588
-    socket_request_max_bytes: int = 100 * 1024 * 1024
-    fsync: str = "never"
-    fsync_interval_ms: int = 1000
-    group_initial_rebalance_delay_ms: int = 0
-    group_min_session_timeout_ms: int = 1000
-    group_max_session_timeout_ms: int = 1800000
-    transaction_max_timeout_ms: int = 900000
-    retention_check_interval_ms: int = 300000
-    log_cleaner_enable: bool = True
-    log_cleaner_backoff_ms: int = 15000
+    host: str = _setting("host")
+    port: int = _setting("port")
+    advertised_host: str | None = _setting("advertised.host.name")
+    advertised_port: int | None = _setting("advertised.port")
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
+    node_id: int = _setting("node.id")
+    auto_create_topics: bool = _setting("auto.create.topics.enable")
+    num_partitions: int = _setting("num.partitions")
+    default_replication_factor: int = _setting("default.replication.factor")
+    message_max_bytes: int = _setting("message.max.bytes")
+    socket_request_max_bytes: int = _setting("socket.request.max.bytes")
+    fsync: str = _setting("kafkalite.fsync")
+    fsync_interval_ms: int = _setting("kafkalite.fsync.interval.ms")
+    group_initial_rebalance_delay_ms: int = _setting("group.initial.rebalance.delay.ms")
+    group_min_session_timeout_ms: int = _setting("group.min.session.timeout.ms")
+    group_max_session_timeout_ms: int = _setting("group.max.session.timeout.ms")
+    offsets_retention_minutes: int = _setting("offsets.retention.minutes")
+    offsets_retention_check_interval_ms: int = _setting("offsets.retention.check.interval.ms")
+    transaction_max_timeout_ms: int = _setting("transaction.max.timeout.ms")
+    retention_check_interval_ms: int = _setting("log.retention.check.interval.ms")
+    log_cleaner_enable: bool = _setting("log.cleaner.enable")
+    log_cleaner_backoff_ms: int = _setting("log.cleaner.backoff.ms")
     static_configs: dict[str, str] = field(default_factory=dict)
     topic_defaults: dict[str, str] = field(default_factory=lambda: dict(TOPIC_CONFIG_DEFAULTS))
+    _dynamic_layers: list[dict[str, str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
         if self.fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {self.fsync!r}")
-        if self.message_max_bytes != 1048588:
-            self.static_configs.setdefault("message.max.bytes", str(self.message_max_bytes))
+        # A field given directly is a static setting like one from server.properties.
+        for attr, name in _FIELDS.items():
+            value = getattr(self, attr)
+            if value != _field_default(name):
+                self.static_configs.setdefault(name, _as_setting(value))
         self.refresh_topic_defaults([])
 
     def refresh_topic_defaults(self, dynamic_layers: list[dict[str, str]]) -> None:
-        """Recompute ``topic_defaults`` from dynamic layers (strongest first) over the static configs."""
+        """Recompute ``topic_defaults`` and the fields of dynamic broker configs from dynamic layers
+        (strongest first) over the static configs."""
+        self._dynamic_layers = list(dynamic_layers)
         layers = [*dynamic_layers, self.static_configs]
         for name in TOPIC_CONFIG_DEFAULTS:
             value, _, _ = topic_default(name, layers)
             if value is not None:
                 self.topic_defaults[name] = value
-        self.message_max_bytes = int(self.topic_defaults["max.message.bytes"])
+        for attr, name in _FIELDS.items():
+            if BROKER_CONFIGS[name].dynamic:
+                setattr(self, attr, self._layered(name))
+
+    def get(self, name: str) -> Any:
+        """Broker config ``name``, typed by its table entry (bool, int, float, list of str, str or None).
+
+        A field's value for the settings that have one; otherwise the dynamic value if one is set,
+        else the static one, else the table's default. KeyError for a name not in the table. Not
+        for a per-request path: read it at start or when configs change.
+        """
+        if name not in BROKER_CONFIGS:
+            raise KeyError(f"unknown broker config {name!r}")
+        attr = _ATTRS.get(name)
+        if attr is not None:
+            return getattr(self, attr)
+        return self._layered(name)
+
+    def _layered(self, name: str) -> Any:
+        defn = BROKER_CONFIGS[name]
+        for layer in (*self._dynamic_layers, self.static_configs):
+            if name in layer:
+                return typed_value(defn, layer[name])
+        return typed_value(defn, defn.default)
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -644,47 +719,47 @@ class BrokerConfig:
                 log.warning("unknown configuration %r ignored", name)
         known = validate_broker_configs({k: v for k, v in merged.items() if k in BROKER_CONFIGS})
 
-        def get(name: str) -> str | None:
-            return known.get(name, BROKER_CONFIGS[name].default)
-
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
+        # Listener strings first: an explicit host, port, advertised.host.name or advertised.port wins.
         if "listeners" in known:
             kwargs["host"], kwargs["port"] = _parse_listener(known["listeners"], "listeners")
         if "advertised.listeners" in known:
             kwargs["advertised_host"], kwargs["advertised_port"] = _parse_listener(
                 known["advertised.listeners"], "advertised.listeners"
             )
-        if "host" in known:
-            kwargs["host"] = known["host"]
-        if "port" in known:
-            kwargs["port"] = int(known["port"])
-        if "advertised.host.name" in known:
-            kwargs["advertised_host"] = known["advertised.host.name"]
-        if "advertised.port" in known:
-            kwargs["advertised_port"] = int(known["advertised.port"])
+        for attr, name in _FIELDS.items():
+            if name in known:
+                kwargs[attr] = typed_value(BROKER_CONFIGS[name], known[name])
         dirs = known.get("log.dirs") or known.get("log.dir")
         if dirs:
             if len(dirs.split(",")) > 1:
                 log.warning("kafkalite uses one data directory: %s", dirs.split(",")[0])
             kwargs["data_dir"] = Path(dirs.split(",")[0])
-        node = known.get("node.id") or (known["broker.id"] if int(known.get("broker.id", "-1")) >= 0 else None)
-        kwargs["node_id"] = int(node or "1")
-        kwargs["auto_create_topics"] = get("auto.create.topics.enable") == "true"
-        kwargs["num_partitions"] = int(get("num.partitions") or 1)
-        kwargs["default_replication_factor"] = int(get("default.replication.factor") or 1)
-        kwargs["message_max_bytes"] = int(get("message.max.bytes") or 1048588)
-        kwargs["socket_request_max_bytes"] = int(get("socket.request.max.bytes") or 0)
-        kwargs["fsync"] = get("kafkalite.fsync")
-        kwargs["fsync_interval_ms"] = int(get("kafkalite.fsync.interval.ms") or 1000)
-        kwargs["group_initial_rebalance_delay_ms"] = int(get("group.initial.rebalance.delay.ms") or 0)
-        kwargs["group_min_session_timeout_ms"] = int(get("group.min.session.timeout.ms") or 0)
-        kwargs["group_max_session_timeout_ms"] = int(get("group.max.session.timeout.ms") or 0)
-        kwargs["retention_check_interval_ms"] = int(get("log.retention.check.interval.ms") or 300000)
-        kwargs["log_cleaner_enable"] = get("log.cleaner.enable") == "true"
-        kwargs["log_cleaner_backoff_ms"] = int(get("log.cleaner.backoff.ms") or 0)
-        if kwargs["group_min_session_timeout_ms"] > kwargs["group_max_session_timeout_ms"]:  # type: ignore[operator]
+        if "node.id" not in known and int(known.get("broker.id", "-1")) >= 0:
+            kwargs["node_id"] = int(known["broker.id"])
+        config = cls(static_configs=known, **kwargs)
+        if config.group_min_session_timeout_ms > config.group_max_session_timeout_ms:
             raise ConfigError("group.min.session.timeout.ms must not exceed group.max.session.timeout.ms")
-        return cls(static_configs=known, **kwargs)  # type: ignore[arg-type]
+        return config
+
+
+#: BrokerConfig field -> the broker config it holds, and back.
+_FIELDS: dict[str, str] = {f.name: f.metadata[CONFIG_NAME] for f in fields(BrokerConfig) if CONFIG_NAME in f.metadata}
+_ATTRS: dict[str, str] = {name: attr for attr, name in _FIELDS.items()}
+
+
+def _field_default(name: str) -> Any:
+    defn = BROKER_CONFIGS[name]
+    return typed_value(defn, defn.default)
+
+
+def _as_setting(value: Any) -> str:
+    """A field's value as a Kafka setting string (the inverse of ``typed_value``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
 
 
 def load_properties_file(path: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 
 START_TIMEOUT_SECONDS = 30.0
@@ -28,7 +29,8 @@ class Broker:
     """An in-process kafkalite broker.
 
     ``port=0`` picks a free port; ``data_dir=None`` uses a temporary directory that is removed
-    on stop; ``fs`` is the file system storage writes through (a ``FaultyFS`` to fail the disk).
+    on stop; ``clock`` replaces the wall clock (a test's ``ManualClock`` moves the broker's time);
+    ``fs`` is the file system storage writes through (a ``FaultyFS`` to fail the disk).
     Any other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
     """
 
@@ -40,6 +42,7 @@ class Broker:
         *,
         log_requests: bool = False,
         metrics_port: int | None = None,
+        clock: Clock | None = None,
         fs: Any = None,
         **config: Any,
     ) -> None:
@@ -49,6 +52,7 @@ class Broker:
         self._config_overrides = config
         self._log_requests = log_requests
         self._metrics_port = metrics_port
+        self._clock = clock
         self._fs = fs  # a kafkalite.storage.fs.FileSystem (a FaultyFS in tests); None: the real disk
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._server: Any = None  # KafkaliteServer, imported lazily
@@ -99,9 +103,8 @@ class Broker:
             data_dir = Path(self._tmpdir.name)
         self.config = BrokerConfig(host=self._host, port=self._requested_port, data_dir=data_dir,
                                    **self._config_overrides)
-        return KafkaliteServer(
-            self.config, log_requests=self._log_requests, metrics_port=self._metrics_port, fs=self._fs
-        )
+        return KafkaliteServer(self.config, clock=self._clock, log_requests=self._log_requests,
+                               metrics_port=self._metrics_port, fs=self._fs)
 
     def _cleanup(self) -> None:
         self._server = None

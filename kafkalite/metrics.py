@@ -2,9 +2,12 @@
 
 Owns: per-(API key, version) request tallies and a latency histogram, fed by the dispatcher
 through ``request_done`` (one dict lookup, three integer adds and one histogram observe per
-request), and a collector that reads connections, partition offsets and consumer group lag
-from the broker at scrape time. The endpoint runs on the broker's own event loop, so scraping
-reads broker state from the thread that owns it; nothing here changes broker state.
+request), connection counts fed by the server, and a collector that reads partition offsets
+and consumer group lag from the broker state at scrape time. ``BrokerMetrics`` is a
+``RequestObserver`` (kafkalite.broker.observer): it knows the broker state, not the server, so
+the server imports this module and not the other way round. The endpoint runs on the
+broker's own event loop, so scraping reads broker state from the thread that owns it;
+nothing here changes broker state.
 
 Turned on with ``kafkalite serve --metrics-port N`` (``KAFKALITE_METRICS_PORT``); when off,
 this module is not even imported.
@@ -24,7 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from kafkalite.server.app import KafkaliteServer
+    from kafkalite.broker.broker import BrokerState
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,16 @@ class _ApiSlot:
 
 
 class BrokerMetrics:
-    """The metrics of one ``KafkaliteServer``, in a registry of their own (brokers can share a process)."""
+    """The metrics of one broker, in a registry of their own (brokers can share a process).
 
-    def __init__(self, server: KafkaliteServer) -> None:
-        self.server = server
+    A ``RequestObserver``: the dispatcher calls ``request_done``, the server ``connection_opened``
+    and ``connection_closed``.
+    """
+
+    def __init__(self, state: BrokerState) -> None:
+        self.state = state
+        self.connections_open = 0
+        self.connections_accepted = 0
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "kafkalite_request_duration_seconds",
@@ -80,7 +89,7 @@ class BrokerMetrics:
 
     # ---- the hot path -------------------------------------------------------------------------------
 
-    def request_done(self, frame: bytes, response: bytes | None, seconds: float) -> None:
+    def request_done(self, frame: bytes, response: memoryview | None, seconds: float) -> None:
         """Account one answered request (``frame`` is the request without its size prefix)."""
         slot = self._slots.get(frame[:4])
         if slot is None:
@@ -90,6 +99,13 @@ class BrokerMetrics:
         if response is not None:
             slot.bytes_out += len(response)
         slot.observe(seconds)
+
+    def connection_opened(self) -> None:
+        self.connections_open += 1
+        self.connections_accepted += 1
+
+    def connection_closed(self) -> None:
+        self.connections_open -= 1
 
     def _new_slot(self, key_version: bytes) -> _ApiSlot:
         from kafkalite.broker.handlers import APIS
@@ -163,7 +179,7 @@ class _BrokerCollector(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        server = self.metrics.server
+        metrics = self.metrics
         requests = CounterMetricFamily(
             "kafkalite_requests", "Requests answered, per API and version.", labels=["api", "api_key", "version"]
         )
@@ -174,7 +190,7 @@ class _BrokerCollector(Collector):
             "kafkalite_bytes_out", "Response bytes sent (size prefix included), per API.", labels=["api", "api_key"]
         )
         per_api: dict[tuple[str, int], list[int]] = {}
-        for slot in self.metrics.slots():
+        for slot in metrics.slots():
             labels = [slot.api, str(slot.api_key), str(slot.version)]
             requests.add_metric(labels, slot.count)
             totals = per_api.setdefault((slot.api, slot.api_key), [0, 0])
@@ -187,12 +203,12 @@ class _BrokerCollector(Collector):
         yield bytes_in
         yield bytes_out
 
-        yield GaugeMetricFamily("kafkalite_connections", "Open client connections.", value=len(server.connections))
+        yield GaugeMetricFamily("kafkalite_connections", "Open client connections.", value=metrics.connections_open)
         yield CounterMetricFamily(
-            "kafkalite_connections_accepted", "Client connections accepted.", value=server.connections_accepted
+            "kafkalite_connections_accepted", "Client connections accepted.", value=metrics.connections_accepted
         )
 
-        state = server.state
+        state = metrics.state
         end = GaugeMetricFamily(
             "kafkalite_log_end_offset", "Log end offset (high watermark) per partition.", labels=["topic", "partition"]
         )
@@ -225,9 +241,10 @@ class _BrokerCollector(Collector):
             labels=["group", "topic", "partition"],
         )
         members = GaugeMetricFamily("kafkalite_consumer_group_members", "Members per group.", labels=["group", "state"])
-        for group_id, group in state.groups.groups.items():
+        for group, offsets in state.groups.offsets_by_group():
+            group_id = group.group_id
             members.add_metric([group_id, group.state.value], len(group.members))
-            for (topic, partition), entry in group.offsets.items():
+            for (topic, partition), entry in offsets.items():
                 hw_or_none = high.get((topic, partition))
                 if hw_or_none is None:
                     continue

@@ -1,18 +1,27 @@
 """Broker and topic config definitions, server.properties parsing and the serve command's handling."""
 
+import dataclasses
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from kafkalite.broker.broker import BrokerState
 from kafkalite.config import (
+    BROKER_CONFIGS,
+    CONFIG_NAME,
+    LONG,
     TOPIC_CONFIG_DEFAULTS,
     BrokerConfig,
+    ConfigDef,
     ConfigError,
+    at_least,
     parse_properties,
     topic_default,
+    typed_value,
     validate_topic_configs,
 )
 
@@ -192,3 +201,71 @@ def test_serve_rejects_missing_config_file_and_bad_override(tmp_path):
     assert result.returncode != 0 and "cannot read config file" in result.stderr
     result = _serve("--override", "num.partitions")
     assert result.returncode != 0 and "NAME=VALUE" in result.stderr
+
+
+# ---- BrokerConfig derived from the ConfigDef table ----------------------------------------------
+
+
+def test_every_field_default_is_the_table_default() -> None:
+    """No default is written twice: each setting field's default is its table entry's, typed."""
+    blank = BrokerConfig()
+    parsed = BrokerConfig.from_properties({})
+    backed = [f for f in dataclasses.fields(BrokerConfig) if CONFIG_NAME in f.metadata]
+    assert len(backed) >= 18
+    for f in backed:
+        defn = BROKER_CONFIGS[f.metadata[CONFIG_NAME]]
+        assert getattr(blank, f.name) == typed_value(defn, defn.default), f.name
+        assert getattr(parsed, f.name) == getattr(blank, f.name), f.name
+    assert blank.static_configs == {}
+
+
+def test_transaction_max_timeout_is_a_setting_that_reaches_the_coordinator(tmp_path: Path) -> None:
+    assert BrokerConfig().transaction_max_timeout_ms == 900000  # Kafka's default, from the table
+    cfg = BrokerConfig.from_properties({"log.dirs": str(tmp_path), "transaction.max.timeout.ms": "60000"})
+    assert cfg.transaction_max_timeout_ms == 60000
+    assert cfg.get("transaction.max.timeout.ms") == 60000
+    state = BrokerState(cfg)
+    assert state.txns.max_timeout_ms == 60000
+    with pytest.raises(ConfigError, match=r"transaction\.max\.timeout\.ms: Value must be at least 1"):
+        BrokerConfig.from_properties({"transaction.max.timeout.ms": "0"})
+
+
+def test_get_reads_any_table_entry_typed() -> None:
+    cfg = BrokerConfig.from_properties({"log.cleaner.threads": "2", "listeners": "PLAINTEXT://0.0.0.0:9999"})
+    assert cfg.get("log.cleaner.threads") == 2  # static
+    assert cfg.get("log.cleaner.io.buffer.load.factor") == 0.9  # table default, DOUBLE
+    assert cfg.get("process.roles") == ["broker", "controller"]  # LIST
+    assert cfg.get("delete.topic.enable") is True  # BOOLEAN
+    assert cfg.get("controller.listener.names") is None  # no default
+    assert cfg.get("port") == 9999 and cfg.get("host") == "0.0.0.0"  # fields: what the broker runs with
+    with pytest.raises(KeyError, match=r"no\.such\.setting"):
+        cfg.get("no.such.setting")
+
+
+def test_dynamic_layers_win_and_refresh_the_fields_of_dynamic_configs() -> None:
+    cfg = BrokerConfig.from_properties({"log.cleaner.backoff.ms": "100", "log.cleaner.threads": "2"})
+    assert cfg.log_cleaner_backoff_ms == 100
+    cfg.refresh_topic_defaults([{"log.cleaner.backoff.ms": "20"}, {"log.cleaner.threads": "3"}])
+    assert cfg.log_cleaner_backoff_ms == 20
+    assert cfg.get("log.cleaner.threads") == 3
+    cfg.refresh_topic_defaults([])
+    assert cfg.log_cleaner_backoff_ms == 100
+    assert cfg.get("log.cleaner.threads") == 2
+
+
+def test_a_new_table_entry_is_available_without_writing_its_default_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "kafkalite.test.only.ms"
+    monkeypatch.setitem(BROKER_CONFIGS, name, ConfigDef(name, LONG, "1234", at_least(0), "A setting for this test"))
+    assert BrokerConfig.from_properties({}).get(name) == 1234
+    assert BrokerConfig.from_properties({name: " 5 "}).get(name) == 5
+    with pytest.raises(ConfigError, match=re.escape(f"Invalid value -1 for configuration {name}")):
+        BrokerConfig.from_properties({name: "-1"})
+
+
+def test_fields_given_directly_are_static_settings() -> None:
+    """The embedded broker passes fields; DescribeConfigs and get() see them as static settings."""
+    cfg = BrokerConfig(num_partitions=3, auto_create_topics=False, message_max_bytes=5000)
+    assert cfg.static_configs == {"num.partitions": "3", "auto.create.topics.enable": "false",
+                                  "message.max.bytes": "5000"}
+    assert cfg.topic_defaults["max.message.bytes"] == "5000"
+    assert cfg.get("num.partitions") == 3

@@ -12,7 +12,7 @@ import logging
 from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
-from kafkalite.broker.log_manager import LogMaintenance
+from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.clock import Clock
@@ -23,6 +23,7 @@ from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
 from kafkalite.storage.fs import REAL_FS, FileSystem
 from kafkalite.storage.log import PartitionLog
+from kafkalite.storage.log_manager import LogManager
 from kafkalite.storage.metadata_log import MetadataLog
 from kafkalite.storage.write_behind import WriteBehind
 
@@ -39,9 +40,12 @@ class BrokerState:
         self.fs = fs or REAL_FS
         self.catalog = Catalog(config.data_dir, self.fs)
         self.write_behind = WriteBehind(self.clock.now_ms)
-        self.cluster = Cluster(config, self.catalog, self.clock, self.write_behind)
+        #: The partition logs' owner (fsync policy, retention, checkpoints, deletion).
+        self.log_manager = LogManager(self.catalog, self.clock.now_ms, config.fsync, self.write_behind)
+        self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
-        self.logs = LogMaintenance(self.cluster, self.clock)
+        #: Runs the log manager's jobs off the loop; retention and cleaner timers.
+        self.logs = LogTasks(self.log_manager, self.clock)
         self.notifier = AppendNotifier()
         self.producer_ids = ProducerIdAllocator(config.data_dir, self.fs)
         self.group_log = MetadataLog(config.data_dir / "consumer_offsets.log", fs=self.fs)
@@ -50,35 +54,42 @@ class BrokerState:
                 initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
                 min_session_timeout_ms=config.group_min_session_timeout_ms,
                 max_session_timeout_ms=config.group_max_session_timeout_ms,
+                offsets_retention_ms=config.offsets_retention_minutes * 60_000,
+                offsets_retention_check_interval_ms=config.offsets_retention_check_interval_ms,
             ),
-            persist=self.group_log.append,
+            self.group_log,
+            fsync=config.fsync == "always",  # group and offset records are on disk before the answer
         )
         self.txn_log = MetadataLog(config.data_dir / "transactions.log", fs=self.fs)
         self.txns = TxnCoordinator(
             TxnEffects(
-                persist=self.txn_log.append,
                 allocate_producer_id=self.producer_ids.allocate,
                 write_markers=self._write_markers,
                 settle_offsets=self.groups.settle_txn,
                 partition_exists=lambda topic, p: self.cluster.partition(topic, p) is not None,
             ),
+            self.txn_log,
             max_timeout_ms=config.transaction_max_timeout_ms,
+            fsync=config.fsync == "always",  # transaction records are on disk before the answer
+            transactional_id_expiration_ms=int(config.get("transactional.id.expiration.ms")),
+            remove_expired_interval_ms=int(config.get("transactions.remove.expired.transaction.cleanup.interval.ms")),
         )
+        self.producer_id_expiration_ms = int(config.get("producer.id.expiration.ms"))
+        self._producer_expiry = int(config.get("producer.id.expiration.check.interval.ms"))
+        self._next_producer_expiry = self.clock.now_ms() + self._producer_expiry
         self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
-        self._dirty: set[PartitionLog] = set()
+        self._marker_syncs: list[asyncio.Future[None]] = []
 
     def open(self) -> None:
         self.clean_start = self.catalog.take_clean_shutdown_marker()
         self.cluster.open(self.clean_start)
         self.configs.open()
         now = self.clock.now_ms()
-        for record in self.group_log.replay():
-            self.groups.replay(record, now)
+        self.groups.load(self.group_log.replay(), now)
         self.group_log.open()
-        for record in self.txn_log.replay():
-            self.txns.replay(record)
+        self.txns.load(self.txn_log.replay())
         self.txn_log.open()
         self.txns.recover(now)
         if not self.clean_start and self.cluster.topics:
@@ -110,15 +121,28 @@ class BrokerState:
         return True
 
     async def flush_now(self, plog: PartitionLog) -> None:
-        """fsync in a worker thread (the ``always`` policy), so other connections are not stalled."""
-        plog.write_pending()  # here: appends from other connections may touch it meanwhile
-        await asyncio.get_running_loop().run_in_executor(None, plog.fsync)
+        """fsync in a worker thread (the ``always`` policy), so other connections are not stalled.
+
+        What to sync is captured here, on the loop (a duplicate of the active segment's
+        descriptor), so appends and rolls by other connections meanwhile cannot race it.
+        """
+        await self.logs.flush_now(plog)
 
     def appended(self, topic: str, partition: int, plog: PartitionLog) -> None:
         """Note a fresh append for the ``interval`` policy and wake fetchers waiting on it."""
-        if self.config.fsync == "interval":
-            self._dirty.add(plog)
+        self.log_manager.appended(plog)
         self.notifier.notify((topic, partition))
+
+    async def checkpoint_log_start_offsets(self) -> None:
+        """Write a moved log start offset before answering (DeleteRecords), off the loop."""
+        for job in self.log_manager.checkpoint_jobs():
+            await self.logs.run_ordered(job)
+
+    async def markers_synced(self) -> None:
+        """Under ``always``: wait until the transaction markers written so far are fsynced."""
+        pending, self._marker_syncs = self._marker_syncs, []
+        for future in pending:
+            await future
 
     def tick(self) -> None:
         """Run coordinator timers that are due (the server calls this periodically)."""
@@ -126,21 +150,37 @@ class BrokerState:
         self.groups.tick(now)
         self.txns.tick(now)
         self.cluster.save_if_behind()
-        self.group_log.maybe_compact(self.groups.snapshot)
-        self.txn_log.maybe_compact(self.txns.snapshot)
+        if now >= self._next_producer_expiry:
+            self._next_producer_expiry = now + self._producer_expiry
+            self.expire_producers(now)
+        self.logs.compact_metadata(self.group_log, self.groups.snapshot)  # off the loop
+        self.logs.compact_metadata(self.txn_log, self.txns.snapshot)
+
+    def expire_producers(self, now: int) -> None:
+        """Forget idle producers in every partition (Kafka's producer.id.expiration.ms check)."""
+        for topic in list(self.cluster.topics.values()):
+            for plog in topic.partitions:
+                plog.producer_state.remove_expired(now, self.producer_id_expiration_ms)
 
     def _write_markers(self, producer_id: int, producer_epoch: int, commit: bool, partitions: set[Partition]) -> None:
         """Write COMMIT or ABORT markers into the transaction's partitions and wake their readers."""
+        written: list[PartitionLog] = []
         for topic, index in partitions:
             plog = self.cluster.partition(topic, index)
             if plog is not None and plog.append_marker(producer_id, producer_epoch, commit) is not None:
-                if self.config.fsync == "always":
-                    plog.flush()  # markers are rare: flush inline so the decision is on disk before EndTxn answers
+                written.append(plog)
                 self.appended(topic, index, plog)
+        if written and self.config.fsync == "always":
+            # Captured now, fsynced in a worker; EndTxn awaits ``markers_synced`` before answering.
+            job = self.log_manager.sync_job(written)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (tools, unit tests): at once
+                job.run()
+                return
+            self._marker_syncs = [f for f in self._marker_syncs if not f.done()]
+            self._marker_syncs.append(loop.run_in_executor(None, job.run))
 
     def flush_dirty(self) -> None:
-        """Fsync logs appended to since the last call (the ``interval`` policy's timer)."""
-        dirty, self._dirty = self._dirty, set()
-        for plog in dirty:
-            if plog.segments:
-                plog.flush()
+        """Fsync logs appended to since the last call (the ``interval`` policy's timer), off the loop."""
+        self.logs.flush_dirty()

@@ -1,7 +1,10 @@
-"""Topics and their partition logs: the broker's single owner of topic state.
+"""Topic metadata: the broker's single owner of topic names, ids, configs and partition counts.
 
 Creating, looking up and deleting topics happens only here, and every change is persisted
-through the storage catalog before it is visible to clients.
+through the storage catalog before it is visible to clients. The partition logs themselves
+belong to the storage ``LogManager``: this module derives each topic's ``LogConfig`` and asks
+it to open, reconfigure or delete logs; ``Topic.partitions`` is the manager's list, read-only
+here, and ``partition(topic, index)`` delegates to it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -18,7 +22,7 @@ from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog, TopicRecord
 from kafkalite.storage.log import LogConfig, PartitionLog
-from kafkalite.storage.write_behind import WriteBehind
+from kafkalite.storage.log_manager import LogManager
 
 log = logging.getLogger(__name__)
 
@@ -66,61 +70,56 @@ class Topic:
     name: str
     topic_id: uuid.UUID
     configs: dict[str, str]
-    partitions: list[PartitionLog] = field(default_factory=list)
+    #: The LogManager's logs of this topic, by partition index (its list: never changed here).
+    partitions: Sequence[PartitionLog] = field(default_factory=list)
     #: Derived from ``configs`` and the broker defaults; reset by ``Cluster.refresh_log_configs``.
     produce_settings: ProduceSettings | None = None
 
     def config(self, name: str, defaults: dict[str, str]) -> str:
         return self.configs.get(name, defaults[name])
 
+    @property
+    def partition_count(self) -> int:
+        return len(self.partitions)
+
 
 class Cluster:
-    """All topics of this single-broker cluster."""
+    """All topics of this single-broker cluster; their logs are ``logs`` (the LogManager)."""
 
-    def __init__(
-        self, config: BrokerConfig, catalog: Catalog, clock: Clock, write_behind: WriteBehind | None = None
-    ) -> None:
+    def __init__(self, config: BrokerConfig, catalog: Catalog, clock: Clock, logs: LogManager) -> None:
         self.config = config
-        self.write_behind = write_behind
+        self.logs = logs
         self.catalog = catalog
         self.clock = clock
         self.cluster_id = catalog.cluster_id()
         self.topics: dict[str, Topic] = {}
         self.by_id: dict[uuid.UUID, Topic] = {}
-        self._saved_start_offsets: dict[tuple[str, int], int] = {}
         #: topics.json is behind memory (a save failed on a full disk): saved again at the next tick.
         self.unsaved = False
 
     def open(self, clean_shutdown: bool) -> None:
         deleted = self.catalog.deleted_topic_ids()
+        records = []
         for record in self.catalog.load_topics():
             if record.topic_id in deleted:  # deleted while topics.json could not be saved
                 for index in range(record.partitions):
                     shutil.rmtree(self.catalog.partition_dir(record.name, index), ignore_errors=True)
                 self.unsaved = True
                 continue
-            self._materialise(record, clean_shutdown)
-        for (name, index), offset in self.catalog.load_log_start_offsets().items():
-            plog = self.partition(name, index)
-            if plog is not None:
-                plog.restore_log_start_offset(offset)
-        self._saved_start_offsets = self._start_offsets()
+            records.append(record)
+        self.logs.load(((r.name, r.partitions, self.log_config(r.configs)) for r in records), clean_shutdown)
+        for record in records:
+            self._remember(Topic(record.name, record.topic_id, record.configs, self.logs.logs_of(record.name)))
 
     def close(self) -> bool:
         """Close every partition log; False if any could not be flushed (see PartitionLog.close)."""
-        clean = True
-        for topic in self.topics.values():
-            for plog in topic.partitions:
-                clean = plog.close() and clean
-        return clean
+        return self.logs.close()
 
     # ---- lookups ---------------------------------------------------------------------------
 
     def partition(self, topic: str, index: int) -> PartitionLog | None:
-        t = self.topics.get(topic)
-        if t is None or not 0 <= index < len(t.partitions):
-            return None
-        return t.partitions[index]
+        """The handlers' lookup of a partition's log (None when unknown)."""
+        return self.logs.get(topic, index)
 
     def topic_config(self, topic: Topic, name: str) -> str:
         return topic.config(name, self.config.topic_defaults)
@@ -187,15 +186,15 @@ class Cluster:
 
     def create_topic(self, name: str, partitions: int, configs: dict[str, str] | None = None) -> Topic:
         """Create, persist and open a topic; the caller has run ``check_new_topic``."""
-        record = TopicRecord(name, uuid.uuid4(), partitions, dict(configs or {}))
-        topic = self._materialise(record, clean_shutdown=True)
+        configs = dict(configs or {})
+        plogs = self.logs.create(name, partitions, self.log_config(configs))
+        topic = self._remember(Topic(name, uuid.uuid4(), configs, plogs))
         try:
             self._save()
         except OSError:  # a full disk: undo, so memory and topics.json agree
             del self.topics[name]
-            del self.by_id[record.topic_id]
-            for plog in topic.partitions:
-                plog.delete()
+            del self.by_id[topic.topic_id]
+            self.logs.delete_topic(name)
             raise
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
@@ -216,14 +215,9 @@ class Cluster:
             self.catalog.mark_topic_deleted(topic.topic_id)
         except OSError as exc:
             log.warning("could not leave a tombstone for topic %s: %s", name, exc)
-        for plog in topic.partitions:
-            plog.delete()
+        self.logs.delete_topic(name)
         self.unsaved = True
         self.save_if_behind()
-        try:
-            self.checkpoint_log_start_offsets()
-        except OSError as exc:
-            log.warning("could not checkpoint log start offsets: %s", exc)
         log.info("deleted topic %s", name)
 
     def save_if_behind(self) -> None:
@@ -241,20 +235,12 @@ class Cluster:
     def add_partitions(self, name: str, total: int) -> None:
         """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
         topic = self.topics[name]
-        log_config = self.log_config(topic.configs)
         before = len(topic.partitions)
-        for index in range(before, total):
-            directory = self.catalog.partition_dir(name, index)
-            if directory.exists():  # leftovers of an older topic of this name
-                shutil.rmtree(directory, ignore_errors=True)
-            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind, self.catalog.fs)
-            plog.open(clean_shutdown=True)
-            topic.partitions.append(plog)
+        self.logs.add_partitions(name, total, self.log_config(topic.configs))
         try:
             self._save()
         except OSError:  # a full disk: undo, so memory and topics.json agree
-            while len(topic.partitions) > before:
-                topic.partitions.pop().delete()
+            self.logs.remove_partitions(name, before)
             raise
         log.info("topic %s now has %d partition(s)", name, total)
 
@@ -279,53 +265,17 @@ class Cluster:
         tightened = False
         for t in [topic] if topic is not None else list(self.topics.values()):
             t.produce_settings = None
-            log_config = self.log_config(t.configs)
-            for plog in t.partitions:
-                before, plog.config = plog.config, log_config
-                if plog.segments and _retention_tightened(before, log_config):
-                    tightened = True
-                    try:
-                        plog.enforce_retention()
-                    except OSError:
-                        log.exception("retention failed for %s", plog.directory.name)
+            tightened |= self.logs.reconfigure(t.name, self.log_config(t.configs))
         if tightened:
-            try:
-                self.checkpoint_log_start_offsets()
-            except OSError as exc:  # retried at the next retention check
-                log.warning("could not checkpoint log start offsets: %s", exc)
-
-    # ---- log start offsets -------------------------------------------------------------------
-
-    def _start_offsets(self) -> dict[tuple[str, int], int]:
-        return {
-            (t.name, i): plog.log_start_offset
-            for t in self.topics.values()
-            for i, plog in enumerate(t.partitions)
-            if plog.segments and plog.log_start_offset > 0
-        }
+            self.logs.checkpoint()
 
     def checkpoint_log_start_offsets(self) -> None:
-        """Persist log start offsets when they changed (Kafka's log-start-offset-checkpoint)."""
-        current = self._start_offsets()
-        if current != self._saved_start_offsets:
-            self.catalog.save_log_start_offsets(current)
-            self._saved_start_offsets = current
+        """Persist log start offsets when they changed (the LogManager's checkpoint job)."""
+        self.logs.checkpoint()
 
-    def _materialise(self, record: TopicRecord, clean_shutdown: bool) -> Topic:
-        topic = Topic(record.name, record.topic_id, record.configs)
-        log_config = self.log_config(record.configs)
-        for index in range(record.partitions):
-            plog = PartitionLog(
-                self.catalog.partition_dir(record.name, index),
-                log_config,
-                self.clock.now_ms,
-                self.write_behind,
-                self.catalog.fs,
-            )
-            plog.open(clean_shutdown)
-            topic.partitions.append(plog)
-        self.topics[record.name] = topic
-        self.by_id[record.topic_id] = topic
+    def _remember(self, topic: Topic) -> Topic:
+        self.topics[topic.name] = topic
+        self.by_id[topic.topic_id] = topic
         return topic
 
     def _save(self) -> None:
@@ -335,13 +285,3 @@ class Cluster:
         if self.unsaved:
             self.unsaved = False
             self.catalog.clear_deleted_topics()
-
-
-def _retention_tightened(before: LogConfig, after: LogConfig) -> bool:
-    """Whether ``after`` may delete data that ``before`` kept (-1 means no limit)."""
-
-    def stricter(old: int, new: int) -> bool:
-        return new >= 0 and (old < 0 or new < old)
-
-    return (after.delete and not before.delete) or (after.delete and (
-        stricter(before.retention_ms, after.retention_ms) or stricter(before.retention_bytes, after.retention_bytes)))

@@ -72,10 +72,8 @@ class ConfigResources:
         self._apply()
 
     def _apply(self) -> None:
+        # Also refreshes the config's fields of dynamic broker configs (log.cleaner.backoff.ms, ...).
         self.config.refresh_topic_defaults([self.per_broker, self.cluster_default])
-        for name, attr in (("log.cleaner.backoff.ms", "log_cleaner_backoff_ms"),):
-            value = self.per_broker.get(name) or self.cluster_default.get(name) or self.config.static_configs.get(name)
-            setattr(self.config, attr, int(value or BROKER_CONFIGS[name].default or 0))
         self.cluster.refresh_log_configs()
 
     # ---- resources ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import gc
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
@@ -21,6 +21,9 @@ from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
 from kafkalite.storage.fs import FileSystem
+
+if TYPE_CHECKING:
+    from kafkalite.metrics import BrokerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +49,13 @@ class KafkaliteServer:
     ) -> None:
         self.config = config
         self.state = BrokerState(config, clock, fs)
-        self.metrics: Any = None  # kafkalite.metrics.BrokerMetrics when --metrics-port is given
+        self.metrics: BrokerMetrics | None = None  # when --metrics-port is given; imported only then
         self.metrics_port = metrics_port
         if metrics_port is not None:
             from kafkalite.metrics import BrokerMetrics
 
-            self.metrics = BrokerMetrics(self)
-        self.dispatcher = Dispatcher(self.state, log_requests=log_requests, metrics=self.metrics)
+            self.metrics = BrokerMetrics(self.state)
+        self.dispatcher = Dispatcher(self.state, log_requests=log_requests, observer=self.metrics)
         self.connections: set[BrokerConnection] = set()
         self.connections_accepted = 0
         self._server: asyncio.base_events.Server | None = None
@@ -72,6 +75,7 @@ class KafkaliteServer:
             self.state.open()
         except OSError as exc:  # the real cause (a full disk, too few file handles), not "cannot listen"
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
+        self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
@@ -83,13 +87,14 @@ class KafkaliteServer:
             )
             if self.config.port == 0:
                 self.config.port = self._server.sockets[0].getsockname()[1]
-            if self.metrics is not None:
+            if self.metrics is not None and self.metrics_port is not None:
                 self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
         except BaseException as exc:
             if self._server is not None:
                 self._server.close()
                 with contextlib.suppress(Exception):
                     await self._server.wait_closed()
+            self.state.logs.stop()
             self.state.close()
             if isinstance(exc, OSError):
                 raise StartupError(f"cannot listen on {self.config.host}:{self.config.port}: {exc}") from exc
@@ -114,6 +119,8 @@ class KafkaliteServer:
         conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed)
         self.connections.add(conn)
         self.connections_accepted += 1
+        if self.metrics is not None:
+            self.metrics.connection_opened()
         return conn
 
     def _connection_closed(self, conn: BrokerConnection) -> None:
@@ -129,6 +136,8 @@ class KafkaliteServer:
             task.add_done_callback(lambda _: self._forget(conn))
 
     def _forget(self, conn: BrokerConnection) -> None:
+        if conn in self.connections and self.metrics is not None:
+            self.metrics.connection_closed()
         self.connections.discard(conn)
         if self.state.closing and not self.connections:
             self._no_connections.set()
@@ -191,6 +200,8 @@ class KafkaliteServer:
                 log.warning("%d connection(s) still open after shutdown", len(self.connections))
         for timer in self._timers.values():
             timer.cancel()
+        await self.state.logs.drain()  # fsyncs, snapshots and removals already handed to the worker
+        self.state.logs.stop()
         clean = False
         try:
             clean = self.state.close()

@@ -3,7 +3,8 @@
 ``topics.json`` holds every topic's id, partition count and configs and is replaced
 atomically (write, fsync, rename) on each change. ``meta.properties`` holds the cluster id as
 Kafka's does. ``log-start-offset-checkpoint`` keeps log start offsets moved inside a segment
-(DeleteRecords) in Kafka's checkpoint format; ``broker-configs.json`` keeps dynamic broker
+(DeleteRecords) in Kafka's checkpoint format, and ``cleaner-offset-checkpoint`` the first dirty
+offset of every compacted partition (where the cleaner resumes); ``broker-configs.json`` keeps dynamic broker
 configs (AlterConfigs on the broker and cluster-default resources).
 ``.kafkalite_cleanshutdown`` exists only while the broker is stopped cleanly, telling the next
 start that active segments need no recovery.
@@ -12,6 +13,7 @@ start that active segments need no recovery.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import uuid
@@ -23,6 +25,7 @@ from kafkalite.storage.fs import REAL_FS, FileSystem
 
 CLEAN_SHUTDOWN_FILE = ".kafkalite_cleanshutdown"
 LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint"
+CLEANER_OFFSET_CHECKPOINT = "cleaner-offset-checkpoint"
 BROKER_CONFIGS_FILE = "broker-configs.json"
 #: An empty file per deleted topic until ``topics.json`` no longer lists it (needs no disk space).
 DELETED_TOPIC_PREFIX = ".deleted-topic-"
@@ -36,9 +39,49 @@ class TopicRecord:
     configs: dict[str, str] = field(default_factory=dict)
 
 
+def fsync_dir(directory: Path) -> None:
+    """Make renames and creations in ``directory`` durable (a rename lives in the directory)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # some file systems refuse fsync on a directory
+            raise
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: Path, data: bytes, fs: FileSystem = REAL_FS) -> None:
-    """Replace ``path`` with ``data`` so a crash leaves either the old or the new file."""
+    """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
+
+    Write a temporary file, fsync it, rename it over ``path`` (``fs.atomic_write``; a failure
+    leaves no temporary file), then fsync the directory: until the directory is synced, a power
+    loss may undo the rename and bring the old file back.
+    """
     _fs.atomic_write(path, data, fs)
+    fsync_dir(path.parent)
+
+
+def encode_checkpoint(offsets: dict[tuple[str, int], int]) -> bytes:
+    """Kafka's offset checkpoint file: version 0, the entry count, then ``topic partition offset``."""
+    lines = ["0", str(len(offsets))]
+    lines += [f"{topic} {partition} {offset}" for (topic, partition), offset in sorted(offsets.items())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def decode_checkpoint(text: str) -> dict[tuple[str, int], int]:
+    """Entries of a checkpoint file; an unknown version or a torn file reads as empty."""
+    lines = text.splitlines()
+    offsets: dict[tuple[str, int], int] = {}
+    if len(lines) < 2 or lines[0].strip() != "0":
+        return offsets
+    try:
+        for line in lines[2 : 2 + int(lines[1])]:
+            topic, partition, offset = line.rsplit(" ", 2)
+            offsets[(topic, int(partition))] = int(offset)
+    except ValueError:
+        return {}
+    return offsets
 
 
 class Catalog:
@@ -117,23 +160,20 @@ class Catalog:
 
     # ---- log start offsets (Kafka's log-start-offset-checkpoint: version, count, entries) ----
 
-    def load_log_start_offsets(self) -> dict[tuple[str, int], int]:
-        path = self.data_dir / LOG_START_OFFSET_CHECKPOINT
+    def load_checkpoint(self, name: str) -> dict[tuple[str, int], int]:
+        path = self.data_dir / name
         if not path.exists():
             return {}
-        lines = path.read_text().splitlines()
-        offsets: dict[tuple[str, int], int] = {}
-        if len(lines) < 2 or lines[0].strip() != "0":
-            return offsets
-        for line in lines[2 : 2 + int(lines[1])]:
-            topic, partition, offset = line.rsplit(" ", 2)
-            offsets[(topic, int(partition))] = int(offset)
-        return offsets
+        return decode_checkpoint(path.read_text())
+
+    def checkpoint_path(self, name: str) -> Path:
+        return self.data_dir / name
+
+    def load_log_start_offsets(self) -> dict[tuple[str, int], int]:
+        return self.load_checkpoint(LOG_START_OFFSET_CHECKPOINT)
 
     def save_log_start_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
-        lines = ["0", str(len(offsets))]
-        lines += [f"{topic} {partition} {offset}" for (topic, partition), offset in sorted(offsets.items())]
-        atomic_write(self.data_dir / LOG_START_OFFSET_CHECKPOINT, ("\n".join(lines) + "\n").encode(), self.fs)
+        atomic_write(self.data_dir / LOG_START_OFFSET_CHECKPOINT, encode_checkpoint(offsets), self.fs)
 
     # ---- dynamic broker configs --------------------------------------------------------------
 

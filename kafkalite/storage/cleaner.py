@@ -3,10 +3,13 @@
 Split so the event loop is never blocked for long: ``plan_cleaning`` (on the loop, cheap)
 picks the closed segments to clean and snapshots their paths and times; ``clean`` (in a worker
 thread) reads those files through its own file handles, builds the key -> latest offset map
-and writes a copy of every segment that loses records, with its indexes, into the
-partition's ``.cleaner/`` staging directory; the loop then swaps each copy in with
-``PartitionLog.replace_segment`` (renames only), which refuses a segment that was deleted
-meanwhile. Offsets never change: a rewritten batch keeps its base offset and last
+and writes a copy of every segment that loses records, with its indexes, fsynced, as
+``<base>.log.cleaned`` (``.index.cleaned``, ``.timeindex.cleaned``) beside the segment; the
+loop then swaps each copy in with ``PartitionLog.replace_segment`` (renames only, Kafka's
+``.cleaned`` -> ``.swap`` -> final protocol, so a crash at any step leaves the old or the
+new segment), which refuses a segment that was deleted meanwhile. Where cleaning resumes
+(the first dirty offset) is the LogManager's, persisted in ``cleaner-offset-checkpoint``.
+Offsets never change: a rewritten batch keeps its base offset and last
 offset delta (see ``records.rewrite``), so consumers' positions and committed offsets stay
 valid. The active segment is never touched, as in Kafka.
 
@@ -26,6 +29,7 @@ Rules (Kafka's, simplified where noted):
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +37,13 @@ from pathlib import Path
 from kafkalite.records.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, batch_extent, iter_headers, read_header
 from kafkalite.records.rewrite import build_batch, iter_raw_records
 from kafkalite.storage.index import AbortedTxn
+from kafkalite.storage.loader import CLEANED_SUFFIX, SEGMENT_FILES, STAGING_DIR
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.segment import LogSegment
 
 log = logging.getLogger(__name__)
 
-
-STAGING_DIR = ".cleaner"
+__all__ = ["STAGING_DIR", "CleanResult", "CleanTask", "clean", "clean_now", "dirty_ratio", "plan_cleaning", "swap_in"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class CleanTask:
 @dataclass
 class CleanResult:
     task: CleanTask
-    cleaned: list[tuple[LogSegment, Path]] = field(default_factory=list)
+    cleaned: list[LogSegment] = field(default_factory=list)  # whose ``.cleaned`` copy is written
     records_removed: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
@@ -193,17 +197,20 @@ def clean(task: CleanTask) -> CleanResult:
                 out += build_batch(data, header, kept, header.compression)
         result.bytes_after += len(out)
         if changed:
-            result.cleaned.append((snap.segment, _stage(snap, bytes(out), task.index_interval)))
+            _stage(snap, bytes(out), task.index_interval)
+            result.cleaned.append(snap.segment)
     return result
 
 
-def _stage(snap: SegmentSnapshot, data: bytes, index_interval: int) -> Path:
-    """Write a cleaned segment with its indexes into the partition's staging directory.
+def _stage(snap: SegmentSnapshot, data: bytes, index_interval: int) -> None:
+    """Write a cleaned segment with its indexes, fsynced, as ``.cleaned`` files beside the old one.
 
-    The indexes are built here, in the worker thread, so the swap on the loop only renames
-    files and loads indexes that are already complete.
+    Built in the staging directory (a LogSegment names its files by base offset), then moved
+    next to the segment: only new files are touched, so this is safe in the worker thread.
+    The indexes are built here too, so the swap on the loop only renames complete files.
     """
-    staging = snap.path.parent / STAGING_DIR
+    directory = snap.path.parent
+    staging = directory / STAGING_DIR
     staging.mkdir(exist_ok=True)
     seg = LogSegment(staging, snap.base_offset, index_interval, snap.created_ms)
     try:
@@ -211,14 +218,16 @@ def _stage(snap: SegmentSnapshot, data: bytes, index_interval: int) -> Path:
         seg.flush_all()
     finally:
         seg.close()
-    return seg.log_path
+    for suffix in SEGMENT_FILES:
+        built = staging / f"{seg.log_path.stem}{suffix}"
+        os.replace(built, directory / f"{built.name}{CLEANED_SUFFIX}")
 
 
 def swap_in(plog: PartitionLog, result: CleanResult) -> int:
     """Replace the cleaned segments (on the loop); returns how many were swapped."""
     swapped = 0
-    for segment, path in result.cleaned:
-        if plog.replace_segment(segment, path):
+    for segment in result.cleaned:
+        if plog.replace_segment(segment):
             swapped += 1
     if swapped:
         log.info(

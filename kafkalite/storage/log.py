@@ -4,7 +4,12 @@ Owns offset assignment (the log end offset), segment rolling and the log start o
 With one replica the high watermark is the log end offset. Appends reach the OS before they
 are acknowledged (before ``append`` returns, or with a WriteBehind at the end of the loop turn
 and always before any response is sent), so an acknowledged batch survives a kill -9 of the
-broker; fsync is the caller's policy (``flush``).
+broker; fsync is the caller's policy (``sync_job``, run by the LogManager's worker).
+
+Nothing here blocks on the disk beyond a ``write``: a roll hands the sealed segment's fsync
+and the producer snapshot to ``submit`` as a job (``storage/jobs.py``), deleted segments are
+renamed to ``.deleted`` and removed by a job, and a compaction swap is renames only.
+Opening is the loader's (``storage/loader.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import shutil
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,10 +24,22 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, read_header, set_log_append_time
-from kafkalite.records.control import ABORT, build_marker, read_marker
+from kafkalite.records.control import build_marker
 from kafkalite.records.records import iter_records
-from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write
+from kafkalite.storage.fs import REAL_FS, FileSystem
 from kafkalite.storage.index import AbortedTxn
+from kafkalite.storage.jobs import FsyncJob, RemoveJob, SnapshotJob, Submit, run_inline
+from kafkalite.storage.loader import (
+    CLEANED_SUFFIX,
+    DELETED_SUFFIX,
+    SEGMENT_FILES,
+    SWAP_SUFFIX,
+    LogLoader,
+    complete_swap,
+    delete_dir_name,
+    snapshot_path,
+    track_batch,
+)
 from kafkalite.storage.producer_state import (
     NO_PRODUCER_ID,
     RETAINED_BATCHES,
@@ -37,6 +53,11 @@ from kafkalite.storage.write_behind import WriteBehind
 log = logging.getLogger(__name__)
 
 _MAX_RELATIVE_OFFSET = 2**31 - 1
+SNAPSHOTS_KEPT = 2
+
+
+def _no_step(_name: str) -> None:
+    return None
 
 
 @dataclass
@@ -75,11 +96,13 @@ class PartitionLog:
         config: LogConfig,
         now_ms: Callable[[], int],
         write_behind: WriteBehind | None = None,
+        submit: Submit = run_inline,
         fs: FileSystem = REAL_FS,
     ) -> None:
         self.directory = directory
         self._write_behind = write_behind
-        self._fs = fs
+        self._submit = submit  # where fsyncs, snapshots and removals run (a worker thread in the broker)
+        self._fs = fs  # the segments' writes, fsyncs and cut-backs (a FaultyFS in tests)
         self.config = config
         self._now_ms = now_ms
         directory.mkdir(parents=True, exist_ok=True)
@@ -94,29 +117,10 @@ class PartitionLog:
     # ---- opening ---------------------------------------------------------------------------
 
     def open(self, clean_shutdown: bool) -> None:
-        """Load segments; after an unclean shutdown, recover the active one.
-
-        Leftovers of interrupted operations (``.deleted`` files) are removed, as Kafka's
-        LogLoader does; producer state comes from the newest snapshot plus the log after it.
-        """
-        for leftover in self.directory.glob("*.deleted"):
-            leftover.unlink(missing_ok=True)
-        shutil.rmtree(self.directory / ".cleaner", ignore_errors=True)  # an interrupted cleaning
-        bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
-        now = self._now_ms()
-        for base in bases:
-            self.segments.append(self._segment(base, now))
-        for seg in self.segments[:-1]:
-            seg.load()
-        if self.segments:
-            active = self.segments[-1]
-            if clean_shutdown:
-                active.load()
-            else:
-                active.recover()
-        else:
-            self.segments.append(self._segment(0, now))
-        self._load_producer_state()
+        """Load segments through the loader (leftovers, swaps, recovery, producer state)."""
+        loaded = LogLoader(self.directory, self._segment, self._now_ms()).load(clean_shutdown)
+        self.segments = loaded.segments
+        self.producer_state = loaded.producer_state
 
     def _segment(self, base_offset: int, created_ms: int) -> LogSegment:
         seg = LogSegment(
@@ -139,60 +143,33 @@ class PartitionLog:
 
     # ---- producer state snapshots --------------------------------------------------------
 
-    def _snapshot_path(self, offset: int) -> Path:
-        return self.directory / f"{offset:020d}.snapshot"
-
-    def _load_producer_state(self) -> None:
-        """Latest usable snapshot, then the batches written after it (Kafka's LogLoader)."""
-        end = self.log_end_offset
-        snapshots = sorted(
-            (int(p.stem), p) for p in self.directory.glob("*.snapshot") if p.stem.isdigit() and int(p.stem) <= end
-        )
-        start = self.log_start_offset
-        for offset, path in reversed(snapshots):
-            try:
-                self.producer_state = ProducerStateManager.from_bytes(path.read_bytes())
-                start = offset
-                break
-            except (ValueError, TypeError, KeyError):
-                log.warning("ignoring unreadable producer snapshot %s", path)
-        for seg in self.segments[self._segment_for(start) :]:
-            seg.txn_index.truncate_from(start)  # aborts after the snapshot are re-derived below
-            for header in seg.batches_from_offset(max(start, seg.base_offset)):
-                if header.base_offset >= start:
-                    self._track_batch(seg, header, seg.read_batch_at(header.position) if header.is_control else b"")
-
     def _track_batch(self, seg: LogSegment, header: BatchHeader, control_batch: bytes | bytearray) -> None:
         """Producer and transaction bookkeeping for a batch written to ``seg``."""
-        if header.producer_id == NO_PRODUCER_ID:
-            return
         undo = self._undo
-        if undo is not None and header.producer_id not in undo:
+        if undo is not None and header.producer_id != NO_PRODUCER_ID and header.producer_id not in undo:
             entry = self.producer_state.producers.get(header.producer_id)
             undo[header.producer_id] = (
                 None if entry is None else replace(entry, batches=deque(entry.batches, maxlen=RETAINED_BATCHES))
             )
-        if not header.is_control:
-            self.producer_state.update(header)
-            return
-        kind, coordinator_epoch = read_marker(control_batch)
-        first = self.producer_state.complete_txn(header, coordinator_epoch)
-        if first is not None and kind == ABORT:
-            seg.txn_index.append(AbortedTxn((header.producer_id, first, header.base_offset)), self.last_stable_offset)
+        track_batch(self.producer_state, seg, header, control_batch, lambda: self.last_stable_offset)
+
+    def _snapshot_job(self) -> SnapshotJob:
+        """Producer state at the log end offset, serialised now, written (and pruned) by the job."""
+        dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        name = snapshot_path(self.directory, self.log_end_offset).name
+        return SnapshotJob(dir_fd, name, self.producer_state.to_bytes(), SNAPSHOTS_KEPT)
 
     def _take_snapshot(self) -> bool:
-        """Persist producer state at the log end offset; keep the two newest snapshots.
+        """Persist producer state at the log end offset now (clean shutdown).
 
         A snapshot only shortens the scan at the next start, so a failure (a full disk) is
-        logged and returns False instead of failing the roll or the shutdown that asked.
+        logged and returns False instead of failing the shutdown that asked.
         """
         try:
-            atomic_write(self._snapshot_path(self.log_end_offset), self.producer_state.to_bytes(), self._fs)
+            self._snapshot_job().run()
         except OSError as exc:
             log.warning("could not snapshot producer state of %s: %s", self.directory.name, exc)
             return False
-        for old in sorted(self.directory.glob("*.snapshot"))[:-2]:
-            old.unlink(missing_ok=True)
         return True
 
     # ---- offsets -----------------------------------------------------------------------------
@@ -315,16 +292,24 @@ class PartitionLog:
             self.roll()
 
     def roll(self) -> None:
-        """Close the active segment to appends and start a new one at the log end offset."""
+        """Close the active segment to appends and start a new one at the log end offset.
+
+        The sealed segment's fsync and the producer snapshot go to a job: it holds a duplicate
+        of the segment's descriptor and the snapshot's bytes, never the segment itself.
+        """
         old = self.active
         try:
-            old.flush_all()
-        except OSError as exc:  # its indexes are written again at close; the log rolls all the same
-            log.warning("could not flush %s before rolling it: %s", old.log_path, exc)
-        self._take_snapshot()
-        self.segments.append(
-            self._segment(old.next_offset, self._now_ms())
+            old.offset_index.write_pending()
+            old.time_index.write_pending()
+        except OSError as exc:  # a full disk: the entries stay pending and are written at close
+            log.warning("could not write the indexes of %s before rolling it: %s", old.log_path, exc)
+        job = FsyncJob(
+            fds=[old.dup_fd()],
+            paths=[old.offset_index.path, old.time_index.path],
+            after=[self._snapshot_job()],
         )
+        self.segments.append(self._segment(old.next_offset, self._now_ms()))
+        self._submit(job)
         log.debug("rolled %s at offset %d", self.directory.name, old.next_offset)
 
     # ---- reading --------------------------------------------------------------------------------
@@ -393,9 +378,13 @@ class PartitionLog:
     def write_pending(self) -> None:
         self.active.write_pending()
 
-    def fsync(self) -> None:
-        """fsync what is written, without touching pending appends: safe in a worker thread."""
-        self.active.fsync()
+    def sync_job(self) -> FsyncJob:
+        """What an fsync of the appends so far needs, captured on the loop (pending bytes written).
+
+        The job holds a duplicate of the active segment's descriptor: run it in a worker thread
+        while the loop goes on appending, rolling or deleting this log.
+        """
+        return FsyncJob(fds=[self.active.dup_fd()])
 
     def close(self) -> bool:
         """Snapshot, flush and close every segment; False if any of it failed (a full disk).
@@ -418,12 +407,22 @@ class PartitionLog:
         self.segments.clear()
         return clean
 
-    def delete(self) -> None:
-        """Close without writing (the disk may be full) and remove the partition's directory."""
+    def delete(self) -> Path:
+        """Close the segments and rename the directory to ``<name>.<uuid>-delete`` (Kafka's way).
+
+        The rename is cheap and atomic; the removal is a job (a restart removes leftovers).
+        Returns the renamed directory.
+        """
         for seg in self.segments:
             seg.discard()
         self.segments.clear()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        target = delete_dir_name(self.directory)
+        try:
+            self.directory.rename(target)
+        except FileNotFoundError:  # removed under us: nothing left to remove
+            return target
+        self._submit(RemoveJob([target]))
+        return target
 
     # ---- log start offset, retention and cleaning (DeleteRecords, LogManager, LogCleaner) ----
 
@@ -453,8 +452,26 @@ class PartitionLog:
     def _delete_first_segment(self) -> None:
         seg = self.segments.pop(0)
         self._start_floor = max(self._start_floor, self.segments[0].base_offset)
-        seg.delete()
+        self._submit(self._retire(seg))
         log.debug("deleted segment %s at offset %d", self.directory.name, seg.base_offset)
+
+    @staticmethod
+    def _retire(seg: LogSegment) -> RemoveJob:
+        """Rename a segment's files to ``.deleted`` and close it; the job removes them.
+
+        The ``.log`` goes first: once it is renamed the segment is gone for a restart, and the
+        loader removes index files left without their log.
+        """
+        renamed: list[Path] = []
+        for path in (seg.log_path, seg.offset_index.path, seg.time_index.path, seg.txn_index.path):
+            target = path.with_name(path.name + DELETED_SUFFIX)
+            try:
+                os.replace(path, target)
+            except FileNotFoundError:
+                continue
+            renamed.append(target)
+        seg.delete()  # closes the descriptors; its unlinks find nothing left under the old names
+        return RemoveJob(renamed)
 
     def _segment_time(self, seg: LogSegment) -> int:
         """The newest record time of a segment (its creation time when it has none)."""
@@ -488,24 +505,65 @@ class PartitionLog:
                 deleted += 1
         return deleted
 
-    def replace_segment(self, old: LogSegment, cleaned: Path) -> bool:
-        """Swap in a compacted copy of ``old`` (same base offset, same record offsets).
+    def replace_segment(self, old: LogSegment, step: Callable[[str], None] = _no_step) -> bool:
+        """Swap in the compacted copy of ``old`` (same base offset, same record offsets).
 
-        ``cleaned`` is the copy's ``.log`` in a staging directory, next to its finished
-        ``.index`` and ``.timeindex``; the files are renamed over the old ones, so this is cheap.
+        The cleaner left ``<base>.log.cleaned`` with ``.index.cleaned`` and ``.timeindex.cleaned``
+        (complete and fsynced) beside the segment. Kafka's protocol, so a crash at any step
+        leaves the old or the new segment, never a new ``.log`` with old indexes:
+
+        1. rename the ``.cleaned`` files to ``.swap``, the log last: ``<base>.log.swap`` is the
+           commit point (the loader completes a swap from there, rebuilding the indexes);
+        2. close the old segment and rename its files to ``.deleted``;
+        3. rename the ``.swap`` files to their final names and open the new segment;
+        4. a job fsyncs the directory, then removes the ``.deleted`` files.
+
+        ``step`` is called with each step's name before it (a test raises there to crash).
         Returns False, discarding the copy, when ``old`` is no longer a closed segment of this
         log (deleted by retention or DeleteRecords, or the log closed meanwhile).
         """
-        staged = [cleaned, cleaned.with_suffix(".index"), cleaned.with_suffix(".timeindex")]
+        directory = old.log_path.parent
+        stem = old.log_path.stem
+        order = (".index", ".timeindex", ".log")  # the log last: its rename commits
+
+        def named(suffix: str, extra: str = "") -> Path:
+            return directory / f"{stem}{suffix}{extra}"
+
         if old not in self.segments or old is self.active:
-            for path in staged:
-                path.unlink(missing_ok=True)
+            for suffix in order:
+                named(suffix, CLEANED_SUFFIX).unlink(missing_ok=True)
             return False
+        try:
+            for suffix in order:
+                step(f"swap{suffix}")
+                os.replace(named(suffix, CLEANED_SUFFIX), named(suffix, SWAP_SUFFIX))
+        except OSError:  # not committed: the old segment stays, untouched and open
+            for suffix in order:
+                for extra in (CLEANED_SUFFIX, SWAP_SUFFIX):
+                    named(suffix, extra).unlink(missing_ok=True)
+            raise
         index = self.segments.index(old)
         old.close()
-        for path, target in zip(staged, (old.log_path, old.offset_index.path, old.time_index.path), strict=True):
-            os.replace(path, target)
+        deleted: list[Path] = []
+        try:
+            for suffix in SEGMENT_FILES:
+                step(f"delete{suffix}")
+                try:
+                    os.replace(named(suffix), named(suffix, DELETED_SUFFIX))
+                except FileNotFoundError:
+                    continue
+                deleted.append(named(suffix, DELETED_SUFFIX))
+            for suffix in order:
+                step(f"rename{suffix}")
+                os.replace(named(suffix, SWAP_SUFFIX), named(suffix))
+        except OSError:  # committed: finish as the loader would, so the log stays usable
+            log.exception("compaction swap of %s/%s failed; completing it", directory.name, stem)
+            if named(".log", SWAP_SUFFIX).exists():
+                complete_swap(directory, stem)
+        step("open")
         fresh = self._segment(old.base_offset, old.created_ms)
         fresh.load()
         self.segments[index] = fresh
+        self._submit(FsyncJob(dirs=[directory]))
+        self._submit(RemoveJob(deleted))
         return True

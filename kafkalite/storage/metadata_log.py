@@ -4,6 +4,11 @@ The Kafka way: state changes are appended before they are acknowledged and repla
 start. Each line is ``<crc32c hex> <json>``; a torn or corrupt tail (a crash mid-write) is
 truncated on replay. When the log grows past ``compact_bytes`` it is rewritten from a
 snapshot of the live state, atomically.
+
+Compaction runs off the event loop (``compaction_job`` / ``finish_compaction``): the snapshot
+is serialised on the loop, written and fsynced to ``<name>.compact`` by a worker, and records
+appended meanwhile are copied after it (another fsync in the worker) before the loop renames
+the file into place, so no record acknowledged in the old file is missing from the new one.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kafkalite.records.checksum import crc32c
 from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write
+from kafkalite.storage.jobs import FsyncJob
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +33,30 @@ def _line(record: dict[str, Any]) -> bytes:
     return b"%08x %s\n" % (crc32c(body), body)
 
 
+#: Rounds of copying records that arrived during a compaction before the loop copies the rest itself.
+_COMPACTION_ROUNDS = 3
+
+
+@dataclass
+class CompactionJob:
+    """Write (first round) or extend (later rounds) the compacted file, then fsync it: worker thread only."""
+
+    path: Path
+    data: bytes
+    copied: int  # bytes of the live log that ``path`` holds the equivalent of, once this job ran
+    first: bool = True
+    rounds: int = 0
+
+    def run(self) -> None:
+        with open(self.path, "wb" if self.first else "ab") as fh:
+            fh.write(self.data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def discard(self) -> None:
+        return None
+
+
 class MetadataLog:
     def __init__(self, path: Path, compact_bytes: int = 16 * 1024 * 1024, fs: FileSystem = REAL_FS) -> None:
         self.path = path
@@ -33,9 +64,12 @@ class MetadataLog:
         self.compact_bytes = compact_bytes
         self._fd: int | None = None
         self._size = 0
+        self._compaction: CompactionJob | None = None
+        self._compact_path = path.with_name(path.name + ".compact")
 
     def replay(self) -> Iterator[dict[str, Any]]:
         """Yield every intact record, then truncate whatever follows the last one."""
+        self._compact_path.unlink(missing_ok=True)  # an interrupted compaction: the log itself is whole
         data = self.path.read_bytes() if self.path.exists() else b""
         good = 0
         for raw in data.splitlines(keepends=True):
@@ -94,12 +128,54 @@ class MetadataLog:
         self.open()
         return True
 
+    def compaction_job(self, snapshot: Callable[[], list[dict[str, Any]]]) -> CompactionJob | None:
+        """Start compacting once the log has grown past the threshold: run the job in a worker."""
+        if self._size < self.compact_bytes or self._compaction is not None or self._fd is None:
+            return None
+        data = b"".join(_line(r) for r in snapshot())
+        self._compaction = CompactionJob(self._compact_path, data, self._size)
+        return self._compaction
+
+    def finish_compaction(self) -> CompactionJob | FsyncJob:
+        """On the loop, after the job ran: another round for records appended meanwhile, or the swap.
+
+        Returns the next job: a CompactionJob to run again, or (the swap done) the FsyncJob
+        that makes the rename durable.
+        """
+        job = self._compaction
+        assert job is not None, "compaction_job() first"
+        tail = b""
+        if self._size > job.copied:
+            with open(self.path, "rb") as fh:
+                fh.seek(job.copied)
+                tail = fh.read(self._size - job.copied)
+        if tail and job.rounds < _COMPACTION_ROUNDS:
+            job.data, job.copied, job.first = tail, self._size, False
+            job.rounds += 1
+            return job
+        if tail:  # appends outpace the worker: copy the last bit here
+            job.data, job.copied, job.first = tail, self._size, False
+            job.run()
+        self._compaction = None
+        os.replace(self._compact_path, self.path)
+        if self._fd is not None:
+            os.close(self._fd)
+        self.open()
+        return FsyncJob(dirs=[self.path.parent])
+
+    def abandon_compaction(self) -> None:
+        """The job failed: keep the log as it is, try again later."""
+        self._compaction = None
+        self._compact_path.unlink(missing_ok=True)
+
     def flush(self) -> None:
         if self._fd is not None:
             self._fs.fsync(self._fd)
 
     def close(self) -> None:
         """fsync and close; the file is closed even when the fsync fails (which is raised)."""
+        if self._compaction is not None:
+            self.abandon_compaction()
         if self._fd is not None:
             fd, self._fd = self._fd, None
             try:

@@ -135,6 +135,22 @@ class ProducerStateManager:
             entry.batches.clear()
         return first
 
+    def remove_expired(self, now_ms: int, expiration_ms: int) -> list[int]:
+        """Forget producers idle for ``expiration_ms`` (Kafka's removeExpiredProducers); returns their ids.
+
+        Idle is measured from the producer's last batch timestamp, as Kafka does; a producer with
+        an open transaction here is kept. A producer writing again afterwards is unknown, so its
+        batch is accepted with whatever sequence it carries (see :meth:`check`).
+        """
+        expired = [
+            pid
+            for pid, entry in self.producers.items()
+            if entry.txn_first_offset is None and now_ms - entry.last_timestamp >= expiration_ms
+        ]
+        for pid in expired:
+            del self.producers[pid]
+        return expired
+
     def first_unstable_offset(self) -> int | None:
         """The earliest first offset among open transactions (bounds the last stable offset)."""
         firsts = [e.txn_first_offset for e in self.producers.values() if e.txn_first_offset is not None]

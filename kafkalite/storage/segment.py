@@ -120,10 +120,11 @@ class LogSegment:
             log.warning("segment %s has %d stray tail bytes; recovering", self.log_path, self.size - end)
             self.recover()
 
-    def recover(self) -> int:
+    def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> int:
         """Validate every batch, rebuild both indexes, truncate at the first bad batch.
 
-        Returns the number of bytes truncated.
+        Returns the number of bytes truncated. ``on_batch`` sees every valid batch header, so
+        the loader rebuilds producer state in the same pass instead of scanning again.
         """
         self.write_pending()
         self.offset_index.clear()
@@ -142,6 +143,8 @@ class LogSegment:
                 break
             self._note_batch(header)
             self._index_batch(header, header.position)
+            if on_batch is not None:
+                on_batch(header)
             expected = header.last_offset + 1
             valid_end = header.position + header.length
         try:
@@ -381,6 +384,15 @@ class LogSegment:
         yield from self.batches_from_offset(self.base_offset + rel)
 
     # ---- lifecycle -------------------------------------------------------------------------
+
+    def dup_fd(self) -> int:
+        """A duplicate of the log's descriptor, after writing pending appends (on the loop).
+
+        A worker thread fsyncs the duplicate and closes it, whatever the loop does meanwhile
+        with this segment (close, rename, delete): see ``storage/jobs.py``.
+        """
+        self.write_pending()
+        return os.dup(self._fd)
 
     def fsync(self) -> None:
         """fsync what has been written; safe in a worker thread, unlike ``flush``."""

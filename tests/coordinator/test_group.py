@@ -6,11 +6,12 @@ lists that stay empty until the coordinator answers them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from kafkalite.coordinator.group import GroupConfig, GroupCoordinator, GroupState, JoinParams, OffsetEntry
+from kafkalite.coordinator.group import Group, GroupConfig, GroupCoordinator, GroupState, JoinParams, OffsetEntry
 from kafkalite.errors import ErrorCode
 
 GROUP = "g"
@@ -27,14 +28,35 @@ def one(responses: Responses) -> dict[str, Any]:
     return responses[0]
 
 
+class MemoryLog:
+    """The storage seam (``AppendOnlyLog``) in memory: the JSON lines written, and writes that fail on demand."""
+
+    def __init__(self) -> None:
+        self.docs: list[dict[str, Any]] = []
+        self.fail: OSError | None = None
+        self.flushes = 0
+
+    def append_batch(self, records: list[dict[str, Any]]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.docs.extend(json.loads(json.dumps(r)) for r in records)  # as a reload would read them
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
 class Harness:
     def __init__(self, **config: Any) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.coord = GroupCoordinator(GroupConfig(**config), self.records.append)
+        self.log = MemoryLog()
+        self.coord = GroupCoordinator(GroupConfig(**config), self.log)
 
     @property
-    def group(self):
-        return self.coord.groups[GROUP]
+    def records(self) -> list[dict[str, Any]]:
+        return self.log.docs
+
+    @property
+    def group(self) -> Group:
+        return self.coord._groups[GROUP]  # tests look inside; handlers ask through describe()
 
     def join(
         self,
@@ -142,18 +164,18 @@ def summary(coord: GroupCoordinator) -> dict[str, Any]:
                 for mid, m in g.members.items()
             },
             "static": dict(g.static),
-            "offsets": dict(g.offsets),
+            "offsets": dict(coord.committed(gid)),
+            "pending": {tp for tp in coord.committed(gid) if coord.has_pending_txn_offset(gid, *tp)},
         }
-        for gid, g in coord.groups.items()
+        for gid, g in coord._groups.items()
     }
 
 
-def replayed(records: list[dict[str, Any]], now: int = 0) -> GroupCoordinator:
-    fresh_records: list[dict[str, Any]] = []
-    fresh = GroupCoordinator(GroupConfig(), fresh_records.append)
-    for record in records:
-        fresh.replay(record, now)
-    assert fresh_records == []  # loading must not write anything back
+def replayed(records: list[dict[str, Any]], now: int = 0, **config: Any) -> GroupCoordinator:
+    fresh_log = MemoryLog()
+    fresh = GroupCoordinator(GroupConfig(**config), fresh_log)
+    fresh.load(records, now)
+    assert fresh_log.docs == []  # loading must not write anything back
     return fresh
 
 
@@ -227,7 +249,7 @@ def test_join_with_member_id_to_unknown_group_is_unknown_member():
     r = one(h.join(0, "made-up"))
     assert r["error_code"] == ErrorCode.UNKNOWN_MEMBER_ID
     assert r["member_id"] == "made-up"
-    assert GROUP not in h.coord.groups
+    assert GROUP not in h.coord._groups
 
 
 def test_join_with_unknown_member_id_to_existing_group():
@@ -266,7 +288,7 @@ def test_invalid_group_id():
     h = Harness()
     r = one(h.join(0, group=""))
     assert r["error_code"] == ErrorCode.INVALID_GROUP_ID
-    assert h.coord.groups == {}
+    assert h.coord._groups == {}
 
 
 @pytest.mark.parametrize(
@@ -283,7 +305,7 @@ def test_session_timeout_bounds_follow_config():
     h = Harness(min_session_timeout_ms=6000, max_session_timeout_ms=7000)
     assert one(h.join(0, session=5999))["error_code"] == ErrorCode.INVALID_SESSION_TIMEOUT
     assert one(h.join(0, session=7001))["error_code"] == ErrorCode.INVALID_SESSION_TIMEOUT
-    assert GROUP not in h.coord.groups
+    assert GROUP not in h.coord._groups
 
 
 # ---- JoinGroup: protocol checks and selection -----------------------------------------------------
@@ -950,7 +972,7 @@ def test_initial_delay_longer_than_rebalance_timeout_still_waits_the_delay():
 def test_simple_commit_creates_a_group_and_stores_offsets():
     h = Harness()
     assert h.coord.validate_commit("simple", -1, "", None) == 0
-    assert h.coord.groups["simple"].state == GroupState.EMPTY
+    assert h.coord._groups["simple"].state == GroupState.EMPTY
     assert h.coord.commit(1234, "simple", "t", 0, 42, 3, "meta") == 0
     assert h.coord.commit(1235, "simple", "t", 1, 7, -1, None) == 0
     assert h.coord.committed("simple") == {("t", 0): OffsetEntry(42, 3, "meta", 1234),
@@ -972,7 +994,7 @@ def test_commit_with_a_generation_to_an_unknown_group():
     h = Harness()
     assert h.coord.validate_commit("nope", 3, "m", None, version=8) == ErrorCode.ILLEGAL_GENERATION
     assert h.coord.validate_commit("nope", 3, "m", None, version=9) == ErrorCode.GROUP_ID_NOT_FOUND
-    assert "nope" not in h.coord.groups
+    assert "nope" not in h.coord._groups
 
 
 def test_commit_validation_against_a_stable_group():
@@ -1003,7 +1025,7 @@ def test_commit_during_preparing_rebalance_with_current_generation_is_accepted()
 def test_commit_with_generation_to_unknown_group_is_illegal_generation():
     h = Harness()
     assert h.coord.validate_commit("nope", 3, "m", None) == ErrorCode.ILLEGAL_GENERATION
-    assert "nope" not in h.coord.groups
+    assert "nope" not in h.coord._groups
 
 
 def test_commit_with_empty_group_id_is_a_simple_commit():
@@ -1035,7 +1057,7 @@ def test_commit_metadata_size_limit():
     h.coord.validate_commit("s", -1, "", None)
     assert h.coord.commit(0, "s", "t", 0, 1, -1, "x" * 4096) == 0
     before = len(h.records)
-    assert h.coord.commit(0, "s", "t", 0, 2, -1, "x" * 4097) == 12  # OFFSET_METADATA_TOO_LARGE
+    assert h.coord.commit(0, "s", "t", 0, 2, -1, "x" * 4097) == ErrorCode.OFFSET_METADATA_TOO_LARGE
     assert len(h.records) == before
     assert h.coord.committed("s")[("t", 0)].offset == 1
 
@@ -1074,7 +1096,7 @@ def test_delete_group_with_members_is_refused():
     h.new_member(100)
     assert h.group.state == GroupState.PREPARING_REBALANCE
     assert h.coord.delete_group(GROUP) == ErrorCode.NON_EMPTY_GROUP
-    assert GROUP in h.coord.groups
+    assert GROUP in h.coord._groups
 
 
 def test_delete_empty_group_drops_it_and_its_offsets():
@@ -1085,10 +1107,10 @@ def test_delete_empty_group_drops_it_and_its_offsets():
     h.coord.leave(200, GROUP, [(a, None)])
     assert h.group.state == GroupState.EMPTY
     assert h.coord.delete_group(GROUP) == 0
-    assert GROUP not in h.coord.groups
+    assert GROUP not in h.coord._groups
     assert h.coord.committed(GROUP) == {}
     assert h.records[-1] == {"t": "group_deleted", "g": GROUP}
-    assert GROUP not in replayed(h.records).groups
+    assert GROUP not in replayed(h.records)._groups
     assert h.coord.delete_group(GROUP) == ErrorCode.GROUP_ID_NOT_FOUND
 
 
@@ -1122,7 +1144,7 @@ def test_replaying_the_log_restores_offsets_and_the_stable_group():
 
     fresh = replayed(h.records, now=5000)
     assert summary(fresh) == summary(h.coord)
-    group = fresh.groups[GROUP]
+    group = fresh._groups[GROUP]
     assert group.state == GroupState.STABLE
     assert group.generation == 2
     assert (group.protocol_type, group.protocol_name, group.leader_id) == ("consumer", "range", d)
@@ -1145,7 +1167,7 @@ def test_restored_members_must_heartbeat_in_time():
     fresh = replayed(h.records, now=5000)
     assert fresh.heartbeat(5000 + SESSION - 1, GROUP, 2, a, None) == 0
     fresh.tick(5000 + SESSION)
-    group = fresh.groups[GROUP]
+    group = fresh._groups[GROUP]
     assert list(group.members) == [a]
     assert group.state == GroupState.PREPARING_REBALANCE
 
@@ -1157,7 +1179,7 @@ def test_replaying_an_emptied_group_keeps_generation_and_offsets():
     h.coord.commit(10, GROUP, "t", 0, 3, -1, None)
     h.coord.leave(20, GROUP, [(a, None)])
     fresh = replayed(h.records)
-    group = fresh.groups[GROUP]
+    group = fresh._groups[GROUP]
     assert group.state == GroupState.EMPTY
     assert group.generation == 2
     assert group.members == {}

@@ -20,7 +20,7 @@ MAX_TIMEOUT = 900_000
 T0 = 1_000_000
 TP0, TP1, TP2 = ("t", 0), ("t", 1), ("u", 0)
 MISSING = ("missing", 0)
-OPERATION_NOT_ATTEMPTED = 55
+OPERATION_NOT_ATTEMPTED = int(ErrorCode.OPERATION_NOT_ATTEMPTED)
 
 NONE = 0
 FENCED = int(ErrorCode.PRODUCER_FENCED)
@@ -29,11 +29,29 @@ BAD_STATE = int(ErrorCode.INVALID_TXN_STATE)
 CONCURRENT = int(ErrorCode.CONCURRENT_TRANSACTIONS)
 
 
+class FakeLog:
+    """An AppendOnlyLog in memory whose writes fail on demand (``fail`` set to an OSError)."""
+
+    def __init__(self) -> None:
+        self.docs: list[dict[str, Any]] = []
+        self.fail: OSError | None = None
+        self.flushes = 0
+
+    def append_batch(self, records: list[dict[str, Any]]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.docs.extend(records)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
 class Fakes:
-    """The broker side of TxnEffects, recording every call."""
+    """The broker side of TxnEffects, recording every call, and the transaction log."""
 
     def __init__(self, first_pid: int = 1000) -> None:
-        self.persisted: list[dict[str, Any]] = []
+        self.log = FakeLog()
+        self.persisted = self.log.docs
         self.markers: list[tuple[int, int, bool, set[tuple[str, int]]]] = []
         self.settled: list[tuple[int, set[str], bool]] = []
         self.next_pid = first_pid
@@ -48,7 +66,6 @@ class Fakes:
 
     def effects(self) -> TxnEffects:
         return TxnEffects(
-            persist=self.persisted.append,
             allocate_producer_id=self.allocate,
             write_markers=lambda pid, epoch, commit, parts: self.markers.append((pid, epoch, commit, set(parts))),
             settle_offsets=lambda pid, groups, commit: self.settled.append((pid, set(groups), commit)),
@@ -61,9 +78,13 @@ def fx() -> Fakes:
     return Fakes()
 
 
+def make(fx: Fakes, **kwargs: Any) -> TxnCoordinator:
+    return TxnCoordinator(fx.effects(), fx.log, max_timeout_ms=MAX_TIMEOUT, **kwargs)
+
+
 @pytest.fixture
 def coord(fx: Fakes) -> TxnCoordinator:
-    return TxnCoordinator(fx.effects(), max_timeout_ms=MAX_TIMEOUT)
+    return make(fx)
 
 
 def init(coord: TxnCoordinator, now: int = T0, tid: str = TID, timeout: int = TIMEOUT, pid: int = -1,
@@ -84,10 +105,10 @@ def init_ok(coord: TxnCoordinator, now: int = T0, **kwargs: Any) -> tuple[int, i
 def seeded(fx: Fakes, epoch: int, state: TxnState = TxnState.EMPTY, partitions: set | None = None,
            pid: int = 500) -> TxnCoordinator:
     """A coordinator whose log already holds ``TID`` at ``epoch`` (as after a long life)."""
-    coord = TxnCoordinator(fx.effects(), max_timeout_ms=MAX_TIMEOUT)
-    meta = TxnMeta(TID, pid, epoch, TIMEOUT, state, partitions=set(partitions or ()),
+    coord = make(fx)
+    meta = TxnMeta(TID, pid, epoch, TIMEOUT, state, partitions=frozenset(partitions or ()),
                    start_ms=T0 if state == TxnState.ONGOING else -1, last_update_ms=T0)
-    coord.replay(meta.record())
+    coord.load([meta.to_record().to_json()])
     return coord
 
 
@@ -336,7 +357,7 @@ def test_abort_writes_abort_markers_and_discards_offsets(coord: TxnCoordinator, 
     assert coord.end_txn(T0, TID, pid, epoch, False) == NONE
     assert fx.markers == [(pid, epoch, False, {TP0})]
     assert fx.settled == [(pid, {"g"}, False)]
-    assert coord.txns[TID].state == TxnState.COMPLETE_ABORT
+    assert coord.describe(TID).state == TxnState.COMPLETE_ABORT
 
 
 def test_offsets_only_transaction_commits(coord: TxnCoordinator, fx: Fakes) -> None:
@@ -423,9 +444,8 @@ def test_tick_leaves_idle_producers_alone(coord: TxnCoordinator, fx: Fakes) -> N
 
 def _fresh(fx: Fakes, records: list[dict[str, Any]]) -> tuple[TxnCoordinator, Fakes]:
     again = Fakes(first_pid=fx.next_pid)
-    coord = TxnCoordinator(again.effects(), max_timeout_ms=MAX_TIMEOUT)
-    for record in records:
-        coord.replay(record)
+    coord = make(again)
+    coord.load(records)
     return coord, again
 
 
@@ -495,7 +515,7 @@ def test_recover_completes_a_transaction_decided_before_a_crash(
 
 
 def test_replay_ignores_other_records(coord: TxnCoordinator) -> None:
-    coord.replay({"t": "group", "id": TID})
+    coord.load([{"t": "group", "id": TID}])
     assert coord.snapshot() == []
     assert coord.end_txn(T0, TID, 0, 0, True) == BAD_MAPPING
 
@@ -513,7 +533,180 @@ def test_completed_transaction_keeps_its_start_time(coord: TxnCoordinator) -> No
     pid, epoch = init_ok(coord)
     coord.add_partitions(T0 + 5, TID, pid, epoch, [TP0])
     assert coord.end_txn(T0 + 9, TID, pid, epoch, True) == NONE
-    meta = coord.txns[TID]
+    meta = coord.describe(TID)
     assert (meta.state, meta.start_ms) == (TxnState.COMPLETE_COMMIT, T0 + 5)
     init(coord)
-    assert (coord.txns[TID].state, coord.txns[TID].start_ms) == (TxnState.EMPTY, -1)
+    assert (coord.describe(TID).state, coord.describe(TID).start_ms) == (TxnState.EMPTY, -1)
+
+
+# ---- a transaction log that refuses writes ---------------------------------------------------------------
+
+NOT_COORDINATOR = int(ErrorCode.NOT_COORDINATOR)
+ENOSPC = OSError(28, "No space left on device")
+
+
+def test_failed_persist_of_a_new_id_changes_nothing(coord: TxnCoordinator, fx: Fakes) -> None:
+    fx.log.fail = ENOSPC
+    assert init(coord) == (NOT_COORDINATOR, -1, -1)
+    assert coord.describe(TID) is None and coord.snapshot() == []
+    fx.log.fail = None
+    assert init(coord)[::2] == (NONE, 0)
+    assert coord.describe(TID) is not None
+
+
+def test_failed_persist_of_each_operation_answers_not_coordinator_and_keeps_the_state(
+    coord: TxnCoordinator, fx: Fakes
+) -> None:
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    before = coord.snapshot()
+    fx.log.fail = OSError(5, "Input/output error")
+    assert init(coord, pid=pid, epoch=epoch) == (NOT_COORDINATOR, -1, -1)  # the fencing abort cannot be recorded
+    assert coord.add_partitions(T0 + 1, TID, pid, epoch, [TP1, TP2]) == {TP1: NOT_COORDINATOR, TP2: NOT_COORDINATOR}
+    assert coord.add_offsets(T0 + 1, TID, pid, epoch, "g") == NOT_COORDINATOR
+    assert coord.end_txn(T0 + 1, TID, pid, epoch, True) == NOT_COORDINATOR
+    assert coord.snapshot() == before
+    assert fx.markers == [] and fx.settled == []
+    coord.tick(T0 + TIMEOUT + 1)  # the timeout abort cannot be recorded either: retried on the next tick
+    assert coord.snapshot() == before and fx.markers == []
+    fx.log.fail = None
+    assert coord.end_txn(T0 + 2, TID, pid, epoch, True) == NONE
+    assert fx.markers == [(pid, epoch, True, {TP0})]
+
+
+def test_failed_persist_of_the_completion_keeps_the_decision_and_tick_finishes_it(
+    coord: TxnCoordinator, fx: Fakes
+) -> None:
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    coord.add_offsets(T0, TID, pid, epoch, "g")
+    # The decision lands; the disk fills while the markers are written.
+    original = coord.effects.write_markers
+
+    def markers_then_full(*args: Any) -> None:
+        original(*args)
+        fx.log.fail = ENOSPC
+
+    coord.effects.write_markers = markers_then_full
+    assert coord.end_txn(T0, TID, pid, epoch, True) == NONE  # decided: the client may go on
+    assert coord.describe(TID).state == TxnState.PREPARE_COMMIT
+    assert init(coord)[0] == CONCURRENT  # until the completion is recorded
+    assert coord.end_txn(T0, TID, pid, epoch, True) == CONCURRENT
+    coord.effects.write_markers = original
+    coord.tick(T0 + 1)  # still full
+    assert coord.describe(TID).state == TxnState.PREPARE_COMMIT
+    fx.log.fail = None
+    coord.tick(T0 + 2)
+    assert coord.describe(TID).state == TxnState.COMPLETE_COMMIT
+    # Markers and offsets were asked for again; both are idempotent in the broker.
+    assert fx.markers[-1] == (pid, epoch, True, {TP0}) and fx.settled[-1] == (pid, {"g"}, True)
+    assert init(coord) == (NONE, pid, epoch + 1)
+
+
+def test_fsync_policy_flushes_every_write(fx: Fakes) -> None:
+    coord = make(fx, fsync=True)
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    coord.end_txn(T0, TID, pid, epoch, True)
+    assert fx.log.flushes == len(fx.persisted) == 4  # Empty, Ongoing, PrepareCommit, CompleteCommit
+    assert make(Fakes()).log.fsync is False
+
+
+# ---- transactional.id.expiration.ms ----------------------------------------------------------------------
+
+EXPIRY = 10_000
+INTERVAL = 1_000
+
+
+def test_idle_completed_and_empty_ids_expire_with_a_tombstone(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY, remove_expired_interval_ms=INTERVAL)
+    pid, epoch = init_ok(coord, tid="empty")
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])
+    coord.end_txn(T0, TID, pid, epoch, True)
+    init_ok(coord, tid="aborted")
+    a_pid = coord.describe("aborted").producer_id
+    coord.add_offsets(T0, "aborted", a_pid, 0, "g")
+    coord.end_txn(T0, "aborted", a_pid, 0, False)
+    assert coord.remove_expired(T0 + EXPIRY - 1) == []
+    assert sorted(coord.remove_expired(T0 + EXPIRY)) == ["aborted", "empty", TID]
+    assert [d for d in fx.persisted if d["t"] == "txn_tombstone"] == [
+        {"t": "txn_tombstone", "id": t} for t in ("empty", TID, "aborted")
+    ]
+    assert coord.snapshot() == [] and coord.describe(TID) is None
+    # The id is unknown now: its producer is not recognised, and InitProducerId starts afresh.
+    assert coord.end_txn(T0, TID, pid, epoch, True) == BAD_MAPPING
+    assert init(coord, now=T0 + EXPIRY) == (NONE, fx.allocated[-1], 0) and fx.allocated[-1] > pid
+    # Replaying the log (tombstones included) gives the same state.
+    restored, _ = _fresh(fx, fx.persisted)
+    assert restored.snapshot() == coord.snapshot()
+
+
+def test_ids_with_a_transaction_in_flight_or_recent_activity_do_not_expire(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY)
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0, TID, pid, epoch, [TP0])  # Ongoing (with a long timeout)
+    init_ok(coord, now=T0 + 5_000, tid="recent")
+    assert coord.remove_expired(T0 + EXPIRY) == []
+    assert coord.describe(TID).state == TxnState.ONGOING
+    assert coord.remove_expired(T0 + 5_000 + EXPIRY) == ["recent"]
+
+
+def test_expiry_runs_from_tick_every_interval(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY, remove_expired_interval_ms=INTERVAL)
+    init_ok(coord)
+    coord.tick(T0)  # the first check is one interval later, as Kafka schedules it
+    coord.tick(T0 + EXPIRY)
+    assert coord.describe(TID) is None
+
+
+def test_failed_tombstone_keeps_the_id_until_the_next_check(fx: Fakes) -> None:
+    coord = make(fx, transactional_id_expiration_ms=EXPIRY)
+    init_ok(coord)
+    fx.log.fail = ENOSPC
+    assert coord.remove_expired(T0 + EXPIRY) == []
+    assert coord.describe(TID) is not None
+    fx.log.fail = None
+    assert coord.remove_expired(T0 + EXPIRY) == [TID]
+
+
+def test_the_record_layout_is_unchanged(fx: Fakes) -> None:
+    """transactions.log keeps the layout of the code before records.py (data dirs load across versions)."""
+    coord = make(fx)
+    pid, epoch = init_ok(coord)
+    coord.add_partitions(T0 + 1, TID, pid, epoch, [TP1, TP0])
+    coord.add_offsets(T0 + 2, TID, pid, epoch, "g")
+    assert fx.persisted[-1] == {
+        "t": "txn", "id": TID, "pid": pid, "epoch": epoch, "last_epoch": -1, "timeout": TIMEOUT,
+        "state": "Ongoing", "partitions": [["t", 0], ["t", 1]], "groups": ["g"], "start": T0 + 1,
+        "updated": T0 + 2, "prev_pid": -1,
+    }
+
+
+def test_a_producer_id_that_cannot_be_allocated_is_retriable_and_changes_nothing(fx: Fakes) -> None:
+    def full() -> int:
+        raise ENOSPC
+
+    coord = make(fx)
+    coord.effects.allocate_producer_id = full
+    assert init(coord) == (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1, -1)
+    assert coord.snapshot() == [] and fx.persisted == []
+    exhausted = seeded(fx, MAX_EPOCH - 1, TxnState.COMPLETE_ABORT)
+    exhausted.effects.allocate_producer_id = full
+    before = exhausted.snapshot()
+    assert init(exhausted) == (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1, -1)
+    assert exhausted.snapshot() == before
+
+
+def test_a_full_disk_is_logged_once_not_per_request(
+    coord: TxnCoordinator, fx: Fakes, caplog: pytest.LogCaptureFixture
+) -> None:
+    pid, epoch = init_ok(coord)
+    fx.log.fail = ENOSPC
+    with caplog.at_level("INFO", logger="kafkalite.coordinator.txn"):
+        for _ in range(5):
+            assert coord.add_offsets(T0, TID, pid, epoch, "g") == NOT_COORDINATOR
+        fx.log.fail = None
+        assert coord.add_offsets(T0, TID, pid, epoch, "g") == NONE
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]
+    assert "No space left on device" in caplog.records[0].getMessage()

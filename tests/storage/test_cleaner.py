@@ -140,6 +140,7 @@ def test_swap_refused_for_a_segment_deleted_meanwhile(log, clock):
     log.delete_records_before(1)  # the first segment goes while the cleaner works
     assert swap_in(log, result) == 0
     assert not list((log.directory / ".cleaner").iterdir())
+    assert not list(log.directory.glob("*.cleaned"))  # the discarded copy
     assert [r.value for r in read_all(log, 1)] == [b"2", b"z"]
 
 

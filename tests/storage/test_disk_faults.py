@@ -27,7 +27,7 @@ def idem(n: int, seq: int, pid: int = 7, tag: str = "m") -> bytearray:
 def faulty(tmp_path, clock):
     fs = FaultyFS()
     wb = WriteBehind()
-    log = PartitionLog(tmp_path / "t-0", LogConfig(index_interval_bytes=1), clock.now_ms, wb, fs)
+    log = PartitionLog(tmp_path / "t-0", LogConfig(index_interval_bytes=1), clock.now_ms, wb, fs=fs)
     log.open(clean_shutdown=True)
     yield fs, wb, log
     log.close()
@@ -80,16 +80,17 @@ def test_a_read_that_writes_pending_bytes_on_a_full_disk_sees_the_rolled_back_lo
     assert wb.failing
 
 
-def test_a_roll_on_a_full_disk_goes_on_without_its_producer_snapshot(tmp_path, clock):
+def test_a_roll_on_a_full_disk_goes_on_without_writing_the_old_indexes(tmp_path, clock):
     fs = FaultyFS()
-    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=1), clock.now_ms, None, fs)
+    log = PartitionLog(tmp_path / "t-0", LogConfig(segment_bytes=1), clock.now_ms, None, fs=fs)
     log.open(clean_shutdown=True)
     try:
         produce(log, simple_batch(3))
-        fs.fill(prefix=tmp_path / "t-0" / "00000000000000000003.snapshot")
-        produce(log, simple_batch(3))  # rolls; the snapshot cannot be written
+        fs.fill(prefix=tmp_path / "t-0" / "00000000000000000000.index")
+        produce(log, simple_batch(3))  # rolls; the sealed segment's index cannot be written
         assert len(log.segments) == 2
-        assert not list((tmp_path / "t-0").glob("*.snapshot*"))
+        assert log.segments[0].offset_index.offsets  # kept in memory, written at close
+        assert fs.refused_writes == 1
     finally:
         fs.free()
         log.close()

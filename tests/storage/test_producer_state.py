@@ -123,3 +123,26 @@ def test_duplicate_keeps_the_batch_timestamp_across_snapshots(state):
 def test_snapshot_without_batch_timestamps_still_loads():
     restored = ProducerStateManager.from_bytes(b'{"77":[0,[[0,2,10,12]],null,-1,-1]}')
     assert restored.duplicate_of(header(3, 0)) == (10, 12, -1)
+
+
+def test_remove_expired_uses_the_last_batch_timestamp_and_keeps_open_transactions(state):
+    """Kafka's removeExpiredProducers: idle since the last batch's timestamp, no open transaction here."""
+    ts = header(1, 0).max_timestamp
+    state.update(header(1, 0, pid=1))
+    state.update(header(1, 0, pid=2)._replace(attributes=0x10))  # transactional, still open
+    state.update(header(1, 0, pid=3)._replace(max_timestamp=ts + 500))
+    assert state.remove_expired(ts + 999, 1_000) == []
+    assert state.remove_expired(ts + 1_000, 1_000) == [1]
+    assert sorted(state.producers) == [2, 3]
+    assert state.remove_expired(ts + 10_000, 1_000) == [3]
+    assert sorted(state.producers) == [2]
+    # Expired means unknown: any sequence is accepted again, and no earlier batch is a duplicate.
+    state.check(header(1, 41, pid=1))
+    assert state.find_duplicate(header(1, 0, pid=1)) is None
+
+
+def test_expired_producers_are_left_out_of_snapshots(state):
+    ts = header(1, 0).max_timestamp
+    state.update(header(1, 0, pid=1))
+    state.remove_expired(ts + 1_000, 1_000)
+    assert ProducerStateManager.from_bytes(state.to_bytes()).producers == {}

@@ -10,6 +10,7 @@ from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
+from kafkalite.errors import ErrorCode
 
 
 def _results(codes: dict[tuple[str, int], int], version: int) -> list[dict[str, Any]]:
@@ -38,4 +39,4 @@ async def handle_add_partitions_to_txn(ctx: RequestContext, request: Any) -> dic
         else:
             codes = txns.add_partitions(now, txn.transactional_id, txn.producer_id, txn.producer_epoch, partitions)
         results.append({"transactional_id": txn.transactional_id, "topic_results": _results(codes, ctx.version)})
-    return {"throttle_time_ms": 0, "error_code": 0, "results_by_transaction": results}
+    return {"throttle_time_ms": 0, "error_code": int(ErrorCode.NONE), "results_by_transaction": results}

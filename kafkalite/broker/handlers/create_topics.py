@@ -100,7 +100,7 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         sources = ctx.state.configs.default_sources()
         entry: dict[str, Any] = {
             "name": name,
-            "error_code": 0,
+            "error_code": ErrorCode.NONE,
             "error_message": None,
             "num_partitions": partitions,
             "replication_factor": replication,

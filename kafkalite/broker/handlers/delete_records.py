@@ -26,7 +26,9 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
     for t in request.topics:
         partitions: list[dict[str, Any]] = []
         for p in t.partitions:
-            entry: dict[str, Any] = {"partition_index": p.partition_index, "low_watermark": -1, "error_code": 0}
+            entry: dict[str, Any] = {
+                "partition_index": p.partition_index, "low_watermark": -1, "error_code": ErrorCode.NONE
+            }
             partitions.append(entry)
             plog = cluster.partition(t.name, p.partition_index)
             if plog is None:
@@ -42,7 +44,7 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
         topics.append({"name": t.name, "partitions": partitions})
     if changed:
         try:
-            cluster.checkpoint_log_start_offsets()
+            await ctx.state.checkpoint_log_start_offsets()  # durable before the answer, written off the loop
         except OSError:
             # Not durable: a restart would bring the records back. Answered as Kafka answers a
             # failing log dir; the checkpoint is retried at the next retention check.

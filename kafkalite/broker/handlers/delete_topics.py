@@ -30,7 +30,9 @@ async def handle_delete_topics(ctx: RequestContext, request: Any) -> dict[str, A
     responses: list[dict[str, Any]] = []
     for name, topic_id in wanted:
         topic = cluster.topics.get(name) if name is not None else cluster.by_id.get(topic_id)
-        entry: dict[str, Any] = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None}
+        entry: dict[str, Any] = {
+            "name": name, "topic_id": topic_id, "error_code": ErrorCode.NONE, "error_message": None
+        }
         if name is not None and topic_id != ZERO_UUID:
             entry["error_code"] = int(ErrorCode.INVALID_REQUEST)
             entry["error_message"] = "You may not specify both topic name and topic id."

@@ -36,7 +36,7 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
         }
     return {
         "throttle_time_ms": 0,
-        "error_code": 0,
+        "error_code": ErrorCode.NONE,
         "error_message": None,
         "endpoint_type": endpoint_type,
         "cluster_id": state.cluster.cluster_id,

@@ -15,6 +15,7 @@ from typing import Any
 
 from kafkalite.broker.configs import ResourceError
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 
 @api(32, "DescribeConfigs", 0, 4)
@@ -25,7 +26,7 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
     results: list[dict[str, Any]] = []
     for res in request.resources:
         entry: dict[str, Any] = {
-            "error_code": 0,
+            "error_code": ErrorCode.NONE,
             "error_message": "",  # Kafka answers an empty message, not null, for a described resource
             "resource_type": res.resource_type,
             "resource_name": res.resource_name,

@@ -23,7 +23,7 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
     described: list[dict[str, Any]] = []
     operations = group_operations(ctx.version >= 3 and request.include_authorized_operations)
     for group_id in request.groups:
-        group = ctx.state.groups.groups.get(group_id)
+        group = ctx.state.groups.describe(group_id)
         if group is None:
             v6 = ctx.version >= 6
             described.append(
@@ -37,7 +37,7 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
         stable = group.state == GroupState.STABLE
         described.append(
             {
-                "error_code": 0,
+                "error_code": int(ErrorCode.NONE),
                 "error_message": None,
                 "group_id": group_id,
                 "group_state": group.state.value,
@@ -49,10 +49,10 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                         "group_instance_id": m.group_instance_id,
                         "client_id": m.client_id,
                         "client_host": m.client_host,
-                        "member_metadata": m.metadata(group.protocol_name) if stable else b"",
+                        "member_metadata": m.metadata if stable else b"",
                         "member_assignment": m.assignment,
                     }
-                    for m in group.members.values()
+                    for m in group.members
                 ],
                 "authorized_operations": operations,
             }

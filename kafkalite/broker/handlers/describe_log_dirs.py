@@ -11,6 +11,7 @@ import shutil
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 
 @api(35, "DescribeLogDirs", 0, 5)
@@ -49,10 +50,10 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
         total, usable = -1, -1
     return {
         "throttle_time_ms": 0,
-        "error_code": 0,
+        "error_code": ErrorCode.NONE,
         "results": [
             {
-                "error_code": 0,
+                "error_code": ErrorCode.NONE,
                 "log_dir": str(data_dir),
                 "topics": topics,
                 "total_bytes": total,

@@ -41,7 +41,12 @@ async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[s
                 for pid, entry in plog.producer_state.producers.items()
             ]
             partitions.append(
-                {"partition_index": index, "error_code": 0, "error_message": None, "active_producers": producers}
+                {
+                    "partition_index": index,
+                    "error_code": int(ErrorCode.NONE),
+                    "error_message": None,
+                    "active_producers": producers,
+                }
             )
         topics.append({"name": topic.name, "partitions": partitions})
     return {"throttle_time_ms": 0, "topics": topics}

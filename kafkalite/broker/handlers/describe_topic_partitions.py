@@ -75,7 +75,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
         remaining -= len(shown)
         topics.append(
             {
-                "error_code": 0,
+                "error_code": ErrorCode.NONE,
                 "name": name,
                 "topic_id": topic.topic_id,
                 "is_internal": False,

@@ -16,7 +16,7 @@ TRANSACTIONAL_ID_NOT_FOUND = int(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
 async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     states: list[dict[str, Any]] = []
     for txn_id in request.transactional_ids:
-        meta = ctx.state.txns.txns.get(txn_id)
+        meta = ctx.state.txns.describe(txn_id)
         if meta is None:
             states.append(
                 {
@@ -37,7 +37,7 @@ async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dic
             by_topic.setdefault(topic, []).append(partition)
         states.append(
             {
-                "error_code": 0,
+                "error_code": int(ErrorCode.NONE),
                 "transactional_id": txn_id,
                 "transaction_state": meta.state.value,
                 "transaction_timeout_ms": meta.timeout_ms,
@@ -60,7 +60,7 @@ async def handle_list_transactions(ctx: RequestContext, request: Any) -> dict[st
     regex = re.compile(pattern) if pattern else None
     now = ctx.state.clock.now_ms()
     listed: list[dict[str, Any]] = []
-    for meta in ctx.state.txns.txns.values():
+    for meta in ctx.state.txns.transactions():
         if wanted_states and meta.state.value not in wanted_states:
             continue
         if pids and meta.producer_id not in pids:

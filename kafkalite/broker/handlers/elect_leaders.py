@@ -30,4 +30,4 @@ async def handle_elect_leaders(ctx: RequestContext, request: Any) -> dict[str, A
                 code, message = ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
             partitions.append({"partition_id": index, "error_code": int(code), "error_message": message})
         results.append({"topic": tp.topic, "partition_result": partitions})
-    return {"throttle_time_ms": 0, "error_code": 0, "replica_election_results": results}
+    return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "replica_election_results": results}

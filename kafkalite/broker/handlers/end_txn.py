@@ -14,4 +14,5 @@ async def handle_end_txn(ctx: RequestContext, request: Any) -> dict[str, Any]:
         ctx.state.clock.now_ms(), request.transactional_id, request.producer_id, request.producer_epoch,
         request.committed,
     )
+    await ctx.state.markers_synced()  # under ``--fsync always`` the markers are on disk first
     return {"throttle_time_ms": 0, "error_code": fenced_for_version(code, ctx.version, 2)}

@@ -62,7 +62,7 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
         for fp in ft.partitions:
             entry: dict[str, Any] = {
                 "partition_index": fp.partition,
-                "error_code": 0,
+                "error_code": ErrorCode.NONE,
                 "high_watermark": -1,
                 "last_stable_offset": -1,
                 "log_start_offset": -1,
@@ -145,4 +145,4 @@ async def handle_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
         if not await ctx.state.notifier.wait(keys, wait):
             responses, total, error, keys = _collect(ctx, request)
             break
-    return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}
+    return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}

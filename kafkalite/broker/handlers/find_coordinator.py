@@ -25,7 +25,10 @@ def _answer(ctx: RequestContext, key_type: int) -> dict[str, Any]:
         return {"error_code": int(ErrorCode.INVALID_REQUEST),
                 "error_message": f"Unsupported key type {key_type}", "node_id": -1, "host": "", "port": -1}
     host, port = ctx.state.config.advertised
-    return {"error_code": 0, "error_message": "NONE", "node_id": ctx.state.config.node_id, "host": host, "port": port}
+    return {
+        "error_code": ErrorCode.NONE, "error_message": "NONE", "node_id": ctx.state.config.node_id,
+        "host": host, "port": port,
+    }
 
 
 @api(10, "FindCoordinator", 0, 6)

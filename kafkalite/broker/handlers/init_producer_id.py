@@ -21,18 +21,16 @@ async def handle_init_producer_id(ctx: RequestContext, request: Any) -> dict[str
     state = ctx.state
     pid_in = request.producer_id if ctx.version >= 3 else -1
     epoch_in = request.producer_epoch if ctx.version >= 3 else -1
-    try:
-        if request.transactional_id is not None:
-            code, pid, epoch = state.txns.init_producer_id(
-                state.clock.now_ms(), request.transactional_id, request.transaction_timeout_ms, pid_in, epoch_in
-            )
-            code = fenced_for_version(code, ctx.version, 4)
-        else:
-            # Idempotent producers always get a fresh id (they bump their own epochs), so no client
-            # can take over another producer's id by naming it.
-            code, pid, epoch = 0, state.producer_ids.allocate(), 0
-    except OSError:
-        # The id block or the transaction log could not be written (a full disk). Kafka answers a
-        # storage error on its transaction log with COORDINATOR_NOT_AVAILABLE; clients retry.
-        code, pid, epoch = int(ErrorCode.COORDINATOR_NOT_AVAILABLE), -1, -1
+    if request.transactional_id is not None:
+        code, pid, epoch = state.txns.init_producer_id(
+            state.clock.now_ms(), request.transactional_id, request.transaction_timeout_ms, pid_in, epoch_in
+        )
+        code = fenced_for_version(code, ctx.version, 4)
+    else:
+        # Idempotent producers always get a fresh id (they bump their own epochs), so no client
+        # can take over another producer's id by naming it.
+        try:
+            code, pid, epoch = int(ErrorCode.NONE), state.producer_ids.allocate(), 0
+        except OSError:  # the next block of ids cannot be saved: retriable, as Kafka without a block
+            code, pid, epoch = int(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS), -1, -1
     return {"throttle_time_ms": 0, "error_code": code, "producer_id": pid, "producer_epoch": epoch}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 
 @api(13, "LeaveGroup", 0, 5)
@@ -15,7 +16,7 @@ async def handle_leave_group(ctx: RequestContext, request: Any) -> dict[str, Any
         identities = [(request.member_id, None)]
     top, codes = ctx.state.groups.leave(ctx.state.clock.now_ms(), request.group_id, identities)
     if ctx.version < 3:
-        return {"throttle_time_ms": 0, "error_code": top or (codes[0] if codes else 0)}
+        return {"throttle_time_ms": 0, "error_code": top or (codes[0] if codes else int(ErrorCode.NONE))}
     return {
         "throttle_time_ms": 0,
         "error_code": top,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 
 @api(16, "ListGroups", 0, 5)
@@ -12,13 +13,11 @@ async def handle_list_groups(ctx: RequestContext, request: Any) -> dict[str, Any
     states = {s.lower() for s in request.states_filter} if ctx.version >= 4 and request.states_filter else None
     types = {t.lower() for t in request.types_filter} if ctx.version >= 5 and request.types_filter else None
     listed: list[dict[str, Any]] = []
-    for group in ctx.state.groups.groups.values():
-        if states is not None and group.state.value.lower() not in states:
-            continue
+    for group in ctx.state.groups.list_groups(states):
         if types is not None and "classic" not in types:
             continue
         listed.append(
             {"group_id": group.group_id, "protocol_type": group.protocol_type or "",
              "group_state": group.state.value, "group_type": "classic"}
         )
-    return {"throttle_time_ms": 0, "error_code": 0, "groups": listed}
+    return {"throttle_time_ms": 0, "error_code": int(ErrorCode.NONE), "groups": listed}

@@ -46,7 +46,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
             reported.add(lp.partition_index)
             entry: dict[str, Any] = {
                 "partition_index": lp.partition_index,
-                "error_code": 0,
+                "error_code": ErrorCode.NONE,
                 "timestamp": -1,
                 "offset": -1,
                 "leader_epoch": LEADER_EPOCH,

@@ -27,7 +27,7 @@ ZERO_UUID = uuid.UUID(int=0)
 def partition_entry(node: int, index: int, **extra: Any) -> dict[str, Any]:
     """A partition led by this broker, its only replica (Metadata and DescribeTopicPartitions)."""
     return {
-        "error_code": 0,
+        "error_code": ErrorCode.NONE,
         "partition_index": index,
         "leader_id": node,
         "leader_epoch": 0,
@@ -41,7 +41,7 @@ def partition_entry(node: int, index: int, **extra: Any) -> dict[str, Any]:
 def topic_entry(ctx: RequestContext, topic: Topic, operations: int = NOT_REQUESTED) -> dict[str, Any]:
     node = ctx.state.config.node_id
     return {
-        "error_code": 0,
+        "error_code": ErrorCode.NONE,
         "name": topic.name,
         "topic_id": topic.topic_id,
         "is_internal": False,
@@ -79,7 +79,7 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
             "cluster_id": None,
             "controller_id": -1,
             "topics": [_error_entry(t.name or "", invalid, t.topic_id or ZERO_UUID) for t in requested],
-            "error_code": 0,
+            "error_code": ErrorCode.NONE,
         }
     if requested is None or (ctx.version == 0 and not requested):
         topics = [topic_entry(ctx, t, ops) for t in cluster.topics.values()]
@@ -123,5 +123,5 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
         "cluster_authorized_operations": cluster_operations(
             8 <= ctx.version <= 10 and request.include_cluster_authorized_operations
         ),
-        "error_code": 0,
+        "error_code": ErrorCode.NONE,
     }

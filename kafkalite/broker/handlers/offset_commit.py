@@ -2,15 +2,17 @@
 
 Group members commit with their generation and member id; simple consumers and admin tools
 (generation -1, empty member id) may commit only while the group is empty, as in Kafka. One
-group-level error applies to every partition; unknown partitions get their own error.
+group-level error applies to every partition; unknown partitions get their own error. The
+accepted partitions are stored in one write: if the log refuses it, each of them answers
+NOT_COORDINATOR (Kafka's answer to a failed append to the offsets topic).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.handlers.offsets import commit_partitions
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.errors import ErrorCode
 
 
 @api(8, "OffsetCommit", 0, 9)
@@ -21,12 +23,33 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
     member_id = request.member_id if ctx.version >= 1 else ""
     instance_id = request.group_instance_id if ctx.version >= 7 else None
     group_error = groups.validate_commit(request.group_id, generation, member_id or "", instance_id, ctx.version)
-    now = state.clock.now_ms()
-    topics = commit_partitions(
-        ctx, request.topics, group_error,
-        lambda topic, partition, offset, epoch, meta: groups.commit(
-            now, request.group_id, topic, partition, offset, epoch, meta
-        ),
-        leader_epoch_version=6,
-    )
+    # Per partition: the group's error, UNKNOWN_TOPIC_OR_PARTITION, or a slot in the one write below.
+    codes: list[list[int]] = []
+    stored: list[tuple[str, int, int, int, str | None]] = []
+    slots: list[tuple[int, int]] = []
+    for t, topic in enumerate(request.topics):
+        row: list[int] = []
+        for part in topic.partitions:
+            if group_error:
+                row.append(group_error)
+            elif state.cluster.partition(topic.name, part.partition_index) is None:
+                row.append(int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+            else:
+                epoch = part.committed_leader_epoch if ctx.version >= 6 else -1
+                slots.append((t, len(row)))
+                stored.append((topic.name, part.partition_index, part.committed_offset, epoch,
+                               part.committed_metadata))
+                row.append(int(ErrorCode.NONE))
+        codes.append(row)
+    if stored:
+        retention = request.retention_time_ms if 2 <= ctx.version <= 4 else -1
+        for (t, i), code in zip(slots, groups.commit_offsets(state.clock.now_ms(), request.group_id, stored,
+                                                             retention), strict=True):
+            codes[t][i] = code
+    topics = [
+        {"name": topic.name,
+         "partitions": [{"partition_index": part.partition_index, "error_code": code}
+                        for part, code in zip(topic.partitions, row, strict=True)]}
+        for topic, row in zip(request.topics, codes, strict=True)
+    ]
     return {"throttle_time_ms": 0, "topics": topics}

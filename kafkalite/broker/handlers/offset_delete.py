@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.coordinator.group import GroupState
 from kafkalite.errors import ErrorCode
-from kafkalite.protocol.codec import subscribed_topics
 
 
 @api(47, "OffsetDelete", 0, 0)
@@ -15,13 +13,9 @@ async def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, A
     groups = ctx.state.groups
     if not request.group_id:
         return {"error_code": int(ErrorCode.INVALID_GROUP_ID), "throttle_time_ms": 0, "topics": []}
-    group = groups.groups.get(request.group_id)
-    if group is None:
+    subscribed = groups.subscribed_topics(request.group_id)
+    if subscribed is None:
         return {"error_code": int(ErrorCode.GROUP_ID_NOT_FOUND), "throttle_time_ms": 0, "topics": []}
-    subscribed: set[str] = set()
-    if group.state != GroupState.EMPTY and group.protocol_type == "consumer":
-        for member in group.members.values():
-            subscribed |= subscribed_topics(member.metadata(group.protocol_name))
     topics: list[dict[str, Any]] = []
     doomed: list[tuple[str, int]] = []
     cluster = ctx.state.cluster
@@ -33,9 +27,11 @@ async def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, A
             elif topic.name in subscribed:
                 code = int(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC)
             else:
-                code = 0
+                code = int(ErrorCode.NONE)
                 doomed.append((topic.name, p.partition_index))
             rows.append({"partition_index": p.partition_index, "error_code": code})
         topics.append({"name": topic.name, "partitions": rows})
-    groups.delete_offsets(request.group_id, doomed)
-    return {"error_code": 0, "throttle_time_ms": 0, "topics": topics}
+    error = groups.delete_offsets(request.group_id, doomed)
+    if error:
+        return {"error_code": error, "throttle_time_ms": 0, "topics": []}
+    return {"error_code": int(ErrorCode.NONE), "throttle_time_ms": 0, "topics": topics}

@@ -47,7 +47,7 @@ def _group_offsets(
                     "committed_offset": entry.offset if entry else -1,
                     "committed_leader_epoch": entry.leader_epoch if entry else -1,
                     "metadata": entry.metadata if entry else "",
-                    "error_code": 0,
+                    "error_code": int(ErrorCode.NONE),
                 }
             )
         out.append({"name": topic, "partitions": rows})
@@ -65,10 +65,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any) -> dict[str, An
                 {
                     "group_id": g.group_id,
                     "topics": _group_offsets(groups, g.group_id, g.topics, stable),
-                    "error_code": 0,
+                    "error_code": int(ErrorCode.NONE),
                 }
                 for g in request.groups
             ],
         }
     topics = request.topics if ctx.version >= 2 else (request.topics or [])
-    return {"throttle_time_ms": 0, "topics": _group_offsets(groups, request.group_id, topics, stable), "error_code": 0}
+    return {"throttle_time_ms": 0, "topics": _group_offsets(groups, request.group_id, topics, stable),
+            "error_code": int(ErrorCode.NONE)}

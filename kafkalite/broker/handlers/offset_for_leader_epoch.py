@@ -22,7 +22,9 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
     for t in request.topics:
         partitions: list[dict[str, Any]] = []
         for p in t.partitions:
-            entry: dict[str, Any] = {"error_code": 0, "partition": p.partition, "leader_epoch": -1, "end_offset": -1}
+            entry: dict[str, Any] = {
+                "error_code": ErrorCode.NONE, "partition": p.partition, "leader_epoch": -1, "end_offset": -1
+            }
             partitions.append(entry)
             plog = cluster.partition(t.topic, p.partition)
             current = getattr(p, "current_leader_epoch", -1)

@@ -35,12 +35,23 @@ fails later, at the end of the loop turn, closes it too (BrokerConnection._check
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.errors import ErrorCode
-from kafkalite.records.batch import HEADER_SIZE, MAGIC_OFFSET, BatchHeader, InvalidBatch, read_header, validate_batches
+from kafkalite.records.batch import (
+    COMPRESSION_MASK,
+    CONTROL_MASK,
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    MAGIC_OFFSET,
+    TRANSACTIONAL_MASK,
+    BatchHeader,
+    InvalidBatch,
+    validate_batches,
+)
 from kafkalite.records.compression import ZSTD
 from kafkalite.records.legacy import up_convert
 from kafkalite.records.records import iter_records
@@ -54,6 +65,11 @@ IMPLICIT_ADD_VERSION = 12
 #: Kafka's internal topics: clients may not write them (kafkalite keeps their state elsewhere).
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 NO_TIMESTAMP = -1
+#: A lower timestamp bound below minus this is none (message.timestamp.before.max.ms defaults to Long.MAX).
+NO_LOWER_BOUND = 2**62
+#: batchLength and attributes of a request's first batch, read without building a BatchHeader.
+_FIRST_BATCH = struct.Struct(">8xi9xh")
+VALID_ACKS = frozenset({-1, 0, 1})
 
 
 def _request_records_error(version: int, records: bytes) -> ErrorCode | None:
@@ -72,10 +88,10 @@ def _request_records_error(version: int, records: bytes) -> ErrorCode | None:
         return ErrorCode.INVALID_RECORD
     if len(records) < HEADER_SIZE:
         return None
-    header = read_header(records, 0)
-    if version < ZSTD_VERSION and header.compression == ZSTD:
+    batch_length, attributes = _FIRST_BATCH.unpack_from(records)
+    if version < ZSTD_VERSION and attributes & COMPRESSION_MASK == ZSTD:
         return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
-    if HEADER_SIZE <= header.length < len(records):
+    if HEADER_SIZE <= batch_length + LOG_OVERHEAD < len(records):
         return ErrorCode.INVALID_RECORD  # more than one batch
     return None
 
@@ -85,7 +101,7 @@ def _timestamp_errors(
 ) -> list[dict[str, Any]]:
     """``record_errors`` for CreateTime records outside [now - before, now + after], with Kafka's text."""
     low, high = now - before, now + after
-    if low < -(2**62) and all(h.max_timestamp <= high for h in headers):
+    if low < -NO_LOWER_BOUND and all(h.max_timestamp <= high for h in headers):
         return []  # no lower bound (the default) and nothing too new: no need to decode records
     errors: list[dict[str, Any]] = []
     index = 0
@@ -100,6 +116,14 @@ def _timestamp_errors(
                 errors.append({"batch_index": index, "batch_index_error_message": message})
             index += 1
     return errors
+
+
+def _summary(headers: list[BatchHeader]) -> tuple[int, int, int]:
+    """(attributes of all batches OR-ed, largest batch, newest max timestamp) of several batches."""
+    attributes = 0
+    for header in headers:
+        attributes |= header.attributes
+    return attributes, max(h.length for h in headers), max(h.max_timestamp for h in headers)
 
 
 #: Kafka explains INVALID_TXN_STATE on Produce below v11 (from v11 the code TRANSACTION_ABORTABLE says it).
@@ -159,7 +183,10 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     state = ctx.state
     cluster = state.cluster
     acks = request.acks
-    by_id = ctx.version >= TOPIC_ID_VERSION
+    acks_ok = acks in VALID_ACKS
+    version = ctx.version
+    by_id = version >= TOPIC_ID_VERSION
+    now = state.clock.now_ms()  # the request's time, for all its timestamp checks
     responses: list[dict[str, Any]] = []
     for topic_data in request.topic_data:
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
@@ -170,7 +197,10 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
         if topic is not None:  # the topic's configs, read once for all its partitions
             compacted, limit, compression, create_time, before, after = cluster.produce_settings(topic)
         # A partition named twice: the last one counts and is answered once (Kafka keeps a map).
-        for part in {p.index: p for p in topic_data.partition_data}.values():
+        parts = topic_data.partition_data
+        if len(parts) > 1:
+            parts = {p.index: p for p in parts}.values()
+        for part in parts:
             index = part.index
             if topic is None or not 0 <= index < len(topic.partitions):
                 results.append(
@@ -181,15 +211,15 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if records is None:
                 results.append(_partition_error(index, ErrorCode.INVALID_RECORD, "no records"))
                 continue
-            request_error = _request_records_error(ctx.version, records)
+            request_error = _request_records_error(version, records)
             if request_error is not None:
                 results.append(_partition_error(index, request_error))
                 continue
-            if acks not in (-1, 0, 1):
+            if not acks_ok:
                 results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
                 continue
             try:
-                if ctx.version < MAGIC_V2_VERSION:
+                if version < MAGIC_V2_VERSION:
                     records = up_convert(records)  # an old client's v0/v1 message set
                 headers = validate_batches(records)
             except InvalidBatch as exc:
@@ -197,14 +227,18 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                 results.append(_partition_error(index, code, None if exc.checksum else str(exc)))
                 continue
             first = headers[0]
-            if any(h.is_control for h in headers):
+            if len(headers) == 1:  # always from v3 (checked above): no loops over headers
+                attributes, largest, newest = first.attributes, first.length, first.max_timestamp
+            else:
+                attributes, largest, newest = _summary(headers)
+            if attributes & CONTROL_MASK:
                 results.append(
                     _partition_error(
                         index, ErrorCode.INVALID_RECORD, "Clients are not allowed to write control records"
                     )
                 )
                 continue
-            if first.is_transactional:
+            if first.attributes & TRANSACTIONAL_MASK:
                 txn_id = request.transactional_id
                 code = (
                     state.txns.verify_produce(txn_id, first.producer_id, first.producer_epoch, (topic.name, index))
@@ -215,7 +249,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     added = state.txns.add_partitions(
                         state.clock.now_ms(), txn_id, first.producer_id, first.producer_epoch, [(topic.name, index)]
                     )
-                    code = code if any(added.values()) else 0
+                    code = code if any(added.values()) else ErrorCode.NONE
                 if code == ErrorCode.INVALID_TXN_STATE:  # not added, implicitly or before
                     code = not_in_transaction(ctx.version, 11)
                     message = None if code == ErrorCode.TRANSACTION_ABORTABLE else NOT_IN_TXN_MESSAGE
@@ -228,12 +262,13 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if keyless:
                 results.append(_keyless_rejection(index, topic.name, keyless, topic.partitions[index].log_start_offset))
                 continue
-            if any(h.length > limit for h in headers):
+            if largest > limit:
                 results.append(_partition_error(index, ErrorCode.MESSAGE_TOO_LARGE))
                 continue
             plog = topic.partitions[index]
-            if create_time:
-                record_errors = _timestamp_errors(records, headers, state.clock.now_ms(), before, after)
+            # Records are decoded only when a bound could be crossed: a lower bound is set or a batch is too new.
+            if create_time and (now - before >= -NO_LOWER_BOUND or newest > now + after):
+                record_errors = _timestamp_errors(records, headers, now, before, after)
                 if record_errors:
                     failed = _partition_error(index, ErrorCode.INVALID_TIMESTAMP,
                                               "One or more records have been rejected due to invalid timestamp")

@@ -11,7 +11,6 @@ from typing import Any
 from kafkalite.broker.handlers.offsets import commit_partitions
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
-from kafkalite.coordinator.txn import TxnState
 from kafkalite.errors import ErrorCode
 
 
@@ -19,20 +18,16 @@ from kafkalite.errors import ErrorCode
 async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     groups = state.groups
-    txn = state.txns.txns.get(request.transactional_id)
-    if txn is None or txn.producer_id != request.producer_id:
-        group_error = int(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
-    elif request.producer_epoch != txn.producer_epoch:
-        # Kafka verifies the write like a produce to the offsets partition: a stale epoch is
-        # INVALID_PRODUCER_EPOCH at every version, not PRODUCER_FENCED.
-        group_error = int(ErrorCode.INVALID_PRODUCER_EPOCH)
-    elif txn.state != TxnState.ONGOING or request.group_id not in txn.groups:
+    group_error = state.txns.ongoing_with_group(
+        request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
+    )
+    if group_error == ErrorCode.INVALID_TXN_STATE:
         group_error = not_in_transaction(ctx.version, 4)
-    elif ctx.version >= 3:
+    elif not group_error and ctx.version >= 3:
         group_error = groups.validate_txn_commit(
             request.group_id, request.generation_id, request.member_id or "", request.group_instance_id
         )
-    else:
+    elif not group_error:
         group_error = groups.validate_txn_commit(request.group_id, -1, "", None)
     now = state.clock.now_ms()
     topics = commit_partitions(
