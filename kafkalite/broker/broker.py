@@ -12,6 +12,7 @@ import logging
 from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
+from kafkalite.broker.limits import broker_setting
 from kafkalite.broker.log_manager import LogMaintenance
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
@@ -21,6 +22,7 @@ from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
 from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
+from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.metadata_log import MetadataLog
 from kafkalite.storage.write_behind import WriteBehind
@@ -36,7 +38,9 @@ class BrokerState:
         self.clock = clock or Clock()
         self.catalog = Catalog(config.data_dir)
         self.write_behind = WriteBehind()
-        self.cluster = Cluster(config, self.catalog, self.clock, self.write_behind)
+        # Open segment files, bounded (kafkalite.open.segment.files.max, else from RLIMIT_NOFILE).
+        self.file_handles = FileHandles(broker_setting(config, "kafkalite.open.segment.files.max"))
+        self.cluster = Cluster(config, self.catalog, self.clock, self.write_behind, self.file_handles)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         self.logs = LogMaintenance(self.cluster, self.clock)
         self.notifier = AppendNotifier()

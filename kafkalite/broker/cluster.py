@@ -17,6 +17,7 @@ from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog, TopicRecord
+from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.log import LogConfig, PartitionLog
 from kafkalite.storage.write_behind import WriteBehind
 
@@ -78,10 +79,16 @@ class Cluster:
     """All topics of this single-broker cluster."""
 
     def __init__(
-        self, config: BrokerConfig, catalog: Catalog, clock: Clock, write_behind: WriteBehind | None = None
+        self,
+        config: BrokerConfig,
+        catalog: Catalog,
+        clock: Clock,
+        write_behind: WriteBehind | None = None,
+        file_handles: FileHandles | None = None,
     ) -> None:
         self.config = config
         self.write_behind = write_behind
+        self.file_handles = file_handles
         self.catalog = catalog
         self.clock = clock
         self.cluster_id = catalog.cluster_id()
@@ -202,7 +209,7 @@ class Cluster:
             directory = self.catalog.partition_dir(name, index)
             if directory.exists():  # leftovers of an older topic of this name
                 shutil.rmtree(directory, ignore_errors=True)
-            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind)
+            plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind, self.file_handles)
             plog.open(clean_shutdown=True)
             topic.partitions.append(plog)
         self._save()
@@ -259,7 +266,11 @@ class Cluster:
         log_config = self.log_config(record.configs)
         for index in range(record.partitions):
             plog = PartitionLog(
-                self.catalog.partition_dir(record.name, index), log_config, self.clock.now_ms, self.write_behind
+                self.catalog.partition_dir(record.name, index),
+                log_config,
+                self.clock.now_ms,
+                self.write_behind,
+                self.file_handles,
             )
             plog.open(clean_shutdown)
             topic.partitions.append(plog)

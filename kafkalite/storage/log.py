@@ -22,6 +22,7 @@ from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, r
 from kafkalite.records.control import ABORT, build_marker, read_marker
 from kafkalite.records.records import iter_records
 from kafkalite.storage.catalog import atomic_write
+from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.index import AbortedTxn
 from kafkalite.storage.producer_state import NO_PRODUCER_ID, ProducerStateManager, SequenceError
 from kafkalite.storage.segment import LogSegment
@@ -68,9 +69,11 @@ class PartitionLog:
         config: LogConfig,
         now_ms: Callable[[], int],
         write_behind: WriteBehind | None = None,
+        handles: FileHandles | None = None,
     ) -> None:
         self.directory = directory
         self._write_behind = write_behind
+        self._handles = handles  # the broker's bounded cache of open segment files
         self.config = config
         self._now_ms = now_ms
         directory.mkdir(parents=True, exist_ok=True)
@@ -107,7 +110,7 @@ class PartitionLog:
 
     def _segment(self, base_offset: int, created_ms: int) -> LogSegment:
         return LogSegment(
-            self.directory, base_offset, self.config.index_interval_bytes, created_ms, self._write_behind
+            self.directory, base_offset, self.config.index_interval_bytes, created_ms, self._write_behind, self._handles
         )
 
     # ---- producer state snapshots --------------------------------------------------------

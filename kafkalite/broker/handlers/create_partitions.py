@@ -4,6 +4,11 @@ The count can only grow (INVALID_PARTITIONS otherwise); a manual assignment must
 list per new partition holding only this broker (INVALID_REPLICA_ASSIGNMENT). New partitions
 start empty; clients see them on their next Metadata refresh. ``validate_only`` changes
 nothing.
+
+Limits (kafkalite.broker.limits): more than 10,000 new partitions in one request exceed Kafka's
+records per user operation and fail every topic, POLICY_VIOLATION with Kafka's message, before
+anything is created; a topic that would take the broker past ``max.broker.partitions`` fails
+alone, POLICY_VIOLATION.
 """
 
 from __future__ import annotations
@@ -11,6 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.limits import (
+    MAX_RECORDS_PER_USER_OP,
+    TOO_MANY_RECORDS_MESSAGE,
+    broker_limit_problem,
+    partition_count,
+)
 from kafkalite.errors import ErrorCode
 
 
@@ -60,12 +71,17 @@ def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str | 
 @api(37, "CreatePartitions", 0, 3)
 async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
-    names = [t.name for t in request.topics]
+    names: dict[str, int] = {}
+    for t in request.topics:
+        names[t.name] = names.get(t.name, 0) + 1
     results: list[dict[str, Any]] = []
     reported: set[str] = set()
+    held = partition_count(cluster)
+    records = 0
+    to_grow: list[tuple[str, int]] = []
     for topic_request in request.topics:
         name = topic_request.name
-        if names.count(name) > 1:  # answered once, as Kafka does
+        if names[name] > 1:  # answered once, as Kafka does
             if name not in reported:
                 reported.add(name)
                 results.append(_result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name."))
@@ -74,7 +90,23 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
         if problem is not None:
             results.append(_result(name, *problem))
             continue
-        if not request.validate_only:
-            cluster.add_partitions(name, topic_request.count)
+        adding = topic_request.count - len(cluster.topics[name].partitions)
+        records += adding  # one PartitionRecord each (Kafka counts them before any policy of ours)
+        over = broker_limit_problem(ctx.state.config, held, adding)
+        if over is not None:
+            results.append(_result(name, ErrorCode.POLICY_VIOLATION, over))
+            continue
+        held += adding
+        to_grow.append((name, topic_request.count))
         results.append(_result(name))
+    if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
+        return {
+            "throttle_time_ms": 0,
+            "results": [
+                _result(t.name, ErrorCode.POLICY_VIOLATION, TOO_MANY_RECORDS_MESSAGE) for t in request.topics
+            ],
+        }
+    if not request.validate_only:
+        for name, count in to_grow:
+            cluster.add_partitions(name, count)
     return {"throttle_time_ms": 0, "results": results}

@@ -8,6 +8,11 @@ stored with the topic; the answer (v5+) lists every topic config with its value 
 ``validate_only`` checks everything and creates nothing. A name given twice in one request is
 answered once, INVALID_REQUEST, and neither entry is created (Kafka's rule); a failed topic
 answers an empty config list.
+
+Limits (kafkalite.broker.limits): more than 10,000 partitions asked for in one request, or more
+than 10,000 metadata records (topics + partitions + configs) to write, fail every topic with
+POLICY_VIOLATION and Kafka's message, before anything is created; a topic that would take the
+broker past ``max.broker.partitions`` fails alone, POLICY_VIOLATION.
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from typing import Any
 
 from kafkalite.broker.cluster import TopicError
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.limits import (
+    MAX_PARTITIONS_PER_REQUEST,
+    MAX_RECORDS_PER_USER_OP,
+    TOO_MANY_PARTITIONS_MESSAGE,
+    TOO_MANY_RECORDS_MESSAGE,
+    broker_limit_problem,
+    partition_count,
+)
 from kafkalite.config import TOPIC_CONFIGS, ConfigError, validate_topic_configs
 from kafkalite.errors import ErrorCode
 
@@ -48,13 +61,43 @@ def _assignment_problem(assignments: Any, node_id: int) -> str | None:
     return None
 
 
+def _requested_partitions(topics: Any, duplicates: set[str], default: int) -> int:
+    """Kafka's validateTotalNumberOfPartitions: what the request asks for, before any check."""
+    total = 0
+    for ct in topics:
+        if ct.name in duplicates:
+            continue
+        if ct.assignments:
+            total += len(ct.assignments)
+        elif ct.num_partitions == -1:
+            total += default
+        elif ct.num_partitions > 0:
+            total += ct.num_partitions
+    return total
+
+
+def _refuse_all(topics: Any, message: str) -> dict[str, Any]:
+    return {
+        "throttle_time_ms": 0,
+        "topics": [_result(ct.name, ErrorCode.POLICY_VIOLATION, message) for ct in topics],
+    }
+
+
 @api(19, "CreateTopics", 0, 7)
 async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     config = ctx.state.config
     results: list[dict[str, Any]] = []
     names = [ct.name for ct in request.topics]
-    duplicates = {name for name in names if names.count(name) > 1}
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    duplicates = {name for name, n in counts.items() if n > 1}
+    if _requested_partitions(request.topics, duplicates, config.num_partitions) > MAX_PARTITIONS_PER_REQUEST:
+        return _refuse_all(request.topics, TOO_MANY_PARTITIONS_MESSAGE)
+    held = partition_count(cluster)
+    records = 0
+    to_create: list[tuple[dict[str, Any], int, dict[str, str]]] = []
     for name in sorted(duplicates):  # as Kafka: one error per duplicated name, none of its entries created
         results.append(
             _result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
@@ -97,6 +140,12 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         except TopicError as exc:
             results.append(_result(name, exc.code, exc.message))
             continue
+        records += 1 + partitions + len(configs)  # TopicRecord, PartitionRecords, ConfigRecords
+        over = broker_limit_problem(config, held, partitions)
+        if over is not None:
+            results.append(_result(name, ErrorCode.POLICY_VIOLATION, over))
+            continue
+        held += partitions
         sources = ctx.state.configs.default_sources()
         entry: dict[str, Any] = {
             "name": name,
@@ -116,9 +165,13 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 if not TOPIC_CONFIGS[key][0].internal
             ],
         }
+        results.append(entry)
+        to_create.append((entry, partitions, configs))
+    if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
+        return _refuse_all(request.topics, TOO_MANY_RECORDS_MESSAGE)
+    for entry, partitions, configs in to_create:
         if request.validate_only:
             entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
         else:
-            entry["topic_id"] = cluster.create_topic(name, partitions, configs).topic_id
-        results.append(entry)
+            entry["topic_id"] = cluster.create_topic(entry["name"], partitions, configs).topic_id
     return {"throttle_time_ms": 0, "topics": results}

@@ -1,0 +1,53 @@
+"""Partition-count limits: per request (Kafka's controller) and per broker (kafkalite's own).
+
+Kafka 4's QuorumController refuses a CreateTopics whose topics ask for more than
+``MAX_PARTITIONS_PER_BATCH`` (10,000) partitions in all, and any user operation that would
+write more than ``MAX_RECORDS_PER_USER_OP`` (10,000) metadata records (one per topic, one per
+partition, one per config); both answer POLICY_VIOLATION for every topic of the request, with
+the messages below. kafkalite applies the same rules to the same counts.
+
+On top, ``max.broker.partitions`` (the name KIP-578 proposed; Kafka itself has no such cap)
+bounds the partitions one broker holds, so a mistaken or hostile request cannot create tens of
+thousands of partition directories on the event loop. Logs that already exist are never refused
+at start-up: only creation checks the limit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kafkalite.config import BROKER_CONFIGS, BrokerConfig
+
+if TYPE_CHECKING:
+    from kafkalite.broker.cluster import Cluster
+
+#: Kafka's ReplicationControlManager.MAX_PARTITIONS_PER_BATCH.
+MAX_PARTITIONS_PER_REQUEST = 10_000
+#: Kafka's QuorumController.MAX_RECORDS_PER_USER_OP (the records of one batch).
+MAX_RECORDS_PER_USER_OP = 10_000
+TOO_MANY_PARTITIONS_MESSAGE = "Excessively large number of partitions per request."
+TOO_MANY_RECORDS_MESSAGE = "Unable to perform excessively large batch operation."
+MAX_BROKER_PARTITIONS = "max.broker.partitions"
+
+
+def broker_setting(config: BrokerConfig, name: str) -> int:
+    """An integer broker setting as given at start (properties, flags), else its table default."""
+    value = config.static_configs.get(name)
+    if value is None:
+        value = BROKER_CONFIGS[name].default
+    return int(value) if value is not None else -1
+
+
+def partition_count(cluster: Cluster) -> int:
+    return sum(len(t.partitions) for t in cluster.topics.values())
+
+
+def broker_limit_problem(config: BrokerConfig, existing: int, adding: int) -> str | None:
+    """Why ``adding`` partitions to the ``existing`` ones exceeds ``max.broker.partitions``, or None."""
+    limit = broker_setting(config, MAX_BROKER_PARTITIONS)
+    if limit < 0 or existing + adding <= limit:
+        return None
+    return (
+        f"Adding {adding} partition(s) would exceed this broker's limit of {limit} partitions "
+        f"({MAX_BROKER_PARTITIONS}); it holds {existing}."
+    )
