@@ -181,11 +181,17 @@ class Cluster:
                 f"{replication_factor} cannot be reached because only 1 broker(s) are registered.",
             )
 
-    def create_topic(self, name: str, partitions: int, configs: dict[str, str] | None = None) -> Topic:
-        """Create, persist and open a topic; the caller has run ``check_new_topic``."""
+    def create_topic(
+        self, name: str, partitions: int, configs: dict[str, str] | None = None, save: bool = True
+    ) -> Topic:
+        """Create, persist and open a topic; the caller has run ``check_new_topic``.
+
+        ``save=False``: the caller creates several and calls ``save_topics`` once (CreateTopics).
+        """
         record = TopicRecord(name, uuid.uuid4(), partitions, dict(configs or {}))
         topic = self._materialise(record, clean_shutdown=True)
-        self._save()
+        if save:
+            self._save()
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 
@@ -277,6 +283,9 @@ class Cluster:
         self.topics[record.name] = topic
         self.by_id[record.topic_id] = topic
         return topic
+
+    def save_topics(self) -> None:
+        self._save()
 
     def _save(self) -> None:
         self.catalog.save_topics(

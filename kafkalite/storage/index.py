@@ -39,6 +39,7 @@ class _IndexFile:
         self._loaded = new
         self._unwritten = bytearray()  # entries not yet in the file (see the module docstring)
         self._unsynced = False  # written since the last fsync
+        self._exists = not new  # a new segment's index file appears when first written or flushed
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
@@ -64,7 +65,7 @@ class _IndexFile:
         self._unwritten = bytearray()
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.close(fd)
-        self._unsynced = True
+        self._unsynced = self._exists = True
 
     def write_pending(self) -> None:
         if self._unwritten:
@@ -74,11 +75,13 @@ class _IndexFile:
             finally:
                 os.close(fd)
             self._unwritten = bytearray()
-            self._unsynced = True
+            self._unsynced = self._exists = True
 
     def flush(self) -> None:
+        """Entries on disk and fsynced; the file exists afterwards, even empty (Kafka's layout)."""
         self.write_pending()
-        if self._unsynced:
+        if self._unsynced or not self._exists:
+            self._exists = True
             fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
             try:
                 os.fsync(fd)

@@ -82,10 +82,8 @@ class LogSegment:
         self.offset_index = OffsetIndex(directory / f"{stem}.index", new)
         self.time_index = TimeIndex(directory / f"{stem}.timeindex", new)
         self.txn_index = TxnIndex(directory / f"{stem}.txnindex", new)
-        if new:  # Kafka's layout from the start: the log and both (empty) indexes exist
+        if new:  # the log file exists from the start; indexes appear with their first entries
             self._file.fd()
-            for path in (self.offset_index.path, self.time_index.path):
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
         self._next_offset = base_offset
         self._max_timestamp = -1
         self._max_timestamp_offset = -1  # base offset of the batch holding max_timestamp

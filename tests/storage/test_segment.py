@@ -51,12 +51,16 @@ def test_segment_name_is_20_digits():
 def test_files_named_after_base_offset(tmp_path):
     s = open_segment(tmp_path, base=42)
     try:
+        # A new segment costs one file; its indexes are written with their first entries.
+        assert {p.name for p in tmp_path.iterdir()} == {"00000000000000000042.log"}
+        append(s, simple_batch(1))
+        s.flush_all()
         assert {p.name for p in tmp_path.iterdir()} == {
             "00000000000000000042.log",
             "00000000000000000042.index",
             "00000000000000000042.timeindex",
         }
-        assert s.next_offset == 42
+        assert s.next_offset == 43
     finally:
         s.close()
 

@@ -17,6 +17,7 @@ broker past ``max.broker.partitions`` fails alone, POLICY_VIOLATION.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -34,6 +35,8 @@ from kafkalite.config import TOPIC_CONFIGS, ConfigError, validate_topic_configs
 from kafkalite.errors import ErrorCode
 
 TOPIC_CONFIG_SOURCE = 1
+#: Creating this many partitions (directories and files) takes long enough to let others in after.
+YIELD_EVERY_PARTITIONS = 200
 
 
 def _result(name: str, code: ErrorCode, message: str | None) -> dict[str, Any]:
@@ -59,6 +62,17 @@ def _assignment_problem(assignments: Any, node_id: int) -> str | None:
         if unknown:
             return f"The manual partition assignment includes broker {unknown[0]}, but no such broker is registered."
     return None
+
+
+def _clash(ctx: RequestContext, name: str, partitions: int) -> tuple[ErrorCode, str] | None:
+    """What another request changed while this one yielded: the name taken, or the limit reached."""
+    cluster = ctx.state.cluster
+    try:
+        cluster.check_new_topic(name, partitions, 1)
+    except TopicError as exc:
+        return exc.code, exc.message
+    over = broker_limit_problem(ctx.state.config, partition_count(cluster), partitions)
+    return None if over is None else (ErrorCode.POLICY_VIOLATION, over)
 
 
 def _requested_partitions(topics: Any, duplicates: set[str], default: int) -> int:
@@ -169,9 +183,24 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         to_create.append((entry, partitions, configs))
     if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
         return _refuse_all(request.topics, TOO_MANY_RECORDS_MESSAGE)
-    for entry, partitions, configs in to_create:
-        if request.validate_only:
+    if request.validate_only:
+        for entry, _, _ in to_create:
             entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
-        else:
-            entry["topic_id"] = cluster.create_topic(entry["name"], partitions, configs).topic_id
+        return {"throttle_time_ms": 0, "topics": results}
+    since_yield = 0
+    try:
+        for entry, partitions, configs in to_create:
+            if since_yield >= YIELD_EVERY_PARTITIONS:
+                # Let other connections be served between topics; what they did meanwhile is re-checked.
+                await asyncio.sleep(0)
+                since_yield = 0
+                clash = _clash(ctx, entry["name"], partitions)
+                if clash is not None:
+                    entry.update(_result(entry["name"], *clash))
+                    continue
+            entry["topic_id"] = cluster.create_topic(entry["name"], partitions, configs, save=False).topic_id
+            since_yield += partitions
+    finally:
+        if to_create:
+            cluster.save_topics()  # once per request: an fsynced rewrite of topics.json per topic was most of the cost
     return {"throttle_time_ms": 0, "topics": results}
