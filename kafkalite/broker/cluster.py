@@ -10,7 +10,9 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.clock import Clock
@@ -207,13 +209,16 @@ class Cluster:
         self.checkpoint_log_start_offsets()
         log.info("deleted topic %s", name)
 
-    def add_partitions(self, name: str, total: int) -> None:
-        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
+    def add_partitions(self, name: str, total: int, prepared: Collection[Path] = ()) -> None:
+        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``.
+
+        ``prepared``: directories just made for these partitions (limits.prepare_partition_dirs).
+        """
         topic = self.topics[name]
         log_config = self.log_config(topic.configs)
         for index in range(len(topic.partitions), total):
             directory = self.catalog.partition_dir(name, index)
-            if directory.exists():  # leftovers of an older topic of this name
+            if directory not in prepared and directory.exists():  # leftovers of an older topic of this name
                 shutil.rmtree(directory, ignore_errors=True)
             plog = PartitionLog(directory, log_config, self.clock.now_ms, self.write_behind, self.file_handles)
             plog.open(clean_shutdown=True)

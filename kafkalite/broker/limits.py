@@ -10,13 +10,20 @@ On top, ``max.broker.partitions`` (the name KIP-578 proposed; Kafka itself has n
 bounds the partitions one broker holds, so a mistaken or hostile request cannot create tens of
 thousands of partition directories on the event loop. Logs that already exist are never refused
 at start-up: only creation checks the limit.
+
+Creating thousands of partitions is mostly file-system work; ``prepare_partition_dirs`` does it
+in a worker thread so the event loop is not held for seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kafkalite.config import BROKER_CONFIGS, BrokerConfig
+from kafkalite.storage.segment import segment_name
 
 if TYPE_CHECKING:
     from kafkalite.broker.cluster import Cluster
@@ -51,3 +58,33 @@ def broker_limit_problem(config: BrokerConfig, existing: int, adding: int) -> st
         f"Adding {adding} partition(s) would exceed this broker's limit of {limit} partitions "
         f"({MAX_BROKER_PARTITIONS}); it holds {existing}."
     )
+
+
+#: Below this many new partitions a request creates them on the loop at once (no thread hop).
+PREPARE_IN_THREAD_MIN = 64
+
+
+async def prepare_partition_dirs(dirs: list[Path]) -> set[Path]:
+    """Create the directories and empty first segments of partitions about to be created.
+
+    The file-system work (a mkdir and a file per partition) is most of what creating a partition
+    costs, so for large requests it runs in a worker thread while the loop serves others; the loop
+    then opens the prepared partitions cheaply. Only directories that did not exist are touched
+    (never one that may hold data), and those are returned; the caller re-validates its request
+    afterwards, since others ran meanwhile.
+    """
+    if len(dirs) < PREPARE_IN_THREAD_MIN:
+        return set()
+    return await asyncio.get_running_loop().run_in_executor(None, _prepare, dirs)
+
+
+def _prepare(dirs: list[Path]) -> set[Path]:
+    created: set[Path] = set()
+    for directory in dirs:
+        try:
+            directory.mkdir(parents=True)
+        except FileExistsError:
+            continue  # a leftover or a partition created meanwhile: the loop decides
+        os.close(os.open(directory / f"{segment_name(0)}.log", os.O_WRONLY | os.O_CREAT, 0o644))
+        created.add(directory)
+    return created

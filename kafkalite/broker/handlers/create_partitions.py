@@ -18,9 +18,11 @@ from typing import Any
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import (
     MAX_RECORDS_PER_USER_OP,
+    PREPARE_IN_THREAD_MIN,
     TOO_MANY_RECORDS_MESSAGE,
     broker_limit_problem,
     partition_count,
+    prepare_partition_dirs,
 )
 from kafkalite.errors import ErrorCode
 
@@ -106,7 +108,39 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
                 _result(t.name, ErrorCode.POLICY_VIOLATION, TOO_MANY_RECORDS_MESSAGE) for t in request.topics
             ],
         }
-    if not request.validate_only:
-        for name, count in to_grow:
-            cluster.add_partitions(name, count)
+    if request.validate_only or not to_grow:
+        return {"throttle_time_ms": 0, "results": results}
+    # Directories and first segments of large requests are made in a worker thread meanwhile.
+    dirs = [
+        cluster.catalog.partition_dir(name, i)
+        for name, count in to_grow
+        for i in range(len(cluster.topics[name].partitions), count)
+    ]
+    recheck = len(dirs) >= PREPARE_IN_THREAD_MIN
+    prepared = await prepare_partition_dirs(dirs)
+    by_name = {r["name"]: r for r in results}
+    for name, count in to_grow:
+        if recheck:  # others ran meanwhile: the topic may be gone or grown, or the limit reached
+            problem = _recheck(ctx, name, count)
+            if problem is not None:
+                by_name[name].update(_result(name, *problem))
+                continue
+        cluster.add_partitions(name, count, prepared)
     return {"throttle_time_ms": 0, "results": results}
+
+
+def _recheck(ctx: RequestContext, name: str, count: int) -> tuple[ErrorCode, str | None] | None:
+    cluster = ctx.state.cluster
+    topic = cluster.topics.get(name)
+    if topic is None:
+        return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None
+    current = len(topic.partitions)
+    if count < current:
+        return (
+            ErrorCode.INVALID_PARTITIONS,
+            f"Topic currently has {current} partitions, which is higher than the requested {count}.",
+        )
+    if count == current:
+        return ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partitions."
+    over = broker_limit_problem(ctx.state.config, partition_count(cluster), count - current)
+    return None if over is None else (ErrorCode.POLICY_VIOLATION, over)

@@ -26,10 +26,12 @@ from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import (
     MAX_PARTITIONS_PER_REQUEST,
     MAX_RECORDS_PER_USER_OP,
+    PREPARE_IN_THREAD_MIN,
     TOO_MANY_PARTITIONS_MESSAGE,
     TOO_MANY_RECORDS_MESSAGE,
     broker_limit_problem,
     partition_count,
+    prepare_partition_dirs,
 )
 from kafkalite.config import TOPIC_CONFIGS, ConfigError, validate_topic_configs
 from kafkalite.errors import ErrorCode
@@ -187,13 +189,18 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         for entry, _, _ in to_create:
             entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
         return {"throttle_time_ms": 0, "topics": results}
+    # Directories and first segments of large requests are made in a worker thread meanwhile.
+    dirs = [cluster.catalog.partition_dir(e["name"], i) for e, partitions, _ in to_create for i in range(partitions)]
+    recheck = len(dirs) >= PREPARE_IN_THREAD_MIN
+    await prepare_partition_dirs(dirs)
     since_yield = 0
     try:
         for entry, partitions, configs in to_create:
             if since_yield >= YIELD_EVERY_PARTITIONS:
-                # Let other connections be served between topics; what they did meanwhile is re-checked.
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # let other connections be served between topics
                 since_yield = 0
+                recheck = True
+            if recheck:  # others ran meanwhile: the name may be taken or the limit reached
                 clash = _clash(ctx, entry["name"], partitions)
                 if clash is not None:
                     entry.update(_result(entry["name"], *clash))
