@@ -159,16 +159,38 @@ def test_create_topics_past_kafkas_per_request_limits(broker: BrokerProcess, top
     assert not any(name.startswith(topic_name) for name in admin.list_topics(timeout=10).topics)
 
 
-def test_create_partitions_past_kafkas_records_per_operation(broker: BrokerProcess, topic_name: str) -> None:
+def test_create_partitions_past_kafkas_per_request_limit(tmp_path: Path, topic_name: str) -> None:
+    """As Apache Kafka 4.4.0 answers: more than 10,000 added over the request's existing topics."""
+    broker = BrokerProcess(tmp_path / "data", extra_args=["--override", "max.broker.partitions=-1"])
+    broker.start()
+    try:
+        _check_create_partitions_limit(broker, topic_name)
+    finally:
+        broker.stop()
+
+
+def _check_create_partitions_limit(broker: BrokerProcess, topic_name: str) -> None:
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-    _create_all(admin, [NewTopic(topic_name, 1, 1)])
+    _create_all(admin, [NewTopic(topic_name, 1, 1), NewTopic(f"{topic_name}-2", 1, 1)])
+    message = "Excessively large number of additional partitions per request."
     started = time.monotonic()
     error = _error(admin.create_partitions([NewPartitions(topic_name, 10_002)], request_timeout=30)[topic_name])
-    assert (error.code(), error.str()) == (
-        KafkaError.POLICY_VIOLATION,
-        "Unable to perform excessively large batch operation.",
+    assert (error.code(), error.str()) == (KafkaError.POLICY_VIOLATION, message)
+    futures = admin.create_partitions(
+        [NewPartitions(topic_name, 6_000), NewPartitions(f"{topic_name}-2", 6_000)], request_timeout=30
     )
-    assert time.monotonic() - started < 5  # refused before anything is created
+    for future in futures.values():
+        error = _error(future)
+        assert (error.code(), error.str()) == (KafkaError.POLICY_VIOLATION, message)
+    # Unknown topics add nothing: 20,000 asked of one that does not exist is only unknown.
+    futures = admin.create_partitions(
+        [NewPartitions(f"{topic_name}-none", 20_000), NewPartitions(topic_name, 2)], validate_only=True
+    )
+    assert _error(futures[f"{topic_name}-none"]).code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+    futures[topic_name].result()
+    futures = admin.create_partitions([NewPartitions(topic_name, 10_001)], validate_only=True)  # +10,000 is fine
+    futures[topic_name].result()
+    assert time.monotonic() - started < 10  # refused or validated without creating anything
     assert len(admin.list_topics(topic_name, timeout=10).topics[topic_name].partitions) == 1
 
 

@@ -88,6 +88,7 @@ class BrokerState:
     def close(self) -> None:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         self.cluster.close()
+        self.file_handles.close_all()  # none should be left: every segment closed its own
         self.group_log.close()
         self.txn_log.close()
         self.catalog.mark_clean_shutdown()

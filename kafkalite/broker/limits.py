@@ -1,10 +1,12 @@
 """Partition-count limits: per request (Kafka's controller) and per broker (kafkalite's own).
 
-Kafka 4's QuorumController refuses a CreateTopics whose topics ask for more than
-``MAX_PARTITIONS_PER_BATCH`` (10,000) partitions in all, and any user operation that would
-write more than ``MAX_RECORDS_PER_USER_OP`` (10,000) metadata records (one per topic, one per
-partition, one per config); both answer POLICY_VIOLATION for every topic of the request, with
-the messages below. kafkalite applies the same rules to the same counts.
+Kafka 4's controller refuses a CreateTopics whose topics ask for more than
+``MAX_PARTITIONS_PER_BATCH`` (10,000) partitions in all, a CreatePartitions adding more than
+10,000 partitions to existing topics, and any user operation that would write more than
+``MAX_RECORDS_PER_USER_OP`` (10,000) metadata records (one per topic, one per partition, one
+per config); all answer POLICY_VIOLATION for every topic of the request, with the messages
+below (checked against Apache Kafka 4.4.0: one topic of 10,000 partitions is refused by the
+records rule, 9,999 pass). kafkalite applies the same rules to the same counts.
 
 On top, ``max.broker.partitions`` (the name KIP-578 proposed; Kafka itself has no such cap)
 bounds the partitions one broker holds, so a mistaken or hostile request cannot create tens of
@@ -34,6 +36,7 @@ MAX_PARTITIONS_PER_REQUEST = 10_000
 MAX_RECORDS_PER_USER_OP = 10_000
 TOO_MANY_PARTITIONS_MESSAGE = "Excessively large number of partitions per request."
 TOO_MANY_RECORDS_MESSAGE = "Unable to perform excessively large batch operation."
+TOO_MANY_ADDITIONAL_PARTITIONS_MESSAGE = "Excessively large number of additional partitions per request."
 MAX_BROKER_PARTITIONS = "max.broker.partitions"
 
 

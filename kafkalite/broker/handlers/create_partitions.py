@@ -5,10 +5,10 @@ list per new partition holding only this broker (INVALID_REPLICA_ASSIGNMENT). Ne
 start empty; clients see them on their next Metadata refresh. ``validate_only`` changes
 nothing.
 
-Limits (kafkalite.broker.limits): more than 10,000 new partitions in one request exceed Kafka's
-records per user operation and fail every topic, POLICY_VIOLATION with Kafka's message, before
-anything is created; a topic that would take the broker past ``max.broker.partitions`` fails
-alone, POLICY_VIOLATION.
+Limits (kafkalite.broker.limits): more than 10,000 partitions added in one request (summed over
+the existing topics named once) fail every topic, POLICY_VIOLATION with Kafka 4.4's message,
+before anything else is checked; a topic that would take the broker past
+``max.broker.partitions`` fails alone, POLICY_VIOLATION.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import (
-    MAX_RECORDS_PER_USER_OP,
+    MAX_PARTITIONS_PER_REQUEST,
     PREPARE_IN_THREAD_MIN,
-    TOO_MANY_RECORDS_MESSAGE,
+    TOO_MANY_ADDITIONAL_PARTITIONS_MESSAGE,
     broker_limit_problem,
     partition_count,
     prepare_partition_dirs,
@@ -76,10 +76,22 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
     names: dict[str, int] = {}
     for t in request.topics:
         names[t.name] = names.get(t.name, 0) + 1
+    adding_in_all = 0
+    for t in request.topics:
+        existing = cluster.topics.get(t.name)
+        if names[t.name] == 1 and existing is not None:
+            adding_in_all += max(0, t.count - len(existing.partitions))
+    if adding_in_all > MAX_PARTITIONS_PER_REQUEST:  # Kafka's check, before any other
+        return {
+            "throttle_time_ms": 0,
+            "results": [
+                _result(t.name, ErrorCode.POLICY_VIOLATION, TOO_MANY_ADDITIONAL_PARTITIONS_MESSAGE)
+                for t in request.topics
+            ],
+        }
     results: list[dict[str, Any]] = []
     reported: set[str] = set()
     held = partition_count(cluster)
-    records = 0
     to_grow: list[tuple[str, int]] = []
     for topic_request in request.topics:
         name = topic_request.name
@@ -93,7 +105,6 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             results.append(_result(name, *problem))
             continue
         adding = topic_request.count - len(cluster.topics[name].partitions)
-        records += adding  # one PartitionRecord each (Kafka counts them before any policy of ours)
         over = broker_limit_problem(ctx.state.config, held, adding)
         if over is not None:
             results.append(_result(name, ErrorCode.POLICY_VIOLATION, over))
@@ -101,13 +112,6 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
         held += adding
         to_grow.append((name, topic_request.count))
         results.append(_result(name))
-    if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
-        return {
-            "throttle_time_ms": 0,
-            "results": [
-                _result(t.name, ErrorCode.POLICY_VIOLATION, TOO_MANY_RECORDS_MESSAGE) for t in request.topics
-            ],
-        }
     if request.validate_only or not to_grow:
         return {"throttle_time_ms": 0, "results": results}
     # Directories and first segments of large requests are made in a worker thread meanwhile.
