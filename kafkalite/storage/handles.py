@@ -16,6 +16,7 @@ opens a descriptor of its own and so never races the cache.
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 from collections import OrderedDict
@@ -65,6 +66,15 @@ class FileHandles:
     def _forget(self, f: LazyFile) -> None:
         self._open.pop(f, None)
 
+    def shrink(self, count: int) -> int:
+        """Close the ``count`` least recently used files; returns how many were closed."""
+        closed = 0
+        while self._open and closed < count:
+            next(iter(self._open))._release()
+            closed += 1
+        self.evicted += closed
+        return closed
+
     def sweep_idle(self) -> int:
         """Close the files not used since the previous sweep; returns how many were closed."""
         current = self.generation
@@ -106,7 +116,15 @@ class LazyFile:
         if fd >= 0:
             handles._touch(self)
             return fd
-        fd = self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            # Out of descriptors (sockets took more than the cap left them): give back half of
+            # the cache and try once more, rather than fail the read or append.
+            if exc.errno not in (errno.EMFILE, errno.ENFILE) or not handles.shrink(len(handles) // 2 + 1):
+                raise
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = fd
         handles._register(self)
         return fd
 

@@ -112,3 +112,24 @@ def test_a_segment_closed_by_the_cache_keeps_pending_appends(tmp_path, clock):
     assert [r.value for r in read_all(b)] == [b"b-0"]
     a.close()
     b.close()
+
+
+def test_out_of_descriptors_gives_back_half_the_cache(tmp_path):
+    """EMFILE on open (sockets used what the cap left): the cache closes files and retries."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, resource
+from pathlib import Path
+from kafkalite.storage.handles import FileHandles, LazyFile
+handles = FileHandles(10_000)  # a cap far above the limit below
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+files = [LazyFile(Path({str(tmp_path)!r}) / f"f{{i}}", handles) for i in range(200)]
+for f in files:
+    os.pwrite(f.fd(), b"x", 0)
+assert all(os.pread(f.fd(), 1, 0) == b"x" for f in files)
+print(len(handles) < 64, handles.evicted > 0)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["True", "True"], out.stderr
