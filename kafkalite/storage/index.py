@@ -40,6 +40,7 @@ class _IndexFile:
         self._unwritten = bytearray()  # entries not yet in the file (see the module docstring)
         self._unsynced = False  # written since the last fsync
         self._exists = not new  # a new segment's index file appears when first written or flushed
+        self._truncate_on_write = False  # the file may hold stale entries that memory does not
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
@@ -58,6 +59,12 @@ class _IndexFile:
     def loaded(self) -> bool:
         return self._loaded
 
+    def assume_empty(self) -> None:
+        """The log is empty, so no entry can be valid: skip reading; the first write replaces the file."""
+        if not self._loaded:
+            self._loaded = True
+            self._truncate_on_write = True
+
     def _append(self, *values: int) -> None:
         self._unwritten += self.entry.pack(*values)
 
@@ -66,10 +73,13 @@ class _IndexFile:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.close(fd)
         self._unsynced = self._exists = True
+        self._truncate_on_write = False
 
     def write_pending(self) -> None:
         if self._unwritten:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            mode = os.O_TRUNC if self._truncate_on_write else os.O_APPEND
+            self._truncate_on_write = False
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
             try:
                 os.write(fd, self._unwritten)
             finally:
@@ -261,6 +271,11 @@ class TxnIndex:
     def __init__(self, path: Path, new: bool = False) -> None:
         self.path = path
         self._entries: list[AbortedTxn] | None = [] if new else None
+
+    def assume_absent(self) -> None:
+        """The file is known not to exist (the directory was just listed): nothing to read."""
+        if self._entries is None:
+            self._entries = []
 
     @property
     def entries(self) -> list[AbortedTxn]:

@@ -100,12 +100,15 @@ class PartitionLog:
             return
         # One listing of the directory (start-up cost per partition matters at 10,000 of them).
         bases: list[int] = []
+        txn_indexes: set[int] = set()
         self._snapshot_offsets = []
         with os.scandir(self.directory) as entries:
             for entry in entries:
                 stem, _, suffix = entry.name.partition(".")
                 if suffix == "log" and stem.isdigit():
                     bases.append(int(stem))
+                elif suffix == "txnindex" and stem.isdigit():
+                    txn_indexes.add(int(stem))
                 elif suffix == "snapshot" and stem.isdigit():
                     self._snapshot_offsets.append(int(stem))
                 elif entry.name.endswith(".deleted"):
@@ -114,7 +117,10 @@ class PartitionLog:
                     shutil.rmtree(entry.path, ignore_errors=True)  # an interrupted cleaning
         bases.sort()
         for base in bases:
-            self.segments.append(self._segment(base, now))
+            seg = self._segment(base, now)
+            if base not in txn_indexes:
+                seg.txn_index.assume_absent()
+            self.segments.append(seg)
         for seg in self.segments[:-1]:
             seg.load()
         if self.segments:
@@ -140,6 +146,8 @@ class PartitionLog:
     def _load_producer_state(self) -> None:
         """Latest usable snapshot, then the batches written after it (Kafka's LogLoader)."""
         end = self.log_end_offset
+        if end == 0:  # nothing was ever appended: no producer can have state
+            return
         snapshots = sorted((o, self._snapshot_path(o)) for o in self._snapshot_offsets if o <= end)
         start = self.log_start_offset
         for offset, path in reversed(snapshots):
@@ -360,7 +368,7 @@ class PartitionLog:
         self.active.fsync()
 
     def close(self) -> None:
-        if self.segments:
+        if self.segments and self.log_end_offset > 0:  # an empty log's producer state is empty (see open)
             self._take_snapshot()
         for seg in self.segments:
             seg.flush_all()

@@ -136,6 +136,10 @@ class LogSegment:
     def _load_now(self) -> None:
         """Derive next offset and max timestamp for a segment that was shut down cleanly."""
         self._loaded = True
+        if self.size == 0:  # nothing to derive, and no index entry can be valid: read nothing
+            self.offset_index.assume_empty()
+            self.time_index.assume_empty()
+            return
         indexes_missing = self.size > 0 and (not self.offset_index.offsets or not self.time_index.timestamps)
         if indexes_missing or not self.offset_index.sane(self.size) or not self.time_index.sane():
             log.warning("rebuilding missing or damaged indexes of %s", self.log_path)
