@@ -340,3 +340,33 @@ def test_idle_connections_are_closed(tmp_path: Path) -> None:
         assert wait_for(broker.alive)
     finally:
         broker.stop()
+
+
+def test_open_segment_files_cap(tmp_path: Path, topic_name: str) -> None:
+    """kafkalite.open.segment.files.max bounds the segment files a broker holds open."""
+    broker = BrokerProcess(tmp_path / "data", extra_args=["--override", "kafkalite.open.segment.files.max=4"])
+    broker.start()
+    try:
+        pid = broker.proc.pid  # type: ignore[union-attr]
+        _, baseline = _proc_stats(pid)
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        _create_all(admin, [NewTopic(topic_name, 40, 1)])
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5})
+        for partition in range(40):
+            producer.produce(topic_name, value=str(partition).encode(), partition=partition)
+        assert producer.flush(30) == 0
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "cap", "enable.auto.commit": False})
+        consumer.assign([TopicPartition(topic_name, p, 0) for p in range(40)])
+        seen: set[bytes] = set()
+        deadline = time.monotonic() + 30
+        while len(seen) < 40:
+            assert time.monotonic() < deadline, f"read {len(seen)} of 40"
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None:
+                seen.add(msg.value())
+        consumer.close()
+        _, fds = _proc_stats(pid)
+        # the client connections (producer, consumer, admin) and at most 4 segment files
+        assert fds - baseline <= 4 + 8, (baseline, fds)
+    finally:
+        broker.stop()

@@ -382,7 +382,7 @@ def _broker_defs() -> dict[str, ConfigDef]:
             "max.broker.partitions",
             INT,
             "10000",
-            None,
+            at_least(-1),
             "kafkalite (KIP-578 name): partitions this broker may hold; more is POLICY_VIOLATION (-1: no cap)",
         ),
         c("log.retention.check.interval.ms", LONG, "300000", at_least(1), "How often retention runs"),
@@ -426,7 +426,7 @@ def _broker_defs() -> dict[str, ConfigDef]:
             "kafkalite.open.segment.files.max",
             INT,
             "-1",
-            None,
+            at_least(-1),
             "Segment files kept open at once, least recently used closed first (-1: half of RLIMIT_NOFILE)",
         ),
         # broker defaults for topic configs (dynamic)
