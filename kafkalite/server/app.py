@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -128,7 +129,7 @@ class KafkaliteServer:
 
     def _close_idle_connections(self) -> None:
         """Kafka's connections.max.idle.ms: close connections silent that long with nothing in processing."""
-        deadline = asyncio.get_running_loop().time() - self.idle_ms / 1000
+        deadline = time.monotonic() - self.idle_ms / 1000
         for conn in [c for c in self.connections if c.last_active < deadline and c.idle]:
             conn.close_idle()
 

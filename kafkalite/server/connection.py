@@ -22,6 +22,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from time import monotonic
 from typing import cast
 
 from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation
@@ -58,7 +59,7 @@ class BrokerConnection(asyncio.Protocol):
         self._granted = 0  # declared size of the frame being received, taken from the pool
         self._muted = False  # waiting for the pool to have room
         self._transport_paused = False
-        self.last_active = 0.0  # loop time of the last bytes received or sent (idle sweep)
+        self.last_active = 0.0  # monotonic time of the last bytes received or sent (idle sweep)
         self._closing = False
         self._in_flight = False
         self._unsent = bytearray()
@@ -71,7 +72,7 @@ class BrokerConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses but offer the same methods.
         self._transport = cast(asyncio.Transport, transport)
-        self.last_active = asyncio.get_running_loop().time()
+        self.last_active = monotonic()
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         if self._dispatcher.state.closing:  # accepted just as the broker began shutting down
@@ -81,7 +82,7 @@ class BrokerConnection(asyncio.Protocol):
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
-        self.last_active = asyncio.get_running_loop().time()
+        self.last_active = monotonic()
         try:
             frames = self._decoder.feed(data)
         except FrameError as exc:
@@ -225,7 +226,7 @@ class BrokerConnection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             self._unsent = bytearray()
             return
-        self.last_active = asyncio.get_running_loop().time()
+        self.last_active = monotonic()
         try:
             self._write_behind.write_all()  # acknowledged batches must be in the log first
         except OSError as exc:
