@@ -112,7 +112,9 @@ class BrokerConnection(asyncio.Protocol):
             self._granted = pending
             pool.take(pending)
             self._held += pending
-        if pool.exhausted and not self._granted and not self._muted and not self._closing:
+        # A connection holding nothing may read on (one request at a time, so it is still served);
+        # one with requests waiting stops reading while the pool is full.
+        if pool.exhausted and not self._granted and self._held and not self._muted and not self._closing:
             self._muted = True
             pool.wait(self)
             self._update_reading()
@@ -123,9 +125,13 @@ class BrokerConnection(asyncio.Protocol):
         self._update_reading()
 
     def _frame_done(self, size: int) -> None:
-        if self._pool is not None and self._held >= size:
+        pool = self._pool
+        if pool is not None and self._held >= size:
             self._held -= size
-            self._pool.release(size)
+            pool.release(size)
+            if self._muted and not self._held:  # it holds nothing now: its next request may come in
+                pool.forget(self)
+                self.memory_available()
 
     def _update_reading(self) -> None:
         """Pause the socket while the queue is full or the pool is; resume when neither is."""

@@ -9,12 +9,20 @@ for kafkalite's connections:
   size of the frame it is in the middle of receiving, once granted (Kafka allocates the whole
   request when it has read the size prefix; a granted frame is always read to its end, so
   memory held by half-received frames always comes free);
-- a frame is granted only while the pool has room; otherwise, and whenever the pool is full
-  and the connection holds no grant, it stops reading (muted). Like Kafka's non-strict pool, a
-  grant may take the pool past its capacity, and bytes already read when the pool filled are
-  kept (at most one socket read per connection);
+- a frame is granted only while the pool has room; while the pool is full, a connection that
+  holds request bytes (queued, in processing) and no grant stops reading (muted). Like Kafka's
+  non-strict pool, a grant may take the pool past its capacity, and bytes already read when the
+  pool filled are kept (at most one socket read per connection);
 - a frame's bytes are released when its request has been handled, or when the connection
-  closes; when the pool drops below capacity, every muted connection resumes reading.
+  closes; when the pool drops below capacity, every muted connection resumes reading, and a
+  muted connection whose requests have all been handled resumes at once.
+
+One difference from Kafka, on purpose: Kafka reads nothing at all while its pool is exhausted,
+but it also reads only one request per connection at a time, while kafkalite reads up to 16
+pipelined requests ahead. Here the pool caps that read-ahead: a connection holding no request
+bytes may still read its next request, so a client whose requests are being answered keeps
+being answered while another's pipelined flood waits. Memory held is then bounded by the pool
+plus one request (at most ``socket.request.max.bytes``) per connection.
 
 Capacity -1 (Kafka's default) means no pool at all: connections skip the accounting.
 """
