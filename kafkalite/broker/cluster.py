@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.clock import Clock
@@ -172,12 +173,24 @@ class Cluster:
                 f"{replication_factor} cannot be reached because only 1 broker(s) are registered.",
             )
 
-    def create_topic(self, name: str, partitions: int, configs: dict[str, str] | None = None) -> Topic:
-        """Create, persist and open a topic; the caller has run ``check_new_topic``."""
+    def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        configs: dict[str, str] | None = None,
+        save: bool = True,
+        prepared: Collection[Path] = (),
+    ) -> Topic:
+        """Create, persist and open a topic; the caller has run ``check_new_topic``.
+
+        ``save=False``: the caller creates several and calls ``save_topics`` once (CreateTopics);
+        ``prepared``: directories just made for them (limits.prepare_partition_dirs).
+        """
         configs = dict(configs or {})
-        plogs = self.logs.create(name, partitions, self.log_config(configs))
+        plogs = self.logs.create(name, partitions, self.log_config(configs), prepared)
         topic = self._remember(Topic(name, uuid.uuid4(), configs, plogs))
-        self._save()
+        if save:
+            self._save()
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 
@@ -191,10 +204,13 @@ class Cluster:
         self.logs.delete_topic(name)
         log.info("deleted topic %s", name)
 
-    def add_partitions(self, name: str, total: int) -> None:
-        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
+    def add_partitions(self, name: str, total: int, prepared: Collection[Path] = ()) -> None:
+        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``.
+
+        ``prepared``: directories just made for these partitions (limits.prepare_partition_dirs).
+        """
         topic = self.topics[name]
-        self.logs.add_partitions(name, total, self.log_config(topic.configs))
+        self.logs.add_partitions(name, total, self.log_config(topic.configs), prepared)
         self._save()
         log.info("topic %s now has %d partition(s)", name, total)
 
@@ -227,6 +243,9 @@ class Cluster:
         self.topics[topic.name] = topic
         self.by_id[topic.topic_id] = topic
         return topic
+
+    def save_topics(self) -> None:
+        self._save()
 
     def _save(self) -> None:
         self.catalog.save_topics(
