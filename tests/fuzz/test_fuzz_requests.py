@@ -1,0 +1,66 @@
+"""Fuzzed requests over every advertised API and version: no internal error, every client still served.
+
+The CI run is bounded (a fixed seed and a few thousand frames, well under a minute); set
+``KAFKALITE_FUZZ_ITERATIONS`` to a number of connections for a longer run, and
+``KAFKALITE_FUZZ_SEED`` to try other frames. See ``harness.py`` for what is sent and checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from kafkalite.conformance.runner import advertised_versions
+from kafkalite.embedded import Broker
+from tests.fuzz.harness import ErrorLog, Mutator, Stats, all_seeds, fuzz, healthy_request
+
+CI_CONNECTIONS = 1500
+
+
+@pytest.fixture
+def broker_log() -> Iterator[ErrorLog]:
+    """The broker's warnings and errors, kept out of pytest's own capture (one per fuzzed close)."""
+    handler = ErrorLog()
+    logger = logging.getLogger("kafkalite")
+    propagate, level = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    yield handler
+    logger.removeHandler(handler)
+    logger.propagate, logger.level = propagate, level
+
+
+def test_fuzzed_requests_cause_no_internal_error(broker_log: ErrorLog, tmp_path) -> None:
+    connections = int(os.environ.get("KAFKALITE_FUZZ_ITERATIONS", CI_CONNECTIONS))
+    seed = int(os.environ.get("KAFKALITE_FUZZ_SEED", "12"))
+    with Broker(data_dir=tmp_path / "data") as broker:
+        host, port = broker.bootstrap_servers.rsplit(":", 1)
+        advertised = advertised_versions(broker.bootstrap_servers)
+        seeds = all_seeds(advertised)
+        assert {(s.key, s.version) for s in seeds} == {
+            (key, v) for key, (low, high) in advertised.items() for v in range(low, high + 1)
+        }
+        mutator = Mutator(seeds, advertised, random.Random(seed))
+        stats = Stats()
+        started = time.monotonic()
+        asyncio.run(fuzz(host, int(port), mutator, connections, stats))
+        elapsed = time.monotonic() - started
+        answer = asyncio.run(healthy_request(host, int(port)))
+        assert int.from_bytes(answer[:4], "big") == 7
+    summary = (
+        f"{stats.frames} frames over {stats.connections} connections in {elapsed:.1f} s: "
+        f"{stats.answers} answers, {stats.closed} closed by the broker, {stats.timed_out} timed out; "
+        f"internal errors: {len(broker_log.errors)}; kinds {dict(stats.kinds)}; "
+        f"close reasons {broker_log.closes.most_common(8)}"
+    )
+    print(summary)
+    assert not broker_log.errors, summary + "\n" + broker_log.describe()
+    assert not stats.problems, stats.problems[:10]
+    assert stats.connections == connections
