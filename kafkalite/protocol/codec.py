@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import struct
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -173,7 +174,7 @@ def decode_request(api_key: int, version: int, body: bytes | memoryview) -> Any:
 # Doing the same here means handlers only ever see nulls where the schema allows them.
 # UUIDs are left alone: they are never null in Kafka, and the codec reads the zero UUID as None.
 
-_Check = Any  # Callable[[Any], str | None]: the dotted name of the first illegal null, or None
+_Check = Callable[[Any], "str | None"]  # the dotted name of the first illegal null, or None
 _NULLABLE_TYPES = frozenset({"string", "bytes", "records"})
 
 
@@ -237,7 +238,7 @@ def _field_checker(field: Any, version: int, path: str) -> _Check | None:
                 if found is not None:
                     return found
             return None
-        return inner(value)  # type: ignore[no-any-return]
+        return inner(value)
 
     return check_field
 

@@ -21,6 +21,8 @@ connection that stays healthy throughout, and answers a fresh client at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import random
 import struct
@@ -36,7 +38,8 @@ from kafkalite.protocol import codec
 
 CLIENT_ID = "fuzz"
 SENTINEL_CORRELATION = 0x7FFF_0000
-API_VERSIONS_V0 = struct.pack(">ihhih", 10 + len(CLIENT_ID), 18, 0, SENTINEL_CORRELATION, len(CLIENT_ID)) + CLIENT_ID.encode()
+API_VERSIONS_V0 = (struct.pack(">ihhih", 10 + len(CLIENT_ID), 18, 0, SENTINEL_CORRELATION, len(CLIENT_ID))
+                   + CLIENT_ID.encode())
 
 # Until the partition-count limits land (the lazy-bounded slice of issue 12), mutants of these two
 # APIs that ask for more than this many partitions are not sent: the broker would create them all.
@@ -61,27 +64,56 @@ def seed_values() -> dict[str, Any]:
     return values
 
 
-def corpus_seeds() -> list[Seed]:
-    """Every distinct request step of the conformance corpus, placeholders resolved."""
+def corpus_seeds(unbuildable: list[str]) -> list[Seed]:
+    """Every distinct request step of the conformance corpus, placeholders resolved.
+
+    Steps that cannot be built here (the runner's values are not all stand-ins) go to ``unbuildable``.
+    """
     values = seed_values()
     out: dict[tuple[str, int, str], Seed] = {}
     for scenario in load():
         for step in scenario.steps:
             if "api" not in step or "raw" in step:
                 continue
-            resolved = substitute(step, values)
-            for missing in set(unresolved(resolved)):  # a value saved from an answer: a stand-in
-                stand_in = str(uuid.UUID(int=random.Random(missing).getrandbits(128)))
-                resolved = substitute(resolved, {missing: stand_in})
-            name, version, body = resolved["api"], int(resolved["version"]), resolved.get("body") or {}
-            out.setdefault((name, version, repr(body)), Seed(name, api_key(name), version, body))
+            try:
+                seed = _resolve(step, values)
+            except ValueError as exc:
+                unbuildable.append(str(exc))
+                continue
+            out.setdefault((seed.name, seed.version, repr(seed.body)), seed)
     return list(out.values())
+
+
+def _resolve(step: dict[str, Any], values: dict[str, Any]) -> Seed:
+    """The step as a seed; a value the scenario saves from an answer gets a stand-in that builds.
+
+    Each such value is a UUID (topic ids), a number (producer ids and epochs) or a string
+    (member ids): the first combination of those that builds is taken.
+    """
+    resolved = substitute(step, values)
+    missing = sorted(set(unresolved(resolved)))
+    kinds = [(str(uuid.UUID(int=random.Random(name).getrandbits(128))), 0, f"fz-{name}") for name in missing]
+    for choice in itertools.product(*kinds):
+        attempt = substitute(resolved, dict(zip(missing, choice, strict=True)))
+        name, version, body = attempt["api"], int(attempt["version"]), attempt.get("body") or {}
+        try:
+            build_request(name, version, body).encode()
+        except (ValueError, TypeError, AttributeError, struct.error):
+            continue
+        return Seed(name, api_key(name), version, body)
+    raise ValueError(f"no stand-in builds {step}")  # a harness bug, not a seed to skip
 
 
 def all_seeds(advertised: dict[int, tuple[int, int]]) -> list[Seed]:
     """The corpus seeds of advertised versions, plus a default body for every advertised version it lacks."""
     names = {key: name for name, key in codec.api_keys_by_name().items()}
-    seeds = [s for s in corpus_seeds() if advertised.get(s.key, (0, -1))[0] <= s.version <= advertised.get(s.key, (0, -1))[1]]
+    unbuildable: list[str] = []
+    seeds = [s for s in corpus_seeds(unbuildable) if s.key in advertised
+             and advertised[s.key][0] <= s.version <= advertised[s.key][1]]
+    by_name = {name: key for key, name in names.items()}
+    for failure in unbuildable:  # only steps for APIs the broker does not advertise may fail
+        api = failure.split("'api': '", 1)[-1].split("'", 1)[0]
+        assert by_name.get(api) not in advertised, failure
     covered = {(s.key, s.version) for s in seeds}
     for key, (low, high) in sorted(advertised.items()):
         for version in range(low, high + 1):
@@ -97,7 +129,9 @@ def _fields(struct_field: Any, version: int) -> list[Any]:
     return [f for f in struct_field._fields if f.for_version_q(version)]
 
 
-def field_paths(obj: Any, struct_field: Any, version: int, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+def field_paths(
+    obj: Any, struct_field: Any, version: int, prefix: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """(path, schema field) for every field present at ``version``, into the elements of struct arrays."""
     for f in _fields(struct_field, version):
         path = (*prefix, f.name)
@@ -114,6 +148,13 @@ def set_path(obj: Any, path: tuple[Any, ...], value: Any) -> None:
     for part in path[:-1]:
         obj = obj[part] if isinstance(part, int) else getattr(obj, part)
     setattr(obj, path[-1], value)
+
+
+def can_be_null(f: Any, version: int) -> bool:
+    """Whether the wire can carry a null here at all (strings, bytes, arrays); numbers and UUIDs cannot."""
+    if f.tagged_field_q(version):
+        return False  # absent or present, never null: the codec writes a tagged null as absent
+    return bool(f.is_array() or f.is_struct() or f.type_str in ("string", "bytes", "records"))
 
 
 _INT_RANGES = {"int8": 8, "int16": 16, "int32": 32, "int64": 64}
@@ -145,6 +186,10 @@ class Mutator:
         self.rng = rng
         self.correlation = 0
 
+    def frame(self, seed: Seed) -> Frame:
+        """The seed as it is."""
+        return Frame("seed", seed.key, seed.version, self._encode(self._request(seed)))
+
     def _request(self, seed: Seed) -> Any:
         return build_request(seed.name, seed.version, seed.body)
 
@@ -152,6 +197,37 @@ class Mutator:
         self.correlation = (self.correlation + 1) % SENTINEL_CORRELATION
         request.with_header(correlation_id=self.correlation, client_id=CLIENT_ID)
         return bytes(request.encode(header=True, framed=True))
+
+    def null_sweep(self, every_seed: bool = False) -> Iterator[tuple[bool, str, Frame]]:
+        """Every field of every seed nulled in turn: (nullable at that version, where, frame).
+
+        Unless ``every_seed``, a field already nulled in another seed of the same API and version
+        is skipped (the schema is the same; only the state around it differs).
+        """
+        done: set[str] = set()
+        for seed in self.seeds:
+            request = self._request(seed)
+            for path, f in list(field_paths(request, request._struct, seed.version)):
+                if not can_be_null(f, seed.version):
+                    continue
+                mutant, empty = self._request(seed), self._request(seed)
+                set_path(mutant, path, None)
+                set_path(empty, path, [] if f.is_array() else "")
+                try:
+                    data = self._encode(mutant)
+                    if data[12:] == self._encode(empty)[12:]:  # after the correlation id
+                        continue  # the codec wrote no null (Metadata v0 has no null topic list)
+                except Exception:  # a null the codec cannot write (a struct that is not nullable)
+                    continue
+                where = f"{seed.name} v{seed.version} {'.'.join(map(str, path))}"
+                schema_path = f"{seed.name} v{seed.version} {'.'.join(str(p) for p in path if isinstance(p, str))}"
+                if not every_seed and schema_path in done:
+                    continue
+                done.add(schema_path)
+                if seed.body.get("acks") == 0:
+                    where += " (acks=0: a failure closes the connection)"
+                if self._bounded(seed, data):
+                    yield f.nullable_for_version_q(seed.version), where, Frame("null", seed.key, seed.version, data)
 
     def connection_frames(self, valid_before: int = 2) -> list[Frame]:
         """Up to ``valid_before`` seeds as they are (state for the mutant to meet), then one mutant.
@@ -187,8 +263,8 @@ class Mutator:
             if kind == "null":
                 value: Any = None
             else:
-                bits = int_bits(f) or 32
-                value = rng.choice((-1, 0, -(1 << (bits - 1)), (1 << (bits - 1)) - 1, rng.randrange(-(1 << (bits - 1)), 1 << (bits - 1))))
+                low, high = -(1 << ((int_bits(f) or 32) - 1)), (1 << ((int_bits(f) or 32) - 1)) - 1
+                value = rng.choice((-1, 0, low, high, rng.randint(low, high)))
             set_path(request, path, value)
             return self._encode(request)
         data = bytearray(self._encode(request))
@@ -288,6 +364,7 @@ class Stats:
     timed_out: int = 0
     answers: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    timeouts: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
 
@@ -296,8 +373,11 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(size)
 
 
-async def one_connection(host: str, port: int, frames: list[Frame], stats: Stats, timeout: float) -> None:
-    """Send ``frames`` and a sentinel ApiVersions on one connection; read until the sentinel or a close."""
+async def one_connection(host: str, port: int, frames: list[Frame], stats: Stats, timeout: float) -> str:
+    """Send ``frames`` and a sentinel ApiVersions on one connection; read until the sentinel or a close.
+
+    Returns what became of the connection: ``open`` (the sentinel was answered), ``closed`` or ``timeout``.
+    """
     reader, writer = await asyncio.open_connection(host, port)
     stats.connections += 1
     sent = [struct.unpack_from(">i", f.data, 8)[0] for f in frames]
@@ -314,29 +394,29 @@ async def one_connection(host: str, port: int, frames: list[Frame], stats: Stats
                 answer = await asyncio.wait_for(_read_frame(reader), timeout)
             except (asyncio.IncompleteReadError, ConnectionError):
                 stats.closed += 1
-                return
+                return "closed"
             except asyncio.TimeoutError:
                 stats.timed_out += 1  # a request parked (long poll) or a frame still incomplete
-                return
+                stats.timeouts[f"{frames[-1].kind} {frames[-1].key}v{frames[-1].version}"] += 1
+                return "timeout"
             correlation = struct.unpack_from(">i", answer, 0)[0]
             if correlation == SENTINEL_CORRELATION:
-                return
+                return "open"
             stats.answers += 1
             # Answers come in request order; requests that get none (acks=0) are skipped.
             while position < len(sent) and sent[position] != correlation:
                 position += 1
             if position == len(sent):
                 stats.problems.append(f"answer with correlation id {correlation} not sent (or out of order)")
-                return
+                return "open"
             position += 1
     except (ConnectionError, OSError):
         stats.closed += 1
+        return "closed"
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 async def healthy_request(host: str, port: int, timeout: float = 10.0) -> bytes:

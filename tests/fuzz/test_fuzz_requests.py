@@ -18,9 +18,9 @@ import pytest
 
 from kafkalite.conformance.runner import advertised_versions
 from kafkalite.embedded import Broker
-from tests.fuzz.harness import ErrorLog, Mutator, Stats, all_seeds, fuzz, healthy_request
+from tests.fuzz.harness import ErrorLog, Frame, Mutator, Stats, all_seeds, fuzz, healthy_request, one_connection
 
-CI_CONNECTIONS = 1500
+CI_CONNECTIONS = 4000
 
 
 @pytest.fixture
@@ -64,3 +64,49 @@ def test_fuzzed_requests_cause_no_internal_error(broker_log: ErrorLog, tmp_path)
     assert not broker_log.errors, summary + "\n" + broker_log.describe()
     assert not stats.problems, stats.problems[:10]
     assert stats.connections == connections
+
+
+async def _sweep(host: str, port: int, mutator: Mutator, stats: Stats) -> dict[str, list[str]]:
+    """The seeds as they are (the state the mutants name), then each nulled field on a connection of its own.
+
+    Returns where each outcome happened.
+    """
+    outcomes: dict[str, list[str]] = {}
+    gate = asyncio.Semaphore(8)
+
+    async def valid(frame: Frame) -> None:
+        async with gate:
+            await one_connection(host, port, [frame], stats, timeout=1.0)
+
+    await asyncio.gather(*(valid(mutator.frame(seed)) for seed in mutator.seeds))
+    jobs = list(mutator.null_sweep(every_seed="KAFKALITE_FUZZ_ITERATIONS" in os.environ))
+
+    async def one(nullable: bool, where: str, frame: Frame) -> None:
+        async with gate:
+            outcome = await one_connection(host, port, [frame], stats, timeout=5.0)
+        outcomes.setdefault(f"{'nullable' if nullable else 'not nullable'} {outcome}", []).append(where)
+
+    await asyncio.gather(*(one(*job) for job in jobs))
+    return outcomes
+
+
+def test_every_field_nulled(broker_log: ErrorLog, tmp_path) -> None:
+    """Every field of every seed request nulled in turn, at every advertised version.
+
+    A null the schema allows is answered (the connection stays open); one it does not allow is
+    rejected like any undecodable body: the connection closes, as Kafka's parser does.
+    """
+    with Broker(data_dir=tmp_path / "data") as broker:
+        host, port = broker.bootstrap_servers.rsplit(":", 1)
+        advertised = advertised_versions(broker.bootstrap_servers)
+        mutator = Mutator(all_seeds(advertised), advertised, random.Random(0))
+        stats = Stats()
+        outcomes = asyncio.run(_sweep(host, int(port), mutator, stats))
+        answer = asyncio.run(healthy_request(host, int(port)))
+        assert int.from_bytes(answer[:4], "big") == 7
+    print({k: len(v) for k, v in outcomes.items()}, broker_log.closes.most_common(5), outcomes.get("nullable closed"))
+    assert not broker_log.errors, broker_log.describe()
+    assert not outcomes.get("not nullable open"), outcomes.get("not nullable open")
+    closed = [where for where in outcomes.get("nullable closed", []) if "acks=0" not in where]
+    assert not closed, closed
+    assert not outcomes.get("nullable timeout"), outcomes.get("nullable timeout")
