@@ -21,6 +21,11 @@ from kafkalite.embedded import Broker
 from tests.fuzz.harness import ErrorLog, Frame, Mutator, Stats, all_seeds, fuzz, healthy_request, one_connection
 
 CI_CONNECTIONS = 4000
+CONNECTIONS = int(os.environ.get("KAFKALITE_FUZZ_ITERATIONS", CI_CONNECTIONS))
+#: A long run takes about 5 ms a connection on a quiet machine; leave it ample room.
+TIMEOUT = max(120, CONNECTIONS // 50)
+#: How long a fuzzed connection waits for answers: a request may park (a long-poll Fetch, a JoinGroup).
+TIMEOUT_SECONDS = 2.0
 
 
 @pytest.fixture
@@ -37,8 +42,9 @@ def broker_log() -> Iterator[ErrorLog]:
     logger.propagate, logger.level = propagate, level
 
 
+@pytest.mark.timeout(TIMEOUT)
 def test_fuzzed_requests_cause_no_internal_error(broker_log: ErrorLog, tmp_path) -> None:
-    connections = int(os.environ.get("KAFKALITE_FUZZ_ITERATIONS", CI_CONNECTIONS))
+    connections = CONNECTIONS
     seed = int(os.environ.get("KAFKALITE_FUZZ_SEED", "12"))
     with Broker(data_dir=tmp_path / "data") as broker:
         host, port = broker.bootstrap_servers.rsplit(":", 1)
@@ -50,7 +56,7 @@ def test_fuzzed_requests_cause_no_internal_error(broker_log: ErrorLog, tmp_path)
         mutator = Mutator(seeds, advertised, random.Random(seed))
         stats = Stats()
         started = time.monotonic()
-        asyncio.run(fuzz(host, int(port), mutator, connections, stats))
+        asyncio.run(fuzz(host, int(port), mutator, connections, stats, timeout=TIMEOUT_SECONDS))
         elapsed = time.monotonic() - started
         answer = asyncio.run(healthy_request(host, int(port)))
         assert int.from_bytes(answer[:4], "big") == 7
@@ -58,7 +64,8 @@ def test_fuzzed_requests_cause_no_internal_error(broker_log: ErrorLog, tmp_path)
         f"{stats.frames} frames over {stats.connections} connections in {elapsed:.1f} s: "
         f"{stats.answers} answers, {stats.closed} closed by the broker, {stats.timed_out} timed out; "
         f"internal errors: {len(broker_log.errors)}; kinds {dict(stats.kinds)}; "
-        f"close reasons {broker_log.closes.most_common(8)}"
+        f"close reasons {broker_log.closes.most_common(8)}; "
+        f"unanswered in {TIMEOUT_SECONDS} s {stats.timeouts.most_common(8)}"
     )
     print(summary)
     assert not broker_log.errors, summary + "\n" + broker_log.describe()
@@ -90,6 +97,7 @@ async def _sweep(host: str, port: int, mutator: Mutator, stats: Stats) -> dict[s
     return outcomes
 
 
+@pytest.mark.timeout(TIMEOUT)
 def test_every_field_nulled(broker_log: ErrorLog, tmp_path) -> None:
     """Every field of every seed request nulled in turn, at every advertised version.
 
