@@ -8,7 +8,11 @@ The classes found and fixed where they arise:
 - the zero topic id, which the codec reads as None, in a Produce v13: the direct response encoder
   writes it back as the zero UUID (``tests/protocol/test_produce_response.py``);
 - a static member replaced while its JoinGroup or SyncGroup waits: each waiting request gets its
-  own API's FENCED_INSTANCE_ID answer (here).
+  own API's FENCED_INSTANCE_ID answer (here);
+- a ListTransactions pattern that is not a regular expression: INVALID_REGULAR_EXPRESSION, as Kafka
+  answers (the ``fuzz`` conformance family);
+- a request header's client id with a negative length other than -1: null, as Kafka reads it (it was
+  a closed connection, not an internal error; ``nulls/header-client-id-negative-length``).
 """
 
 from __future__ import annotations
