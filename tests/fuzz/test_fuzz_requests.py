@@ -20,7 +20,7 @@ from kafkalite.conformance.runner import advertised_versions
 from kafkalite.embedded import Broker
 from tests.fuzz.harness import ErrorLog, Frame, Mutator, Stats, all_seeds, fuzz, healthy_request, one_connection
 
-CI_CONNECTIONS = 4000
+CI_CONNECTIONS = 6000
 CONNECTIONS = int(os.environ.get("KAFKALITE_FUZZ_ITERATIONS", CI_CONNECTIONS))
 #: A long run takes about 5 ms a connection on a quiet machine; leave it ample room.
 TIMEOUT = max(120, CONNECTIONS // 50)
