@@ -2,10 +2,12 @@
 
 Seeds are the request steps of ``kafkalite/conformance/scenarios/*.json`` (built and encoded by the
 conformance wire module, the same bytes a client sends), plus one request at schema defaults for
-every advertised (API, version) the corpus lacks. Each frame sent is a seed or a mutant of one:
+every advertised (API, version) the corpus lacks. Each connection sends up to two seeds as they are
+(the state the mutant meets: topics, groups, producers) and then one mutant, which comes last as
+the broker may close the connection on it:
 
-- ``null``: one field (top-level, or of the first/a random element of an array) set to null,
-  whether the schema allows it or not; the codec writes -1 / 0 lengths for it.
+- ``null``: one field (top-level, or of the first or last element of an array) set to null, mostly
+  where the schema allows it, otherwise where it does not; the codec writes -1 / 0 lengths for it.
 - ``extreme``: one integer field set to an extreme (-1, 0, the type's min and max).
 - ``count``: an int32 or varint somewhere in the body overwritten with a huge or negative length.
 - ``truncate`` / ``extend``: the body cut short, or followed by random bytes.
