@@ -17,6 +17,7 @@ The classes found and fixed where they arise:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +43,20 @@ def join(conn: Connection, instance: str, member_id: str = "") -> int:
     })
 
 
+def wait_for_rebalance(leader: Connection, joined: dict) -> None:
+    """Heartbeat as the leader until the group rebalances (another member's JoinGroup arrived)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        leader.send("Heartbeat", 3, {"group_id": GROUP, "generation_id": joined["generation_id"],
+                                     "member_id": joined["member_id"], "group_instance_id": "i1"})
+        answer = leader.receive(wait=10)
+        assert isinstance(answer, dict), answer
+        if answer["error_code"] == ErrorCode.REBALANCE_IN_PROGRESS:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the group never started rebalancing")
+
+
 def test_replaced_static_member_waiting_in_join_gets_a_join_answer(broker: Broker) -> None:
     leader, follower, replacement = (Connection(broker.bootstrap_servers) for _ in range(3))
     try:
@@ -49,6 +64,7 @@ def test_replaced_static_member_waiting_in_join_gets_a_join_answer(broker: Broke
         first = leader.receive(wait=10)
         assert isinstance(first, dict) and first["error_code"] == 0
         join(follower, "i2")  # a new member: a rebalance starts, and this join waits for the leader
+        wait_for_rebalance(leader, first)
         join(replacement, "i2")  # the same instance again: the waiting member is fenced
         fenced = follower.receive(wait=10)
         assert isinstance(fenced, dict), fenced  # answered, not closed by an internal error
@@ -66,6 +82,7 @@ def test_replaced_static_member_waiting_in_sync_gets_a_sync_answer(broker: Broke
         first = leader.receive(wait=10)
         assert isinstance(first, dict) and first["error_code"] == 0
         join(follower, "i2")  # a rebalance: the leader joins again, then both are answered
+        wait_for_rebalance(leader, first)
         join(leader, "i1", first["member_id"])
         rejoined, joined = leader.receive(wait=10), follower.receive(wait=10)
         assert isinstance(rejoined, dict) and isinstance(joined, dict)
