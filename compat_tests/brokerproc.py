@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -20,8 +21,16 @@ def free_port() -> int:
 class BrokerProcess:
     """``python -m kafkalite serve`` on a free port with its own data dir."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        extra_args: list[str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        """``preexec_fn`` runs in the child before exec (e.g. ``resource.setrlimit``)."""
         self.data_dir = data_dir
+        self.preexec_fn = preexec_fn
         self.port = port or free_port()
         self.extra_args = extra_args or []
         self.proc: subprocess.Popen[str] | None = None
@@ -35,7 +44,9 @@ class BrokerProcess:
         cmd = [sys.executable, "-m", "kafkalite", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), *self.extra_args]
         log = open(self.log_path, "a")  # noqa: SIM115 - owned by the process lifetime
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=log, text=True, preexec_fn=self.preexec_fn
+        )
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

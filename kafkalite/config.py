@@ -374,6 +374,21 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("auto.create.topics.enable", BOOLEAN, "true", None, "Create unknown topics on Metadata"),
         c("delete.topic.enable", BOOLEAN, "true", None, "Allow DeleteTopics"),
         c("socket.request.max.bytes", INT, str(100 * 1024 * 1024), at_least(1), "Largest request frame"),
+        c(
+            "queued.max.request.bytes",
+            LONG,
+            "-1",
+            None,
+            "Bytes of received, unhandled requests held across all connections before reading pauses (-1: no cap)",
+        ),
+        c("connections.max.idle.ms", LONG, "600000", None, "Close connections idle this long (-1: never)"),
+        c(
+            "max.broker.partitions",
+            INT,
+            "10000",
+            at_least(-1),
+            "kafkalite (KIP-578 name): partitions this broker may hold; more is POLICY_VIOLATION (-1: no cap)",
+        ),
         c("log.retention.check.interval.ms", LONG, "300000", at_least(1), "How often retention runs"),
         c("log.cleaner.enable", BOOLEAN, "true", None, "Run the log cleaner (compaction)"),
         c("log.cleaner.backoff.ms", LONG, "15000", at_least(0), "Sleep of the cleaner when idle", dyn),
@@ -419,6 +434,13 @@ def _broker_defs() -> dict[str, ConfigDef]:
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
+        c(
+            "kafkalite.open.segment.files.max",
+            INT,
+            "-1",
+            at_least(-1),
+            "Segment files kept open at once, least recently used closed first (-1: half of RLIMIT_NOFILE)",
+        ),
         # broker defaults for topic configs (dynamic)
         c("log.cleanup.policy", LIST, "delete", list_of("compact", "delete"), "Default cleanup.policy", dyn),
         c("compression.type", STRING, "producer", one_of(*COMPRESSION_TYPES), "Default compression.type", dyn),

@@ -22,6 +22,7 @@ from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
 from kafkalite.storage.fs import REAL_FS, FileSystem
+from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.log_manager import LogManager
 from kafkalite.storage.metadata_log import MetadataLog
@@ -40,8 +41,12 @@ class BrokerState:
         self.fs = fs or REAL_FS
         self.catalog = Catalog(config.data_dir, self.fs)
         self.write_behind = WriteBehind(self.clock.now_ms)
+        # Open segment files, bounded (kafkalite.open.segment.files.max, else from RLIMIT_NOFILE).
+        self.file_handles = FileHandles(int(config.get("kafkalite.open.segment.files.max")))
         #: The partition logs' owner (fsync policy, retention, checkpoints, deletion).
-        self.log_manager = LogManager(self.catalog, self.clock.now_ms, config.fsync, self.write_behind)
+        self.log_manager = LogManager(
+            self.catalog, self.clock.now_ms, config.fsync, self.write_behind, self.file_handles
+        )
         self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
@@ -104,6 +109,7 @@ class BrokerState:
         """
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
+        self.file_handles.close_all()  # none should be left: every segment closed its own
         for metadata_log in (self.group_log, self.txn_log):
             try:
                 metadata_log.close()

@@ -13,8 +13,9 @@ import logging
 import re
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.clock import Clock
@@ -184,18 +185,30 @@ class Cluster:
                 f"{replication_factor} cannot be reached because only 1 broker(s) are registered.",
             )
 
-    def create_topic(self, name: str, partitions: int, configs: dict[str, str] | None = None) -> Topic:
-        """Create, persist and open a topic; the caller has run ``check_new_topic``."""
+    def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        configs: dict[str, str] | None = None,
+        save: bool = True,
+        prepared: Collection[Path] = (),
+    ) -> Topic:
+        """Create, persist and open a topic; the caller has run ``check_new_topic``.
+
+        ``save=False``: the caller creates several and calls ``save_topics`` once (CreateTopics);
+        ``prepared``: directories just made for them (limits.prepare_partition_dirs).
+        """
         configs = dict(configs or {})
-        plogs = self.logs.create(name, partitions, self.log_config(configs))
+        plogs = self.logs.create(name, partitions, self.log_config(configs), prepared)
         topic = self._remember(Topic(name, uuid.uuid4(), configs, plogs))
-        try:
-            self._save()
-        except OSError:  # a full disk: undo, so memory and topics.json agree
-            del self.topics[name]
-            del self.by_id[topic.topic_id]
-            self.logs.delete_topic(name)
-            raise
+        if save:
+            try:
+                self._save()
+            except OSError:  # a full disk: undo, so memory and topics.json agree
+                del self.topics[name]
+                del self.by_id[topic.topic_id]
+                self.logs.delete_topic(name)
+                raise
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 
@@ -220,6 +233,12 @@ class Cluster:
         self.save_if_behind()
         log.info("deleted topic %s", name)
 
+    def discard_topic(self, name: str) -> None:
+        """Forget a topic created but never saved (topics.json could not be written): memory matches disk."""
+        topic = self.topics.pop(name)
+        del self.by_id[topic.topic_id]
+        self.logs.delete_topic(name)
+
     def save_if_behind(self) -> None:
         """Save topics.json if a save failed before; tombstones go once it is saved."""
         if not self.unsaved:
@@ -232,11 +251,14 @@ class Cluster:
         self.unsaved = False
         self.catalog.clear_deleted_topics()
 
-    def add_partitions(self, name: str, total: int) -> None:
-        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``."""
+    def add_partitions(self, name: str, total: int, prepared: Collection[Path] = ()) -> None:
+        """Grow a topic to ``total`` partitions (CreatePartitions); the caller checked ``total``.
+
+        ``prepared``: directories just made for these partitions (limits.prepare_partition_dirs).
+        """
         topic = self.topics[name]
         before = len(topic.partitions)
-        self.logs.add_partitions(name, total, self.log_config(topic.configs))
+        self.logs.add_partitions(name, total, self.log_config(topic.configs), prepared)
         try:
             self._save()
         except OSError:  # a full disk: undo, so memory and topics.json agree
@@ -277,6 +299,9 @@ class Cluster:
         self.topics[topic.name] = topic
         self.by_id[topic.topic_id] = topic
         return topic
+
+    def save_topics(self) -> None:
+        self._save()
 
     def _save(self) -> None:
         self.catalog.save_topics(

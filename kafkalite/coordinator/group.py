@@ -353,9 +353,11 @@ class GroupCoordinator:
         order = list(group.members)
         member = group.members.pop(old_id)
         self.timers.cancel(("heartbeat", group.group_id, old_id))
-        for responder in (member.join_responder, member.sync_responder):
-            if responder is not None:
-                responder(_join_error(ErrorCode.FENCED_INSTANCE_ID, old_id) | {"assignment": b""})
+        # Each waiting request gets its own API's answer (a JoinGroup answer has no assignment).
+        if member.join_responder is not None:
+            member.join_responder(_join_error(ErrorCode.FENCED_INSTANCE_ID, old_id))
+        if member.sync_responder is not None:
+            member.sync_responder(_error(ErrorCode.FENCED_INSTANCE_ID, assignment=b""))
         member.join_responder = member.sync_responder = None
         group.pending_sync.discard(old_id)
         member.member_id = new_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import struct
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -159,7 +160,94 @@ def decode_request(api_key: int, version: int, body: bytes | memoryview) -> Any:
     if end > len(view):
         # The decoder slices leniently: a length running past the end shows only here.
         raise CodecError(f"{cls.name} v{version}: body truncated ({len(view)} bytes, fields need {end})")
+    null = _null_checker(api_key, version)(request)
+    if null is not None:
+        raise CodecError(f"{cls.name} v{version}: non-nullable field {null} was serialized as null")
     return request
+
+
+# -- nulls where the schema allows none -------------------------------------------------------------
+#
+# kafka-python decodes a negative length as null whatever the schema says; Kafka's generated
+# parsers reject a null in a field that is not nullable at that version ("non-nullable field X
+# was serialized as null"), and the broker closes the connection, as for any undecodable body.
+# Doing the same here means handlers only ever see nulls where the schema allows them.
+# UUIDs are left alone: they are never null in Kafka, and the codec reads the zero UUID as None.
+
+_Check = Callable[[Any], "str | None"]  # the dotted name of the first illegal null, or None
+_NULLABLE_TYPES = frozenset({"string", "bytes", "records"})
+
+
+@cache
+def _null_checker(api_key: int, version: int) -> _Check:
+    check = _struct_checker(_catalogue.request(api_key)._struct, version, "")
+    return check if check is not None else _no_nulls
+
+
+def _no_nulls(_obj: Any) -> str | None:
+    return None
+
+
+def _struct_checker(struct: Any, version: int, prefix: str) -> _Check | None:
+    """A check for the fields of ``struct`` at ``version``; None when nothing in it can be an illegal null."""
+    checks: list[_Check] = []
+    for field in struct._fields:
+        if not field.for_version_q(version) or field.tagged_field_q(version):
+            continue
+        check = _field_checker(field, version, prefix + field.name)
+        if check is not None:
+            checks.append(check)
+    if not checks:
+        return None
+
+    def check_struct(obj: Any) -> str | None:
+        for check in checks:
+            found = check(obj)
+            if found is not None:
+                return found
+        return None
+
+    return check_struct
+
+
+def _field_checker(field: Any, version: int, path: str) -> _Check | None:
+    name = field.name
+    nullable = field.nullable_for_version_q(version)
+    if field.is_struct_array() or field.is_struct():
+        inner = _struct_checker(field.array_of if field.is_struct_array() else field, version, path + ".")
+        many = field.is_struct_array()
+    elif field.is_array():
+        inner = None if field.array_of.type_str not in _NULLABLE_TYPES else _no_null_items(path)
+        many = False
+    elif field.type_str in _NULLABLE_TYPES:
+        inner, many = None, False
+    else:
+        return None  # numbers, booleans and UUIDs are never null on the wire
+    if nullable and inner is None:
+        return None
+
+    def check_field(obj: Any) -> str | None:
+        value = getattr(obj, name)
+        if value is None:
+            return None if nullable else path
+        if inner is None:
+            return None
+        if many:
+            for item in value:
+                found = inner(item)
+                if found is not None:
+                    return found
+            return None
+        return inner(value)
+
+    return check_field
+
+
+def _no_null_items(path: str) -> _Check:
+    def check_items(items: list[Any]) -> str | None:
+        return f"{path}[]" if None in items else None
+
+    return check_items
 
 
 @cache

@@ -59,6 +59,12 @@ class FrameDecoder:
         """Bytes received that do not yet form a whole frame."""
         return len(self._buf)
 
+    @property
+    def pending_frame_size(self) -> int:
+        """Declared size of the frame being received (its size prefix is here), else 0."""
+        buf = self._buf
+        return _SIZE.unpack_from(buf, 0)[0] if len(buf) >= 4 else 0
+
 
 def frame(payload_parts: list[bytes]) -> bytes:
     """Join payload parts behind one size prefix."""

@@ -57,7 +57,7 @@ def parse_request_header(frame: bytes, flexible: bool) -> RequestHeader:
     api_key, api_version, correlation_id, client_len = _FIXED.unpack_from(frame, 0)
     pos = _FIXED.size
     client_id: str | None = None
-    if client_len >= 0:
+    if client_len >= 0:  # any negative length is a null client id, as Kafka reads every nullable string
         if pos + client_len > len(frame):
             raise HeaderError("client id runs past the end of the frame")
         try:
@@ -65,8 +65,6 @@ def parse_request_header(frame: bytes, flexible: bool) -> RequestHeader:
         except UnicodeDecodeError as exc:
             raise HeaderError("client id is not UTF-8") from exc
         pos += client_len
-    elif client_len != -1:
-        raise HeaderError(f"invalid client id length {client_len}")
     if flexible and pos < len(frame) and frame[pos] == 0:
         pos += 1  # no tagged fields: the usual case
     elif flexible:

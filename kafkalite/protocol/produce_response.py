@@ -28,6 +28,7 @@ _THROTTLE = struct.Struct(">i")
 # tagged fields (0).
 _PARTITION_TAIL = b"\x01\x00\x00"
 _NO_TAGS = b"\x00"
+_ZERO_UUID = bytes(16)
 
 
 def encode_produce_response(version: int, body: dict[str, Any]) -> bytes | None:
@@ -40,7 +41,9 @@ def encode_produce_response(version: int, body: dict[str, Any]) -> bytes | None:
     for topic in responses:
         if version >= TOPIC_ID_VERSION:
             topic_id = topic["topic_id"]
-            parts.append(topic_id.bytes if isinstance(topic_id, uuid.UUID) else bytes(topic_id))
+            # None is the zero UUID, as the codec reads and writes it (a request for an unknown id)
+            parts.append(_ZERO_UUID if topic_id is None else topic_id.bytes if isinstance(topic_id, uuid.UUID)
+                         else bytes(topic_id))
         else:
             name = topic["name"].encode()
             parts.append(encode_uvarint(len(name) + 1))

@@ -11,15 +11,18 @@ import contextlib
 import gc
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
+from kafkalite.broker.limits import broker_setting
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
+from kafkalite.server.memory_pool import RequestMemoryPool
 from kafkalite.storage.fs import FileSystem
 
 if TYPE_CHECKING:
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.05
 SHUTDOWN_GRACE_SECONDS = 5.0
+#: Segment files not used between two sweeps this far apart are closed (storage/handles.py).
+FILE_IDLE_SWEEP_SECONDS = 60.0
 
 
 
@@ -58,6 +63,9 @@ class KafkaliteServer:
         self.dispatcher = Dispatcher(self.state, log_requests=log_requests, observer=self.metrics)
         self.connections: set[BrokerConnection] = set()
         self.connections_accepted = 0
+        queued_max = broker_setting(config, "queued.max.request.bytes")
+        self.memory_pool = RequestMemoryPool(queued_max) if queued_max > 0 else None
+        self.idle_ms = broker_setting(config, "connections.max.idle.ms")
         self._server: asyncio.base_events.Server | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._stopping = False
@@ -110,18 +118,29 @@ class KafkaliteServer:
         if self.config.log_cleaner_enable:
             backoff = self.config
             self._every("cleaner", lambda: max(backoff.log_cleaner_backoff_ms, 10) / 1000, self.state.logs.cleaner_tick)
+        if self.idle_ms > 0:
+            self._every("idle", min(max(self.idle_ms / 4000, 0.01), 30.0), self._close_idle_connections)
+        self._every("files", FILE_IDLE_SWEEP_SECONDS, self.state.file_handles.sweep_idle)
         # Everything loaded so far (modules, schemas, codec classes) lives as long as the process:
         # move it out of the collector's sight so its full collections stay short (latency tails).
         gc.collect()
         gc.freeze()
 
     def _new_connection(self) -> BrokerConnection:
-        conn = BrokerConnection(self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed)
+        conn = BrokerConnection(
+            self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed, self.memory_pool
+        )
         self.connections.add(conn)
         self.connections_accepted += 1
         if self.metrics is not None:
             self.metrics.connection_opened()
         return conn
+
+    def _close_idle_connections(self) -> None:
+        """Kafka's connections.max.idle.ms: close connections silent that long with nothing in processing."""
+        deadline = time.monotonic() - self.idle_ms / 1000
+        for conn in [c for c in self.connections if c.last_active < deadline and c.idle]:
+            conn.close_idle()
 
     def _connection_closed(self, conn: BrokerConnection) -> None:
         """Forget a connection once its socket is gone *and* its request in processing is done.

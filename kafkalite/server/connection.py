@@ -15,6 +15,11 @@ a response leaves (``_send``). A Produce answer that claims appends still unwrit
 an ``Unconfirmed`` from the dispatcher; after the write, ``_send`` asks whether any of those
 bytes were dropped (a full disk) and, only then, encodes that response again with
 KAFKA_STORAGE_ERROR for those partitions. The common path costs one check per response.
+
+Across connections, the bytes of received and unhandled requests may be capped
+(``queued.max.request.bytes``, see memory_pool.py): a connection that would start a new request
+while the pool is full stops reading until memory comes free, as Kafka mutes it. A connection
+silent for ``connections.max.idle.ms`` with nothing in processing is closed by the server's sweep.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from time import monotonic
 from typing import cast
 
 from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation, Unconfirmed
 from kafkalite.protocol.framing import FrameDecoder, FrameError
+from kafkalite.server.memory_pool import RequestMemoryPool
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,7 @@ class BrokerConnection(asyncio.Protocol):
         dispatcher: Dispatcher,
         max_frame_size: int,
         on_close: Callable[[BrokerConnection], None],
+        memory_pool: RequestMemoryPool | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._write_behind = dispatcher.state.write_behind
@@ -51,7 +59,13 @@ class BrokerConnection(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self._transport: asyncio.Transport | None = None
-        self._reading_paused = False
+        self._reading_paused = False  # too many frames queued
+        self._pool = memory_pool
+        self._held = 0  # bytes this connection took from the pool (queued frames and its grant)
+        self._granted = 0  # declared size of the frame being received, taken from the pool
+        self._muted = False  # waiting for the pool to have room
+        self._transport_paused = False
+        self.last_active = 0.0  # monotonic time of the last bytes received or sent (idle sweep)
         self._closing = False
         self._in_flight = False
         self._unsent = bytearray()
@@ -66,6 +80,7 @@ class BrokerConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses but offer the same methods.
         self._transport = cast(asyncio.Transport, transport)
+        self.last_active = monotonic()
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         if self._dispatcher.state.closing:  # accepted just as the broker began shutting down
@@ -75,19 +90,88 @@ class BrokerConnection(asyncio.Protocol):
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = monotonic()
         try:
             frames = self._decoder.feed(data)
         except FrameError as exc:
             self.abort(f"bad frame: {exc}")
             return
+        if self._pool is not None:
+            self._account(frames)
         if frames:
             self._queue.extend(frames)
             self._wakeup.set()
-            if len(self._queue) >= MAX_QUEUED_FRAMES and not self._reading_paused and self._transport:
+            if len(self._queue) >= MAX_QUEUED_FRAMES and not self._reading_paused:
                 self._reading_paused = True
-                self._transport.pause_reading()
+                self._update_reading()
+
+    def _account(self, frames: list[bytes]) -> None:
+        """Take received frames from the pool; grant the next one or mute (see memory_pool.py)."""
+        pool = self._pool
+        assert pool is not None
+        taken = sum(len(f) for f in frames)
+        if frames and self._granted:  # the granted frame is complete: it is now one of ``frames``
+            taken -= self._granted
+            self._granted = 0
+        pool.take(taken)
+        self._held += taken
+        pending = self._decoder.pending_frame_size
+        if pending and not self._granted and not pool.exhausted:
+            self._granted = pending
+            pool.take(pending)
+            self._held += pending
+        # A connection holding nothing may read on (one request at a time, so it is still served);
+        # one with requests waiting stops reading while the pool is full.
+        if pool.exhausted and not self._granted and self._held and not self._muted and not self._closing:
+            self._muted = True
+            pool.wait(self)
+            self._update_reading()
+
+    def memory_available(self) -> None:
+        """The pool has room again: read (and ask for a grant) again."""
+        self._muted = False
+        self._update_reading()
+
+    def _frame_done(self, size: int) -> None:
+        pool = self._pool
+        if pool is not None and self._held >= size:
+            self._held -= size
+            pool.release(size)
+            if self._muted and not self._held:  # it holds nothing now: its next request may come in
+                pool.forget(self)
+                self.memory_available()
+
+    def _update_reading(self) -> None:
+        """Pause the socket while the queue is full or the pool is; resume when neither is."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        pause = self._reading_paused or self._muted
+        if pause != self._transport_paused:
+            self._transport_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing received but not answered: the idle sweep may close it."""
+        return not self._in_flight and not self._queue and not self._closing
+
+    def close_idle(self) -> None:
+        """Closed by the server after ``connections.max.idle.ms`` of silence (as Kafka does)."""
+        log.debug("closing connection from %s: idle", self.peer)
+        self._closing = True
+        self._wakeup.set()
+        if self._transport is not None:
+            self._transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._pool is not None:
+            self._pool.forget(self)
+            held, self._held, self._granted = self._held, 0, 0
+            self._pool.release(held)
         self._closing = True
         self._wakeup.set()
         self._writable.set()
@@ -114,9 +198,9 @@ class BrokerConnection(asyncio.Protocol):
                 await self._wakeup.wait()
                 continue
             data = queue.popleft()
-            if self._reading_paused and len(queue) < MAX_QUEUED_FRAMES // 2 and self._transport:
+            if self._reading_paused and len(queue) < MAX_QUEUED_FRAMES // 2:
                 self._reading_paused = False
-                self._transport.resume_reading()
+                self._update_reading()
             self._in_flight = True
             try:
                 response = await dispatch(data, self.peer)
@@ -131,6 +215,7 @@ class BrokerConnection(asyncio.Protocol):
                 return
             finally:
                 self._in_flight = False
+                self._frame_done(len(data))
             unconfirmed = dispatcher.unconfirmed
             if unconfirmed is not None:
                 dispatcher.unconfirmed = None
@@ -166,6 +251,7 @@ class BrokerConnection(asyncio.Protocol):
             self._unsent = bytearray()
             self._unconfirmed = None
             return
+        self.last_active = monotonic()
         # Whatever a response says was appended must be in the log first. This never fails: a
         # segment whose write fails drops its appends, and the responses are corrected below.
         self._write_behind.write_all()

@@ -149,9 +149,19 @@ class FaultyFS:
 
     # ---- the FileSystem calls ---------------------------------------------------------------
 
+    def _path_of(self, fd: int) -> str:
+        """The path ``fd`` was opened with here, else what the kernel says (files opened by a cache)."""
+        path = self._paths.get(fd)
+        if path is None:
+            try:
+                path = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                path = ""
+        return path
+
     def _failing(self, rules: list[_Rule], fd: int) -> _Rule | None:
         with self._lock:
-            path = self._paths.get(fd, "")
+            path = self._path_of(fd)
             for rule in rules:
                 if rule.applies(path):
                     if rule.remaining is not None:

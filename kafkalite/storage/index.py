@@ -6,6 +6,9 @@ held in memory as parallel arrays for bisection. An index is only a hint: a miss
 damaged one is rebuilt from the log, so it is never fsynced on the produce path, and new
 entries reach the file only when the segment is flushed, rolled or closed (as Kafka's mmapped
 indexes do). After a crash, the active segment's indexes are rebuilt by recovery anyway.
+
+Indexes are lazy (Kafka's LazyIndex): nothing is read until an entry is needed, and no file
+descriptor is held between writes, so thousands of sealed segments cost no handles.
 """
 
 from __future__ import annotations
@@ -23,27 +26,57 @@ _TIME_ENTRY = struct.Struct(">qi")
 
 
 class _IndexFile:
-    """Append-only file of fixed-size entries; owns its file descriptor."""
+    """Append-only file of fixed-size entries, read on first use (Kafka's LazyIndex).
+
+    Holds no file descriptor: entries are read the first time they are needed, and new ones
+    are written when the segment is flushed, rolled or closed, each time with a short-lived
+    descriptor. So a sealed segment's indexes cost neither a handle nor memory until read.
+    """
 
     entry: struct.Struct
 
-    def __init__(self, path: Path, fs: FileSystem = REAL_FS) -> None:
+    def __init__(self, path: Path, new: bool = False, fs: FileSystem = REAL_FS) -> None:
+        """``new``: the file is known to be empty (a segment just created), so never read it."""
         self.path = path
-        self._fs = fs
-        self._fd = fs.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fs = fs  # index writes go through it (a FaultyFS in tests)
+        self._loaded = new
         self._unwritten = bytearray()  # entries not yet in the file (see the module docstring)
+        self._unsynced = False  # written since the last fsync
+        self._exists = not new  # a new segment's index file appears when first written or flushed
+        self._truncate_on_write = False  # the file may hold stale entries that memory does not
 
-    def _read_entries(self) -> list[tuple[int, ...]]:
-        data = self.path.read_bytes()
-        usable = len(data) - len(data) % self.entry.size
-        return [self.entry.unpack_from(data, pos) for pos in range(0, usable, self.entry.size)]
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                data = b""
+            usable = len(data) - len(data) % self.entry.size
+            self._fill([self.entry.unpack_from(data, pos) for pos in range(0, usable, self.entry.size)])
+
+    def _fill(self, entries: list[tuple[int, ...]]) -> None:
+        raise NotImplementedError
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def assume_empty(self) -> None:
+        """The log is empty, so no entry can be valid: skip reading; the first write replaces the file."""
+        if not self._loaded:
+            self._loaded = True
+            self._truncate_on_write = True
 
     def _append(self, *values: int) -> None:
         self._unwritten += self.entry.pack(*values)
 
     def _reset(self) -> None:
         self._unwritten = bytearray()
-        self._fs.ftruncate(self._fd, 0)
+        fd = self._fs.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._fs.close(fd)
+        self._unsynced = self._exists = True
+        self._truncate_on_write = False
 
     def _forget_unwritten(self, entries: int) -> bool:
         """Drop the last ``entries`` entries if none has reached the file yet."""
@@ -55,21 +88,34 @@ class _IndexFile:
 
     def write_pending(self) -> None:
         if self._unwritten:
-            self._fs.write(self._fd, self._unwritten)
+            mode = os.O_TRUNC if self._truncate_on_write else os.O_APPEND
+            fd = self._fs.open(self.path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
+            try:
+                self._fs.write(fd, self._unwritten)
+            finally:
+                self._fs.close(fd)
+            self._truncate_on_write = False
             self._unwritten = bytearray()
+            self._unsynced = self._exists = True
 
     def flush(self) -> None:
+        """Entries on disk and fsynced; the file exists afterwards, even empty (Kafka's layout)."""
         self.write_pending()
-        self._fs.fsync(self._fd)
+        if self._unsynced or not self._exists:
+            self._exists = True
+            fd = self._fs.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+            try:
+                self._fs.fsync(fd)
+            finally:
+                self._fs.close(fd)
+            self._unsynced = False
 
     def close(self) -> None:
         self.write_pending()
-        self._fs.close(self._fd)
 
     def discard(self) -> None:
-        """Close without writing what is pending (the segment is being deleted)."""
+        """Forget what is pending without writing it (the segment is being deleted)."""
         self._unwritten = bytearray()
-        self._fs.close(self._fd)
 
 
 class OffsetIndex(_IndexFile):
@@ -77,13 +123,25 @@ class OffsetIndex(_IndexFile):
 
     entry = _OFFSET_ENTRY
 
-    def __init__(self, path: Path, fs: FileSystem = REAL_FS) -> None:
-        super().__init__(path, fs)
-        self.offsets = array("q")
-        self.positions = array("q")
-        for rel, pos in self._read_entries():
-            self.offsets.append(rel)
-            self.positions.append(pos)
+    def __init__(self, path: Path, new: bool = False, fs: FileSystem = REAL_FS) -> None:
+        super().__init__(path, new, fs)
+        self._offsets = array("q")
+        self._positions = array("q")
+
+    def _fill(self, entries: list[tuple[int, ...]]) -> None:
+        for rel, pos in entries:
+            self._offsets.append(rel)
+            self._positions.append(pos)
+
+    @property
+    def offsets(self) -> array[int]:
+        self._ensure_loaded()
+        return self._offsets
+
+    @property
+    def positions(self) -> array[int]:
+        self._ensure_loaded()
+        return self._positions
 
     def sane(self, log_size: int) -> bool:
         """Kafka's sanity check: strictly increasing entries that point inside the log."""
@@ -95,32 +153,36 @@ class OffsetIndex(_IndexFile):
         return True
 
     def append(self, relative_offset: int, position: int) -> None:
-        self.offsets.append(relative_offset)
-        self.positions.append(position)
+        self._ensure_loaded()
+        self._offsets.append(relative_offset)
+        self._positions.append(position)
         self._append(relative_offset, position)
 
     def lookup(self, relative_offset: int) -> tuple[int, int]:
         """Greatest entry at or below ``relative_offset``: (relative offset, position)."""
-        i = bisect.bisect_right(self.offsets, relative_offset) - 1
+        offsets = self.offsets
+        i = bisect.bisect_right(offsets, relative_offset) - 1
         if i < 0:
             return 0, 0
-        return self.offsets[i], self.positions[i]
+        return offsets[i], self._positions[i]
 
     def truncate_to_position(self, position: int) -> None:
         """Drop entries at or past ``position`` (after the log was truncated there)."""
-        keep = bisect.bisect_left(self.positions, position)
-        if keep == len(self.positions):
+        positions = self.positions
+        keep = bisect.bisect_left(positions, position)
+        if keep == len(positions):
             return
-        del self.offsets[keep:]
-        del self.positions[keep:]
+        del self._offsets[keep:]
+        del positions[keep:]
         self._reset()
-        for off, pos in zip(self.offsets, self.positions):
+        for off, pos in zip(self._offsets, positions):
             self._append(off, pos)
         self.write_pending()  # truncation is rare: the file matches memory at once
 
     def clear(self) -> None:
-        del self.offsets[:]
-        del self.positions[:]
+        self._loaded = True
+        del self._offsets[:]
+        del self._positions[:]
         self._reset()
 
     def keep_first(self, count: int) -> None:
@@ -140,50 +202,67 @@ class TimeIndex(_IndexFile):
 
     entry = _TIME_ENTRY
 
-    def __init__(self, path: Path, fs: FileSystem = REAL_FS) -> None:
-        super().__init__(path, fs)
-        self.timestamps = array("q")
-        self.offsets = array("q")
-        for ts, rel in self._read_entries():
-            self.timestamps.append(ts)
-            self.offsets.append(rel)
+    def __init__(self, path: Path, new: bool = False, fs: FileSystem = REAL_FS) -> None:
+        super().__init__(path, new, fs)
+        self._timestamps = array("q")
+        self._offsets = array("q")
+
+    def _fill(self, entries: list[tuple[int, ...]]) -> None:
+        for ts, rel in entries:
+            self._timestamps.append(ts)
+            self._offsets.append(rel)
+
+    @property
+    def timestamps(self) -> array[int]:
+        self._ensure_loaded()
+        return self._timestamps
+
+    @property
+    def offsets(self) -> array[int]:
+        self._ensure_loaded()
+        return self._offsets
 
     def sane(self) -> bool:
+        timestamps, offsets = self.timestamps, self._offsets
         return all(
-            a < b and oa < ob
-            for a, b, oa, ob in zip(self.timestamps, self.timestamps[1:], self.offsets, self.offsets[1:])
+            a < b and oa < ob for a, b, oa, ob in zip(timestamps, timestamps[1:], offsets, offsets[1:])
         )
 
     @property
     def last_timestamp(self) -> int:
-        return self.timestamps[-1] if self.timestamps else -1
+        timestamps = self.timestamps
+        return timestamps[-1] if timestamps else -1
 
     def append(self, timestamp: int, relative_offset: int) -> None:
-        if self.timestamps and (timestamp <= self.timestamps[-1] or relative_offset <= self.offsets[-1]):
+        timestamps = self.timestamps
+        offsets = self._offsets
+        if timestamps and (timestamp <= timestamps[-1] or relative_offset <= offsets[-1]):
             return
-        self.timestamps.append(timestamp)
-        self.offsets.append(relative_offset)
+        timestamps.append(timestamp)
+        offsets.append(relative_offset)
         self._append(timestamp, relative_offset)
 
     def lookup(self, timestamp: int) -> int:
         """Relative offset from which a scan finds the first batch reaching ``timestamp``."""
         i = bisect.bisect_left(self.timestamps, timestamp) - 1
-        return self.offsets[i] if i >= 0 else 0
+        return self._offsets[i] if i >= 0 else 0
 
     def truncate_to_offset(self, relative_offset: int) -> None:
-        keep = bisect.bisect_left(self.offsets, relative_offset)
-        if keep == len(self.offsets):
+        offsets = self.offsets
+        keep = bisect.bisect_left(offsets, relative_offset)
+        if keep == len(offsets):
             return
-        del self.timestamps[keep:]
-        del self.offsets[keep:]
+        del self._timestamps[keep:]
+        del offsets[keep:]
         self._reset()
-        for ts, off in zip(self.timestamps, self.offsets):
+        for ts, off in zip(self._timestamps, offsets):
             self._append(ts, off)
         self.write_pending()
 
     def clear(self) -> None:
-        del self.timestamps[:]
-        del self.offsets[:]
+        self._loaded = True
+        del self._timestamps[:]
+        del self._offsets[:]
         self._reset()
 
     def keep_first(self, count: int) -> None:
@@ -223,18 +302,32 @@ class TxnIndex:
     """A segment's ``.txnindex``: aborted transactions whose abort marker lies in the segment.
 
     Kafka's layout (version int16, producer id, first offset, last offset, last stable offset).
-    The file is created only when the first abort is recorded.
+    The file is created only when the first abort is recorded, and read on first use.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, new: bool = False) -> None:
         self.path = path
-        self.entries: list[AbortedTxn] = []
-        if path.exists():
-            data = path.read_bytes()
+        self._entries: list[AbortedTxn] | None = [] if new else None
+
+    def assume_absent(self) -> None:
+        """The file is known not to exist (the directory was just listed): nothing to read."""
+        if self._entries is None:
+            self._entries = []
+
+    @property
+    def entries(self) -> list[AbortedTxn]:
+        entries = self._entries
+        if entries is None:
+            entries = self._entries = []
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                data = b""
             usable = len(data) - len(data) % _TXN_ENTRY.size
             for pos in range(0, usable, _TXN_ENTRY.size):
                 _v, pid, first, last, _lso = _TXN_ENTRY.unpack_from(data, pos)
-                self.entries.append(AbortedTxn((pid, first, last)))
+                entries.append(AbortedTxn((pid, first, last)))
+        return entries
 
     def append(self, entry: AbortedTxn, last_stable_offset: int) -> None:
         self.entries.append(entry)
@@ -243,10 +336,11 @@ class TxnIndex:
 
     def truncate_from(self, offset: int) -> None:
         """Forget entries whose marker is at or after ``offset`` (they are about to be replayed)."""
-        keep = [e for e in self.entries if e.last_offset < offset]
-        if len(keep) == len(self.entries):
+        entries = self.entries
+        keep = [e for e in entries if e.last_offset < offset]
+        if len(keep) == len(entries):
             return
-        self.entries = keep
+        self._entries = keep
         with open(self.path, "wb") as fh:
             for e in keep:
                 fh.write(_TXN_ENTRY.pack(0, e.producer_id, e.first_offset, e.last_offset, -1))

@@ -23,6 +23,7 @@ pass, so the active segment is read once.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import shutil
@@ -157,6 +158,10 @@ class LogLoader:
         self.names = remove_leftovers(self.directory)
         bases = sorted(int(n[:-4]) for n in self.names if n.endswith(".log") and n[:-4].isdigit())
         segments = [self.make_segment(base, self.now_ms) for base in bases]
+        txn_indexes = {n for n in self.names if n.endswith(".txnindex")}
+        for seg in segments:
+            if f"{seg.base_offset:020d}.txnindex" not in txn_indexes:
+                seg.txn_index.assume_absent()  # listed just now: no need to look for the file again
         for seg in segments[:-1]:
             seg.load()
         if not segments:
@@ -165,6 +170,8 @@ class LogLoader:
         active = segments[-1]
         if clean_shutdown:
             active.load()
+            if len(segments) == 1 and active.next_offset == active.base_offset == 0:
+                return LoadedLog(segments, ProducerStateManager())  # never written: no producer state
             return LoadedLog(segments, self._rebuild(segments, active.next_offset))
         # Unclean: recover the active segment and replay producer state in the same pass.
         start, state = self._snapshot_state(None, segments[0].base_offset)
@@ -202,10 +209,10 @@ class LogLoader:
 
     def _replay_sealed(self, segments: list[LogSegment], state: ProducerStateManager, start: int) -> None:
         """Replay the batches of closed segments from ``start`` (the active one is not read here)."""
-        for seg in segments[:-1]:
-            if seg.next_offset <= start:
+        for seg, following in itertools.pairwise(segments):
+            if following.base_offset <= start:  # wholly before the snapshot: not read (nor loaded)
                 continue
-            self._replay_segment(seg, state, start, functools.partial(_stable, state, seg.next_offset))
+            self._replay_segment(seg, state, start, functools.partial(_stable, state, following.base_offset))
 
     @staticmethod
     def _replay_segment(
@@ -219,8 +226,9 @@ class LogLoader:
     def _rebuild(self, segments: list[LogSegment], end: int) -> ProducerStateManager:
         """Producer state from the newest snapshot at or below ``end`` plus every batch after it."""
         start, state = self._snapshot_state(end, segments[0].base_offset)
-        for seg in segments:
-            if seg.next_offset > start or seg is segments[-1]:
+        for i, seg in enumerate(segments):
+            # a sealed segment ends where the next begins: base offsets alone say which to read
+            if seg is segments[-1] or segments[i + 1].base_offset > start:
                 self._replay_segment(seg, state, start, lambda: _stable(state, end))
         self._drop_snapshots_after(end)
         return state

@@ -17,7 +17,7 @@ inline). Nothing here imports asyncio; the event loop is the only caller.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from kafkalite.storage.catalog import (
@@ -27,6 +27,7 @@ from kafkalite.storage.catalog import (
     encode_checkpoint,
 )
 from kafkalite.storage.cleaner import CleanResult, CleanTask, dirty_ratio, plan_cleaning, swap_in
+from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.jobs import FsyncJob, Job, RemoveJob, Submit, WriteFileJob, run_inline
 from kafkalite.storage.loader import delete_dir_name, is_delete_dir
 from kafkalite.storage.log import LogConfig, PartitionLog
@@ -46,8 +47,10 @@ class LogManager:
         now_ms: Callable[[], int],
         fsync_policy: str = "never",
         write_behind: WriteBehind | None = None,
+        handles: FileHandles | None = None,
     ) -> None:
         self.catalog = catalog
+        self.handles = handles  # the broker's bounded cache of open segment files
         self.now_ms = now_ms
         self.fsync_policy = fsync_policy
         self.write_behind = write_behind
@@ -128,22 +131,31 @@ class LogManager:
 
     # ---- creating and deleting -------------------------------------------------------------------
 
-    def create(self, topic: str, count: int, config: LogConfig) -> list[PartitionLog]:
+    def create(
+        self, topic: str, count: int, config: LogConfig, prepared: Collection[Path] = ()
+    ) -> list[PartitionLog]:
+        """Open a new topic's logs; ``prepared``: directories just made for them (empty, kept)."""
         self.logs[topic] = []
-        self._grow(topic, count, config, clean_shutdown=True, fresh=True)
+        self._grow(topic, count, config, clean_shutdown=True, fresh=True, prepared=prepared)
         return self.logs[topic]
 
-    def add_partitions(self, topic: str, total: int, config: LogConfig) -> None:
-        self._grow(topic, total, config, clean_shutdown=True, fresh=True)
+    def add_partitions(self, topic: str, total: int, config: LogConfig, prepared: Collection[Path] = ()) -> None:
+        """Grow ``topic`` to ``total`` partitions; ``prepared``: directories just made for them (empty)."""
+        self._grow(topic, total, config, clean_shutdown=True, fresh=True, prepared=prepared)
 
-    def _grow(self, topic: str, total: int, config: LogConfig, clean_shutdown: bool, fresh: bool) -> None:
+    def _grow(
+        self, topic: str, total: int, config: LogConfig, clean_shutdown: bool, fresh: bool,
+        prepared: Collection[Path] = (),
+    ) -> None:
         """Open partitions up to ``total``; ``fresh`` ones start empty (a stale directory is retired)."""
         plogs = self.logs[topic]
         for index in range(len(plogs), total):
-            if fresh:
-                self._retire_stale_dir(topic, index)
             directory = self.catalog.partition_dir(topic, index)
-            plog = PartitionLog(directory, config, self.now_ms, self.write_behind, self._run, self.catalog.fs)
+            if fresh and directory not in prepared:
+                self._retire_stale_dir(topic, index)
+            plog = PartitionLog(
+                directory, config, self.now_ms, self.write_behind, self.handles, self._run, self.catalog.fs
+            )
             plog.open(clean_shutdown)
             plogs.append(plog)
 

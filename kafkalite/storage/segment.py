@@ -5,6 +5,11 @@ offset, largest timestamp). Batches are written exactly as given and read back a
 only batch headers are ever parsed. Modelled on Kafka's LogSegment: an index entry every
 ``index_interval`` bytes, and ``recover()`` re-validates every batch and truncates the tail at
 the first one that is torn or fails its CRC.
+
+Files are lazy (Kafka's LazyIndex, kfake's lazily opened segments): the ``.log`` descriptor
+comes from the broker's bounded ``FileHandles`` cache and may be closed between uses, indexes
+are read on first use, and ``load()`` of a cleanly shut down segment only notes that the work
+is due: the segment's offsets and timestamps are derived the first time anything asks.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from kafkalite.records.batch import (
     read_header,
 )
 from kafkalite.storage.fs import REAL_FS, FileSystem
+from kafkalite.storage.handles import FileHandles, LazyFile
 from kafkalite.storage.index import OffsetIndex, TimeIndex, TxnIndex
 
 if TYPE_CHECKING:
@@ -65,17 +71,24 @@ class LogSegment:
         index_interval: int,
         created_ms: int,
         write_behind: WriteBehind | None = None,
+        handles: FileHandles | None = None,
         fs: FileSystem = REAL_FS,
     ) -> None:
         self.directory = directory
-        self._fs = fs
+        self._fs = fs  # writes, fsyncs and cut-backs go through it (a FaultyFS in tests)
         self.base_offset = base_offset
         self.index_interval = index_interval
         self.created_ms = created_ms
         stem = segment_name(base_offset)
         self.log_path = directory / f"{stem}.log"
-        self._fd = fs.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
-        self.size = os.fstat(self._fd).st_size  # including appended bytes not yet written
+        # Without a broker's cache (tools, the cleaner's staging copies) the segment has its own.
+        self._file = LazyFile(self.log_path, handles if handles is not None else FileHandles(1 << 30))
+        try:
+            self.size = os.stat(self.log_path).st_size  # including appended bytes not yet written
+            new = False
+        except FileNotFoundError:
+            self.size = 0
+            new = True
         # Without a WriteBehind every append is written at once; with one, appended bytes wait
         # here (at the end of the log) until the end of the loop turn or the next read.
         self._write_behind = write_behind
@@ -88,21 +101,67 @@ class LogSegment:
         self.drops: list[int] = []
         #: Told the log end offset a failed write rolled back to (producer state rollback).
         self.on_drop: Callable[[object, int], None] | None = None
-        self.offset_index = OffsetIndex(directory / f"{stem}.index", fs)
-        self.time_index = TimeIndex(directory / f"{stem}.timeindex", fs)
-        self.txn_index = TxnIndex(directory / f"{stem}.txnindex")
-        self.next_offset = base_offset
-        self.max_timestamp = -1
-        self.max_timestamp_offset = -1  # base offset of the batch holding max_timestamp
+        self.offset_index = OffsetIndex(directory / f"{stem}.index", new, fs)
+        self.time_index = TimeIndex(directory / f"{stem}.timeindex", new, fs)
+        self.txn_index = TxnIndex(directory / f"{stem}.txnindex", new)
+        if new:  # the log file exists from the start; indexes appear with their first entries
+            self._file.fd()
+        self._next_offset = base_offset
+        self._max_timestamp = -1
+        self._max_timestamp_offset = -1  # base offset of the batch holding max_timestamp
+        # A new segment has nothing to derive; an existing one is loaded by load() or recover().
+        self._loaded = new
+        self._unsynced = False  # bytes written (or truncated) since the last fsync
         self._bytes_since_index = 0
         # (offset, position) where the last sequential read stopped: the next fetch of a
         # consumer that keeps up starts exactly there, without an index lookup or scan.
         self._read_hint = (-1, -1)
 
+    @property
+    def _fd(self) -> int:
+        """The ``.log`` descriptor, reopened if the cache closed it: use it at once, never keep it."""
+        return self._file.fd()
+
+    @property
+    def next_offset(self) -> int:
+        if not self._loaded:
+            self._load_now()
+        return self._next_offset
+
+    @property
+    def max_timestamp(self) -> int:
+        if not self._loaded:
+            self._load_now()
+        return self._max_timestamp
+
+    @property
+    def max_timestamp_offset(self) -> int:
+        """Base offset of the batch holding ``max_timestamp``."""
+        if not self._loaded:
+            self._load_now()
+        return self._max_timestamp_offset
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
     # ---- loading and recovery -------------------------------------------------------
 
     def load(self) -> None:
+        """Mark a cleanly shut down segment for loading on first use (Kafka's LazyIndex).
+
+        Nothing is read now: next offset and max timestamp are derived, and damaged indexes
+        rebuilt, the first time anything asks for them.
+        """
+        self._loaded = False
+
+    def _load_now(self) -> None:
         """Derive next offset and max timestamp for a segment that was shut down cleanly."""
+        self._loaded = True
+        if self.size == 0:  # nothing to derive, and no index entry can be valid: read nothing
+            self.offset_index.assume_empty()
+            self.time_index.assume_empty()
+            return
         indexes_missing = self.size > 0 and (not self.offset_index.offsets or not self.time_index.timestamps)
         if indexes_missing or not self.offset_index.sane(self.size) or not self.time_index.sane():
             log.warning("rebuilding missing or damaged indexes of %s", self.log_path)
@@ -110,8 +169,8 @@ class LogSegment:
             return
         start = self.offset_index.positions[-1] if self.offset_index.positions else 0
         if self.time_index.timestamps:
-            self.max_timestamp = self.time_index.timestamps[-1]
-            self.max_timestamp_offset = self.base_offset + self.time_index.offsets[-1]
+            self._max_timestamp = self.time_index.timestamps[-1]
+            self._max_timestamp_offset = self.base_offset + self.time_index.offsets[-1]
         end = start
         for header in self._scan(start, _BULK_CHUNK):
             self._note_batch(header)
@@ -126,13 +185,15 @@ class LogSegment:
         Returns the number of bytes truncated. ``on_batch`` sees every valid batch header, so
         the loader rebuilds producer state in the same pass instead of scanning again.
         """
+        self._loaded = True
         self.write_pending()
         self.offset_index.clear()
         self.time_index.clear()
-        self.next_offset = self.base_offset
-        self.max_timestamp = -1
-        self.max_timestamp_offset = -1
+        self._next_offset = self.base_offset
+        self._max_timestamp = -1
+        self._max_timestamp_offset = -1
         self._bytes_since_index = 0
+        self._unsynced = True  # what an unclean shutdown left may not have reached the disk
         valid_end = 0
         expected = self.base_offset
         for header in self._scan(0, _BULK_CHUNK):
@@ -180,17 +241,17 @@ class LogSegment:
     # ---- appending ---------------------------------------------------------------------
 
     def _note_batch(self, header: BatchHeader) -> None:
-        self.next_offset = header.last_offset + 1
-        if header.max_timestamp > self.max_timestamp:
-            self.max_timestamp = header.max_timestamp
-            self.max_timestamp_offset = header.base_offset
+        self._next_offset = header.last_offset + 1
+        if header.max_timestamp > self._max_timestamp:
+            self._max_timestamp = header.max_timestamp
+            self._max_timestamp_offset = header.base_offset
 
     def _index_batch(self, header: BatchHeader, position: int) -> None:
         """Add index entries for a batch already noted, every ``index_interval`` bytes."""
         if position == 0 or self._bytes_since_index >= self.index_interval:
             self.offset_index.append(header.base_offset - self.base_offset, position)
-            if self.max_timestamp >= 0:
-                self.time_index.append(self.max_timestamp, self.max_timestamp_offset - self.base_offset)
+            if self._max_timestamp >= 0:
+                self.time_index.append(self._max_timestamp, self._max_timestamp_offset - self.base_offset)
             self._bytes_since_index = 0
         self._bytes_since_index += header.length
 
@@ -201,6 +262,8 @@ class LogSegment:
         OSError and changes nothing: the file is cut back to where it was. Deferred, it can fail
         later, in ``write_pending``, which then rolls the segment back (see there).
         """
+        if not self._loaded:
+            self._load_now()
         newly_pending = False
         if self._write_behind is None or len(data) >= WRITE_THROUGH_BYTES:
             self.write_pending()
@@ -215,9 +278,9 @@ class LogSegment:
         elif self._unwritten is None:
             start = self.size
             self.window = _Checkpoint(
-                self.next_offset,
-                self.max_timestamp,
-                self.max_timestamp_offset,
+                self._next_offset,
+                self._max_timestamp,
+                self._max_timestamp_offset,
                 self._bytes_since_index,
                 len(self.offset_index.offsets),
                 len(self.time_index.offsets),
@@ -269,9 +332,9 @@ class LogSegment:
         self._unwritten = None
         self.window = None
         self.size = start
-        self.next_offset = checkpoint.next_offset
-        self.max_timestamp = checkpoint.max_timestamp
-        self.max_timestamp_offset = checkpoint.max_timestamp_offset
+        self._next_offset = checkpoint.next_offset
+        self._max_timestamp = checkpoint.max_timestamp
+        self._max_timestamp_offset = checkpoint.max_timestamp_offset
         self._bytes_since_index = checkpoint.bytes_since_index
         self._read_hint = (-1, -1)
         try:
@@ -301,6 +364,7 @@ class LogSegment:
         return any(position < end for position in drops[drops_seen:]) if len(drops) > drops_seen else False
 
     def _pwrite(self, data: bytes | bytearray, position: int) -> None:
+        self._unsynced = True
         view = memoryview(data)
         written = 0
         pwrite = self._fs.pwrite
@@ -395,12 +459,17 @@ class LogSegment:
         return os.dup(self._fd)
 
     def fsync(self) -> None:
-        """fsync what has been written; safe in a worker thread, unlike ``flush``."""
-        self._fs.fsync(self._fd)
+        """fsync what has been written; safe in a worker thread, unlike ``flush``.
+
+        Through a descriptor of its own: the loop may close the cached one meanwhile.
+        """
+        self._file.fsync_detached()
 
     def flush(self) -> None:
         self.write_pending()
-        self._fs.fsync(self._fd)
+        if self._unsynced:  # a sealed segment read since start-up has nothing to fsync
+            self._fs.fsync(self._fd)
+            self._unsynced = False
 
     def flush_all(self) -> None:
         self.flush()
@@ -410,7 +479,7 @@ class LogSegment:
     def close(self) -> None:
         """Write what is pending and close every file; the first failure is raised after all are closed."""
         self.write_pending()
-        self._fs.close(self._fd)
+        self._file.close()
         failure: OSError | None = None
         for index in (self.offset_index, self.time_index):
             try:
@@ -425,7 +494,7 @@ class LogSegment:
         """Close without writing anything (the files are about to go; the disk may be full)."""
         self._unwritten = None  # nobody will read it
         self.window = None
-        self._fs.close(self._fd)
+        self._file.close()
         self.offset_index.discard()
         self.time_index.discard()
 

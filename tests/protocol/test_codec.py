@@ -5,6 +5,7 @@ import pytest
 from kafka.protocol.metadata import ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse
 from kafka.protocol.producer import ProduceRequest
 
+from kafkalite.conformance.wire import build_request
 from kafkalite.protocol import codec
 from kafkalite.protocol.header import parse_request_header
 from tests.helpers import simple_batch
@@ -190,3 +191,45 @@ def test_schema_versions_and_flexibility():
     assert codec.is_flexible_request(PRODUCE, 9) is True
     assert codec.is_flexible_request(API_VERSIONS, 3) is True
     assert codec.is_flexible_request(32000, 0) is False
+
+
+# -- nulls where the schema allows none (Kafka's parser rejects them, so the connection closes) ---------
+
+
+def _metadata_body(version: int, name: str | None) -> bytes:
+    topic_cls = MetadataRequest._struct.fields["topics"].data_class
+    request = MetadataRequest(version=version, topics=[topic_cls(version=version, name=name)])
+    return split(encoded_request(request, version), METADATA, version)
+
+
+def test_null_in_a_non_nullable_field_is_a_codec_error():
+    with pytest.raises(codec.CodecError, match=r"non-nullable field topics\.name was serialized as null"):
+        codec.decode_request(METADATA, 9, _metadata_body(9, None))
+
+
+def test_null_where_the_version_allows_it_decodes():
+    assert codec.decode_request(METADATA, 10, _metadata_body(10, None)).topics[0].name is None
+
+
+def test_null_top_level_array_is_a_codec_error():
+    body = struct.pack(">hhii", -1, -1, 5000, -1)  # Produce v3: transactional_id null, acks, timeout, topic_data null
+    with pytest.raises(codec.CodecError, match="non-nullable field topic_data"):
+        codec.decode_request(PRODUCE, 3, body)
+
+
+def test_null_element_of_a_string_array_is_a_codec_error():
+    body = struct.pack(">ih", 1, -1)  # DeleteGroups v0: one group name, null
+    with pytest.raises(codec.CodecError, match=r"groups_names\[\] was serialized as null"):
+        codec.decode_request(42, 0, body)
+
+
+def test_nullable_records_and_zero_uuid_decode():
+    """Null records are allowed; the zero topic id (read as None) is a value, not a null."""
+    partition = struct.pack(">ii", 0, -1)  # index 0, null records
+    body = struct.pack(">hhii", -1, -1, 5000, 1) + struct.pack(">h", 1) + b"t" + struct.pack(">i", 1) + partition
+    request = codec.decode_request(PRODUCE, 3, body)
+    assert request.topic_data[0].partition_data[0].records is None
+    fetch = build_request("Fetch", 13, {"topics": [{"topic_id": {"$uuid": str(uuid.UUID(int=0))},
+                                                    "partitions": [{"partition": 0}]}]})
+    body = bytes(fetch.encode(version=13))
+    assert codec.decode_request(1, 13, body).topics[0].topic_id is None

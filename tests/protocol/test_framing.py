@@ -108,3 +108,16 @@ def test_frames_are_independent_bytes_objects():
     dec.feed(sized(b"zzz"))
     assert first == b"abc"
     assert isinstance(first, bytes)
+
+
+def test_pending_frame_size_is_the_declared_size_of_the_partial_frame():
+    from kafkalite.protocol.framing import FrameDecoder
+
+    decoder = FrameDecoder(1 << 20)
+    assert decoder.pending_frame_size == 0
+    assert decoder.feed(b"\x00\x00") == []
+    assert decoder.pending_frame_size == 0  # the size prefix is not complete yet
+    assert decoder.feed(b"\x00\x05ab") == []
+    assert decoder.pending_frame_size == 5
+    assert decoder.feed(b"cde") == [b"abcde"]
+    assert decoder.pending_frame_size == 0

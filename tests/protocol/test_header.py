@@ -96,9 +96,10 @@ def test_client_id_runs_past_frame():
         parse_request_header(frame, flexible=False)
 
 
-def test_invalid_negative_client_id_length():
-    with pytest.raises(HeaderError):
-        parse_request_header(struct.pack(">hhih", 3, 1, 1, -2), flexible=False)
+def test_any_negative_client_id_length_is_null():
+    """Kafka reads a nullable string of any negative length as null (recorded: nulls/header-client-id-*)."""
+    header = parse_request_header(struct.pack(">hhih", 3, 1, 1, -2), flexible=False)
+    assert header.client_id is None and header.body_offset == 10
 
 
 def test_client_id_not_utf8():

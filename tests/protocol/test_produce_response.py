@@ -104,3 +104,12 @@ def test_record_errors_encode_at_every_version(version):
         ]
         assert got_failed.error_message == failed["error_message"]
         assert got_plain.record_errors == [] and got_plain.error_message is None
+
+
+def test_null_topic_id_is_the_zero_uuid():
+    """A Produce v13 naming the zero topic id (the codec reads it as None) is answered with that id."""
+    partition = {"index": 0, "error_code": 100, "base_offset": -1, "record_errors": [], "error_message": None}
+    body = {"responses": [{"topic_id": None, "partition_responses": [partition]}], "throttle_time_ms": 0}
+    direct = encode_produce_response(13, body)
+    assert direct is not None and direct == schema_encoded(13, body)
+    assert direct[1:17] == bytes(16)

@@ -51,12 +51,16 @@ def test_segment_name_is_20_digits():
 def test_files_named_after_base_offset(tmp_path):
     s = open_segment(tmp_path, base=42)
     try:
+        # A new segment costs one file; its indexes are written with their first entries.
+        assert {p.name for p in tmp_path.iterdir()} == {"00000000000000000042.log"}
+        append(s, simple_batch(1))
+        s.flush_all()
         assert {p.name for p in tmp_path.iterdir()} == {
             "00000000000000000042.log",
             "00000000000000000042.index",
             "00000000000000000042.timeindex",
         }
-        assert s.next_offset == 42
+        assert s.next_offset == 43
     finally:
         s.close()
 
@@ -338,9 +342,9 @@ def test_damaged_time_index_is_rebuilt_on_load(tmp_path):
     seg.time_index.path.write_bytes(struct.pack(">qi", 5000, 4) + struct.pack(">qi", 10, 8))
     again = open_segment(tmp_path, interval=1)
     try:
-        again.load()
-        assert list(again.time_index.timestamps) == [BASE_TS + 3, BASE_TS + 13, BASE_TS + 23]
+        again.load()  # lazy: the check and the rebuild happen on first use
         assert again.max_timestamp == BASE_TS + 23
+        assert list(again.time_index.timestamps) == [BASE_TS + 3, BASE_TS + 13, BASE_TS + 23]
         assert again.max_timestamp_offset == 8
     finally:
         again.close()

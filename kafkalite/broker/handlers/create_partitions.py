@@ -4,6 +4,11 @@ The count can only grow (INVALID_PARTITIONS otherwise); a manual assignment must
 list per new partition holding only this broker (INVALID_REPLICA_ASSIGNMENT). New partitions
 start empty; clients see them on their next Metadata refresh. ``validate_only`` changes
 nothing.
+
+Limits (kafkalite.broker.limits): more than 10,000 partitions added in one request (summed over
+the existing topics named once) fail every topic, POLICY_VIOLATION with Kafka 4.4's message,
+before anything else is checked; a topic that would take the broker past
+``max.broker.partitions`` fails alone, POLICY_VIOLATION.
 """
 
 from __future__ import annotations
@@ -11,6 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.limits import (
+    MAX_PARTITIONS_PER_REQUEST,
+    PREPARE_IN_THREAD_MIN,
+    TOO_MANY_ADDITIONAL_PARTITIONS_MESSAGE,
+    broker_limit_problem,
+    partition_count,
+    prepare_partition_dirs,
+)
 from kafkalite.errors import ErrorCode
 
 
@@ -60,12 +73,29 @@ def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str | 
 @api(37, "CreatePartitions", 0, 3)
 async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
-    names = [t.name for t in request.topics]
+    names: dict[str, int] = {}
+    for t in request.topics:
+        names[t.name] = names.get(t.name, 0) + 1
+    adding_in_all = 0
+    for t in request.topics:
+        existing = cluster.topics.get(t.name)
+        if names[t.name] == 1 and existing is not None:
+            adding_in_all += max(0, t.count - len(existing.partitions))
+    if adding_in_all > MAX_PARTITIONS_PER_REQUEST:  # Kafka's check, before any other
+        return {
+            "throttle_time_ms": 0,
+            "results": [
+                _result(t.name, ErrorCode.POLICY_VIOLATION, TOO_MANY_ADDITIONAL_PARTITIONS_MESSAGE)
+                for t in request.topics
+            ],
+        }
     results: list[dict[str, Any]] = []
     reported: set[str] = set()
+    held = partition_count(cluster)
+    to_grow: list[tuple[str, int]] = []
     for topic_request in request.topics:
         name = topic_request.name
-        if names.count(name) > 1:  # answered once, as Kafka does
+        if names[name] > 1:  # answered once, as Kafka does
             if name not in reported:
                 reported.add(name)
                 results.append(_result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name."))
@@ -74,11 +104,50 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
         if problem is not None:
             results.append(_result(name, *problem))
             continue
-        if not request.validate_only:
-            try:
-                cluster.add_partitions(name, topic_request.count)
-            except OSError as exc:  # a full disk: nothing was added (see Cluster.add_partitions)
-                results.append(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot add partitions: {exc}"))
-                continue
+        adding = topic_request.count - len(cluster.topics[name].partitions)
+        over = broker_limit_problem(ctx.state.config, held, adding)
+        if over is not None:
+            results.append(_result(name, ErrorCode.POLICY_VIOLATION, over))
+            continue
+        held += adding
+        to_grow.append((name, topic_request.count))
         results.append(_result(name))
+    if request.validate_only or not to_grow:
+        return {"throttle_time_ms": 0, "results": results}
+    # Directories and first segments of large requests are made in a worker thread meanwhile.
+    dirs = [
+        cluster.catalog.partition_dir(name, i)
+        for name, count in to_grow
+        for i in range(len(cluster.topics[name].partitions), count)
+    ]
+    recheck = len(dirs) >= PREPARE_IN_THREAD_MIN
+    prepared = await prepare_partition_dirs(dirs)
+    by_name = {r["name"]: r for r in results}
+    for name, count in to_grow:
+        if recheck:  # others ran meanwhile: the topic may be gone or grown, or the limit reached
+            problem = _recheck(ctx, name, count)
+            if problem is not None:
+                by_name[name].update(_result(name, *problem))
+                continue
+        try:
+            cluster.add_partitions(name, count, prepared)
+        except OSError as exc:  # a full disk: nothing was added (see Cluster.add_partitions)
+            by_name[name].update(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot add partitions: {exc}"))
     return {"throttle_time_ms": 0, "results": results}
+
+
+def _recheck(ctx: RequestContext, name: str, count: int) -> tuple[ErrorCode, str | None] | None:
+    cluster = ctx.state.cluster
+    topic = cluster.topics.get(name)
+    if topic is None:
+        return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None
+    current = len(topic.partitions)
+    if count < current:
+        return (
+            ErrorCode.INVALID_PARTITIONS,
+            f"Topic currently has {current} partitions, which is higher than the requested {count}.",
+        )
+    if count == current:
+        return ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partitions."
+    over = broker_limit_problem(ctx.state.config, partition_count(cluster), count - current)
+    return None if over is None else (ErrorCode.POLICY_VIOLATION, over)

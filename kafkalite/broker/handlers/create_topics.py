@@ -8,19 +8,37 @@ stored with the topic; the answer (v5+) lists every topic config with its value 
 ``validate_only`` checks everything and creates nothing. A name given twice in one request is
 answered once, INVALID_REQUEST, and neither entry is created (Kafka's rule); a failed topic
 answers an empty config list.
+
+Limits (kafkalite.broker.limits): more than 10,000 partitions asked for in one request, or more
+than 10,000 metadata records (topics + partitions + configs) to write, fail every topic with
+POLICY_VIOLATION and Kafka's message, before anything is created; a topic that would take the
+broker past ``max.broker.partitions`` fails alone, POLICY_VIOLATION.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 from kafkalite.broker.cluster import TopicError
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.limits import (
+    MAX_PARTITIONS_PER_REQUEST,
+    MAX_RECORDS_PER_USER_OP,
+    PREPARE_IN_THREAD_MIN,
+    TOO_MANY_PARTITIONS_MESSAGE,
+    TOO_MANY_RECORDS_MESSAGE,
+    broker_limit_problem,
+    partition_count,
+    prepare_partition_dirs,
+)
 from kafkalite.config import TOPIC_CONFIGS, ConfigError, validate_topic_configs
 from kafkalite.errors import ErrorCode
 
 TOPIC_CONFIG_SOURCE = 1
+#: Creating this many partitions (directories and files) takes long enough to let others in after.
+YIELD_EVERY_PARTITIONS = 200
 
 
 def _result(name: str, code: ErrorCode, message: str | None) -> dict[str, Any]:
@@ -48,13 +66,54 @@ def _assignment_problem(assignments: Any, node_id: int) -> str | None:
     return None
 
 
+def _clash(ctx: RequestContext, name: str, partitions: int) -> tuple[ErrorCode, str] | None:
+    """What another request changed while this one yielded: the name taken, or the limit reached."""
+    cluster = ctx.state.cluster
+    try:
+        cluster.check_new_topic(name, partitions, 1)
+    except TopicError as exc:
+        return exc.code, exc.message
+    over = broker_limit_problem(ctx.state.config, partition_count(cluster), partitions)
+    return None if over is None else (ErrorCode.POLICY_VIOLATION, over)
+
+
+def _requested_partitions(topics: Any, duplicates: set[str], default: int) -> int:
+    """Kafka's validateTotalNumberOfPartitions: what the request asks for, before any check."""
+    total = 0
+    for ct in topics:
+        if ct.name in duplicates:
+            continue
+        if ct.assignments:
+            total += len(ct.assignments)
+        elif ct.num_partitions == -1:
+            total += default
+        elif ct.num_partitions > 0:
+            total += ct.num_partitions
+    return total
+
+
+def _refuse_all(topics: Any, message: str) -> dict[str, Any]:
+    return {
+        "throttle_time_ms": 0,
+        "topics": [_result(ct.name, ErrorCode.POLICY_VIOLATION, message) for ct in topics],
+    }
+
+
 @api(19, "CreateTopics", 0, 7)
 async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     config = ctx.state.config
     results: list[dict[str, Any]] = []
     names = [ct.name for ct in request.topics]
-    duplicates = {name for name in names if names.count(name) > 1}
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    duplicates = {name for name, n in counts.items() if n > 1}
+    if _requested_partitions(request.topics, duplicates, config.num_partitions) > MAX_PARTITIONS_PER_REQUEST:
+        return _refuse_all(request.topics, TOO_MANY_PARTITIONS_MESSAGE)
+    held = partition_count(cluster)
+    records = 0
+    to_create: list[tuple[dict[str, Any], int, dict[str, str]]] = []
     for name in sorted(duplicates):  # as Kafka: one error per duplicated name, none of its entries created
         results.append(
             _result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
@@ -97,6 +156,12 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         except TopicError as exc:
             results.append(_result(name, exc.code, exc.message))
             continue
+        records += 1 + partitions + len(configs)  # TopicRecord, PartitionRecords, ConfigRecords
+        over = broker_limit_problem(config, held, partitions)
+        if over is not None:
+            results.append(_result(name, ErrorCode.POLICY_VIOLATION, over))
+            continue
+        held += partitions
         sources = ctx.state.configs.default_sources()
         entry: dict[str, Any] = {
             "name": name,
@@ -116,13 +181,43 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 if not TOPIC_CONFIGS[key][0].internal
             ],
         }
-        if request.validate_only:
-            entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
-        else:
-            try:
-                entry["topic_id"] = cluster.create_topic(name, partitions, configs).topic_id
-            except OSError as exc:  # a full disk: nothing was created (see Cluster.create_topic)
-                results.append(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create topic {name}: {exc}"))
-                continue
         results.append(entry)
+        to_create.append((entry, partitions, configs))
+    if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
+        return _refuse_all(request.topics, TOO_MANY_RECORDS_MESSAGE)
+    if request.validate_only:
+        for entry, _, _ in to_create:
+            entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
+        return {"throttle_time_ms": 0, "topics": results}
+    # Directories and first segments of large requests are made in a worker thread meanwhile.
+    dirs = [cluster.catalog.partition_dir(e["name"], i) for e, partitions, _ in to_create for i in range(partitions)]
+    recheck = len(dirs) >= PREPARE_IN_THREAD_MIN
+    prepared = await prepare_partition_dirs(dirs)
+    since_yield = 0
+    created: list[dict[str, Any]] = []
+    try:
+        for entry, partitions, configs in to_create:
+            if since_yield >= YIELD_EVERY_PARTITIONS:
+                await asyncio.sleep(0)  # let other connections be served between topics
+                since_yield = 0
+                recheck = True
+            if recheck:  # others ran meanwhile: the name may be taken or the limit reached
+                clash = _clash(ctx, entry["name"], partitions)
+                if clash is not None:
+                    entry.update(_result(entry["name"], *clash))
+                    continue
+            entry["topic_id"] = cluster.create_topic(
+                entry["name"], partitions, configs, save=False, prepared=prepared
+            ).topic_id
+            created.append(entry)
+            since_yield += partitions
+    finally:
+        if to_create:
+            try:
+                # Once per request: an fsynced rewrite of topics.json per topic was most of the cost.
+                cluster.save_topics()
+            except OSError as exc:  # a full disk: undo, so memory and topics.json agree
+                for entry in created:
+                    cluster.discard_topic(entry["name"])
+                    entry.update(_result(entry["name"], ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create topic: {exc}"))
     return {"throttle_time_ms": 0, "topics": results}

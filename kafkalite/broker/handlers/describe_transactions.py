@@ -57,7 +57,11 @@ async def handle_list_transactions(ctx: RequestContext, request: Any) -> dict[st
     pids = set(request.producer_id_filters)
     min_duration = request.duration_filter if ctx.version >= 1 else -1
     pattern = request.transactional_id_pattern if ctx.version >= 2 else None
-    regex = re.compile(pattern) if pattern else None
+    try:
+        regex = re.compile(pattern) if pattern else None
+    except re.error:  # as Kafka: the whole request fails with this error, nothing listed
+        return {"throttle_time_ms": 0, "error_code": int(ErrorCode.INVALID_REGULAR_EXPRESSION),
+                "unknown_state_filters": [], "transaction_states": []}
     now = ctx.state.clock.now_ms()
     listed: list[dict[str, Any]] = []
     for meta in ctx.state.txns.transactions():

@@ -19,6 +19,7 @@ from typing import Any
 from kafkalite.broker.authorized_operations import NOT_REQUESTED, cluster_operations, topic_operations
 from kafkalite.broker.cluster import Topic, topic_name_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.limits import broker_limit_problem, partition_count
 from kafkalite.errors import ErrorCode
 
 ZERO_UUID = uuid.UUID(int=0)
@@ -105,7 +106,9 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
                 if topic_name_problem(name):
                     topics.append(_error_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION, operations=ops))
                     continue
-                if not allow_auto:
+                if not allow_auto or broker_limit_problem(
+                    state.config, partition_count(cluster), state.config.num_partitions
+                ):  # auto-creation past max.broker.partitions: the topic stays unknown
                     topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, operations=ops))
                     continue
                 try:
