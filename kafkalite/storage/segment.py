@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from kafkalite.records.batch import (
     HEADER_SIZE,
@@ -45,15 +45,10 @@ _LOOKUP_CHUNK = 16 << 10
 WRITE_THROUGH_BYTES = 64 << 10
 
 
-class _Checkpoint(NamedTuple):
-    """What a segment knew before its unwritten bytes: restored when writing them fails."""
-
-    next_offset: int
-    max_timestamp: int
-    max_timestamp_offset: int
-    bytes_since_index: int
-    offset_entries: int
-    time_entries: int
+#: What a segment knew before its unwritten bytes, restored when writing them fails: next offset,
+#: max timestamp, its batch's offset, bytes since the last index entry, offset and time index
+#: entries. A plain tuple: one is made per segment per loop turn, on the Produce path.
+_Checkpoint = tuple[int, int, int, int, int, int]
 
 
 def segment_name(base_offset: int) -> str:
@@ -277,7 +272,7 @@ class LogSegment:
                 self._write_behind.recovered(self.log_path)
         elif self._unwritten is None:
             start = self.size
-            self.window = _Checkpoint(
+            self.window = (
                 self._next_offset,
                 self._max_timestamp,
                 self._max_timestamp_offset,
@@ -332,14 +327,18 @@ class LogSegment:
         self._unwritten = None
         self.window = None
         self.size = start
-        self._next_offset = checkpoint.next_offset
-        self._max_timestamp = checkpoint.max_timestamp
-        self._max_timestamp_offset = checkpoint.max_timestamp_offset
-        self._bytes_since_index = checkpoint.bytes_since_index
+        (
+            self._next_offset,
+            self._max_timestamp,
+            self._max_timestamp_offset,
+            self._bytes_since_index,
+            offset_entries,
+            time_entries,
+        ) = checkpoint
         self._read_hint = (-1, -1)
         try:
-            self.offset_index.keep_first(checkpoint.offset_entries)
-            self.time_index.keep_first(checkpoint.time_entries)
+            self.offset_index.keep_first(offset_entries)
+            self.time_index.keep_first(time_entries)
             if any(e.last_offset >= self.next_offset for e in self.txn_index.entries):
                 self.txn_index.truncate_from(self.next_offset)
         except OSError:
