@@ -92,8 +92,7 @@ def read_all(bootstrap: str, topic: str, partition: int, expected: int) -> list[
             msg = consumer.poll(0.2)
             if msg is not None and msg.error() is None:
                 values.append(msg.value())
-        time.sleep(0.3)  # anything past ``expected`` (a duplicate) would arrive now
-        while (msg := consumer.poll(0.2)) is not None:
+        while (msg := consumer.poll(0.5)) is not None:  # anything past ``expected`` (a duplicate)
             if msg.error() is None:
                 values.append(msg.value())
     finally:
@@ -141,6 +140,37 @@ def test_a_full_partition_answers_storage_error_and_nothing_else_fails(faulty_br
     assert read_all(bootstrap, topic_name, 0, 3) == [b"a0", b"a1", b"a2"]
     reader.close()
     producer.flush(5)
+
+
+def test_a_marker_the_disk_refuses_is_written_once_space_is_back(faulty_broker, topic_name):
+    """EndTxn's decision stands, but the partition's transaction stays open until its marker is written.
+
+    The coordinator must not record the transaction complete while the COMMIT marker is missing
+    from the partition (read_committed consumers would wait forever); it retries the marker once
+    space is back, and the committed records become visible.
+    """
+    broker, fs = faulty_broker
+    bootstrap = broker.bootstrap_servers
+    create(bootstrap, topic_name)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"tx-{topic_name}", "linger.ms": 0})
+    producer.init_transactions(15)
+    producer.begin_transaction()
+    for i in range(3):
+        producer.produce(topic_name, f"t{i}".encode(), partition=0)
+    producer.flush(15)
+    fs.fill(prefix=broker.data_dir / f"{topic_name}-0")  # the partition's disk fills before the commit
+    producer.commit_transaction(15)  # the decision is recorded in transactions.log (another directory)
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"rc-{uuid.uuid4().hex[:6]}",
+                       "isolation.level": "read_committed", "enable.auto.commit": False})
+    reader.assign([TopicPartition(topic_name, 0, 0)])
+    try:
+        assert reader.poll(1.0) is None  # no marker yet: nothing is stable
+        fs.free()
+        seen = [wait_for(lambda: _value(reader.poll(0.2)), timeout=20, what=f"committed record {i}") for i in range(3)]
+        assert seen == [b"t0", b"t1", b"t2"]
+        assert watermarks(bootstrap, topic_name, 0) == (0, 4)  # three records and one marker
+    finally:
+        reader.close()
 
 
 def _value(msg: object) -> bytes | None:

@@ -7,6 +7,7 @@ The server layer owns sockets and calls ``dispatch`` with whole frames.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 
 from kafkalite.broker.client_telemetry import ClientTelemetry
@@ -173,9 +174,20 @@ class BrokerState:
         written: list[PartitionLog] = []
         for topic, index in partitions:
             plog = self.cluster.partition(topic, index)
-            if plog is not None and plog.append_marker(producer_id, producer_epoch, commit) is not None:
-                written.append(plog)
-                self.appended(topic, index, plog)
+            if plog is None:
+                continue
+            offset = plog.append_marker(producer_id, producer_epoch, commit)
+            if offset is None:
+                continue  # no open transaction here (a retry after a part-way failure)
+            # Markers are rare: written now, not at the end of the loop turn, so a refused write
+            # (a full disk cuts the marker back and reopens the transaction in this partition) is
+            # known before the coordinator records the transaction complete; it retries later.
+            plog.write_pending()
+            if plog.log_end_offset <= offset:
+                kind = "commit" if commit else "abort"
+                raise OSError(errno.ENOSPC, f"the {kind} marker for {topic}-{index} could not be written")
+            written.append(plog)
+            self.appended(topic, index, plog)
         if written and self.config.fsync == "always":
             # Captured now, fsynced in a worker; EndTxn awaits ``markers_synced`` before answering.
             job = self.log_manager.sync_job(written)
