@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kafkalite.storage import catalog
+from kafkalite.storage.fs import REAL_FS, FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def run_inline(job: Job) -> None:
     job.run()
 
 
-def fsync_path(path: Path, directory: bool = False) -> None:
+def fsync_path(path: Path, directory: bool = False, fs: FileSystem = REAL_FS) -> None:
     """fsync a file or directory by path; a path that no longer exists is skipped."""
     try:
         if directory:
@@ -57,7 +58,7 @@ def fsync_path(path: Path, directory: bool = False) -> None:
     except FileNotFoundError:
         return
     try:
-        os.fsync(fd)
+        fs.fsync(fd)
     finally:
         os.close(fd)
 
@@ -70,15 +71,16 @@ class FsyncJob:
     paths: list[Path] = field(default_factory=list)
     dirs: list[Path] = field(default_factory=list)  # directories whose renames must be durable
     after: list[Job] = field(default_factory=list)  # run once the fsyncs are done (a snapshot)
+    fs: FileSystem = REAL_FS  # the broker's file system seam (a test's FaultyFS fails syncs here too)
 
     def run(self) -> None:
         try:
             for fd in self.fds:
-                os.fsync(fd)
+                self.fs.fsync(fd)
         finally:
             self.discard_fds()
         for path in self.paths:
-            fsync_path(path)
+            fsync_path(path, fs=self.fs)
         for directory in self.dirs:
             fsync_path(directory, directory=True)
         for job in self.after:
@@ -106,10 +108,11 @@ class WriteFileJob:
     path: Path
     data: bytes
     failed: bool = False  # set by the worker: whoever made the job writes the file again later
+    fs: FileSystem = REAL_FS
 
     def run(self) -> None:
         try:
-            catalog.atomic_write(self.path, self.data)
+            catalog.atomic_write(self.path, self.data, self.fs)
         except FileNotFoundError:  # the directory was deleted meanwhile
             return
         except OSError:
@@ -133,6 +136,7 @@ class SnapshotJob:
     name: str
     data: bytes
     keep: int = 2
+    fs: FileSystem = REAL_FS  # writes and syncs go through it; the open is relative to ``dir_fd``
 
     def run(self) -> None:
         try:
@@ -141,8 +145,8 @@ class SnapshotJob:
             try:
                 view = memoryview(self.data)
                 while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                    view = view[self.fs.write(fd, view) :]
+                self.fs.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)

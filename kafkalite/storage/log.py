@@ -178,7 +178,7 @@ class PartitionLog:
         """Producer state at the log end offset, serialised now, written (and pruned) by the job."""
         dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         name = snapshot_path(self.directory, self.log_end_offset).name
-        return SnapshotJob(dir_fd, name, self.producer_state.to_bytes(), SNAPSHOTS_KEPT)
+        return SnapshotJob(dir_fd, name, self.producer_state.to_bytes(), SNAPSHOTS_KEPT, self._fs)
 
     def _take_snapshot(self) -> bool:
         """Persist producer state at the log end offset now (clean shutdown).
@@ -328,6 +328,7 @@ class PartitionLog:
             fds=[old.dup_fd()],
             paths=[old.offset_index.path, old.time_index.path],
             after=[self._snapshot_job()],
+            fs=self._fs,
         )
         self.segments.append(self._segment(old.next_offset, self._now_ms()))
         self._submit(job)
@@ -405,7 +406,7 @@ class PartitionLog:
         The job holds a duplicate of the active segment's descriptor: run it in a worker thread
         while the loop goes on appending, rolling or deleting this log.
         """
-        return FsyncJob(fds=[self.active.dup_fd()])
+        return FsyncJob(fds=[self.active.dup_fd()], fs=self._fs)
 
     def close(self) -> bool:
         """Snapshot, flush and close every segment; False if any of it failed (a full disk).
@@ -587,6 +588,6 @@ class PartitionLog:
         fresh = self._segment(old.base_offset, old.created_ms)
         fresh.load()
         self.segments[index] = fresh
-        self._submit(FsyncJob(dirs=[directory]))
+        self._submit(FsyncJob(dirs=[directory], fs=self._fs))
         self._submit(RemoveJob(deleted))
         return True

@@ -220,7 +220,7 @@ class LogManager:
 
     def sync_job(self, plogs: Iterable[PartitionLog]) -> FsyncJob:
         """One fsync job for these logs' appends so far (captured now, on the loop)."""
-        job = FsyncJob()
+        job = FsyncJob(fs=self.catalog.fs)
         for plog in plogs:
             if plog.segments:
                 job.fds.extend(plog.sync_job().fds)
@@ -252,7 +252,7 @@ class LogManager:
         return jobs
 
     def _write(self, name: str, offsets: dict[TopicPartition, int]) -> WriteFileJob:
-        job = WriteFileJob(self.catalog.checkpoint_path(name), encode_checkpoint(offsets))
+        job = WriteFileJob(self.catalog.checkpoint_path(name), encode_checkpoint(offsets), fs=self.catalog.fs)
         self._checkpoint_writes[name] = job
         return job
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalite.records.checksum import crc32c
-from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write
+from kafkalite.storage.fs import REAL_FS, FileSystem, atomic_write, write_all
 from kafkalite.storage.jobs import FsyncJob
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,16 @@ class CompactionJob:
     copied: int  # bytes of the live log that ``path`` holds the equivalent of, once this job ran
     first: bool = True
     rounds: int = 0
+    fs: FileSystem = REAL_FS  # the broker's file system seam
 
     def run(self) -> None:
-        with open(self.path, "wb" if self.first else "ab") as fh:
-            fh.write(self.data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if self.first else os.O_APPEND)
+        fd = self.fs.open(self.path, flags, 0o644)
+        try:
+            write_all(self.fs, fd, self.data)
+            self.fs.fsync(fd)
+        finally:
+            self.fs.close(fd)
 
     def discard(self) -> None:
         return None
@@ -133,7 +137,7 @@ class MetadataLog:
         if self._size < self.compact_bytes or self._compaction is not None or self._fd is None:
             return None
         data = b"".join(_line(r) for r in snapshot())
-        self._compaction = CompactionJob(self._compact_path, data, self._size)
+        self._compaction = CompactionJob(self._compact_path, data, self._size, fs=self._fs)
         return self._compaction
 
     def finish_compaction(self) -> CompactionJob | FsyncJob:
@@ -161,7 +165,7 @@ class MetadataLog:
         if self._fd is not None:
             os.close(self._fd)
         self.open()
-        return FsyncJob(dirs=[self.path.parent])
+        return FsyncJob(dirs=[self.path.parent], fs=self._fs)
 
     def abandon_compaction(self) -> None:
         """The job failed: keep the log as it is, try again later."""

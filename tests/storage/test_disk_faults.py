@@ -200,3 +200,30 @@ def test_a_large_append_after_a_dropped_write_takes_the_rolled_back_offsets(faul
 
     assert asyncio.run(scenario()) == (2, 4)
     assert [r.offset for r in read_all(log)] == [0, 1, 2, 3]
+
+
+def test_off_loop_jobs_go_through_the_file_system_seam(tmp_path, clock):
+    """Fsync, snapshot and checkpoint jobs run in a worker, but a FaultyFS still fails them on demand."""
+    from kafkalite.storage.jobs import WriteFileJob
+
+    fs = FaultyFS()
+    plog = PartitionLog(tmp_path / "t-0", LogConfig(), clock.now_ms, fs=fs)
+    plog.open(clean_shutdown=True)
+    produce(plog, simple_batch(2))
+    job = plog.sync_job()
+    fs.fail_next_syncs(1)
+    with pytest.raises(OSError) as failed:
+        job.run()
+    assert failed.value.errno == errno.EIO
+    plog.sync_job().run()  # the next one succeeds
+
+    snapshot = plog._snapshot_job()
+    fs.fill()
+    with pytest.raises(OSError):
+        snapshot.run()
+    checkpoint = WriteFileJob(tmp_path / "checkpoint", b"0\n0\n", fs=fs)
+    with pytest.raises(OSError):
+        checkpoint.run()
+    assert checkpoint.failed and not (tmp_path / "checkpoint").exists()
+    fs.free()
+    plog.close()
