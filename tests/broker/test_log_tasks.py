@@ -1,20 +1,34 @@
 """Log jobs run off the event loop and complete back on it; ``--fsync always`` still waits for them."""
 
 import asyncio
-import os
 import threading
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.clock import ManualClock
 from kafkalite.config import BrokerConfig
 from kafkalite.records.batch import validate_batches
-from kafkalite.storage import jobs as jobs_module
+from kafkalite.storage.fs import FaultyFS
 from tests.helpers import simple_batch
 
 
-def make_state(tmp_path, **props):
+class WatchedFS(FaultyFS):
+    """The broker's file-system seam, recording which thread fsyncs and optionally holding fsyncs back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.release.set()
+        self.synced: list[str] = []
+
+    def fsync(self, fd: int) -> None:
+        self.release.wait(5)
+        self.synced.append(threading.current_thread().name)
+        super().fsync(fd)
+
+
+def make_state(tmp_path, fs=None, **props):
     config = BrokerConfig.from_properties({"log.dirs": str(tmp_path / "data"), **props})
-    state = BrokerState(config, ManualClock())
+    state = BrokerState(config, ManualClock(), fs=fs)
     state.open()
     return state
 
@@ -24,20 +38,14 @@ def append(plog, n=1):
     return plog.append(data, validate_batches(data))
 
 
-def test_always_policy_answers_only_after_the_fsync_and_the_loop_keeps_running(tmp_path, monkeypatch):
-    state = make_state(tmp_path, **{"kafkalite.fsync": "always"})
+def test_always_policy_answers_only_after_the_fsync_and_the_loop_keeps_running(tmp_path):
+    fs = WatchedFS()
+    state = make_state(tmp_path, fs, **{"kafkalite.fsync": "always"})
     state.cluster.create_topic("t", 1)
     plog = state.cluster.partition("t", 0)
-    release = threading.Event()
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def slow_fsync(fd):
-        release.wait(5)
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(jobs_module.os, "fsync", slow_fsync)
+    fs.synced.clear()
+    fs.release.clear()  # the disk is slow: fsyncs wait until released
+    release, synced = fs.release, fs.synced
 
     async def scenario():
         state.logs.start()
@@ -59,7 +67,7 @@ def test_always_policy_answers_only_after_the_fsync_and_the_loop_keeps_running(t
     try:
         asyncio.run(scenario())
     finally:
-        monkeypatch.undo()
+        fs.release.set()
         state.close()
 
 
@@ -83,18 +91,13 @@ def test_deleting_a_topic_on_the_loop_leaves_the_removal_to_the_worker(tmp_path)
         state.close()
 
 
-def test_interval_policy_flushes_in_the_worker(tmp_path, monkeypatch):
-    state = make_state(tmp_path, **{"kafkalite.fsync": "interval"})
+def test_interval_policy_flushes_in_the_worker(tmp_path):
+    fs = WatchedFS()
+    state = make_state(tmp_path, fs, **{"kafkalite.fsync": "interval"})
     state.cluster.create_topic("i", 1)
     plog = state.cluster.partition("i", 0)
-    threads: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd):
-        threads.append(threading.current_thread().name)
-        real_fsync(fd)
-
-    monkeypatch.setattr(jobs_module.os, "fsync", recording_fsync)
+    fs.synced.clear()
+    threads = fs.synced
 
     async def scenario():
         state.logs.start()
@@ -108,5 +111,4 @@ def test_interval_policy_flushes_in_the_worker(tmp_path, monkeypatch):
         asyncio.run(scenario())
         assert threads and all(name.startswith("kafkalite-log") for name in threads)
     finally:
-        monkeypatch.undo()
         state.close()

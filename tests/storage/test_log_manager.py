@@ -6,6 +6,7 @@ import pytest
 
 from kafkalite.storage.catalog import CLEANER_OFFSET_CHECKPOINT, LOG_START_OFFSET_CHECKPOINT, Catalog
 from kafkalite.storage.cleaner import clean
+from kafkalite.storage.fs import REAL_FS, FaultyFS
 from kafkalite.storage.jobs import FsyncJob, RemoveJob
 from kafkalite.storage.log import LogConfig
 from kafkalite.storage.log_manager import LogManager
@@ -27,8 +28,8 @@ class Jobs(list):
 def manager(tmp_path, clock):
     made = []
 
-    def _make(policy="never", jobs=None, topics=(), clean=True):
-        m = LogManager(Catalog(tmp_path / "data"), clock.now_ms, policy)
+    def _make(policy="never", jobs=None, topics=(), clean=True, fs=REAL_FS):
+        m = LogManager(Catalog(tmp_path / "data", fs), clock.now_ms, policy)
         m.load(topics, clean_shutdown=clean)
         if jobs is not None:
             m.attach(jobs.append)
@@ -174,23 +175,19 @@ def test_a_cleaner_checkpoint_past_the_log_end_is_reset(manager, tmp_path):
     assert m.cleaner_offsets == {}  # c-0 holds nothing at 99; "gone" has no log
 
 
-def test_a_failed_checkpoint_write_is_retried(manager, clock, tmp_path, monkeypatch):
-    from kafkalite.storage import catalog
-
+def test_a_failed_checkpoint_write_is_retried(manager, clock, tmp_path):
+    fs = FaultyFS()
     jobs = Jobs()
-    m = manager(jobs=jobs)
+    m = manager(jobs=jobs, fs=fs)
     (plog,) = m.create("t", 1, LogConfig())
     produce(plog, simple_batch(5))
     plog.delete_records_before(2)
     m.checkpoint()
 
-    def full_disk(path, data):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(catalog, "atomic_write", full_disk)
+    fs.fill(prefix=tmp_path / "data" / LOG_START_OFFSET_CHECKPOINT)  # the checkpoint's temporary file
     with pytest.raises(OSError):
         jobs.run_all()
-    monkeypatch.undo()
+    fs.free()
     jobs.clear()
     m.checkpoint()  # nothing changed since, but the last write failed: written again
     jobs.run_all()
