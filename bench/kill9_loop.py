@@ -91,12 +91,16 @@ def _read_all(bootstrap: str, topic: str, partitions: int) -> collections.Counte
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     seen: collections.Counter[bytes] = collections.Counter()
     positions = dict.fromkeys(range(partitions), 0)
-    deadline = time.monotonic() + 120
-    while any(positions[p] < ends[p] for p in positions) and time.monotonic() < deadline:
-        for msg in consumer.consume(1000, 1.0):
+    stalled_since = time.monotonic()
+    while any(positions[p] < ends[p] for p in positions):
+        if time.monotonic() - stalled_since > 60:
+            behind = {p: ends[p] - positions[p] for p in positions if positions[p] < ends[p]}
+            raise SystemExit(f"audit incomplete: no progress for 60 s, records still unread per partition: {behind}")
+        for msg in consumer.consume(10000, 1.0):
             if msg.error() is None:
                 seen[msg.key()] += 1
                 positions[msg.partition()] = msg.offset() + 1
+                stalled_since = time.monotonic()
     consumer.close()
     return seen
 
