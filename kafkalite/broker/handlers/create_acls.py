@@ -1,4 +1,4 @@
-"""CreateAcls (key 30), v2-v3 as Kafka 4.x serves: validate each binding, persist, answer per binding.
+"""CreateAcls (key 30), v1-v3 as Kafka 4.4 advertises: validate each binding, persist, answer per binding.
 
 Without an authorizer (``authorizer.class.name`` empty) every creation answers SECURITY_DISABLED,
 as Kafka does. An invalid binding (UNKNOWN/ANY types, an empty name, a principal without a type)
@@ -14,10 +14,10 @@ from kafkalite.broker.authorizer import AclBinding
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
-NO_AUTHORIZER = "No Authorizer is configured."
+NO_AUTHORIZER = "No Authorizer is configured on the broker"
 
 
-@api(30, "CreateAcls", 2, 3)
+@api(30, "CreateAcls", 1, 3)
 async def handle_create_acls(ctx: RequestContext, request: Any) -> dict[str, Any]:
     store = ctx.state.acls
     if not store.enabled:

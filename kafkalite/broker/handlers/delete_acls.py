@@ -1,4 +1,4 @@
-"""DeleteAcls (key 31), v2-v3 as Kafka 4.x serves: remove what each filter matches, persist, report them.
+"""DeleteAcls (key 31), v1-v3 as Kafka 4.4 advertises: remove what each filter matches, persist, report them.
 
 A filter with an UNKNOWN element answers INVALID_REQUEST for that filter only; without an
 authorizer every filter answers SECURITY_DISABLED.
@@ -15,7 +15,7 @@ from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
 
-@api(31, "DeleteAcls", 2, 3)
+@api(31, "DeleteAcls", 1, 3)
 async def handle_delete_acls(ctx: RequestContext, request: Any) -> dict[str, Any]:
     store = ctx.state.acls
     if not store.enabled:

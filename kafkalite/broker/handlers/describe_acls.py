@@ -1,4 +1,4 @@
-"""DescribeAcls (key 29), v1-v3 as Kafka 4.x serves: the bindings a filter matches, grouped by resource.
+"""DescribeAcls (key 29), v1-v3 as Kafka 4.4 advertises: the bindings a filter matches, grouped by resource.
 
 MATCH finds every binding that applies to the named resource (literal, ``*`` and prefixes);
 null name, principal and host match anything. SECURITY_DISABLED without an authorizer.
