@@ -378,7 +378,9 @@ def _broker_defs() -> dict[str, ConfigDef]:
             "authorizer.class.name",
             STRING,
             "",
-            one_of("", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer"),
+            one_of(
+                "", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer"
+            ),
             "Kafka's StandardAuthorizer (or the old AclAuthorizer name) switches ACLs on",
         ),
         c("super.users", STRING, "", None, "Principals allowed everything, separated by semicolons"),

@@ -76,30 +76,37 @@ def acl_filter(resource_type: int, name: str | None, pattern_type: int, principa
     )
 
 
+def has_unknown(item: AclBinding | AclFilter) -> bool:
+    """An UNKNOWN element (or a code Kafka does not know): Kafka's request validation closes the connection."""
+    return 0 in (item.resource_type, item.pattern_type, item.operation, item.permission)
+
+
+def is_filter_only(acl: AclBinding) -> bool:
+    """ANY or MATCH in a binding to create: Kafka fails the whole CreateAcls (UNKNOWN_SERVER_ERROR for each)."""
+    return (
+        acl.resource_type == ResourceType.ANY
+        or acl.pattern_type in (PatternType.ANY, PatternType.MATCH)
+        or acl.operation == Operation.ANY
+        or acl.permission == Permission.ANY
+    )
+
+
 def validate_binding(acl: AclBinding) -> str | None:
-    """Why Kafka refuses to create ``acl`` (answered INVALID_REQUEST), or None."""
-    if acl.resource_type in (ResourceType.UNKNOWN, ResourceType.ANY):
-        return f"Invalid resourceType {acl.resource_type.name}"
-    if acl.pattern_type not in (PatternType.LITERAL, PatternType.PREFIXED):
-        return f"Invalid patternType {acl.pattern_type.name}"
-    if acl.operation in (Operation.UNKNOWN, Operation.ANY):
-        return f"Invalid operation {acl.operation.name}"
-    if acl.permission in (Permission.UNKNOWN, Permission.ANY):
-        return f"Invalid permissionType {acl.permission.name}"
+    """Why Kafka refuses to create ``acl`` (answered INVALID_REQUEST for that binding), or None.
+
+    Call after has_unknown / is_filter_only, which Kafka handles before (close, whole request).
+    """
+    if is_filter_only(acl) or has_unknown(acl):
+        return "ACL bindings to create must not hold UNKNOWN, ANY or MATCH elements"
     if not acl.name:
         return "Resource name should not be empty"
     if acl.resource_type == ResourceType.CLUSTER and acl.name != CLUSTER_NAME:
         return f"The only valid name for the CLUSTER resource is {CLUSTER_NAME}"
     if ":" not in acl.principal:
-        return f"Could not parse principal from `{acl.principal}` (no colon is present separating the principal type from the principal name)"
-    return None
-
-
-def validate_filter(flt: AclFilter) -> str | None:
-    """Why Kafka refuses a Describe/Delete filter (INVALID_REQUEST), or None: UNKNOWN anywhere."""
-    for value in (flt.resource_type, flt.pattern_type, flt.operation, flt.permission):
-        if value == 0:
-            return f"The filter contains an unknown element: {type(value).__name__}.UNKNOWN"
+        return (
+            f"Could not parse principal from `{acl.principal}` "
+            "(no colon is present separating the principal type from the principal name)"
+        )
     return None
 
 

@@ -159,7 +159,9 @@ class Authorizer:
     def remove(self, acl: AclBinding) -> None:
         self._by_type.get(acl.resource_type, set()).discard(acl)
 
-    def authorize(self, principal: str, host: str, operation: Operation, resource_type: ResourceType, name: str) -> bool:
+    def authorize(
+        self, principal: str, host: str, operation: Operation, resource_type: ResourceType, name: str
+    ) -> bool:
         if principal in self.super_users:
             return True
         found = allowed = False
