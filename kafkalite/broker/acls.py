@@ -183,3 +183,25 @@ class AclStore:
 
     def __iter__(self) -> Iterator[AclBinding]:
         return iter(sorted(self.acls))
+
+
+ANONYMOUS = "User:ANONYMOUS"
+
+
+def principal_of(ctx: Any) -> str:
+    """The request's principal: plaintext connections (no ``principal`` on the context) are User:ANONYMOUS."""
+    return getattr(ctx, "principal", None) or ANONYMOUS
+
+
+def host_of(peer: str) -> str:
+    """The client's address from a ``host:port`` peer (IPv6 ``[a:b]:port`` or bare ``a:b:port`` too)."""
+    host = peer.rsplit(":", 1)[0] if ":" in peer else peer
+    return host.strip("[]")
+
+
+def authorized(ctx: Any, operation: Operation, resource_type: ResourceType, name: str) -> bool:
+    """The check enforcement will call from handlers: always True while no authorizer is configured."""
+    store: AclStore = ctx.state.acls
+    if not store.enabled:
+        return True
+    return store.authorizer.authorize(principal_of(ctx), host_of(ctx.peer), operation, resource_type, name)

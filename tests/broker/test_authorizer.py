@@ -148,3 +148,27 @@ def test_store_persists_and_replays(tmp_path: Path) -> None:
     assert again.authorizer.authorize("User:alice", "h", Op.DESCRIBE, T, "t")
     assert not again.authorizer.authorize("User:alice", "h", Op.READ, G, "g1")
     again.log.close()
+
+
+def test_request_context_helpers(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from kafkalite.broker.acls import authorized, host_of, principal_of
+    from kafkalite.config import BrokerConfig, ConfigError
+
+    assert host_of("127.0.0.1:5555") == "127.0.0.1" and host_of("[::1]:5555") == "::1"
+    assert principal_of(SimpleNamespace()) == "User:ANONYMOUS"
+    assert principal_of(SimpleNamespace(principal="User:alice")) == "User:alice"
+    store = AclStore(MetadataLog(tmp_path / "acls.log"), False)
+    ctx = SimpleNamespace(state=SimpleNamespace(acls=store), peer="10.0.0.1:1234")
+    assert authorized(ctx, Op.WRITE, T, "t")  # no authorizer: everything allowed, as today
+    store.enabled = True
+    store.log.open()
+    assert not authorized(ctx, Op.WRITE, T, "t")
+    store.create([acl(T, "t", Op.WRITE, principal="User:ANONYMOUS", host="10.0.0.1")])
+    assert authorized(ctx, Op.WRITE, T, "t")
+    store.log.close()
+    with pytest.raises(ConfigError):
+        BrokerConfig.from_properties({"authorizer.class.name": "com.example.MyAuthorizer"})
+    config = BrokerConfig.from_properties({"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer"})
+    assert config.get("authorizer.class.name") == "kafka.security.authorizer.AclAuthorizer"
