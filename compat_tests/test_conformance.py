@@ -8,6 +8,7 @@ Either fails on any difference that CONFORMANCE.md does not list with its reason
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,42 @@ def kafkalite_versions(broker: BrokerProcess) -> dict[int, tuple[int, int]]:
     return runner.advertised_versions(broker.bootstrap)
 
 
+Overrides = tuple[tuple[str, str], ...]
+
+
+@pytest.fixture(scope="module")
+def configured_brokers(
+    broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[corpus.Scenario], BrokerProcess]]:
+    """The broker for a scenario: the shared one, or one started with the family's reference_overrides."""
+    started: dict[Overrides, BrokerProcess] = {}
+
+    def for_scenario(scenario: corpus.Scenario) -> BrokerProcess:
+        key = scenario.overrides_key
+        if not key:
+            return broker
+        if key not in started:
+            args = [arg for name, value in key for arg in ("--override", f"{name}={value}")]
+            proc = BrokerProcess(tmp_path_factory.mktemp("configured") / "data", extra_args=args)
+            proc.start()
+            started[key] = proc
+        return started[key]
+
+    yield for_scenario
+    for proc in started.values():
+        if proc.alive():
+            proc.stop()
+
+
 @pytest.fixture(scope="module")
 def transcripts() -> dict[str, Any]:
     return runner.load_transcripts()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_replay(scenario: corpus.Scenario, broker: BrokerProcess, transcripts: dict[str, Any]) -> None:
-    [outcome] = runner.check([scenario], broker.bootstrap, KNOWN, transcripts)
+def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], BrokerProcess],
+                transcripts: dict[str, Any]) -> None:
+    [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, transcripts)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     if outcome.status == "unsupported":
         # Only where Kafka itself does not serve the version (kafkalite serving more is fine).
@@ -49,19 +78,32 @@ def test_replay(scenario: corpus.Scenario, broker: BrokerProcess, transcripts: d
 
 @pytest.fixture(scope="module")
 def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
-    """Apache Kafka's live answers to every scenario (run once, in corpus order)."""
-    versions = runner.advertised_versions(reference_kafka.bootstrap)
+    """Apache Kafka's live answers to every scenario (run once, in corpus order).
+
+    Scenarios with reference_overrides run against another Kafka started with them.
+    """
     answers: dict[str, Any] = {}
+    groups: dict[Overrides, list[corpus.Scenario]] = {}
     for scenario in SCENARIOS:
-        missing = runner.unsupported(scenario, versions)
-        answers[scenario.id] = ({"unsupported": ", ".join(missing)} if missing
-                                else runner.run(scenario, reference_kafka.bootstrap))
+        groups.setdefault(scenario.overrides_key, []).append(scenario)
+    for key, group in groups.items():
+        kafka = ReferenceKafka(overrides=dict(key)).start() if key else reference_kafka
+        try:
+            versions = runner.advertised_versions(kafka.bootstrap)
+            for scenario in group:
+                missing = runner.unsupported(scenario, versions)
+                answers[scenario.id] = ({"unsupported": ", ".join(missing)} if missing
+                                        else runner.run(scenario, kafka.bootstrap))
+        finally:
+            if key:
+                kafka.stop()
     return answers
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_live(scenario: corpus.Scenario, broker: BrokerProcess, kafka_answers: dict[str, Any]) -> None:
-    [outcome] = runner.check([scenario], broker.bootstrap, KNOWN, kafka_answers)
+def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], BrokerProcess],
+              kafka_answers: dict[str, Any]) -> None:
+    [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, kafka_answers)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     assert not outcome.unexplained, _report(outcome)
 

@@ -373,6 +373,18 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("default.replication.factor", INT, "1", between(1, 1), "Replication factor of auto-created topics"),
         c("auto.create.topics.enable", BOOLEAN, "true", None, "Create unknown topics on Metadata"),
         c("delete.topic.enable", BOOLEAN, "true", None, "Allow DeleteTopics"),
+        # authorization (kafkalite.broker.acls): ACL APIs answer SECURITY_DISABLED while this is empty
+        c(
+            "authorizer.class.name",
+            STRING,
+            "",
+            one_of(
+                "", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer"
+            ),
+            "Kafka's StandardAuthorizer (or the old AclAuthorizer name) switches ACLs on",
+        ),
+        c("super.users", STRING, "", None, "Principals allowed everything, separated by semicolons"),
+        c("allow.everyone.if.no.acl.found", BOOLEAN, "false", None, "Allow access to resources without any ACL"),
         c("socket.request.max.bytes", INT, str(100 * 1024 * 1024), at_least(1), "Largest request frame"),
         c(
             "queued.max.request.bytes",

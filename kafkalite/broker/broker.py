@@ -10,6 +10,7 @@ import asyncio
 import errno
 import logging
 
+from kafkalite.broker.acls import AclStore, authorizer_enabled
 from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
@@ -83,6 +84,14 @@ class BrokerState:
         self.producer_id_expiration_ms = int(config.get("producer.id.expiration.ms"))
         self._producer_expiry = int(config.get("producer.id.expiration.check.interval.ms"))
         self._next_producer_expiry = self.clock.now_ms() + self._producer_expiry
+        self.acl_log = MetadataLog(config.data_dir / "acls.log", fs=self.fs)
+        self.acls = AclStore(
+            self.acl_log,
+            authorizer_enabled(str(config.get("authorizer.class.name") or "")),
+            super_users=str(config.get("super.users") or ""),
+            allow_if_no_acl=bool(config.get("allow.everyone.if.no.acl.found")),
+            fsync=config.fsync == "always",
+        )
         self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
@@ -98,6 +107,8 @@ class BrokerState:
         self.txns.load(self.txn_log.replay())
         self.txn_log.open()
         self.txns.recover(now)
+        self.acls.load(self.acl_log.replay())
+        self.acl_log.open()
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
@@ -111,7 +122,7 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
         self.file_handles.close_all()  # none should be left: every segment closed its own
-        for metadata_log in (self.group_log, self.txn_log):
+        for metadata_log in (self.group_log, self.txn_log, self.acl_log):
             try:
                 metadata_log.close()
             except OSError as exc:

@@ -26,8 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.bootstrap:
         count = runner.record(scenarios, args.bootstrap, kafka_version=KAFKA_VERSION)
     else:
-        with ReferenceKafka() as kafka:
-            count = runner.record(scenarios, kafka.bootstrap, kafka_version=KAFKA_VERSION)
+        # One reference broker per distinct set of overrides (most families: none).
+        groups: dict[tuple[tuple[str, str], ...], list[corpus.Scenario]] = {}
+        for scenario in scenarios:
+            groups.setdefault(scenario.overrides_key, []).append(scenario)
+        count = 0
+        for key, group in groups.items():
+            with ReferenceKafka(overrides=dict(key)) as kafka:
+                count += runner.record(group, kafka.bootstrap, kafka_version=KAFKA_VERSION)
     print(f"recorded {count} scenarios from Apache Kafka {KAFKA_VERSION} into {runner.transcripts_dir()}")
     return 0
 

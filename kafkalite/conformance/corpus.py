@@ -1,6 +1,10 @@
 """The scenario corpus: request sequences as data, one JSON file per API family in ``scenarios/``.
 
-A file holds ``{"family": ..., "about": ..., "scenarios": [...]}``. A scenario has a ``name``, an
+A file holds ``{"family": ..., "about": ..., "scenarios": [...]}`` and optionally
+``"reference_overrides": {name: value}``: broker settings (Kafka's names) that both Apache Kafka
+(when recording, and in the live comparison) and kafkalite (``--override``) are started with for
+the family's scenarios, such as ``authorizer.class.name`` for the ACL APIs; a scenario's own
+``reference_overrides`` replaces the family's (``{}``: the default broker). A scenario has a ``name``, an
 ``about``, optional ``versions`` (the scenario runs once per version, ``"$v"`` in a step standing
 for it) and ``steps``. A step is one of:
 
@@ -44,7 +48,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,6 +66,12 @@ class Scenario:
     about: str
     steps: list[dict[str, Any]]
     version: int | None = None
+    #: Broker settings both brokers run with for this scenario (empty: the default broker).
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def overrides_key(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.overrides.items()))
 
     @property
     def id(self) -> str:
@@ -84,6 +94,7 @@ def load(families: list[str] | None = None) -> list[Scenario]:
     for path in scenario_files():
         data = json.loads(path.read_text())
         family = data["family"]
+        family_overrides = data.get("reference_overrides") or {}
         if families and family not in families:
             continue
         seen: set[str] = set()
@@ -95,7 +106,8 @@ def load(families: list[str] | None = None) -> list[Scenario]:
             versions = raw.get("versions") or [None]
             for version in versions:
                 steps = raw["steps"] if version is None else substitute(raw["steps"], {"v": version}, exact_v=True)
-                out.append(Scenario(family, name, raw.get("about", ""), steps, version))
+                overrides = raw.get("reference_overrides", family_overrides)
+                out.append(Scenario(family, name, raw.get("about", ""), steps, version, dict(overrides)))
     return out
 
 

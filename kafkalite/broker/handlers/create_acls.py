@@ -1,0 +1,54 @@
+"""CreateAcls (key 30), v1-v3 as Kafka 4.4 advertises: validate each binding, persist, answer per binding.
+
+As Kafka 4.4 does (recorded in the ``acls`` conformance family): a binding with an UNKNOWN element
+closes the connection (the request's own validation); without an authorizer
+(``authorizer.class.name`` empty) every creation answers SECURITY_DISABLED; a binding with ANY or
+MATCH elements fails the whole request (UNKNOWN_SERVER_ERROR for each, nothing created); an
+empty name, a CLUSTER name other than kafka-cluster or a principal without a type answers
+INVALID_REQUEST for that binding only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.acls import binding, has_unknown, is_filter_only, validate_binding
+from kafkalite.broker.authorizer import AclBinding
+from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
+from kafkalite.errors import ErrorCode
+
+NO_AUTHORIZER = "No Authorizer is configured on the broker"
+
+
+@api(30, "CreateAcls", 1, 3)
+async def handle_create_acls(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    store = ctx.state.acls
+    acls = [
+        binding(c.resource_type, c.resource_name, c.resource_pattern_type, c.principal, c.host, c.operation,
+                c.permission_type)
+        for c in request.creations
+    ]
+    if any(has_unknown(acl) for acl in acls):
+        raise CloseConnection("CreateAcls: a binding holds an UNKNOWN element")
+    if not store.enabled:
+        return {
+            "throttle_time_ms": 0,
+            "results": [
+                {"error_code": int(ErrorCode.SECURITY_DISABLED), "error_message": NO_AUTHORIZER}
+                for _ in request.creations
+            ],
+        }
+    if any(is_filter_only(acl) for acl in acls):
+        failed = {"error_code": int(ErrorCode.UNKNOWN_SERVER_ERROR), "error_message": None}
+        return {"throttle_time_ms": 0, "results": [dict(failed) for _ in acls]}
+    results: list[dict[str, Any]] = []
+    valid: list[AclBinding] = []
+    for acl in acls:
+        problem = validate_binding(acl)
+        if problem is None:
+            valid.append(acl)
+            results.append({"error_code": 0, "error_message": ""})
+        else:
+            results.append({"error_code": int(ErrorCode.INVALID_REQUEST), "error_message": problem})
+    store.create(valid)
+    return {"throttle_time_ms": 0, "results": results}

@@ -1,0 +1,48 @@
+"""DeleteAcls (key 31), v1-v3 as Kafka 4.4 advertises: remove what each filter matches, persist, report them.
+
+A filter with an UNKNOWN element closes the connection (Kafka's request validation); without an
+authorizer every filter answers SECURITY_DISABLED.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkalite.broker.acls import acl_filter, has_unknown
+from kafkalite.broker.handlers.create_acls import NO_AUTHORIZER
+from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
+from kafkalite.errors import ErrorCode
+
+
+@api(31, "DeleteAcls", 1, 3)
+async def handle_delete_acls(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    store = ctx.state.acls
+    filters = [
+        acl_filter(f.resource_type_filter, f.resource_name_filter, f.pattern_type_filter, f.principal_filter,
+                   f.host_filter, f.operation, f.permission_type)
+        for f in request.filters
+    ]
+    if any(has_unknown(f) for f in filters):
+        raise CloseConnection("DeleteAcls: a filter holds an UNKNOWN element")
+    if not store.enabled:
+        return {
+            "throttle_time_ms": 0,
+            "filter_results": [
+                {"error_code": int(ErrorCode.SECURITY_DISABLED), "error_message": NO_AUTHORIZER, "matching_acls": []}
+                for _ in filters
+            ],
+        }
+    results = [
+        {
+            "error_code": 0,
+            "error_message": None,
+            "matching_acls": [
+                {"error_code": 0, "error_message": None, "resource_type": int(a.resource_type),
+                 "resource_name": a.name, "pattern_type": int(a.pattern_type), "principal": a.principal,
+                 "host": a.host, "operation": int(a.operation), "permission_type": int(a.permission)}
+                for a in deleted
+            ],
+        }
+        for deleted in store.delete(filters)
+    ]
+    return {"throttle_time_ms": 0, "filter_results": results}
