@@ -35,13 +35,17 @@ def test_two_listeners_with_advertised_addresses_by_name() -> None:
 def test_custom_names_through_the_protocol_map() -> None:
     result = _listeners(
         listeners="INTERNAL://127.0.0.1:9092,EXTERNAL://127.0.0.1:9093",
-        **{"listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:SSL", "inter.broker.listener.name": "INTERNAL"},
+        **{
+            "listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:SSL",
+            "inter.broker.listener.name": "INTERNAL",
+        },
     )
     assert [(name, protocol) for name, protocol, *_ in result] == [("INTERNAL", "PLAINTEXT"), ("EXTERNAL", "SSL")]
 
 
 def test_port_flag_overrides_the_first_listener_only() -> None:
-    config = BrokerConfig.from_properties({"listeners": "PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093"}, {"port": "0"})
+    listeners = "PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093"
+    config = BrokerConfig.from_properties({"listeners": listeners}, {"port": "0"})
     assert [lst.port for lst in resolve_listeners(config)] == [0, 9093]
 
 
