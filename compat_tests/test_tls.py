@@ -68,7 +68,8 @@ def _issue(
 def _pem(obj: x509.Certificate | ec.EllipticCurvePrivateKey) -> bytes:
     if isinstance(obj, x509.Certificate):
         return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pkcs8, plain = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    return obj.private_bytes(serialization.Encoding.PEM, pkcs8, plain)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     rogue = _issue(_name("rogue"), rogue_key, rogue_name, rogue_ca_key)
     files = {
         "ca.pem": _pem(ca), "server.pem": _pem(server_key) + _pem(server) + _pem(ca),
-        "client.pem": _pem(client), "client.key": _pem(client_key), "rogue.pem": _pem(rogue), "rogue.key": _pem(rogue_key),
+        "client.pem": _pem(client), "client.key": _pem(client_key),
+        "rogue.pem": _pem(rogue), "rogue.key": _pem(rogue_key),
     }
     for name, data in files.items():
         (d / name).write_bytes(data)
@@ -153,7 +155,10 @@ def test_self_signed_serves_confluent_and_kafka_python(tmp_path: Path, topic_nam
         ssl_address = f"127.0.0.1:{proc.port + 1}"
         assert f"ssl.ca.location={tls_dir.resolve() / 'ca.pem'}" in printed
         assert "ssl.truststore.type=PEM" in printed and "ssl_cafile=" in printed
-        conf = {"bootstrap.servers": ssl_address, "security.protocol": "SSL", "ssl.ca.location": str(tls_dir / "ca.pem")}
+        conf = {
+            "bootstrap.servers": ssl_address, "security.protocol": "SSL",
+            "ssl.ca.location": str(tls_dir / "ca.pem"),
+        }
         values = _round_trip(conf, topic_name)
         assert values == [f"v{i}".encode() for i in range(50)]
 
@@ -218,7 +223,9 @@ def test_client_certificates_required(tmp_path: Path, certs: Certs, topic_name: 
     proc, ssl_port = _ssl_broker(tmp_path, certs, "ssl.client.auth=required")
     base = {"bootstrap.servers": f"127.0.0.1:{ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(certs.ca)}
     try:
-        with_cert = {**base, "ssl.certificate.location": str(certs.client_cert), "ssl.key.location": str(certs.client_key)}
+        with_cert = {
+            **base, "ssl.certificate.location": str(certs.client_cert), "ssl.key.location": str(certs.client_key),
+        }
         assert len(_round_trip(with_cert, topic_name, 10)) == 10
 
         for cert, key in ((None, None), (certs.rogue_cert, certs.rogue_key)):
@@ -250,7 +257,9 @@ def test_tls_garbage_costs_only_its_connection(tmp_path: Path, certs: Certs, top
             with socket.create_connection(("127.0.0.1", ssl_port), timeout=10) as raw:
                 raw.sendall(_api_versions_frame())  # plaintext Kafka bytes to the SSL port
                 assert _closed(raw)
-        conf = {"bootstrap.servers": f"127.0.0.1:{ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(certs.ca)}
+        conf = {
+            "bootstrap.servers": f"127.0.0.1:{ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(certs.ca),
+        }
         assert len(_round_trip(conf, topic_name, 5)) == 5
         assert len(_round_trip({"bootstrap.servers": proc.bootstrap}, topic_name, 5, total=10)) == 10
     finally:
@@ -283,3 +292,48 @@ def test_confluent_without_ca_fails_verification(tmp_path: Path, certs: Certs) -
             admin.list_topics(timeout=3)
     finally:
         _stop(proc)
+
+
+def test_principal_is_the_client_certificate_subject(tmp_path: Path, certs: Certs) -> None:
+    """In process, to read the connection's session: ``User:`` + the subject DN (RFC 2253), or ANONYMOUS."""
+    import asyncio
+
+    from kafkalite.config import BrokerConfig
+    from kafkalite.server.app import KafkaliteServer
+
+    async def principals() -> list[str]:
+        config = BrokerConfig.from_properties({
+            "listeners": "SSL://127.0.0.1:0", "log.dirs": str(tmp_path / "data"),
+            "ssl.keystore.location": str(certs.server), "ssl.truststore.location": str(certs.ca),
+            "ssl.client.auth": "requested",
+        })
+        server = KafkaliteServer(config)
+        await server.start()
+        seen: list[str] = []
+        try:
+            for with_cert in (True, False):
+                ctx = ssl.create_default_context(cafile=str(certs.ca))
+                if with_cert:
+                    ctx.load_cert_chain(str(certs.client_cert), str(certs.client_key))
+                _, writer = await asyncio.open_connection(
+                    "127.0.0.1", config.port, ssl=ctx, server_hostname="localhost"
+                )
+                conn = await asyncio.wait_for(_one_connection(server), 10)
+                assert conn.session is not None and conn.session.listener == "SSL"
+                seen.append(conn.session.principal)
+                writer.close()
+                await wait_closed(server)
+        finally:
+            await server.stop()
+        return seen
+
+    async def _one_connection(server: KafkaliteServer):  # type: ignore[no-untyped-def]
+        while not server.connections:
+            await asyncio.sleep(0.01)
+        return next(iter(server.connections))
+
+    async def wait_closed(server: KafkaliteServer) -> None:
+        while server.connections:
+            await asyncio.sleep(0.01)
+
+    assert asyncio.run(principals()) == ["User:CN=client,OU=dev", "User:ANONYMOUS"]
