@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kafkalite.config import BrokerConfig, ConfigError
@@ -86,3 +88,23 @@ def test_principal_mapping_rules() -> None:
         PrincipalMapper("RULE:^CN=x$/y/").name("CN=z")
     with pytest.raises(ConfigError):
         PrincipalMapper("NOPE")
+
+
+def test_embedded_broker_binds_a_free_port_per_listener(tmp_path: Path) -> None:
+    from kafkalite.embedded import Broker
+    from kafkalite.server.tls import write_self_signed
+
+    files = write_self_signed(tmp_path / "tls")
+    static = {"listeners": "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.location": str(files.keystore)}
+    broker = Broker(port=0, data_dir=tmp_path / "data", static_configs=static)
+    broker.start()
+    try:
+        addresses = broker.listeners
+        assert set(addresses) == {"PLAINTEXT", "SSL"}
+        assert addresses["PLAINTEXT"] == ("127.0.0.1", broker.port)
+        assert 0 < addresses["SSL"][1] != broker.port
+        # Reused, not rewritten, on the next call.
+        ca = files.ca.read_bytes()
+        assert write_self_signed(tmp_path / "tls") == files and files.ca.read_bytes() == ca
+    finally:
+        broker.stop()
