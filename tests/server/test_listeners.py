@@ -108,3 +108,48 @@ def test_embedded_broker_binds_a_free_port_per_listener(tmp_path: Path) -> None:
         assert write_self_signed(tmp_path / "tls") == files and files.ca.read_bytes() == ca
     finally:
         broker.stop()
+
+
+def test_tls_contexts_from_inline_pem_pkcs12_and_per_listener_settings(tmp_path: Path) -> None:
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from kafkalite.server.tls import server_context, write_self_signed
+
+    files = write_self_signed(tmp_path / "tls")
+    pem = files.keystore.read_text()
+    key_end = pem.index("-----END PRIVATE KEY-----") + len("-----END PRIVATE KEY-----")
+    key, chain = pem[:key_end], pem[key_end:]
+    inline = BrokerConfig.from_properties({
+        "ssl.keystore.certificate.chain": chain, "ssl.keystore.key": key,
+        "ssl.truststore.certificates": files.ca.read_text(), "ssl.client.auth": "required",
+        "listener.name.external.ssl.client.auth": "none",
+        "listener.name.external.ssl.enabled.protocols": "TLSv1.3",
+    })
+    assert server_context(inline, "SSL").verify_mode == ssl.CERT_REQUIRED
+    external = server_context(inline, "EXTERNAL")
+    assert external.verify_mode == ssl.CERT_NONE and external.minimum_version == ssl.TLSVersion.TLSv1_3
+
+    private = serialization.load_pem_private_key(key.encode(), None)
+    cert = x509.load_pem_x509_certificate(chain.encode())
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"kafkalite", private, cert, None, serialization.BestAvailableEncryption(b"secret")  # type: ignore[arg-type]
+    )
+    (tmp_path / "server.p12").write_bytes(p12)
+    config = BrokerConfig.from_properties({
+        "ssl.keystore.type": "PKCS12", "ssl.keystore.location": str(tmp_path / "server.p12"),
+        "ssl.keystore.password": "secret",
+    })
+    assert server_context(config, "SSL").verify_mode == ssl.CERT_NONE
+
+    for settings, message in (
+        ({"ssl.keystore.type": "JKS", "ssl.keystore.location": "x.jks"}, "ssl.keystore.type=JKS is not supported"),
+        ({}, "ssl.keystore.location"),
+        ({"ssl.keystore.location": str(files.keystore), "ssl.enabled.protocols": "SSLv3"}, "ssl.enabled.protocols"),
+        ({"ssl.keystore.location": str(files.keystore), "ssl.principal.mapping.rules": "bogus"}, "mapping.rules"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            server_context(BrokerConfig.from_properties(settings), "SSL")
