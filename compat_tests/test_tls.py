@@ -194,7 +194,7 @@ def test_self_signed_serves_confluent_and_kafka_python(tmp_path: Path, topic_nam
     assert (tls_dir / "ca.pem").read_bytes() == ca_before
 
 
-def test_metadata_advertises_the_listener_of_each_connection(tmp_path: Path, certs: Certs) -> None:
+def test_metadata_advertises_the_listener_of_each_connection(tmp_path: Path, certs: Certs, topic_name: str) -> None:
     proc, ssl_port = _ssl_broker(tmp_path, certs)
     try:
         plain = AdminClient({"bootstrap.servers": proc.bootstrap}).list_topics(timeout=10)
@@ -203,6 +203,21 @@ def test_metadata_advertises_the_listener_of_each_connection(tmp_path: Path, cer
             "bootstrap.servers": f"localhost:{ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(certs.ca),
         }).list_topics(timeout=10)
         assert [(b.host, b.port) for b in secure.brokers.values()] == [("127.0.0.1", ssl_port)]
+        # FindCoordinator too: a subscribed SSL consumer joins and commits through the SSL address.
+        conf = {
+            "bootstrap.servers": f"localhost:{ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(certs.ca),
+        }
+        producer = Producer(conf)
+        producer.produce(topic_name, value=b"one")
+        assert producer.flush(20) == 0
+        consumer = Consumer({**conf, "group.id": f"g-{topic_name}", "auto.offset.reset": "earliest"})
+        consumer.subscribe([topic_name])
+        msg = wait_for(lambda: (m := consumer.poll(0.5)) is not None and m.error() is None and m, 30, what="a record")
+        assert msg.value() == b"one"
+        consumer.commit(asynchronous=False)
+        [committed] = consumer.committed([TopicPartition(topic_name, 0)], timeout=10)
+        assert committed.offset == 1
+        consumer.close()
     finally:
         _stop(proc)
 
