@@ -148,6 +148,15 @@ def main() -> None:
     type=int,
     help="Serve Prometheus metrics on http://HOST:PORT/metrics (off by default; 0 picks a free port).",
 )
+@click.option(
+    "--tls-self-signed",
+    envvar="KAFKALITE_TLS_SELF_SIGNED",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Development TLS: write (or reuse) a CA and a localhost certificate in DIR and open an SSL "
+    "listener on the next port (unless listeners says otherwise); prints the client settings.",
+)
 @click.option("--log-level", envvar="KAFKALITE_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
     config_file: Path | None,
@@ -164,6 +173,7 @@ def serve(
     message_max_bytes: int | None,
     log_requests: bool,
     metrics_port: int | None,
+    tls_self_signed: Path | None,
     log_level: str,
 ) -> None:
     """Run a broker until SIGINT or SIGTERM."""
@@ -194,17 +204,55 @@ def serve(
         if "log.dirs" not in {**props, **settings} and "log.dir" not in props:
             settings["log.dirs"] = f"./{DEFAULT_DATA_DIR}"
         config = BrokerConfig.from_properties(props, settings)
+        tls_ca = _self_signed(config, tls_self_signed) if tls_self_signed is not None else None
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
     from kafkalite.server.app import StartupError
 
     try:
-        run_event_loop(_serve(config, log_requests, metrics_port, started))
+        run_event_loop(_serve(config, log_requests, metrics_port, started, tls_ca))
     except StartupError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-async def _serve(config: BrokerConfig, log_requests: bool, metrics_port: int | None, started: float) -> None:
+def _self_signed(config: BrokerConfig, directory: Path) -> Path:
+    """Write or reuse the development certificates; add an SSL listener and its keystore unless configured."""
+    from kafkalite.server.tls import write_self_signed
+
+    files = write_self_signed(directory)
+    static = config.static_configs
+    if "listeners" not in static:
+        ssl_port = config.port + 1 if config.port else 0
+        static["listeners"] = f"PLAINTEXT://{config.host}:{config.port},SSL://{config.host}:{ssl_port}"
+    if not any(k in static for k in ("ssl.keystore.location", "ssl.keystore.certificate.chain")):
+        static["ssl.keystore.type"] = "PEM"
+        static["ssl.keystore.location"] = str(files.keystore.resolve())
+        if "ssl.truststore.location" not in static and "ssl.truststore.certificates" not in static:
+            static["ssl.truststore.type"] = "PEM"
+            static["ssl.truststore.location"] = str(files.ca.resolve())
+    return files.ca.resolve()
+
+
+def _print_tls_settings(server: object, ca: Path) -> None:
+    """The client settings for the SSL listeners (librdkafka, kafka-python, Java)."""
+    for listener in getattr(server, "listeners", []):
+        if listener.protocol != "SSL":
+            continue
+        host, port = listener.advertised
+        print(
+            f"TLS listener {listener.name} on {host}:{port}; client settings:\n"
+            f"  librdkafka/confluent-kafka/kcat: bootstrap.servers={host}:{port} security.protocol=SSL "
+            f"ssl.ca.location={ca}\n"
+            f"  kafka-python/aiokafka: bootstrap_servers='{host}:{port}', security_protocol='SSL', ssl_cafile='{ca}'\n"
+            f"  Java: bootstrap.servers={host}:{port} security.protocol=SSL ssl.truststore.type=PEM "
+            f"ssl.truststore.location={ca}",
+            flush=True,
+        )
+
+
+async def _serve(
+    config: BrokerConfig, log_requests: bool, metrics_port: int | None, started: float, tls_ca: Path | None = None
+) -> None:
     from kafkalite.server.app import KafkaliteServer
 
     server = KafkaliteServer(config, log_requests=log_requests, metrics_port=metrics_port)
@@ -221,6 +269,11 @@ async def _serve(config: BrokerConfig, log_requests: bool, metrics_port: int | N
         f"(listening on {config.host}:{config.port}, data in {config.data_dir}{metrics}, {elapsed_ms:.0f} ms)",
         flush=True,
     )
+    if len(server.listeners) > 1:
+        listed = ", ".join(f"{name}://{host}:{port}" for name, (host, port) in server.listener_addresses.items())
+        print(f"kafkalite listeners: {listed}", flush=True)
+    if tls_ca is not None:
+        _print_tls_settings(server, tls_ca)
     await server.wait_stopped()
 
 

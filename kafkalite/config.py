@@ -430,8 +430,14 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("controller.quorum.voters", LIST, "", None, "No effect: one combined node"),
         c("controller.quorum.bootstrap.servers", LIST, "", None, "No effect: one combined node"),
         c("controller.listener.names", LIST, None, None, "No effect: one combined node"),
-        c("inter.broker.listener.name", STRING, None, None, "No effect: one broker"),
-        c("listener.security.protocol.map", STRING, "PLAINTEXT:PLAINTEXT", None, "Only PLAINTEXT is served"),
+        c("inter.broker.listener.name", STRING, None, None, "Accepted; no effect: one broker"),
+        c(
+            "listener.security.protocol.map",
+            STRING,
+            "PLAINTEXT:PLAINTEXT",
+            None,
+            "Listener name -> PLAINTEXT or SSL (PLAINTEXT, SSL, SASL_* map to themselves)",
+        ),
         c("num.network.threads", INT, "3", at_least(1), "No effect: one event loop", dyn),
         c("num.io.threads", INT, "8", at_least(1), "No effect: one event loop", dyn),
         c("num.recovery.threads.per.data.dir", INT, "2", at_least(1), "No effect", dyn),
@@ -439,9 +445,22 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("socket.receive.buffer.bytes", INT, "102400", None, "No effect"),
         c("log.flush.offset.checkpoint.interval.ms", INT, "60000", at_least(0), "No effect"),
         c("log.flush.start.offset.checkpoint.interval.ms", INT, "60000", at_least(0), "No effect"),
-        c("ssl.key.password", PASSWORD, None, None, "No effect: TLS is not served", dyn),
-        c("ssl.keystore.password", PASSWORD, None, None, "No effect: TLS is not served", dyn),
-        c("ssl.truststore.password", PASSWORD, None, None, "No effect: TLS is not served", dyn),
+        c("ssl.key.password", PASSWORD, None, None, "Password of the PEM private key", dyn),
+        c("ssl.keystore.password", PASSWORD, None, None, "Password of a PKCS12 keystore", dyn),
+        c("ssl.truststore.password", PASSWORD, None, None, "No effect: PEM truststores have none", dyn),
+        c("ssl.keystore.type", STRING, "PEM", None, "PEM (or PKCS12); JKS is refused", dyn),
+        c("ssl.keystore.location", STRING, None, None, "PEM file with the key and certificate chain", dyn),
+        c("ssl.keystore.certificate.chain", PASSWORD, None, None, "Inline PEM certificate chain", dyn),
+        c("ssl.keystore.key", PASSWORD, None, None, "Inline PEM private key", dyn),
+        c("ssl.truststore.type", STRING, "PEM", None, "PEM; JKS and PKCS12 are refused", dyn),
+        c("ssl.truststore.location", STRING, None, None, "PEM file of trusted CA certificates", dyn),
+        c("ssl.truststore.certificates", PASSWORD, None, None, "Inline PEM trusted certificates", dyn),
+        c("ssl.client.auth", STRING, "none", one_of("required", "requested", "none"), "Client certificates", dyn),
+        c("ssl.enabled.protocols", LIST, "TLSv1.2,TLSv1.3", None, "TLS versions accepted", dyn),
+        c("ssl.cipher.suites", LIST, "", None, "OpenSSL cipher names (empty: Python's defaults)", dyn),
+        c("ssl.principal.mapping.rules", STRING, "DEFAULT", None, "Certificate DN -> principal name"),
+        c("ssl.protocol", STRING, "TLSv1.3", None, "Accepted; ssl.enabled.protocols decides", dyn),
+        c("ssl.endpoint.identification.algorithm", STRING, "https", None, "No effect on a broker", dyn),
         c("sasl.jaas.config", PASSWORD, None, None, "No effect: SASL is not served", dyn),
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
@@ -602,18 +621,30 @@ def _unescape(ch: str) -> str:
 
 
 def _parse_listener(value: str, setting: str) -> tuple[str, int]:
-    """(host, port) of the first PLAINTEXT-style listener in a ``listeners`` value."""
-    first = value.split(",")[0].strip()
-    if "://" not in first:
-        raise ConfigError(f"Invalid value {value} for configuration {setting}: expected NAME://host:port")
-    _, address = first.split("://", 1)
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ConfigError(f"Invalid value {value} for configuration {setting}: expected NAME://host:port")
-    host = host.strip("[]")
-    if len(value.split(",")) > 1:
-        log.warning("%s has several listeners; kafkalite serves the first one (%s)", setting, first)
-    return host or "0.0.0.0", int(port)
+    """(host, port) of the first listener in a ``listeners`` value (the default listener's address)."""
+    _, host, port = parse_listener_list(value, setting)[0]
+    return host, port
+
+
+def parse_listener_list(value: str, setting: str) -> list[tuple[str, str, int]]:
+    """``NAME://host:port,...`` as (NAME, host, port) triples; ConfigError naming ``setting`` if malformed."""
+    result: list[tuple[str, str, int]] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if "://" not in item:
+            raise ConfigError(f"Invalid value {value} for configuration {setting}: expected NAME://host:port")
+        name, address = item.split("://", 1)
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit() or not name:
+            raise ConfigError(f"Invalid value {value} for configuration {setting}: expected NAME://host:port")
+        name = name.upper()
+        if any(name == other for other, _, _ in result):
+            raise ConfigError(f"Invalid value {value} for configuration {setting}: listener {name} appears twice")
+        result.append((name, host.strip("[]") or "0.0.0.0", int(port)))
+    if not result:
+        raise ConfigError(f"Invalid value {value} for configuration {setting}: no listener")
+    return result
 
 
 # ---- the broker's settings -----------------------------------------------------------------
@@ -684,6 +715,8 @@ class BrokerConfig:
     log_cleaner_enable: bool = _setting("log.cleaner.enable")
     log_cleaner_backoff_ms: int = _setting("log.cleaner.backoff.ms")
     static_configs: dict[str, str] = field(default_factory=dict)
+    #: ``listener.name.<name>.*`` settings as given (per-listener overrides, see server/listeners.py).
+    listener_settings: dict[str, str] = field(default_factory=dict)
     topic_defaults: dict[str, str] = field(default_factory=lambda: dict(TOPIC_CONFIG_DEFAULTS))
     _dynamic_layers: list[dict[str, str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
@@ -748,8 +781,10 @@ class BrokerConfig:
         ConfigError naming the setting.
         """
         merged = {**props, **(overrides or {})}
+        # Per-listener settings (listener.name.<name>.ssl.*) are open-ended: kept aside, read by server/listeners.py.
+        listener_settings = {k: v for k, v in merged.items() if k.startswith("listener.name.")}
         for name in merged:
-            if name not in BROKER_CONFIGS:
+            if name not in BROKER_CONFIGS and name not in listener_settings:
                 log.warning("unknown configuration %r ignored", name)
         known = validate_broker_configs({k: v for k, v in merged.items() if k in BROKER_CONFIGS})
 
@@ -758,9 +793,13 @@ class BrokerConfig:
         if "listeners" in known:
             kwargs["host"], kwargs["port"] = _parse_listener(known["listeners"], "listeners")
         if "advertised.listeners" in known:
-            kwargs["advertised_host"], kwargs["advertised_port"] = _parse_listener(
-                known["advertised.listeners"], "advertised.listeners"
-            )
+            # The default (first) listener's advertised address: the entry of the same name.
+            entries = parse_listener_list(known["advertised.listeners"], "advertised.listeners")
+            if "listeners" in known:
+                first = parse_listener_list(known["listeners"], "listeners")[0][0]
+                entries = [entry for entry in entries if entry[0] == first]
+            if entries:
+                kwargs["advertised_host"], kwargs["advertised_port"] = entries[0][1], entries[0][2]
         for attr, name in _FIELDS.items():
             if name in known:
                 kwargs[attr] = typed_value(BROKER_CONFIGS[name], known[name])
@@ -771,7 +810,7 @@ class BrokerConfig:
             kwargs["data_dir"] = Path(dirs.split(",")[0])
         if "node.id" not in known and int(known.get("broker.id", "-1")) >= 0:
             kwargs["node_id"] = int(known["broker.id"])
-        config = cls(static_configs=known, **kwargs)
+        config = cls(static_configs=known, listener_settings=listener_settings, **kwargs)
         if config.group_min_session_timeout_ms > config.group_max_session_timeout_ms:
             raise ConfigError("group.min.session.timeout.ms must not exceed group.max.session.timeout.ms")
         return config

@@ -77,6 +77,11 @@ class Broker:
         return self._running_server().config.port  # type: ignore[no-any-return]
 
     @property
+    def listeners(self) -> dict[str, tuple[str, int]]:
+        """Listener name -> the (host, port) clients of that listener are told, with the bound ports."""
+        return self._running_server().listener_addresses  # type: ignore[no-any-return]
+
+    @property
     def metrics_port(self) -> int | None:
         """The port of the Prometheus endpoint, or None when metrics are off."""
         return self._running_server().metrics_port  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ from typing import Any
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.handlers import APIS, RequestContext
 from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
-from kafkalite.broker.handlers.registry import CloseConnection
+from kafkalite.broker.handlers.registry import CloseConnection, Session
 from kafkalite.broker.observer import RequestObserver
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol import codec
@@ -96,17 +96,17 @@ class Dispatcher:
         """The last response is still queued by the transport: do not reuse its buffer."""
         self.encoder.detach()
 
-    async def dispatch(self, data: bytes, peer: str) -> memoryview | None:
+    async def dispatch(self, data: bytes, peer: str, session: Session | None = None) -> memoryview | None:
         """Handle one frame; return the framed response, or None when none is due (acks=0).
 
         The response is a view of this broker's reusable response buffer: write it before the next dispatch.
         """
         started = perf_counter()
-        response = await self._dispatch(data, peer)
+        response = await self._dispatch(data, peer, session)
         self.observer.request_done(data, response, perf_counter() - started)  # type: ignore[union-attr]
         return response
 
-    async def _dispatch(self, data: bytes, peer: str) -> memoryview | None:
+    async def _dispatch(self, data: bytes, peer: str, session: Session | None = None) -> memoryview | None:
         try:
             api_key, version, correlation_id = peek_api(data)
         except HeaderError as exc:
@@ -141,7 +141,7 @@ class Dispatcher:
                 correlation_id,
                 peer,
             )
-        ctx = RequestContext(self.state, header, peer)
+        ctx = RequestContext(self.state, header, peer, session=session)
         try:
             result: dict[str, Any] | None = await spec.handler(ctx, request)
         except CloseConnection as exc:

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
+from kafkalite.broker.handlers.registry import Session
 from kafkalite.broker.limits import broker_setting
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
+from kafkalite.server.listeners import Listener
 from kafkalite.server.memory_pool import RequestMemoryPool
 from kafkalite.storage.fs import FileSystem
 
@@ -66,7 +68,10 @@ class KafkaliteServer:
         queued_max = broker_setting(config, "queued.max.request.bytes")
         self.memory_pool = RequestMemoryPool(queued_max) if queued_max > 0 else None
         self.idle_ms = broker_setting(config, "connections.max.idle.ms")
-        self._server: asyncio.base_events.Server | None = None
+        self._server: asyncio.base_events.Server | None = None  # the default (first) listener's
+        self._servers: list[asyncio.base_events.Server] = []
+        #: The listeners, first the default one; their ``port`` is the bound one once started.
+        self.listeners: list[Listener] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -77,7 +82,28 @@ class KafkaliteServer:
         host, port = self.config.advertised
         return f"{host}:{port}"
 
+    @property
+    def listener_addresses(self) -> dict[str, tuple[str, int]]:
+        """Listener name -> advertised (host, port), with the bound ports once started."""
+        return {listener.name: listener.advertised for listener in self.listeners}
+
+    def _resolve_listeners(self) -> None:
+        """Listeners and their TLS contexts; StartupError for an unserved protocol or a bad TLS setting."""
+        from kafkalite.config import ConfigError
+        from kafkalite.server.listeners import resolve_listeners
+
+        try:
+            self.listeners = resolve_listeners(self.config)
+            for listener in self.listeners:
+                if listener.protocol == "SSL":
+                    from kafkalite.server.tls import server_context
+
+                    listener.ssl_context = server_context(self.config, listener.name)
+        except ConfigError as exc:
+            raise StartupError(f"invalid listener configuration: {exc}") from exc
+
     async def start(self) -> None:
+        self._resolve_listeners()  # before opening anything: a refused listener leaves no trace
         self.dispatcher.warm_up()
         try:
             self.state.open()
@@ -85,30 +111,39 @@ class KafkaliteServer:
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
         self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
         loop = asyncio.get_running_loop()
+        where = f"{self.config.host}:{self.config.port}"
         try:
-            self._server = await loop.create_server(
-                self._new_connection,
-                self.config.host,
-                self.config.port,
-                reuse_address=True,
-                backlog=1024,
-            )
-            if self.config.port == 0:
-                self.config.port = self._server.sockets[0].getsockname()[1]
+            for index, listener in enumerate(self.listeners):
+                where = f"{listener.host}:{listener.port}"
+                server = await loop.create_server(
+                    self._connection_factory(listener, index == 0),
+                    listener.host,
+                    listener.port,
+                    reuse_address=True,
+                    backlog=1024,
+                    ssl=listener.ssl_context,
+                )
+                self._servers.append(server)
+                if listener.port == 0:
+                    listener.port = server.sockets[0].getsockname()[1]
+                if index == 0:
+                    self._server = server
+                    self.config.port = listener.port
             if self.metrics is not None and self.metrics_port is not None:
                 self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
         except BaseException as exc:
-            if self._server is not None:
-                self._server.close()
+            for server in self._servers:
+                server.close()
                 with contextlib.suppress(Exception):
-                    await self._server.wait_closed()
+                    await server.wait_closed()
             self.state.logs.stop()
             self.state.close()
             if isinstance(exc, OSError):
-                raise StartupError(f"cannot listen on {self.config.host}:{self.config.port}: {exc}") from exc
+                raise StartupError(f"cannot listen on {where}: {exc}") from exc
             raise
-        for sock in self._server.sockets:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for server in self._servers:
+            for sock in server.sockets:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.config.fsync == "interval":
             self._every("fsync", self.config.fsync_interval_ms / 1000, self.state.flush_dirty)
         # Coordinator timers (session timeouts, rebalance deadlines) are checked this often.
@@ -126,15 +161,52 @@ class KafkaliteServer:
         gc.collect()
         gc.freeze()
 
-    def _new_connection(self) -> BrokerConnection:
+    def _connection_factory(self, listener: Listener, default: bool) -> Callable[[], BrokerConnection]:
+        """Connections of ``listener``: the default listener's carry no session (the config's address)."""
+        if default and listener.protocol == "PLAINTEXT":
+            return self._new_connection
+        principal_of: Callable[[object], str] | None = None
+        if listener.ssl_context is not None:
+            from kafkalite.server.tls import PrincipalMapper, listener_setting
+            from kafkalite.server.tls import principal_of as tls_principal
+
+            rules = listener_setting(self.config, listener.name)("ssl.principal.mapping.rules") or "DEFAULT"
+            mapper = PrincipalMapper(str(rules))
+
+            def principal_of(ssl_object: object) -> str:
+                return tls_principal(ssl_object, mapper)
+
+        def new() -> BrokerConnection:
+            session = Session(listener.name, listener.advertised)
+            if listener.ssl_context is None:
+                return self._new_connection(session)
+            # A TLS connection counts once its handshake is done: a failed handshake never calls the
+            # protocol's connection_made nor connection_lost, so it must not be waited for at stop.
+            return BrokerConnection(
+                self.dispatcher,
+                self.config.socket_request_max_bytes,
+                self._connection_closed,
+                self.memory_pool,
+                session=session,
+                on_open=self._opened,
+                principal_of=principal_of,
+            )
+
+        return new
+
+    def _new_connection(self, session: Session | None = None) -> BrokerConnection:
         conn = BrokerConnection(
-            self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed, self.memory_pool
+            self.dispatcher, self.config.socket_request_max_bytes, self._connection_closed, self.memory_pool,
+            session=session,
         )
+        self._opened(conn)
+        return conn
+
+    def _opened(self, conn: BrokerConnection) -> None:
         self.connections.add(conn)
         self.connections_accepted += 1
         if self.metrics is not None:
             self.metrics.connection_opened()
-        return conn
 
     def _close_idle_connections(self) -> None:
         """Kafka's connections.max.idle.ms: close connections silent that long with nothing in processing."""
@@ -201,15 +273,15 @@ class KafkaliteServer:
             return
         self._stopping = True
         self.state.closing = True  # from here on, a connection that arrives is closed at once
-        if self._server is not None:
-            await self._stop_accepting(self._server)
+        for server in self._servers:
+            await self._stop_accepting(server)
         if self.metrics is not None:
             await self.metrics.close()
         self.state.notifier.wake_all()
         self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()
         # A transport closes its socket one loop turn after close(): wait until all are gone,
         # so that a broker embedded in a longer-lived process leaks no file descriptors.
         if self.connections:

@@ -32,6 +32,7 @@ from time import monotonic
 from typing import cast
 
 from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation, Unconfirmed
+from kafkalite.broker.handlers.registry import Session
 from kafkalite.protocol.framing import FrameDecoder, FrameError
 from kafkalite.server.memory_pool import RequestMemoryPool
 
@@ -49,7 +50,14 @@ class BrokerConnection(asyncio.Protocol):
         max_frame_size: int,
         on_close: Callable[[BrokerConnection], None],
         memory_pool: RequestMemoryPool | None = None,
+        session: Session | None = None,
+        on_open: Callable[[BrokerConnection], None] | None = None,
+        principal_of: Callable[[object], str] | None = None,
     ) -> None:
+        #: Listener and principal, passed to every request's context (None: the default listener).
+        self.session = session
+        self._on_open = on_open  # TLS: called once the handshake is done (a failed one never opens)
+        self._principal_of = principal_of
         self._dispatcher = dispatcher
         self._write_behind = dispatcher.state.write_behind
         self._decoder = FrameDecoder(max_frame_size)
@@ -83,6 +91,16 @@ class BrokerConnection(asyncio.Protocol):
         self.last_active = monotonic()
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        if self._on_open is not None:
+            self._on_open(self)
+        if self._principal_of is not None and self.session is not None:
+            try:
+                self.session.principal = self._principal_of(transport.get_extra_info("ssl_object"))
+            except ValueError as exc:  # no ssl.principal.mapping.rules rule matches: refuse, as Kafka does
+                log.warning("closing connection from %s: %s", self.peer, exc)
+                self._closing = True
+                transport.close()
+                return
         if self._dispatcher.state.closing:  # accepted just as the broker began shutting down
             self._closing = True
             transport.close()
@@ -203,7 +221,7 @@ class BrokerConnection(asyncio.Protocol):
                 self._update_reading()
             self._in_flight = True
             try:
-                response = await dispatch(data, self.peer)
+                response = await dispatch(data, self.peer, self.session)
             except asyncio.CancelledError:
                 return
             except ProtocolViolation as exc:

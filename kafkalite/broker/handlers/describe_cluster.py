@@ -21,7 +21,7 @@ BROKERS, CONTROLLERS = 1, 2
 @api(60, "DescribeCluster", 0, 2)
 async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
-    host, port = state.config.advertised
+    host, port = ctx.advertised
     node = state.config.node_id
     endpoint_type = getattr(request, "endpoint_type", BROKERS)
     if endpoint_type not in (BROKERS, CONTROLLERS):

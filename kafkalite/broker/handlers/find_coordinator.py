@@ -24,7 +24,7 @@ def _answer(ctx: RequestContext, key_type: int) -> dict[str, Any]:
     if key_type not in (GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE):
         return {"error_code": int(ErrorCode.INVALID_REQUEST),
                 "error_message": f"Unsupported key type {key_type}", "node_id": -1, "host": "", "port": -1}
-    host, port = ctx.state.config.advertised
+    host, port = ctx.advertised
     return {
         "error_code": ErrorCode.NONE, "error_message": "NONE", "node_id": ctx.state.config.node_id,
         "host": host, "port": port,

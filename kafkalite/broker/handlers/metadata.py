@@ -68,7 +68,7 @@ def _error_entry(
 async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     cluster = state.cluster
-    host, port = state.config.advertised
+    host, port = ctx.advertised
     topics: list[dict[str, Any]] = []
     requested = request.topics
     ops = topic_operations(ctx.version >= 8 and request.include_topic_authorized_operations)

@@ -23,6 +23,15 @@ class CloseConnection(Exception):
 
 
 @dataclass
+class Session:
+    """What a connection knows about itself: its listener and the principal it authenticated as."""
+
+    listener: str
+    advertised: tuple[str, int]
+    principal: str = "User:ANONYMOUS"
+
+
+@dataclass
 class RequestContext:
     """What a handler knows about the request besides its body."""
 
@@ -33,6 +42,18 @@ class RequestContext:
     #: (partition answer, segment, its drop count before the append, end of the bytes in it).
     #: The connection confirms them when it sends the response (dispatcher.Unconfirmed).
     unwritten: list[tuple[dict[str, Any], Any, int, int]] | None = None
+    #: The connection's listener and principal (server/listeners.py, server/tls.py); None for the
+    #: default listener, whose address is the config's advertised one.
+    session: Session | None = None
+
+    @property
+    def advertised(self) -> tuple[str, int]:
+        """The address to give this client: the advertised address of the listener it came in on."""
+        return self.session.advertised if self.session is not None else self.state.config.advertised
+
+    @property
+    def principal(self) -> str:
+        return self.session.principal if self.session is not None else "User:ANONYMOUS"
 
     @property
     def version(self) -> int:

@@ -1,0 +1,276 @@
+"""TLS for SSL listeners with Python's ssl module, as Kafka configures it.
+
+Settings are Kafka's (``ssl.keystore.*``, ``ssl.truststore.*``, ``ssl.client.auth``,
+``ssl.enabled.protocols``, ``ssl.cipher.suites``), each overridable per listener with
+``listener.name.<name>.ssl.*``. The principal of a connection is ``User:`` + the client
+certificate's subject DN (RFC 2253), mapped by ``ssl.principal.mapping.rules``; without a
+client certificate it is ``User:ANONYMOUS``.
+
+``write_self_signed`` makes a development CA and a localhost server certificate.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import re
+import ssl
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafkalite.config import BrokerConfig, ConfigError
+
+ANONYMOUS = "User:ANONYMOUS"
+
+_PROTOCOLS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+_CLIENT_AUTH = {"none": ssl.CERT_NONE, "requested": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+
+
+def listener_setting(config: BrokerConfig, listener: str) -> Callable[[str], Any]:
+    """A lookup of ``ssl.*`` settings for ``listener``: ``listener.name.<name>.<setting>`` wins."""
+
+    def get(name: str) -> Any:
+        for key in (f"listener.name.{listener.lower()}.{name}", f"listener.name.{listener}.{name}"):
+            if key in config.listener_settings:
+                value = config.listener_settings[key]
+                if name in ("ssl.enabled.protocols", "ssl.cipher.suites"):
+                    return [item.strip() for item in value.split(",") if item.strip()]
+                return value
+        return config.get(name)
+
+    return get
+
+
+def server_context(config: BrokerConfig, listener: str) -> ssl.SSLContext:
+    """The SSLContext of an SSL listener; ConfigError naming the setting that is wrong or missing."""
+    get = listener_setting(config, listener)
+    prefix = f"listener.name.{listener.lower()}."
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _load_keystore(ctx, get, prefix)
+    auth = str(get("ssl.client.auth") or "none").lower()
+    if auth not in _CLIENT_AUTH:
+        raise ConfigError(f"Invalid value {auth} for configuration ssl.client.auth: required, requested or none")
+    ctx.verify_mode = _CLIENT_AUTH[auth]
+    _load_truststore(ctx, get, auth != "none")
+    versions = [v for v in (get("ssl.enabled.protocols") or []) if v]
+    unknown = [v for v in versions if v not in _PROTOCOLS]
+    if unknown or not versions:
+        raise ConfigError(f"Invalid value {','.join(versions)} for configuration ssl.enabled.protocols")
+    chosen = sorted(_PROTOCOLS[v] for v in versions)
+    ctx.minimum_version, ctx.maximum_version = chosen[0], chosen[-1]
+    ciphers = [c for c in (get("ssl.cipher.suites") or []) if c]
+    if ciphers:
+        try:
+            ctx.set_ciphers(":".join(ciphers))
+        except ssl.SSLError as exc:
+            raise ConfigError(f"Invalid value {','.join(ciphers)} for configuration ssl.cipher.suites: {exc}") from exc
+    PrincipalMapper(str(get("ssl.principal.mapping.rules") or "DEFAULT"))  # refuses bad rules at start
+    return ctx
+
+
+def _load_keystore(ctx: ssl.SSLContext, get: Callable[[str], Any], prefix: str) -> None:
+    kind = str(get("ssl.keystore.type") or "PEM").upper()
+    location = get("ssl.keystore.location")
+    password = get("ssl.key.password")
+    try:
+        if kind == "PEM":
+            chain, key = get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
+            if location:
+                ctx.load_cert_chain(location, password=password)
+            elif chain and key:
+                _load_pem_strings(ctx, chain, key, password)
+            else:
+                raise ConfigError(
+                    f"an SSL listener needs ssl.keystore.location or ssl.keystore.certificate.chain and "
+                    f"ssl.keystore.key (or {prefix}ssl.keystore.*)"
+                )
+        elif kind == "PKCS12":
+            if not location:
+                raise ConfigError("ssl.keystore.type=PKCS12 needs ssl.keystore.location")
+            _load_pkcs12(ctx, Path(location), get("ssl.keystore.password"))
+        else:
+            raise ConfigError(f"ssl.keystore.type={kind} is not supported: use PEM or PKCS12")
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"cannot load the keystore (ssl.keystore.*): {exc}") from exc
+
+
+def _load_pem_strings(ctx: ssl.SSLContext, chain: str, key: str, password: str | None) -> None:
+    """load_cert_chain reads files only: hand it a private temporary file, removed at once."""
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key.strip() + "\n" + chain.strip() + "\n")
+        ctx.load_cert_chain(path, password=password)
+    finally:
+        os.unlink(path)
+
+
+def _load_pkcs12(ctx: ssl.SSLContext, location: Path, password: str | None) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key, cert, extra = pkcs12.load_key_and_certificates(
+        location.read_bytes(), password.encode() if password else None
+    )
+    if key is None or cert is None:
+        raise ConfigError(f"the PKCS12 keystore {location} holds no private key and certificate")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    chain = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in [cert, *(extra or [])])
+    _load_pem_strings(ctx, chain, key_pem, None)
+
+
+def _load_truststore(ctx: ssl.SSLContext, get: Callable[[str], Any], needed: bool) -> None:
+    kind = str(get("ssl.truststore.type") or "PEM").upper()
+    location, inline = get("ssl.truststore.location"), get("ssl.truststore.certificates")
+    if not (location or inline):
+        if needed:  # as Kafka falls back to the JVM's default truststore
+            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
+        return
+    if kind != "PEM":
+        raise ConfigError(f"ssl.truststore.type={kind} is not supported: use PEM")
+    try:
+        if location:
+            ctx.load_verify_locations(cafile=location)
+        if inline:
+            ctx.load_verify_locations(cadata=inline)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"cannot load the truststore (ssl.truststore.*): {exc}") from exc
+
+
+# ---- principals ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: re.Pattern[str] | None  # None: DEFAULT
+    replacement: str = ""
+    case: str = ""
+
+
+class PrincipalMapper:
+    """Kafka's ``ssl.principal.mapping.rules``: ``DEFAULT`` or ``RULE:pattern/replacement/[LU]``, first match wins."""
+
+    _RULE = re.compile(r"\s*(?:(DEFAULT)|RULE:((?:\\/|[^/])*)/((?:\\/|[^/])*)/([LU]?))\s*(?:,|$)")
+
+    def __init__(self, rules: str) -> None:
+        self.rules: list[_Rule] = []
+        pos, text = 0, rules.strip()
+        while pos < len(text):
+            m = self._RULE.match(text, pos)
+            if m is None or m.end() == pos:
+                raise ConfigError(f"Invalid value {rules} for configuration ssl.principal.mapping.rules")
+            if m.group(1):
+                self.rules.append(_Rule(None))
+            else:
+                try:
+                    pattern = re.compile(m.group(2).replace("\\/", "/"))
+                except re.error as exc:
+                    raise ConfigError(f"Invalid rule {m.group(2)} in ssl.principal.mapping.rules: {exc}") from exc
+                replacement = re.sub(r"\$(\d)", r"\\\1", m.group(3).replace("\\/", "/"))
+                self.rules.append(_Rule(pattern, replacement, m.group(4)))
+            pos = m.end()
+        if not self.rules:
+            self.rules.append(_Rule(None))
+
+    def name(self, dn: str) -> str:
+        for rule in self.rules:
+            if rule.pattern is None:
+                return dn
+            if rule.pattern.fullmatch(dn):
+                result = rule.pattern.sub(rule.replacement, dn)
+                return result.lower() if rule.case == "L" else result.upper() if rule.case == "U" else result
+        raise ValueError(f"no ssl.principal.mapping.rules rule matches {dn}")
+
+
+def principal_of(ssl_object: Any, mapper: PrincipalMapper) -> str:
+    """``User:<name>`` of a TLS connection's verified client certificate, or ``User:ANONYMOUS``."""
+    if ssl_object is None:
+        return ANONYMOUS
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return ANONYMOUS
+    from cryptography import x509
+
+    dn = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+    return "User:" + mapper.name(dn)
+
+
+# ---- development certificates ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelfSigned:
+    ca: Path
+    keystore: Path  # server key + certificate chain, PEM
+
+
+def write_self_signed(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")) -> SelfSigned:
+    """A CA and a server certificate for ``hosts`` in ``directory``, reused if already there."""
+    directory = Path(directory)
+    ca_path, keystore_path = directory / "ca.pem", directory / "server.pem"
+    if ca_path.exists() and keystore_path.exists():
+        return SelfSigned(ca_path, keystore_path)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kafkalite development CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    ca_pem = ca_cert.public_bytes(pem)
+    fd = os.open(keystore_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key_pem + cert.public_bytes(pem) + ca_pem)
+    ca_path.write_bytes(ca_pem)
+    return SelfSigned(ca_path, keystore_path)
