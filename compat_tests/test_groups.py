@@ -129,6 +129,9 @@ def test_admin_describe_offsets_and_lag(broker: BrokerProcess, topic_name: str) 
     group = f"g-{topic_name}"
     consumer = KafkaConsumer(topic_name, group_id=group, bootstrap_servers=broker.bootstrap,
                              auto_offset_reset="earliest", enable_auto_commit=False)
+    # The leader assigns from its metadata: have the topic's partitions in it before the first join, or a
+    # join racing the first metadata answer assigns nothing until the next refresh (minutes away).
+    wait_for(lambda: consumer.partitions_for_topic(topic_name), what="the topic's partitions in its metadata")
     got = 0
     deadline = time.monotonic() + 20
     while got < 20 and time.monotonic() < deadline:
