@@ -16,7 +16,9 @@ for it) and ``steps``. A step is one of:
   (``"no_error"``: repeat for up to 15 s while any ``error_code`` is non-zero, for set-up that
   Kafka completes asynchronously; or ``{dotted path: value}``: repeat until every path holds its
   value, to wait for a state another connection's request brings about, such as a heartbeat
-  answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived), ``no_response`` (acks=0: no
+  answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived, or ``{"resources.#": 3}`` (``#`` is
+  a length) for a read of state Kafka's broker applies after the write answered, such as ACLs),
+  ``no_response`` (acks=0: no
   answer is read, and an answer arriving anyway shows up as a correlation mismatch on the next
   step), ``send_only`` (an id:
   send now, read later with ``{"receive": id}``, for requests that park, such as JoinGroup),

@@ -236,8 +236,9 @@ def _errors(value: Any) -> bool:
 
 
 def _lookup(value: Any, path: str) -> Any:
+    """The value at a dotted path; a ``#`` part is the length of what was reached (``resources.#``)."""
     for part in path.split("."):
-        value = value[int(part)] if isinstance(value, list) else value[part]
+        value = len(value) if part == "#" else value[int(part)] if isinstance(value, list) else value[part]
     return value
 
 

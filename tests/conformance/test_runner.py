@@ -16,6 +16,9 @@ def test_retry_until_no_error_and_until_values() -> None:
     assert _should_retry({"error_code": 27}, {"error_code": 27}) is False
     assert _should_retry({"groups.0.group_state": "Stable"}, {"groups": [{"group_state": "Stable"}]}) is False
     assert _should_retry({"groups.0.group_state": "Stable"}, {"groups": []}) is True  # not there yet
+    # "#" is a length: Kafka's broker applies ACL changes after the write answered
+    assert _should_retry({"resources.#": 0}, {"resources": [{"resource_name": "t"}]}) is True
+    assert _should_retry({"resources.#": 0}, {"resources": []}) is False
 
 
 def test_own_names_only_keeps_items_with_a_run_name_in_any_string_field() -> None:
