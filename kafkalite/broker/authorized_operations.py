@@ -2,35 +2,19 @@
 
 kafkalite has no authorizer, and neither has a Kafka broker without ``authorizer.class.name``:
 Kafka then allows everything, so a client that asks (``include_*_authorized_operations``) is
-told every operation the resource type supports, one bit per ``AclOperation`` code. A client
+told every operation the resource type supports, one bit per ``Operation`` code (Kafka's AclOperation). A client
 that does not ask gets Kafka's "not requested" value, ``-2147483648`` (only bit 31 set).
 Checked against Apache Kafka 4.4: topics answer 3576, the cluster 8096 and groups 3400.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
-
-
-class AclOperation(IntEnum):
-    """Kafka's ``org.apache.kafka.common.acl.AclOperation`` codes (the bit positions)."""
-
-    READ = 3
-    WRITE = 4
-    CREATE = 5
-    DELETE = 6
-    ALTER = 7
-    DESCRIBE = 8
-    CLUSTER_ACTION = 9
-    DESCRIBE_CONFIGS = 10
-    ALTER_CONFIGS = 11
-    IDEMPOTENT_WRITE = 12
-
+from kafkalite.broker.authorizer import Operation
 
 NOT_REQUESTED = -2147483648
 
 
-def bit_field(operations: frozenset[AclOperation]) -> int:
+def bit_field(operations: frozenset[Operation]) -> int:
     """The int32 a response carries for ``operations``."""
     return sum(1 << op for op in operations)
 
@@ -38,27 +22,27 @@ def bit_field(operations: frozenset[AclOperation]) -> int:
 TOPIC = bit_field(
     frozenset(
         {
-            AclOperation.READ,
-            AclOperation.WRITE,
-            AclOperation.CREATE,
-            AclOperation.DELETE,
-            AclOperation.ALTER,
-            AclOperation.DESCRIBE,
-            AclOperation.DESCRIBE_CONFIGS,
-            AclOperation.ALTER_CONFIGS,
+            Operation.READ,
+            Operation.WRITE,
+            Operation.CREATE,
+            Operation.DELETE,
+            Operation.ALTER,
+            Operation.DESCRIBE,
+            Operation.DESCRIBE_CONFIGS,
+            Operation.ALTER_CONFIGS,
         }
     )
 )
 CLUSTER = bit_field(
     frozenset(
         {
-            AclOperation.CREATE,
-            AclOperation.ALTER,
-            AclOperation.DESCRIBE,
-            AclOperation.CLUSTER_ACTION,
-            AclOperation.DESCRIBE_CONFIGS,
-            AclOperation.ALTER_CONFIGS,
-            AclOperation.IDEMPOTENT_WRITE,
+            Operation.CREATE,
+            Operation.ALTER,
+            Operation.DESCRIBE,
+            Operation.CLUSTER_ACTION,
+            Operation.DESCRIBE_CONFIGS,
+            Operation.ALTER_CONFIGS,
+            Operation.IDEMPOTENT_WRITE,
         }
     )
 )
@@ -67,11 +51,11 @@ CLUSTER = bit_field(
 GROUP = bit_field(
     frozenset(
         {
-            AclOperation.READ,
-            AclOperation.DELETE,
-            AclOperation.DESCRIBE,
-            AclOperation.DESCRIBE_CONFIGS,
-            AclOperation.ALTER_CONFIGS,
+            Operation.READ,
+            Operation.DELETE,
+            Operation.DESCRIBE,
+            Operation.DESCRIBE_CONFIGS,
+            Operation.ALTER_CONFIGS,
         }
     )
 )
