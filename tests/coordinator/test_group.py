@@ -6,13 +6,13 @@ lists that stay empty until the coordinator answers them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from kafkalite.coordinator.group import Group, GroupConfig, GroupCoordinator, GroupState, JoinParams, OffsetEntry
 from kafkalite.errors import ErrorCode
+from tests.coordinator.memory_log import MemoryLog
 
 GROUP = "g"
 SESSION = 10_000
@@ -26,23 +26,6 @@ def one(responses: Responses) -> dict[str, Any]:
     """The single answer a parked or immediate request got."""
     assert len(responses) == 1, responses
     return responses[0]
-
-
-class MemoryLog:
-    """The storage seam (``AppendOnlyLog``) in memory: the JSON lines written, and writes that fail on demand."""
-
-    def __init__(self) -> None:
-        self.docs: list[dict[str, Any]] = []
-        self.fail: OSError | None = None
-        self.flushes = 0
-
-    def append_batch(self, records: list[dict[str, Any]]) -> None:
-        if self.fail is not None:
-            raise self.fail
-        self.docs.extend(json.loads(json.dumps(r)) for r in records)  # as a reload would read them
-
-    def flush(self) -> None:
-        self.flushes += 1
 
 
 class Harness:

@@ -13,6 +13,7 @@ import pytest
 
 from kafkalite.coordinator.txn import MAX_EPOCH, TxnCoordinator, TxnEffects, TxnMeta, TxnState, offsets_partition
 from kafkalite.errors import ErrorCode
+from tests.coordinator.memory_log import MemoryLog
 
 TID = "txn-a"
 TIMEOUT = 60_000
@@ -29,28 +30,11 @@ BAD_STATE = int(ErrorCode.INVALID_TXN_STATE)
 CONCURRENT = int(ErrorCode.CONCURRENT_TRANSACTIONS)
 
 
-class FakeLog:
-    """An AppendOnlyLog in memory whose writes fail on demand (``fail`` set to an OSError)."""
-
-    def __init__(self) -> None:
-        self.docs: list[dict[str, Any]] = []
-        self.fail: OSError | None = None
-        self.flushes = 0
-
-    def append_batch(self, records: list[dict[str, Any]]) -> None:
-        if self.fail is not None:
-            raise self.fail
-        self.docs.extend(records)
-
-    def flush(self) -> None:
-        self.flushes += 1
-
-
 class Fakes:
     """The broker side of TxnEffects, recording every call, and the transaction log."""
 
     def __init__(self, first_pid: int = 1000) -> None:
-        self.log = FakeLog()
+        self.log = MemoryLog()
         self.persisted = self.log.docs
         self.markers: list[tuple[int, int, bool, set[tuple[str, int]]]] = []
         self.settled: list[tuple[int, set[str], bool]] = []
