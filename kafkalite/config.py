@@ -675,6 +675,17 @@ def _setting(name: str) -> Any:
     return field(default=typed_value(defn, defn.default), metadata={CONFIG_NAME: name})
 
 
+def advertised_address(
+    host: str, port: int, advertised_host: str | None, advertised_port: int | None
+) -> tuple[str, int]:
+    """What clients are told to connect to: the advertised address, else the bound one (a wildcard bind
+    advertises ``localhost``, which a client can reach, rather than ``0.0.0.0``)."""
+    host = advertised_host or host
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    return host, advertised_port or port
+
+
 @dataclass
 class BrokerConfig:
     """Everything ``kafkalite serve`` can be told; one instance per broker.
@@ -768,10 +779,7 @@ class BrokerConfig:
     @property
     def advertised(self) -> tuple[str, int]:
         """The address clients are told to connect to (Metadata, FindCoordinator)."""
-        host = self.advertised_host or self.host
-        if host in ("0.0.0.0", "::", ""):
-            host = "localhost"
-        return host, self.advertised_port or self.port
+        return advertised_address(self.host, self.port, self.advertised_host, self.advertised_port)
 
     @classmethod
     def from_properties(cls, props: dict[str, str], overrides: dict[str, str] | None = None) -> BrokerConfig:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import KafkaException, Producer
@@ -20,22 +19,11 @@ from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TransactionalIdNotFoundError
 
+from compat_tests.conftest import wait_for
 from kafkalite import Broker
 from kafkalite.clock import ManualClock
 
-T = TypeVar("T")
 HOUR_MS = 3_600_000
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 15.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
-from kafkalite.config import BrokerConfig, ConfigError, parse_listener_list
+from kafkalite.config import BrokerConfig, ConfigError, advertised_address, parse_listener_list
 
 SERVED_PROTOCOLS = ("PLAINTEXT", "SSL")
 KNOWN_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -31,10 +31,7 @@ class Listener:
     @property
     def advertised(self) -> tuple[str, int]:
         """The address Metadata, DescribeCluster and FindCoordinator give clients of this listener."""
-        host = self.advertised_host or self.host
-        if host in ("0.0.0.0", "::", ""):
-            host = "localhost"
-        return host, self.advertised_port or self.port
+        return advertised_address(self.host, self.port, self.advertised_host, self.advertised_port)
 
 
 def protocol_map(config: BrokerConfig) -> dict[str, str]:

@@ -39,13 +39,9 @@ def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str | 
         return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None  # Kafka's answer carries no message here
     current = len(topic.partitions)
     count = topic_request.count
-    if count < current:
-        return (
-            ErrorCode.INVALID_PARTITIONS,
-            f"Topic currently has {current} partitions, which is higher than the requested {count}.",
-        )
-    if count == current:
-        return ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partitions."
+    problem = _count_problem(current, count)
+    if problem is not None:
+        return problem
     assignments = topic_request.assignments
     if assignments is not None:
         if len(assignments) != count - current:
@@ -142,6 +138,15 @@ def _recheck(ctx: RequestContext, name: str, count: int) -> tuple[ErrorCode, str
     if topic is None:
         return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None
     current = len(topic.partitions)
+    problem = _count_problem(current, count)
+    if problem is not None:
+        return problem
+    over = broker_limit_problem(ctx.state.config, partition_count(cluster), count - current)
+    return None if over is None else (ErrorCode.POLICY_VIOLATION, over)
+
+
+def _count_problem(current: int, count: int) -> tuple[ErrorCode, str] | None:
+    """Kafka's answer to a total that does not grow the topic."""
     if count < current:
         return (
             ErrorCode.INVALID_PARTITIONS,
@@ -149,5 +154,4 @@ def _recheck(ctx: RequestContext, name: str, count: int) -> tuple[ErrorCode, str
         )
     if count == current:
         return ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partitions."
-    over = broker_limit_problem(ctx.state.config, partition_count(cluster), count - current)
-    return None if over is None else (ErrorCode.POLICY_VIOLATION, over)
+    return None
