@@ -104,6 +104,10 @@ def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
 def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], BrokerProcess],
               kafka_answers: dict[str, Any]) -> None:
     [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, kafka_answers)
+    if outcome.status == "error":
+        # The harness could not finish the scenario (an answer missing under a loaded CI machine, with a JVM
+        # beside us): run it once more on fresh connections; a real difference is "differs", not "error".
+        [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, kafka_answers)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     assert not outcome.unexplained, _report(outcome)
 
