@@ -23,9 +23,17 @@ def test_old_and_new_clients_read_each_other(
         assert old.send(topic_name, key=f"k{i}".encode(), value=f"old-{i}".encode()).get(timeout=10).offset == i
     old.close()
     new = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": compression or "none"})
+    failures: list[str] = []
+
+    def delivered(err: object, _msg: object) -> None:
+        if err is not None:
+            failures.append(str(err))
+
     for i in range(5):
-        new.produce(topic_name, key=f"k{i}".encode(), value=f"new-{i}".encode())
-    assert new.flush(10) == 0
+        new.produce(topic_name, key=f"k{i}".encode(), value=f"new-{i}".encode(), on_delivery=delivered)
+    # A generous bound: under a loaded CI machine librdkafka's first metadata round trips can be slow.
+    assert new.flush(60) == 0, f"undelivered; errors {failures}; broker log: {broker.log_text()[-3000:]}"
+    assert failures == []
 
     modern = consume_all(broker, topic_name, 10)
     assert [m.value() for m in modern] == [f"old-{i}".encode() for i in range(5)] + [

@@ -22,6 +22,7 @@ from kafkalite.broker.authorizer import (
     ResourceType,
     parse_super_users,
 )
+from kafkalite.errors import ErrorCode
 from kafkalite.storage.metadata_log import MetadataLog
 
 _FIELDS = ("resource_type", "name", "pattern_type", "principal", "host", "operation", "permission")
@@ -205,3 +206,25 @@ def authorized(ctx: Any, operation: Operation, resource_type: ResourceType, name
     if not store.enabled:
         return True
     return store.authorizer.authorize(principal_of(ctx), host_of(ctx.peer), operation, resource_type, name)
+
+
+#: The error a request gets when the principal may not act on a resource of the type.
+DENIED_ERRORS: dict[ResourceType, ErrorCode] = {
+    ResourceType.TOPIC: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    ResourceType.GROUP: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ResourceType.CLUSTER: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    ResourceType.TRANSACTIONAL_ID: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    ResourceType.DELEGATION_TOKEN: ErrorCode.DELEGATION_TOKEN_AUTHORIZATION_FAILED,
+}
+
+
+def authorized_names(ctx: Any, operation: Operation, resource_type: ResourceType, names: Iterable[str]) -> set[str]:
+    """The subset of ``names`` the request's principal may act on (all of them without an authorizer)."""
+    if not ctx.state.acls.enabled:
+        return set(names)
+    return {name for name in names if authorized(ctx, operation, resource_type, name)}
+
+
+def authorized_cluster(ctx: Any, operation: Operation) -> bool:
+    """An operation on the cluster resource (``kafka-cluster``)."""
+    return authorized(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME)

@@ -78,6 +78,9 @@ class Dispatcher:
         #: Set by the dispatch that just returned when its response claims unwritten appends;
         #: the connection takes it at once (nothing runs between the return and the take).
         self.unconfirmed: Unconfirmed | None = None
+        #: Set by the dispatch that just returned when quotas throttle its connection: the
+        #: connection sends the response, then reads nothing more for this long (KIP-219).
+        self.mute_ms = 0
         if observer is None:
             self.dispatch = self._dispatch  # type: ignore[method-assign]
 
@@ -146,6 +149,8 @@ class Dispatcher:
             result: dict[str, Any] | None = await spec.handler(ctx, request)
         except CloseConnection as exc:
             raise ProtocolViolation(f"{spec.name} v{version}: {exc}") from exc
+        if ctx.throttle_ms > 0:
+            self.mute_ms = ctx.throttle_ms
         if result is None:
             if ctx.unwritten:  # acks=0: nothing to correct, but a failed write closes the connection
                 self.unconfirmed = Unconfirmed(api_key, version, b"", {}, ctx.unwritten)

@@ -100,9 +100,19 @@ class ReferenceKafka:
     """A running Apache Kafka (one node or a quorum of several) on free loopback ports."""
 
     def __init__(self, nodes: int = 1, overrides: dict[str, str] | None = None, workdir: Path | None = None,
-                 java_opts: list[str] | None = None) -> None:
+                 java_opts: list[str] | None = None, extra_listeners: dict[str, str] | None = None,
+                 add_scram: list[str] | None = None) -> None:
+        """``extra_listeners`` (name -> security protocol, e.g. ``{"SASL_SSL": "SASL_SSL"}``) are opened
+        beside PLAINTEXT on free ports (``listener_ports[name]``; readiness is still checked over
+        PLAINTEXT, which stays the inter-broker listener); their settings (``listener.name.*``,
+        ``sasl.enabled.mechanisms``, keystores) go in ``overrides``. ``add_scram`` entries are passed to
+        ``kafka-storage format --add-scram`` as Kafka's docs show, e.g.
+        ``SCRAM-SHA-256=[name=alice,password=alice-secret]``.
+        """
         self.nodes = nodes
         self.overrides = overrides or {}
+        self.extra_listeners = dict(extra_listeners or {})
+        self.add_scram = list(add_scram or [])
         #: JVM options of the broker processes. The default suits tests (small heap, fast start); the
         #: benchmark passes Kafka's own production-style heap and GC settings instead.
         self.java_opts = list(JAVA_OPTS if java_opts is None else java_opts)
@@ -110,6 +120,8 @@ class ReferenceKafka:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="kafka-reference-"))
         self.ports = [_free_port() for _ in range(nodes)]
         self.controller_ports = [_free_port() for _ in range(nodes)]
+        #: Per node, the port of each extra listener.
+        self.extra_ports = [{name: _free_port() for name in self.extra_listeners} for _ in range(nodes)]
         self.procs: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -120,18 +132,26 @@ class ReferenceKafka:
     def port(self) -> int:
         return self.ports[0]
 
+    def listener_bootstrap(self, name: str) -> str:
+        """The bootstrap address list of the extra listener ``name``."""
+        return ",".join(f"127.0.0.1:{ports[name]}" for ports in self.extra_ports)
+
     def _properties(self, index: int) -> str:
         node_id = index + 1
         voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(self.controller_ports))
         replication = str(min(self.nodes, 3))
+        extra = self.extra_ports[index]
+        listeners = "".join(f",{name}://127.0.0.1:{extra[name]}" for name in self.extra_listeners)
+        protocols = "".join(f",{name}:{protocol}" for name, protocol in self.extra_listeners.items())
         settings = {
             "process.roles": "broker,controller",
             "node.id": str(node_id),
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.ports[index]},CONTROLLER://127.0.0.1:{self.controller_ports[index]}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.ports[index]}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.ports[index]},"
+                         f"CONTROLLER://127.0.0.1:{self.controller_ports[index]}{listeners}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.ports[index]}{listeners}",
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{protocols}",
             "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.workdir / f"node-{node_id}" / "data"),
             "offsets.topic.replication.factor": replication,
@@ -164,8 +184,10 @@ class ReferenceKafka:
             node_dir.mkdir(parents=True, exist_ok=True)
             config = node_dir / "server.properties"
             config.write_text(self._properties(index))
+            scram = [arg for entry in self.add_scram for arg in ("--add-scram", entry)]
             fmt = subprocess.run(["java", *JAVA_OPTS, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                                  "-t", cluster_id, "-c", str(config)], capture_output=True, text=True, check=False)
+                                  "-t", cluster_id, "-c", str(config), *scram],
+                                 capture_output=True, text=True, check=False)
             if fmt.returncode != 0:
                 raise RuntimeError(f"kafka-storage format failed: {fmt.stdout[-1500:]}{fmt.stderr[-1500:]}")
 

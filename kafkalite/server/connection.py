@@ -240,6 +240,8 @@ class BrokerConnection(asyncio.Protocol):
             if response is None and unconfirmed is not None:
                 asyncio.get_running_loop().call_soon(self._check_unanswered, unconfirmed)
             if response is None or self._transport is None or self._transport.is_closing():
+                if dispatcher.mute_ms:  # acks=0 produce over its quota: muted all the same
+                    await self._mute(dispatcher)
                 continue
             if queue and len(self._unsent) + len(response) <= COALESCE_BYTES:
                 # More requests are already here and will most likely be answered without
@@ -255,8 +257,20 @@ class BrokerConnection(asyncio.Protocol):
                     asyncio.get_running_loop().call_soon(self._send_unsent)
             else:
                 self._send(response, unconfirmed)
+            if dispatcher.mute_ms:
+                await self._mute(dispatcher)
             if not self._writable.is_set():
                 await self._writable.wait()
+
+    async def _mute(self, dispatcher: Dispatcher) -> None:
+        """KIP-219: the throttled response is out; take no more requests for the throttle time.
+
+        Reading stops too once MAX_QUEUED_FRAMES are queued, so the client is held back at the socket.
+        """
+        mute, dispatcher.mute_ms = dispatcher.mute_ms, 0
+        if self._unsent:
+            self._send(None)
+        await asyncio.sleep(mute / 1000)  # the mute itself: a timer, as Kafka's throttled channel
 
     def _send_unsent(self) -> None:
         self._send_scheduled = False

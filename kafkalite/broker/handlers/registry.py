@@ -45,6 +45,9 @@ class RequestContext:
     #: The connection's listener and principal (server/listeners.py, server/tls.py); None for the
     #: default listener, whose address is the config's advertised one.
     session: Session | None = None
+    #: Set by quota enforcement: the response carries this throttle time and the connection is
+    #: muted for it once the response is sent (KIP-219), so a throttled client cannot keep sending.
+    throttle_ms: int = 0
 
     @property
     def advertised(self) -> tuple[str, int]:

@@ -1,0 +1,1 @@
+"""Authentication: SASL mechanisms (pure, no I/O) and the credentials they check."""
