@@ -15,6 +15,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -133,3 +134,41 @@ class TlsRawClient(RawClient):
         self.sock = pki.context(user).wrap_socket(raw, server_hostname="localhost")
         self.client_id = f"tls-{user}"
         self.correlation = 0
+
+
+@dataclass
+class Secured:
+    """A running broker (kafkalite or Kafka) with the authorizer on: ``plain`` is the super user's
+    listener, ``tls`` the listener where each client certificate is its own principal."""
+
+    kind: str
+    plain: str
+    tls: str
+    pki: Pki
+    process: Any
+
+    def principal(self, user: str) -> str:
+        return f"User:CN={user}"
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_secured(kind: str, directory: Path, users: list[str], extra: dict[str, str] | None = None) -> Secured:
+    """kafkalite (``kind`` "kafkalite") or Apache Kafka ("kafka") configured by ``authorizer_settings``."""
+    pki = make_pki(directory / "pki", users)
+    settings = authorizer_settings(pki, extra)
+    if kind == "kafka":
+        from kafkalite.conformance.reference import ReferenceKafka
+
+        kafka = ReferenceKafka(extra_listeners={"SSL": "SSL"}, overrides=settings).start()
+        return Secured(kind, kafka.bootstrap, kafka.listener_bootstrap("SSL"), pki, kafka)
+    from compat_tests.brokerproc import BrokerProcess, free_port
+
+    port = free_port()
+    args = ["--override", f"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:{port}"]
+    for key, value in settings.items():
+        args += ["--override", f"{key}={value}"]
+    proc = BrokerProcess(directory / "data", extra_args=args)
+    proc.start()
+    return Secured(kind, proc.bootstrap, f"127.0.0.1:{port}", pki, proc)
