@@ -56,7 +56,9 @@ from kafkalite.protocol.messages import DescribeClusterResponse  # int32 operati
 
 pytestmark = pytest.mark.timeout(180)
 
-USERS = ["create", "delete", "partitions", "records", "configs", "alter", "cluster", "dtp", "elect", "acls", "proto"]
+USERS = [
+    "create", "delete", "partitions", "records", "configs", "alter", "cluster", "dtp", "elect", "acls", "proto", "kp",
+]
 NOT_REQUESTED = -2147483648
 DESCRIBE_ONLY = 1 << 8
 TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED = 29, 31
@@ -380,3 +382,39 @@ def test_protocol_answers(target: Secured) -> None:
         (allowed, 42, "Error due to duplicate config keys"),
         (allowed + "x", TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed."),
     ])
+
+
+def test_kafka_python_reports_denials(target: Secured) -> None:
+    """kafka-python's KafkaAdminClient raises Kafka's error per API; the grant makes the same call work."""
+    from kafka.admin import KafkaAdminClient, NewPartitions
+    from kafka.admin import NewTopic as KNewTopic
+    from kafka.errors import ClusterAuthorizationFailedError, TopicAuthorizationFailedError
+    from kafka.structs import TopicPartition as KTopicPartition
+
+    name, made = fresh("kp"), fresh("kp-new")
+    create_topic(target, name)
+    client = KafkaAdminClient(**target.pki.kafka_python("kp", target.tls))
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.create_topics([KNewTopic(made, 1, 1)])
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.delete_topics([name])
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.create_partitions({name: NewPartitions(2)})
+        with pytest.raises(ClusterAuthorizationFailedError):
+            client.elect_leaders(0, [KTopicPartition(name, 0)])
+        assert client.describe_cluster()["authorized_operations"] == []
+        [denied] = client.describe_topic_partitions([name])["topics"]
+        assert (denied["error_code"], denied["partitions"]) == (TOPIC_AUTHORIZATION_FAILED, [])
+        grant(target, "kp", ResourceType.TOPIC, name, AclOperation.DESCRIBE)  # the client looks up leaders first
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.delete_records({KTopicPartition(name, 0): 0})
+
+        grant(target, "kp", ResourceType.TOPIC, made, AclOperation.CREATE)
+        grant(target, "kp", ResourceType.TOPIC, name, AclOperation.ALTER, AclOperation.DELETE)
+        client.create_topics([KNewTopic(made, 1, 1)])
+        client.create_partitions({name: NewPartitions(2)})
+        client.delete_topics([name])
+        wait_for(lambda: name not in admin(target).list_topics(timeout=10).topics, timeout=20)
+    finally:
+        client.close()
