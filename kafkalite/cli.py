@@ -291,13 +291,14 @@ def apis() -> None:
 
 
 def _register_tools() -> None:
+    from kafkalite.tools.acls import acls
     from kafkalite.tools.conformance import conformance
     from kafkalite.tools.consume import consume
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
     from kafkalite.tools.topics import topics
 
-    for command in (topics, produce, consume, groups, conformance):
+    for command in (topics, produce, consume, groups, acls, conformance):
         main.add_command(command)
 
 

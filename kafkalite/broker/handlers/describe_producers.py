@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import denied_names
+from kafkalite.broker.acls import DENIED_MESSAGES, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.cluster import MAX_TOPIC_NAME, topic_name_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
 UNKNOWN_TOPIC_MESSAGE = "This server does not host this topic-partition."
-DENIED_MESSAGE = "Topic authorization failed."
 
 
 def invalid_topic_message(name: str) -> str | None:
@@ -52,7 +51,8 @@ async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[s
             topics.append(_refused(topic, ErrorCode.INVALID_TOPIC_EXCEPTION, invalid))
             continue
         if denied and topic.name in denied:
-            topics.append(_refused(topic, ErrorCode.TOPIC_AUTHORIZATION_FAILED, DENIED_MESSAGE))
+            code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            topics.append(_refused(topic, code, DENIED_MESSAGES[code]))
             continue
         for index in topic.partition_indexes:
             plog = ctx.state.cluster.partition(topic.name, index)

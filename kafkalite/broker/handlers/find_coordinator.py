@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import DENIED_ERRORS, authorized
+from kafkalite.broker.acls import DENIED_ERRORS, DENIED_MESSAGES, authorized
 from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -18,11 +18,6 @@ GROUP_KEY_TYPE = 0
 TRANSACTION_KEY_TYPE = 1
 #: The resource a key names, which the principal must DESCRIBE (KafkaApis.getCoordinator).
 KEY_RESOURCES = {GROUP_KEY_TYPE: ResourceType.GROUP, TRANSACTION_KEY_TYPE: ResourceType.TRANSACTIONAL_ID}
-#: Kafka's texts for the refusals (Errors' default messages).
-DENIED_MESSAGES = {
-    ResourceType.GROUP: "Group authorization failed.",
-    ResourceType.TRANSACTIONAL_ID: "Transactional Id authorization failed.",
-}
 
 
 def _answer(ctx: RequestContext, key_type: int, key: str, batched: bool = False) -> dict[str, Any]:
@@ -34,9 +29,9 @@ def _answer(ctx: RequestContext, key_type: int, key: str, batched: bool = False)
     """
     resource = KEY_RESOURCES.get(key_type)
     if resource is not None and ctx.state.acls.enabled and not authorized(ctx, Operation.DESCRIBE, resource, key):
-        message = "" if batched else DENIED_MESSAGES[resource]
-        return {"error_code": int(DENIED_ERRORS[resource]), "error_message": message, "node_id": -1, "host": "",
-                "port": -1}
+        code = DENIED_ERRORS[resource]
+        message = "" if batched else DENIED_MESSAGES[code]
+        return {"error_code": int(code), "error_message": message, "node_id": -1, "host": "", "port": -1}
     if key_type not in (GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE):
         return {"error_code": int(ErrorCode.INVALID_REQUEST),
                 "error_message": f"Unsupported key type {key_type}", "node_id": -1, "host": "", "port": -1}
