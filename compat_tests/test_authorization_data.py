@@ -1,22 +1,19 @@
 """ACLs enforced on the data, group and transaction APIs, seen through real clients' APIs.
 
-One broker with Kafka's StandardAuthorizer: its PLAINTEXT listener is the administrator
-(``super.users=User:ANONYMOUS``, as a Kafka broker whose plaintext listener is also the
-inter-broker one), its SSL listener requires client certificates, and each test connects there
-as a principal of its own (``User:CN=<name>``, a fresh certificate), so the ACLs one test grants
-never help another. Each test shows the refusal as the client reports it, then grants the ACL
-and shows the same call working.
+One broker with Kafka's StandardAuthorizer (compat_tests/authz_tls.py): its PLAINTEXT listener
+is the administrator (``super.users=User:ANONYMOUS``, as a Kafka broker whose plaintext listener
+is also the inter-broker one), its SSL listener requires client certificates, and each test
+connects there as a principal of its own (``User:CN=<name>``), so the ACLs one test grants never
+help another. Each test shows the refusal as the client reports it, then grants the ACL and
+shows the same call working.
 """
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,67 +27,35 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from compat_tests.brokerproc import BrokerProcess, free_port
+from compat_tests.authz_tls import Secured, TlsRawClient, start_secured
 from compat_tests.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
-AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _issue(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
-           issuer_key: ec.EllipticCurvePrivateKey, ca: bool = False,
-           sans: list[x509.GeneralName] | None = None) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(obj: x509.Certificate | ec.EllipticCurvePrivateKey) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+#: One client certificate (and so one principal, ``User:CN=<name>``) per test: no test's ACLs help another.
+USERS = ["producer", "kp-producer", "consumer", "kp-consumer", "metadata", "creator", "txn", "idempotent",
+         "groups", "offsets", "protocol"]
 
 
 @dataclass
 class SecuredBroker:
-    proc: BrokerProcess
-    ssl_bootstrap: str
-    directory: Path
-    ca_key: ec.EllipticCurvePrivateKey
+    secured: Secured
     _admin: AdminClient | None = None
+
+    @property
+    def plain(self) -> str:
+        return self.secured.plain
 
     def admin(self) -> AdminClient:
         """The administrator's client (kept: a destroyed client fails its pending futures)."""
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.proc.bootstrap})
+            self._admin = AdminClient({"bootstrap.servers": self.plain})
         return self._admin
 
-    def principal(self, prefix: str) -> Principal:
-        """A fresh client certificate: its principal is ``User:CN=<name>``, with no ACL yet."""
-        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _issue(_name(name), key, _name("authz CA"), self.ca_key)
-        (self.directory / f"{name}.pem").write_bytes(_pem(cert))
-        (self.directory / f"{name}.key").write_bytes(_pem(key))
-        return Principal(self, name)
+    def principal(self, user: str) -> Principal:
+        return Principal(self, user)
 
     def grant(self, principal: str, resource_type: ResourceType, name: str, *operations: AclOperation) -> None:
         bindings = [
@@ -105,7 +70,7 @@ class SecuredBroker:
             future.result(15)
 
     def produce(self, topic: str, count: int) -> None:
-        producer = Producer({"bootstrap.servers": self.proc.bootstrap})
+        producer = Producer({"bootstrap.servers": self.plain})
         for i in range(count):
             producer.produce(topic, value=f"v{i}".encode())
         assert producer.flush(15) == 0
@@ -121,20 +86,16 @@ class Principal:
         return f"User:CN={self.name}"
 
     def confluent(self, **extra: Any) -> dict[str, Any]:
-        d = self.broker.directory
-        return {
-            "bootstrap.servers": self.broker.ssl_bootstrap, "security.protocol": "SSL",
-            "ssl.ca.location": str(d / "ca.pem"), "ssl.certificate.location": str(d / f"{self.name}.pem"),
-            "ssl.key.location": str(d / f"{self.name}.key"), **extra,
-        }
+        secured = self.broker.secured
+        return {**secured.pki.confluent(self.name, secured.tls), **extra}
 
     def kafka_python(self, **extra: Any) -> dict[str, Any]:
-        d = self.broker.directory
-        return {
-            "bootstrap_servers": self.broker.ssl_bootstrap, "security_protocol": "SSL",
-            "ssl_cafile": str(d / "ca.pem"), "ssl_certfile": str(d / f"{self.name}.pem"),
-            "ssl_keyfile": str(d / f"{self.name}.key"), **extra,
-        }
+        secured = self.broker.secured
+        return {**secured.pki.kafka_python(self.name, secured.tls), **extra}
+
+    def raw(self) -> TlsRawClient:
+        secured = self.broker.secured
+        return TlsRawClient(secured.tls, secured.pki, self.name)
 
     def grant(self, resource_type: ResourceType, name: str, *operations: AclOperation) -> None:
         self.broker.grant(self.user, resource_type, name, *operations)
@@ -142,29 +103,9 @@ class Principal:
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
-    directory = tmp_path_factory.mktemp("authz-data")
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("authz CA")
-    ca = _issue(ca_name, ca_key, ca_name, ca_key, ca=True)
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server = _issue(_name("localhost"), server_key, ca_name, ca_key, sans=sans)
-    (directory / "ca.pem").write_bytes(_pem(ca))
-    (directory / "server.pem").write_bytes(_pem(server_key) + _pem(server) + _pem(ca))
-    ssl_port = free_port()
-    settings = {
-        "listeners": f"PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:{ssl_port}",
-        "ssl.keystore.location": str(directory / "server.pem"),
-        "ssl.truststore.location": str(directory / "ca.pem"),
-        "ssl.client.auth": "required",
-        "authorizer.class.name": AUTHORIZER,
-        "super.users": "User:ANONYMOUS",
-    }
-    overrides = [arg for key, value in settings.items() for arg in ("--override", f"{key}={value}")]
-    proc = BrokerProcess(directory / "data", extra_args=overrides)
-    proc.start()
-    yield SecuredBroker(proc, f"127.0.0.1:{ssl_port}", directory, ca_key)
-    if proc.alive():
-        proc.stop()
+    broker = start_secured("kafkalite", tmp_path_factory.mktemp("authz-data"), USERS)
+    yield SecuredBroker(broker)
+    broker.stop()
 
 
 def _deliver(conf: dict[str, Any], topic: str, count: int = 3) -> list[KafkaError | None]:
@@ -348,7 +289,7 @@ def test_transactional_id_needs_write(secured: SecuredBroker, topic_name: str) -
     producer.begin_transaction()
     producer.produce(topic_name, b"in a transaction")
     producer.commit_transaction(15)
-    reader = Consumer({"bootstrap.servers": secured.proc.bootstrap, "group.id": "reader",
+    reader = Consumer({"bootstrap.servers": secured.plain, "group.id": "reader",
                        "isolation.level": "read_committed"})
     reader.assign([TopicPartition(topic_name, 0, 0)])
     try:
@@ -378,7 +319,7 @@ def test_group_admin_apis(secured: SecuredBroker, topic_name: str) -> None:
     ivan = secured.principal("groups")
     seen, hidden = f"g-seen-{uuid.uuid4().hex[:6]}", f"g-hidden-{uuid.uuid4().hex[:6]}"
     for group in (seen, hidden):  # committed by the administrator: two empty groups
-        c = Consumer({"bootstrap.servers": secured.proc.bootstrap, "group.id": group})
+        c = Consumer({"bootstrap.servers": secured.plain, "group.id": group})
         c.commit(offsets=[TopicPartition(topic_name, 0, 0)], asynchronous=False)
         c.close()
     ivan.grant(ResourceType.GROUP, seen, AclOperation.DESCRIBE)
@@ -405,7 +346,7 @@ def test_offsets_of_undescribable_topics_are_refused(secured: SecuredBroker, top
     secured.create_topic(other)
     judy = secured.principal("offsets")
     group = f"g-{uuid.uuid4().hex[:8]}"
-    admin_consumer = Consumer({"bootstrap.servers": secured.proc.bootstrap, "group.id": group})
+    admin_consumer = Consumer({"bootstrap.servers": secured.plain, "group.id": group})
     admin_consumer.commit(offsets=[TopicPartition(topic_name, 0, 0), TopicPartition(other, 0, 0)], asynchronous=False)
     admin_consumer.close()
     judy.grant(ResourceType.GROUP, group, AclOperation.READ)
