@@ -453,6 +453,10 @@ def test_protocol_level_codes_and_order_as_kafka(secured: SecuredBroker, topic_n
         groups = {g["group_id"]: g for g in fetched_offsets["groups"]}
         assert groups["not-mine"]["error_code"] == 30 and groups["not-mine"]["topics"] == []
         assert _codes(groups[group], "topics", "partitions") == {allowed: [0], hidden: [29]}
+        # Before v2 there is no group-level error: each requested partition carries it.
+        old_version = _call(client, "OffsetFetch", 1, {"group_id": "not-mine", "topics": [
+            {"name": allowed, "partition_indexes": [0]}]})
+        assert _codes(old_version, "topics", "partitions") == {allowed: [30]}
         # DescribeProducers: READ; DescribeTransactions: DESCRIBE on the transactional id.
         producers = _call(client, "DescribeProducers", 0, {"topics": [
             {"name": n, "partition_indexes": [0]} for n in (allowed, described)]})
