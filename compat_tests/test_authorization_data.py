@@ -28,18 +28,15 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from compat_tests.authz_tls import Secured, TlsRawClient, start_secured
+from compat_tests.authz_tls import Secured, start_secured
 from compat_tests.conftest import wait_for
-from compat_tests.rawclient import RawClient
-from kafkalite.conformance import wire
-from kafkalite.protocol.codec import message_classes
 
 pytestmark = pytest.mark.timeout(120)
 
 
 #: One client certificate (and so one principal, ``User:CN=<name>``) per test: no test's ACLs help another.
 USERS = ["producer", "kp-producer", "consumer", "kp-consumer", "metadata", "creator", "txn", "idempotent",
-         "groups", "offsets", "protocol"]
+         "groups", "offsets"]
 
 
 @dataclass
@@ -95,10 +92,6 @@ class Principal:
     def kafka_python(self, **extra: Any) -> dict[str, Any]:
         secured = self.broker.secured
         return {**secured.pki.kafka_python(self.name, secured.tls), **extra}
-
-    def raw(self) -> TlsRawClient:
-        secured = self.broker.secured
-        return TlsRawClient(secured.tls, secured.pki, self.name)
 
     def grant(self, resource_type: ResourceType, name: str, *operations: AclOperation) -> None:
         self.broker.grant(self.user, resource_type, name, *operations)
@@ -367,100 +360,3 @@ def test_offsets_of_undescribable_topics_are_refused(secured: SecuredBroker, top
         c.close()
 
 
-
-def _call(client: RawClient, name: str, version: int, body: dict[str, Any]) -> dict[str, Any]:
-    """One request built from JSON (the conformance suite's form), its answer as JSON."""
-    request = wire.build_request(name, version, body)
-    classes = message_classes(wire.api_key(name))
-    assert classes is not None
-    return wire.response_to_json(client.call(request, classes[1]))
-
-
-def _produce(topic_data: list[dict[str, Any]], transactional_id: str | None = None) -> dict[str, Any]:
-    return {"acks": -1, "timeout_ms": 5000, "transactional_id": transactional_id, "topic_data": topic_data}
-
-
-def _codes(response: dict[str, Any], topics: str = "responses", partitions: str = "partition_responses",
-           name: str = "name", code: str = "error_code") -> dict[str, list[int]]:
-    return {t[name]: [p[code] for p in t[partitions]] for t in response[topics]}
-
-
-def test_protocol_level_codes_and_order_as_kafka(secured: SecuredBroker, topic_name: str) -> None:
-    """The exact codes, and which check wins, as recorded live from Kafka 4.4 configured the same way."""
-    allowed, described, hidden, missing = (f"{topic_name}-{s}" for s in ("allowed", "described", "hidden", "missing"))
-    for name in (allowed, described, hidden):
-        secured.create_topic(name)
-    secured.produce(allowed, 1)
-    who = secured.principal("protocol")
-    group, txn_id = f"g-{topic_name}", f"tx-{topic_name}"
-    who.grant(ResourceType.TOPIC, allowed, AclOperation.READ, AclOperation.WRITE)
-    who.grant(ResourceType.TOPIC, described, AclOperation.DESCRIBE)
-    who.grant(ResourceType.GROUP, group, AclOperation.READ)
-    who.grant(ResourceType.TRANSACTIONAL_ID, txn_id, AclOperation.WRITE)
-    with RawClient(secured.plain) as admin:
-        listed = _call(admin, "Metadata", 12, {"topics": None, "allow_auto_topic_creation": False})
-    ids = {t["name"]: t["topic_id"] for t in listed["topics"]}
-    one = {"$records": {"records": [{"value": "x"}]}}
-    with who.raw() as client:
-        # Produce: WRITE checked before existence (a missing topic is not disclosed); by id, an id
-        # nobody knows stays UNKNOWN_TOPIC_ID.
-        four = (allowed, described, hidden, missing)
-        produced = _call(client, "Produce", 9, _produce(
-            [{"name": n, "partition_data": [{"index": 0, "records": one}]} for n in four]))
-        assert _codes(produced) == {allowed: [0], described: [29], hidden: [29], missing: [29]}
-        by_id = _call(client, "Produce", 13, _produce([
-            {"topic_id": {"$uuid": str(i)}, "partition_data": [{"index": 0, "records": one}]}
-            for i in (ids[allowed], ids[hidden], "00000000-0000-0000-0000-00000000abcd")]))
-        assert [t["partition_responses"][0]["error_code"] for t in by_id["responses"]] == [0, 29, 100]
-        # Transactional records need WRITE on the transactional id: the whole request is refused.
-        txn = {"$records": {"records": [{"value": "t"}], "producer_id": 7, "producer_epoch": 0, "base_sequence": 0,
-                            "transactional": True}}
-        refused = _call(client, "Produce", 9, _produce(
-            [{"name": allowed, "partition_data": [{"index": 0, "records": txn}]}], "not-mine"))
-        assert _codes(refused) == {allowed: [53]}
-        # Fetch: READ per topic; a follower (replica id 0+) needs CLUSTER_ACTION for everything.
-        fetch = {"max_wait_ms": 0, "min_bytes": 1, "max_bytes": 100000, "isolation_level": 0, "session_id": 0,
-                 "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "", "topics": [
-                     {"topic": n, "partitions": [{"partition": 0, "fetch_offset": 0, "partition_max_bytes": 10000}]}
-                     for n in (allowed, described, missing)]}
-        fetched = _call(client, "Fetch", 12, {"replica_id": -1, **fetch})
-        assert _codes(fetched, partitions="partitions", name="topic") == {allowed: [0], described: [29],
-                                                                          missing: [29]}
-        follower = _call(client, "Fetch", 12, {"replica_id": 1, **fetch})
-        assert {c for cs in _codes(follower, partitions="partitions", name="topic").values() for c in cs} == {29}
-        # Metadata by topic id: the id is answered, the name is not.
-        metadata = _call(client, "Metadata", 12, {"topics": [{"topic_id": {"$uuid": str(ids[hidden])}, "name": None}],
-                                                  "allow_auto_topic_creation": False,
-                                                  "include_topic_authorized_operations": True})
-        [answer] = metadata["topics"]
-        assert (answer["error_code"], answer["name"], answer["topic_id"]) == (29, None, str(ids[hidden]))
-        # AddPartitionsToTxn (client versions): refused topics fail the whole transaction's additions;
-        # the others are OPERATION_NOT_ATTEMPTED; internal topics are never WRITE-able.
-        added = _call(client, "AddPartitionsToTxn", 3, {
-            "v3_and_below_transactional_id": txn_id, "v3_and_below_producer_id": 1, "v3_and_below_producer_epoch": 0,
-            "v3_and_below_topics": [{"name": n, "partitions": [0]} for n in (allowed, hidden, "__consumer_offsets")]})
-        assert _codes(added, "results_by_topic_v3_and_below", "results_by_partition",
-                      code="partition_error_code") == {allowed: [55], hidden: [29], "__consumer_offsets": [29]}
-        broker_only = _call(client, "AddPartitionsToTxn", 4, {"transactions": [
-            {"transactional_id": txn_id, "producer_id": 1, "producer_epoch": 0, "verify_only": True,
-             "topics": [{"name": allowed, "partitions": [0]}]}]})
-        assert broker_only["error_code"] == 31  # v4 comes from brokers: CLUSTER_ACTION
-        # OffsetFetch (v8): a group it may not DESCRIBE is refused; named topics it may not DESCRIBE
-        # are answered TOPIC_AUTHORIZATION_FAILED.
-        fetched_offsets = _call(client, "OffsetFetch", 8, {"require_stable": False, "groups": [
-            {"group_id": group, "topics": [{"name": n, "partition_indexes": [0]} for n in (allowed, hidden)]},
-            {"group_id": "not-mine", "topics": None}]})
-        groups = {g["group_id"]: g for g in fetched_offsets["groups"]}
-        assert groups["not-mine"]["error_code"] == 30 and groups["not-mine"]["topics"] == []
-        assert _codes(groups[group], "topics", "partitions") == {allowed: [0], hidden: [29]}
-        # Before v2 there is no group-level error: each requested partition carries it.
-        old_version = _call(client, "OffsetFetch", 1, {"group_id": "not-mine", "topics": [
-            {"name": allowed, "partition_indexes": [0]}]})
-        assert _codes(old_version, "topics", "partitions") == {allowed: [30]}
-        # DescribeProducers: READ; DescribeTransactions: DESCRIBE on the transactional id.
-        producers = _call(client, "DescribeProducers", 0, {"topics": [
-            {"name": n, "partition_indexes": [0]} for n in (allowed, described)]})
-        assert _codes(producers, "topics", "partitions") == {allowed: [0], described: [29]}
-        described_txns = _call(client, "DescribeTransactions", 0, {"transactional_ids": [txn_id, "not-mine"]})
-        assert [(s["transactional_id"], s["error_code"]) for s in described_txns["transaction_states"]] == [
-            (txn_id, 105), ("not-mine", 53)]
