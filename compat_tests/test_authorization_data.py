@@ -1,6 +1,7 @@
 """ACLs enforced on the data, group and transaction APIs, seen through real clients' APIs.
 
-One broker with Kafka's StandardAuthorizer (compat_tests/authz_tls.py): its PLAINTEXT listener
+Each test runs on kafkalite and on Apache Kafka 4.4 configured the same way. One broker per
+module with Kafka's StandardAuthorizer (compat_tests/authz_tls.py): its PLAINTEXT listener
 is the administrator (``super.users=User:ANONYMOUS``, as a Kafka broker whose plaintext listener
 is also the inter-broker one), its SSL listener requires client certificates, and each test
 connects there as a principal of its own (``User:CN=<name>``), so the ACLs one test grants never
@@ -20,6 +21,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
+    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
@@ -30,6 +32,7 @@ from confluent_kafka.admin import (
 
 from compat_tests.authz_tls import Secured, start_secured
 from compat_tests.conftest import wait_for
+from kafkalite.conformance.reference import java_available
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -64,6 +67,11 @@ class SecuredBroker:
         ]
         for future in self.admin().create_acls(bindings).values():
             future.result(15)
+        # Kafka's authorizer has a binding a moment after CreateAcls answers.
+        flt = AclBindingFilter(resource_type, name, ResourcePatternType.LITERAL, principal, None, AclOperation.ANY,
+                               AclPermissionType.ANY)
+        wait_for(lambda: len(self.admin().describe_acls(flt).result(15)) >= len(operations), timeout=20)
+        time.sleep(0.2 if self.secured.kind == "kafka" else 0)
 
     def create_topic(self, name: str) -> None:
         for future in self.admin().create_topics([NewTopic(name, 1, 1)]).values():
@@ -97,9 +105,12 @@ class Principal:
         self.broker.grant(self.user, resource_type, name, *operations)
 
 
-@pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
-    broker = start_secured("kafkalite", tmp_path_factory.mktemp("authz-data"), USERS)
+@pytest.fixture(scope="module", params=["kafkalite", "kafka"])
+def secured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
+    """kafkalite, and Apache Kafka 4.4 configured the same way (skipped without java and mvn)."""
+    if request.param == "kafka" and not java_available():
+        pytest.skip("Apache Kafka needs java and mvn on PATH")
+    broker = start_secured(request.param, tmp_path_factory.mktemp(f"authz-data-{request.param}"), USERS)
     yield SecuredBroker(broker)
     broker.stop()
 
