@@ -84,7 +84,7 @@ def group_operations(requested: bool) -> int:
 
 
 def described_cluster_operations(ctx: Any, requested: bool) -> int:
-    """Metadata's (v8-v10) ``cluster_authorized_operations``: 0 unless the principal may DESCRIBE the cluster.
+    """``cluster_authorized_operations`` of Metadata (v8-v10) and DescribeCluster: 0 without DESCRIBE on the cluster.
 
     Kafka answers the bit field only to a principal allowed to describe the cluster (KafkaApis).
     """

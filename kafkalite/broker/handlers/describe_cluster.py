@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import authorized_cluster
-from kafkalite.broker.authorized_operations import operations_for
-from kafkalite.broker.authorizer import CLUSTER_NAME, Operation, ResourceType
+from kafkalite.broker.authorized_operations import described_cluster_operations
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -47,11 +45,8 @@ async def handle_describe_cluster(ctx: RequestContext, request: Any) -> dict[str
         "cluster_id": state.cluster.cluster_id,
         "controller_id": node,
         "brokers": [{"broker_id": node, "host": host, "port": port, "rack": None, "is_fenced": False}],
-        "cluster_authorized_operations": _operations(ctx, request.include_cluster_authorized_operations),
+        "cluster_authorized_operations": described_cluster_operations(
+            ctx, request.include_cluster_authorized_operations
+        ),
     }
 
-
-def _operations(ctx: RequestContext, requested: bool) -> int:
-    if requested and not authorized_cluster(ctx, Operation.DESCRIBE):
-        return 0
-    return operations_for(ctx, ResourceType.CLUSTER, CLUSTER_NAME, requested)
