@@ -10,7 +10,7 @@ does: an unsecured JWS (header ``alg: none``, empty signature), a string princip
 OAuthBearerLoginModule JAAS entry.
 
 A refused token is answered, as Kafka does, with an error challenge ``{"status":"invalid_token"}``
-(or ``insufficient_scope`` with the missing scope); the client then sends ``^A`` and the exchange
+(or ``insufficient_scope`` with the required scope list, ``[a, b]`` as Java prints it); the client then sends ``^A`` and the exchange
 fails with that JSON as the message. A message that is not valid OAUTHBEARER fails at once with
 ``MechanismError`` (the connection words it as Kafka's generic credentials message).
 """
@@ -138,7 +138,7 @@ def validate_unsecured(token: str, options: Mapping[str, str], now_ms: int) -> U
             raise InvalidToken(
                 f"The provided scope ({scope}) was missing a required scope ({element}). "
                 f"All required scope elements: {required_scope}",
-                scope=element,
+                scope="[" + ", ".join(required_scope) + "]",  # Kafka names the whole required list (Java's toString)
             )
     return UnsecuredToken(principal, scope, expires_ms, start_ms)
 

@@ -197,7 +197,8 @@ class SaslConnection:
                 "session_lifetime_ms": 0,
             }
         lifetime = self._complete(now_ms) if self.server.complete else 0
-        return {"error_code": NONE, "error_message": None, "auth_bytes": challenge, "session_lifetime_ms": lifetime}
+        # Kafka's answer carries an empty (not null) error message on success.
+        return {"error_code": NONE, "error_message": "", "auth_bytes": challenge, "session_lifetime_ms": lifetime}
 
     def raw_token(self, token: bytes, now_ms: int) -> bytes:
         """A bare token after a v0 handshake: the bytes to send back (size-prefixed by the connection).
