@@ -8,7 +8,6 @@ wrong passwords, expired or under-scoped OAUTHBEARER tokens, SASL requests after
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
 from collections.abc import Iterator
@@ -71,7 +70,7 @@ class Raw(RawClient):
             return self.sock.recv(1) == b""
         except ConnectionResetError:
             return True
-        except socket.timeout:
+        except TimeoutError:
             return False
 
 

@@ -10,7 +10,8 @@ does: an unsecured JWS (header ``alg: none``, empty signature), a string princip
 OAuthBearerLoginModule JAAS entry.
 
 A refused token is answered, as Kafka does, with an error challenge ``{"status":"invalid_token"}``
-(or ``insufficient_scope`` with the required scope list, ``[a, b]`` as Java prints it); the client then sends ``^A`` and the exchange
+(or ``insufficient_scope`` with the required scope list,
+``[a, b]`` as Java prints it); the client then sends ``^A`` and the exchange
 fails with that JSON as the message. A message that is not valid OAUTHBEARER fails at once with
 ``MechanismError`` (the connection words it as Kafka's generic credentials message).
 """
