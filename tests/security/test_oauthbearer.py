@@ -52,7 +52,8 @@ def test_malformed_client_messages_are_mechanism_errors(raw: bytes) -> None:
 def test_valid_token_principal_scope_lifetime() -> None:
     valid = validate_unsecured(token(scope="a b"), {}, NOW_MS)
     assert (valid.principal, valid.scope, valid.lifetime_ms) == ("alice", ["a", "b"], NOW_MS + 600_000)
-    listed = validate_unsecured(token(scope=["a"], user="bob"), {"unsecuredValidatorPrincipalClaimName": "user"}, NOW_MS)
+    options = {"unsecuredValidatorPrincipalClaimName": "user"}
+    listed = validate_unsecured(token(scope=["a"], user="bob"), options, NOW_MS)
     assert (listed.principal, listed.scope) == ("bob", ["a"])
 
 
