@@ -6,6 +6,7 @@ Brokers come from compat_tests/secure.py (a PLAINTEXT listener first, then the S
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
 from compat_tests.secure import SecureBroker, confluent_conf, kafka_python_conf, start_secure_broker
 
@@ -114,3 +116,35 @@ def test_sasl_listener_and_plaintext_listener_coexist(sasl_broker: SecureBroker,
     assert md.brokers[1].port == sasl_broker.ports["PLAINTEXT"]
     md = AdminClient(confluent_conf(sasl_broker, "SASL_PLAINTEXT", "PLAIN", "admin")).list_topics(timeout=10)
     assert md.brokers[1].port == sasl_broker.ports["SASL_PLAINTEXT"]
+
+
+def _port_with_plus_two_free() -> int:
+    """A free port whose port + 2 is free too (--sasl-plain-user opens SASL_PLAINTEXT there)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 2))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port pair")
+
+
+def test_serve_sasl_plain_user_shortcut(tmp_path: Path, topic_name: str) -> None:
+    proc = BrokerProcess(
+        tmp_path / "data", port=_port_with_plus_two_free(),
+        extra_args=["--sasl-plain-user", "alice:alice-pw", "--sasl-plain-user", "bob:bob-pw"],
+    )
+    proc.start()
+    try:
+        assert proc.proc is not None and proc.proc.stdout is not None
+        printed = "".join(proc.proc.stdout.readline() for _ in range(5))
+        address = f"127.0.0.1:{proc.port + 2}"
+        assert f"bootstrap.servers={address} security.protocol=SASL_PLAINTEXT sasl.mechanism=PLAIN" in printed
+        conf = confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "bob-pw")
+        assert _round_trip(conf, topic_name, 3) == [b"v0", b"v1", b"v2"]
+        with pytest.raises(KafkaException):
+            AdminClient(confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "alice-pw")).list_topics(timeout=2)
+    finally:
+        assert proc.stop() == 0
