@@ -18,7 +18,14 @@ from confluent_kafka.admin import AdminClient
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
-from compat_tests.secure import SecureBroker, confluent_conf, kafka_python_conf, start_secure_broker
+from compat_tests.secure import (
+    SecureBroker,
+    aiokafka_conf,
+    confluent_conf,
+    kafka_python_conf,
+    kafka_python_token_provider,
+    start_secure_broker,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -148,3 +155,47 @@ def test_serve_sasl_plain_user_shortcut(tmp_path: Path, topic_name: str) -> None
             AdminClient(confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "alice-pw")).list_topics(timeout=2)
     finally:
         assert proc.stop() == 0
+
+
+@pytest.mark.parametrize("listener", ["SASL_PLAINTEXT", "SASL_SSL"])
+@pytest.mark.parametrize("mechanism", ["PLAIN", "OAUTHBEARER"])
+def test_aiokafka_round_trip(sasl_broker: SecureBroker, listener: str, mechanism: str, topic_name: str) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    async def run() -> list[bytes]:
+        conf = aiokafka_conf(sasl_broker, listener, mechanism, "alice")
+        producer = AIOKafkaProducer(**conf)
+        await producer.start()
+        try:
+            for i in range(3):
+                await producer.send_and_wait(topic_name, f"a{i}".encode())
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(topic_name, **conf, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            got: list[bytes] = []
+            async with asyncio.timeout(20):
+                async for message in consumer:
+                    got.append(message.value)
+                    if len(got) == 3:
+                        break
+            return got
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(run()) == [b"a0", b"a1", b"a2"]
+
+
+def test_kafka_python_expired_token_is_refused(sasl_broker: SecureBroker, caplog: pytest.LogCaptureFixture) -> None:
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError as KPError
+
+    conf = kafka_python_conf(sasl_broker, "SASL_PLAINTEXT", "OAUTHBEARER", "alice")
+    conf["sasl_oauth_token_provider"] = kafka_python_token_provider("alice", lifetime_s=-60, issued_at=time.time() - 120)
+    with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
+        KafkaProducer(**conf, max_block_ms=2000)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any('{"status":"invalid_token"}' in m for m in messages), messages
