@@ -309,8 +309,9 @@ def _register_tools() -> None:
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
     from kafkalite.tools.topics import topics
+    from kafkalite.tools.users import users
 
-    for command in (topics, produce, consume, groups, conformance):
+    for command in (topics, produce, consume, groups, conformance, users):
         main.add_command(command)
 
 
