@@ -194,8 +194,46 @@ def test_kafka_python_expired_token_is_refused(sasl_broker: SecureBroker, caplog
     from kafka.errors import KafkaError as KPError
 
     conf = kafka_python_conf(sasl_broker, "SASL_PLAINTEXT", "OAUTHBEARER", "alice")
-    conf["sasl_oauth_token_provider"] = kafka_python_token_provider("alice", lifetime_s=-60, issued_at=time.time() - 120)
+    expired = kafka_python_token_provider("alice", lifetime_s=-60, issued_at=time.time() - 120)
+    conf["sasl_oauth_token_provider"] = expired
     with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
         KafkaProducer(**conf, max_block_ms=2000)
     messages = [r.getMessage() for r in caplog.records]
     assert any('{"status":"invalid_token"}' in m for m in messages), messages
+
+
+def test_signed_oauthbearer_tokens_against_a_jwks(tmp_path: Path, topic_name: str,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """OAuthBearerValidatorCallbackHandler + a file: JWKS; kafka-python sends signed tokens."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError as KPError
+
+    from tests.security.test_oauth_jwks import KEY, OTHER, signed, write_jwks
+
+    url = write_jwks(tmp_path / "jwks.json")
+    broker = start_secure_broker(tmp_path, mechanisms=("OAUTHBEARER",), overrides={
+        "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+        "sasl.oauthbearer.jwks.endpoint.url": url,
+        "sasl.oauthbearer.expected.audience": "kafka",
+        "sasl.oauthbearer.expected.issuer": "idp",
+    })
+    try:
+        from kafka.net.sasl.oauth import AbstractTokenProvider
+
+        class Provider(AbstractTokenProvider):  # type: ignore[misc]
+            def __init__(self, key: object) -> None:
+                self.key = key
+
+            def token(self) -> str:
+                return signed(self.key)  # type: ignore[arg-type]
+
+        conf = kafka_python_conf(broker, "SASL_PLAINTEXT", "OAUTHBEARER", "alice")
+        producer = KafkaProducer(**{**conf, "sasl_oauth_token_provider": Provider(KEY)})
+        producer.send(topic_name, b"signed").get(timeout=20)
+        producer.close()
+        with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
+            KafkaProducer(**{**conf, "sasl_oauth_token_provider": Provider(OTHER)}, max_block_ms=2000)
+        assert any('{"status":"invalid_token"}' in r.getMessage() for r in caplog.records)
+    finally:
+        assert broker.stop() == 0
