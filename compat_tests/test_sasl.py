@@ -107,7 +107,7 @@ def test_kafka_python_wrong_password(sasl_broker: SecureBroker, caplog: pytest.L
 
     conf = kafka_python_conf(sasl_broker, "SASL_PLAINTEXT", "PLAIN", "bob", "nope")
     with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
-        KafkaProducer(**conf, max_block_ms=2000)
+        KafkaProducer(**conf, max_block_ms=2000, bootstrap_timeout_ms=3000)
     messages = [r.getMessage() for r in caplog.records]
     assert any(
         "SaslAuthenticationFailedError" in m and "Authentication failed: Invalid username or password" in m
@@ -197,7 +197,7 @@ def test_kafka_python_expired_token_is_refused(sasl_broker: SecureBroker, caplog
     expired = kafka_python_token_provider("alice", lifetime_s=-60, issued_at=time.time() - 120)
     conf["sasl_oauth_token_provider"] = expired
     with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
-        KafkaProducer(**conf, max_block_ms=2000)
+        KafkaProducer(**conf, max_block_ms=2000, bootstrap_timeout_ms=3000)
     messages = [r.getMessage() for r in caplog.records]
     assert any('{"status":"invalid_token"}' in m for m in messages), messages
 
@@ -233,7 +233,8 @@ def test_signed_oauthbearer_tokens_against_a_jwks(tmp_path: Path, topic_name: st
         producer.send(topic_name, b"signed").get(timeout=20)
         producer.close()
         with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
-            KafkaProducer(**{**conf, "sasl_oauth_token_provider": Provider(OTHER)}, max_block_ms=2000)
+            refused = {**conf, "sasl_oauth_token_provider": Provider(OTHER)}
+            KafkaProducer(**refused, max_block_ms=2000, bootstrap_timeout_ms=3000)
         assert any('{"status":"invalid_token"}' in r.getMessage() for r in caplog.records)
     finally:
         assert broker.stop() == 0
