@@ -238,3 +238,34 @@ def test_signed_oauthbearer_tokens_against_a_jwks(tmp_path: Path, topic_name: st
         assert any('{"status":"invalid_token"}' in r.getMessage() for r in caplog.records)
     finally:
         assert broker.stop() == 0
+
+
+def test_sasl_principal_is_the_acl_principal(tmp_path: Path, topic_name: str) -> None:
+    """The SASL login names the principal ACLs see: alice is denied until admin (a super user) grants her."""
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        NewTopic,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    broker = start_secure_broker(tmp_path, overrides={
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:admin",
+    })
+    try:
+        alice = AdminClient(confluent_conf(broker, "SASL_PLAINTEXT", "PLAIN", "alice"))
+        admin = AdminClient(confluent_conf(broker, "SASL_PLAINTEXT", "PLAIN", "admin"))
+        denied = alice.create_topics([NewTopic(f"{topic_name}-a", 1, 1)])[f"{topic_name}-a"]
+        with pytest.raises(KafkaException) as info:
+            denied.result(10)
+        assert info.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        admin.create_topics([NewTopic(f"{topic_name}-b", 1, 1)])[f"{topic_name}-b"].result(10)
+        grant = AclBinding(ResourceType.TOPIC, topic_name, ResourcePatternType.PREFIXED, "User:alice", "*",
+                           AclOperation.CREATE, AclPermissionType.ALLOW)
+        admin.create_acls([grant])[grant].result(10)
+        alice.create_topics([NewTopic(f"{topic_name}-c", 1, 1)])[f"{topic_name}-c"].result(10)
+    finally:
+        assert broker.stop() == 0
