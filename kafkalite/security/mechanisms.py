@@ -124,6 +124,12 @@ def build_listener_config(
     reauth: dict[str, int] = {}
     for mechanism in listener_mechanisms(listener, setting):
         reauth[mechanism] = reauth_ms(mechanism, setting)
+        handler = setting(f"{mechanism.lower()}.sasl.server.callback.handler.class")
+        if handler and mechanism != "OAUTHBEARER":  # a custom check (LDAP...) must not silently become JAAS users
+            raise MechanismConfigError(
+                f"listener.name.{listener.lower()}.{mechanism.lower()}.sasl.server.callback.handler.class={handler} "
+                f"is not supported: kafkalite checks {mechanism} with Kafka's default handler"
+            )
         if mechanism == "PLAIN":
             users = plain_users(jaas_options(listener, mechanism, setting, required=True))
             factories[mechanism] = _plain_factory(users)
