@@ -124,6 +124,8 @@ class BrokerConnection(asyncio.Protocol):
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
+        if self._closing:  # nothing more will be served (a failed login, shutdown, idle close)
+            return
         self.last_active = monotonic()
         try:
             frames = self._decoder.feed(data)
@@ -317,10 +319,8 @@ class BrokerConnection(asyncio.Protocol):
         The delay slows down password guessing; the connection reads nothing more meanwhile.
         """
         log.warning("closing connection from %s: SASL authentication failed: %s", self.peer, sasl.failure)
-        self._closing = True
-        self._queue.clear()
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.pause_reading()
+        self._closing = True  # from here on received bytes are dropped (data_received); the client's
+        self._queue.clear()  # hang-up is still seen, which ends the linger below at once
         if sasl.close_after:
             await asyncio.sleep(sasl.close_after / 1000)
         transport = self._transport
