@@ -198,3 +198,24 @@ def test_credentials_survive_restart(tmp_path: Path) -> None:
         assert authentication_errors(sasl, "SCRAM-SHA-256", "later", "wrong")
     finally:
         broker.stop()
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_confluent_over_sasl_ssl(tmp_path: Path, mechanism: str) -> None:
+    broker = start_secure_broker(tmp_path, listeners=("SASL_SSL",), mechanisms=MECHANISMS, users=NO_PLAIN_USERS,
+                                 extra_args=add_scram_args(INITIAL))
+    try:
+        conf = confluent_conf(broker, "SASL_SSL", mechanism, "alice", "alice-secret")
+        producer = Producer(conf)
+        producer.produce(topic(), b"over tls")
+        assert producer.flush(20) == 0
+        errors: list[KafkaError] = []
+        bad = Producer({**confluent_conf(broker, "SASL_SSL", mechanism, "alice", "wrong"), "error_cb": errors.append})
+
+        def failed() -> bool:
+            bad.poll(0.2)
+            return any(e.code() == KafkaError._AUTHENTICATION for e in errors)
+
+        wait_for(failed, timeout=20, what="an authentication error over SASL_SSL")
+    finally:
+        broker.stop()
