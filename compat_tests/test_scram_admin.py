@@ -199,3 +199,14 @@ def test_bad_add_scram_stops_the_broker(own_broker: BrokerProcess) -> None:
     assert "You must supply one of 'password' or 'saltedpassword' to add-scram" in own_broker.log_text() + str(
         info.value
     )
+
+
+def test_add_scram_flag_adds_to_the_setting_in_server_properties(own_broker: BrokerProcess, tmp_path: Any) -> None:
+    config = tmp_path / "server.properties"
+    config.write_text("kafkalite.add.scram=SCRAM-SHA-512=[name=fromfile,password=a,iterations=4096]\n")
+    own_broker.extra_args = ["--config", str(config), "--add-scram", "SCRAM-SHA-256=[name=fromflag,password=b]"]
+    own_broker.start()
+    admin = AdminClient({"bootstrap.servers": own_broker.bootstrap})
+    assert described(admin, "fromfile") == {"SCRAM_SHA_512": 4096}
+    assert described(admin, "fromflag") == {"SCRAM_SHA_256": 4096}
+    own_broker.stop()

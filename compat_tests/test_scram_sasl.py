@@ -39,13 +39,8 @@ def add_scram_args(entries: list[str]) -> list[str]:
 
 
 def start(tmp_path: Path, data_dir: Path | None = None) -> SecureBroker:
-    try:
-        return start_secure_broker(tmp_path, mechanisms=MECHANISMS, users=NO_PLAIN_USERS,
-                                   extra_args=add_scram_args(INITIAL), data_dir=data_dir)
-    except RuntimeError as exc:  # until the sasl branch's listener is merged
-        if "SASL listeners are not supported yet" in str(exc):
-            pytest.skip("this build has no SASL listener yet")
-        raise
+    return start_secure_broker(tmp_path, mechanisms=MECHANISMS, users=NO_PLAIN_USERS,
+                               extra_args=add_scram_args(INITIAL), data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -201,5 +196,26 @@ def test_credentials_survive_restart(tmp_path: Path) -> None:
         assert confluent_round_trip(sasl, "SCRAM-SHA-256", "later", "later-pw") == [b"m0", b"m1", b"m2"]
         assert confluent_round_trip(sasl, "SCRAM-SHA-512", "alice", "alice-secret") == [b"m0", b"m1", b"m2"]
         assert authentication_errors(sasl, "SCRAM-SHA-256", "later", "wrong")
+    finally:
+        broker.stop()
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_confluent_over_sasl_ssl(tmp_path: Path, mechanism: str) -> None:
+    broker = start_secure_broker(tmp_path, listeners=("SASL_SSL",), mechanisms=MECHANISMS, users=NO_PLAIN_USERS,
+                                 extra_args=add_scram_args(INITIAL))
+    try:
+        conf = confluent_conf(broker, "SASL_SSL", mechanism, "alice", "alice-secret")
+        producer = Producer(conf)
+        producer.produce(topic(), b"over tls")
+        assert producer.flush(20) == 0
+        errors: list[KafkaError] = []
+        bad = Producer({**confluent_conf(broker, "SASL_SSL", mechanism, "alice", "wrong"), "error_cb": errors.append})
+
+        def failed() -> bool:
+            bad.poll(0.2)
+            return any(e.code() == KafkaError._AUTHENTICATION for e in errors)
+
+        wait_for(failed, timeout=20, what="an authentication error over SASL_SSL")
     finally:
         broker.stop()
