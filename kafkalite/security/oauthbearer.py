@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kafkalite.security.sasl import SaslAuthenticationFailed
+from kafkalite.security.sasl import MechanismError, SaslAuthenticationFailed
 
 SEPARATOR = "\x01"
 _CLIENT_FIRST = re.compile(
@@ -34,11 +34,6 @@ _CLIENT_FIRST = re.compile(
     re.DOTALL,
 )
 _AUTH = re.compile(r"(?P<scheme>\w+) +(?P<token>[-_.a-zA-Z0-9]+)")
-
-
-class MechanismError(SaslAuthenticationFailed):
-    """A malformed exchange (Java's SaslException): the client is told only the generic message
-    ``Authentication failed during authentication due to invalid credentials with SASL mechanism X``."""
 
 
 class InvalidToken(Exception):

@@ -20,6 +20,11 @@ class SaslAuthenticationFailed(Exception):
     (e.g. ``Authentication failed: Invalid username or password`` for PLAIN)."""
 
 
+class MechanismError(SaslAuthenticationFailed):
+    """A malformed exchange (Java's SaslException): the client is told only the generic message
+    ``Authentication failed during authentication due to invalid credentials with SASL mechanism X``."""
+
+
 class SaslServer(Protocol):
     """One authentication attempt with one mechanism (a new object for each attempt)."""
 

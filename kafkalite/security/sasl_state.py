@@ -221,7 +221,7 @@ class SaslConnection:
 
     def _evaluate(self, token: bytes, now_ms: int) -> bytes:
         assert self.server is not None
-        from kafkalite.security.oauthbearer import MechanismError
+        from kafkalite.security.sasl import MechanismError
 
         try:
             challenge = self.server.evaluate(token)

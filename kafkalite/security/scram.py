@@ -27,8 +27,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from kafkalite.security.oauthbearer import MechanismError
-from kafkalite.security.sasl import CredentialLookup, SaslAuthenticationFailed, ScramCredential
+from kafkalite.security.sasl import CredentialLookup, MechanismError, SaslAuthenticationFailed, ScramCredential
 
 #: Kafka's ScramMechanism: (hashlib name, wire type in the Describe/AlterUserScramCredentials APIs).
 MECHANISMS: dict[str, tuple[str, int]] = {"SCRAM-SHA-256": ("sha256", 1), "SCRAM-SHA-512": ("sha512", 2)}

@@ -10,12 +10,11 @@ import pytest
 
 from kafkalite.security.oauthbearer import (
     InvalidToken,
-    MechanismError,
     OAuthBearerServer,
     parse_client_first,
     validate_unsecured,
 )
-from kafkalite.security.sasl import SaslAuthenticationFailed
+from kafkalite.security.sasl import MechanismError, SaslAuthenticationFailed
 
 NOW_MS = 1_700_000_000_000
 

@@ -7,8 +7,7 @@ import base64
 import pytest
 from kafka.net.sasl.scram import ScramClient
 
-from kafkalite.security.oauthbearer import MechanismError
-from kafkalite.security.sasl import SaslAuthenticationFailed, ScramCredential
+from kafkalite.security.sasl import MechanismError, SaslAuthenticationFailed, ScramCredential
 from kafkalite.security.scram import (
     AUTHZID_MISMATCH,
     ScramServer,
