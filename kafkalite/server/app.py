@@ -96,9 +96,10 @@ class KafkaliteServer:
             self.listeners = resolve_listeners(self.config)
             for listener in self.listeners:
                 if listener.protocol == "SSL":
-                    from kafkalite.server.tls import server_context
+                    from kafkalite.server.tls import ReloadableContext, server_context
 
-                    listener.ssl_context = server_context(self.config, listener.name)
+                    # Reloadable: a keystore changed through AlterConfigs serves the next connection.
+                    listener.ssl_context = ReloadableContext(server_context(self.config, listener.name))
         except ConfigError as exc:
             raise StartupError(f"invalid listener configuration: {exc}") from exc
 
@@ -110,6 +111,7 @@ class KafkaliteServer:
         except OSError as exc:  # the real cause (a full disk, too few file handles), not "cannot listen"
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
         self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
+        self._watch_listener_configs()
         loop = asyncio.get_running_loop()
         where = f"{self.config.host}:{self.config.port}"
         try:
@@ -122,6 +124,7 @@ class KafkaliteServer:
                     reuse_address=True,
                     backlog=1024,
                     ssl=listener.ssl_context,
+                    ssl_handshake_timeout=self._tls_handshake_timeout() if listener.ssl_context else None,
                 )
                 self._servers.append(server)
                 if listener.port == 0:
@@ -160,6 +163,24 @@ class KafkaliteServer:
         # move it out of the collector's sight so its full collections stay short (latency tails).
         gc.collect()
         gc.freeze()
+
+    def _watch_listener_configs(self) -> None:
+        """SSL listeners follow their dynamic settings (``listener.name.<l>.ssl.*`` via AlterConfigs)."""
+        from kafkalite.server.tls import ReloadableContext, listener_reloader
+
+        for listener in self.listeners:
+            if isinstance(listener.ssl_context, ReloadableContext):
+                reloader = listener_reloader(self.config, listener.name, listener.ssl_context)
+                self.state.configs.watch_listener(listener.name, reloader)
+
+    def _tls_handshake_timeout(self) -> float | None:
+        """Seconds a TLS handshake may take: connections.max.idle.ms, as Kafka's idle sweep bounds it.
+
+        Kafka's selector closes a channel silent that long, handshaking or not; a connection
+        joins kafkalite's own idle sweep only once its handshake is done, so asyncio's
+        handshake timeout stands in for it. -1 (never idle-close): asyncio's default (60 s).
+        """
+        return self.idle_ms / 1000 if self.idle_ms > 0 else None
 
     def _connection_factory(self, listener: Listener, default: bool) -> Callable[[], BrokerConnection]:
         """Connections of ``listener``: the default listener's carry no session (the config's address)."""
