@@ -23,6 +23,7 @@ from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
+from kafkalite.server.handshake_gc import FailedHandshakeCollector
 from kafkalite.server.listeners import Listener
 from kafkalite.server.memory_pool import RequestMemoryPool
 from kafkalite.storage.fs import FileSystem
@@ -76,6 +77,8 @@ class KafkaliteServer:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._no_connections = asyncio.Event()
+        #: Frees what failed TLS handshakes leave behind (server/handshake_gc.py).
+        self.handshake_gc = FailedHandshakeCollector(self._tls_handshake_timeout() or 60.0)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -159,6 +162,8 @@ class KafkaliteServer:
         if self.idle_ms > 0:
             self._every("idle", min(max(self.idle_ms / 4000, 0.01), 30.0), self._close_idle_connections)
         self._every("files", FILE_IDLE_SWEEP_SECONDS, self.state.file_handles.sweep_idle)
+        if any(listener.ssl_context is not None for listener in self.listeners):
+            self._every("tls-failures", 1.0, lambda: self.handshake_gc.tick(time.monotonic()))
         # Everything loaded so far (modules, schemas, codec classes) lives as long as the process:
         # move it out of the collector's sight so its full collections stay short (latency tails).
         gc.collect()
@@ -201,6 +206,7 @@ class KafkaliteServer:
             session = Session(listener.name, listener.advertised)
             if listener.ssl_context is None:
                 return self._new_connection(session)
+            self.handshake_gc.accepted += 1
             # A TLS connection counts once its handshake is done: a failed handshake never calls the
             # protocol's connection_made nor connection_lost, so it must not be waited for at stop.
             return BrokerConnection(
@@ -209,7 +215,7 @@ class KafkaliteServer:
                 self._connection_closed,
                 self.memory_pool,
                 session=session,
-                on_open=self._opened,
+                on_open=self._tls_handshake_done,
                 principal_of=principal_of,
             )
 
@@ -222,6 +228,10 @@ class KafkaliteServer:
         )
         self._opened(conn)
         return conn
+
+    def _tls_handshake_done(self, conn: BrokerConnection) -> None:
+        self.handshake_gc.completed += 1
+        self._opened(conn)
 
     def _opened(self, conn: BrokerConnection) -> None:
         self.connections.add(conn)
