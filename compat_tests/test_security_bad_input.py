@@ -13,9 +13,11 @@ handshake is closed after ~4.2 s with nothing sent; garbage and a plaintext ApiV
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
+import struct
 import time
 import uuid
 from collections.abc import Iterator
@@ -70,6 +72,18 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]
 
 def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def settled_fds(pid: int) -> int:
+    """The broker's fd count once connections of earlier tests are gone (no change for 1 s, at most ~idle)."""
+    deadline = time.monotonic() + IDLE_MS / 1000 + 5
+    last, since = fd_count(pid), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < 1.0:
+        time.sleep(0.1)
+        now = fd_count(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def rss_kib(pid: int) -> int:
@@ -187,7 +201,7 @@ def _flood(secured: SecuredBroker, topic: str, size: int = 300) -> tuple[int, in
 
 def test_handshake_flood_costs_only_those_connections(secured: SecuredBroker, topic_name: str) -> None:
     pid = secured.pid
-    before_fds, before_rss = fd_count(pid), rss_kib(pid)
+    before_fds, before_rss = settled_fds(pid), rss_kib(pid)
     rounds = []
     for i in range(3):
         peak, after, served_in = _flood(secured, f"{topic_name}-{i}")
@@ -199,3 +213,192 @@ def test_handshake_flood_costs_only_those_connections(secured: SecuredBroker, to
     print(f"3 floods of 300 stalled handshakes: broker fds {before_fds} -> (peak, after) "
           f"{[(p, a) for p, a, _, _ in rounds]}; RSS {before_rss} KiB -> {[r for _, _, r, _ in rounds]}; "
           f"client round trip during each flood {[round(s, 2) for _, _, _, s in rounds]} s")
+
+
+# ---- SASL listeners ------------------------------------------------------------------------------
+#
+# Each case was run against Apache Kafka 4.4 (SASL_PLAINTEXT, PLAIN, connections.max.idle.ms=4000)
+# with the same bytes; the expected answers below are Kafka's. Kafka closes right after a refusal;
+# kafkalite lets the client read it first (up to 0.5 s, server/connection.py), so only the close is
+# checked, not its timing.
+
+UNKNOWN_MECHANISM, ILLEGAL_SASL_STATE, SASL_AUTHENTICATION_FAILED = 33, 34, 58
+
+
+def _sasl_cases() -> dict[str, tuple[list[bytes], list[tuple[int, object]]]]:
+    """Case -> (frames to send, the answers Kafka gives before it closes: (error code, detail))."""
+    from tests.fuzz.sasl_cases import MAX_RECEIVE, authenticate, bare_token, handshake
+
+    hs = handshake(1, b"PLAIN", 1)
+    return {
+        "unknown mechanism": ([handshake(1, b"NOPE", 1)], [(UNKNOWN_MECHANISM, ["PLAIN"])]),
+        "handshake twice": ([hs, handshake(1, b"PLAIN", 2)], [(0, ["PLAIN"]), (ILLEGAL_SASL_STATE, [])]),
+        "malformed PLAIN token": (
+            [hs, authenticate(1, b"garbage-without-nuls", 2)],
+            [(0, ["PLAIN"]), (SASL_AUTHENTICATION_FAILED, "Invalid SASL/PLAIN response: expected 3 tokens, got 1")],
+        ),
+        "wrong password": (
+            [hs, authenticate(1, b"\0alice\0wrong", 2)],
+            [(0, ["PLAIN"]), (SASL_AUTHENTICATION_FAILED, "Authentication failed: Invalid username or password")],
+        ),
+        "request before handshake": ([PLAIN_API_VERSIONS[:4] + b"\x00\x03" + PLAIN_API_VERSIONS[6:]], []),
+        "authenticate without handshake": ([authenticate(1, b"\0alice\0alice-secret", 1)], []),
+        "truncated handshake body": ([_framed(hs[4:-7] + struct.pack(">h", 50) + b"PLA")], []),
+        "oversized frame before authentication": ([struct.pack(">i", MAX_RECEIVE + 1) + b"\x00" * 64], []),
+        "oversized token": ([hs, authenticate(1, b"\0alice\0" + b"x" * (MAX_RECEIVE + 10), 2)], [(0, ["PLAIN"])]),
+        "v0 garbage bare token": ([handshake(0, b"PLAIN", 1), bare_token(b"garbage-without-nuls")], [(0, ["PLAIN"])]),
+        "v0 bare token of 1 GB": (
+            [handshake(0, b"PLAIN", 1), struct.pack(">i", 10**9) + b"\x00" * 64], [(0, ["PLAIN"])]
+        ),
+        "negative frame size": ([struct.pack(">i", -5) + b"\x00" * 8], []),
+    }
+
+
+def _framed(body: bytes) -> bytes:
+    return struct.pack(">i", len(body)) + body
+
+
+def _read_answer(sock: socket.socket) -> bytes | None:
+    def read(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf
+
+    try:
+        (size,) = struct.unpack(">i", read(4))
+        return read(size)
+    except (EOFError, ConnectionResetError):
+        return None
+
+
+def _decode(answer: bytes) -> tuple[int, object]:
+    """(error code, mechanisms or message) of a SaslHandshake v0-1 or SaslAuthenticate v0-1 answer."""
+    error, length = struct.unpack_from(">hi", answer, 4)
+    if length >= 0 and error in (0, UNKNOWN_MECHANISM, ILLEGAL_SASL_STATE) and len(answer) >= 10:
+        pos, mechanisms = 10, []
+        for _ in range(length):
+            (n,) = struct.unpack_from(">h", answer, pos)
+            mechanisms.append(answer[pos + 2: pos + 2 + n].decode())
+            pos += 2 + n
+        if pos == len(answer):
+            return error, mechanisms
+    (n,) = struct.unpack_from(">h", answer, 6)
+    return error, answer[8: 8 + n].decode() if n >= 0 else None
+
+
+@dataclass
+class SaslBroker:
+    secure: object  # compat_tests.secure.SecureBroker
+
+    @property
+    def pid(self) -> int:
+        proc = self.secure.proc  # type: ignore[attr-defined]
+        assert proc.proc is not None
+        return int(proc.proc.pid)
+
+    def port(self, listener: str) -> int:
+        return int(self.secure.ports[listener])  # type: ignore[attr-defined]
+
+    def conf(self, listener: str) -> dict[str, object]:
+        from compat_tests.secure import confluent_conf
+
+        return confluent_conf(self.secure, listener, "PLAIN", "alice")  # type: ignore[arg-type]
+
+    def connect(self, listener: str) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port(listener)), timeout=10)
+        if listener == "SASL_SSL":
+            ctx = ssl.create_default_context(cafile=str(self.secure.tls.ca))  # type: ignore[attr-defined]
+            ctx.check_hostname = False
+            sock = ctx.wrap_socket(sock)
+        return sock
+
+
+@pytest.fixture(scope="module")
+def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    from compat_tests.secure import start_secure_broker
+
+    secure = start_secure_broker(
+        tmp_path_factory.mktemp("sasl"), listeners=("SASL_PLAINTEXT", "SASL_SSL"), mechanisms=("PLAIN",),
+        overrides={"connections.max.idle.ms": str(IDLE_MS)},
+    )
+    try:
+        yield SaslBroker(secure)
+    finally:
+        assert secure.stop() == 0
+
+
+@pytest.mark.parametrize("listener", ["SASL_PLAINTEXT", "SASL_SSL"])
+@pytest.mark.parametrize("case", list(_sasl_cases()))
+def test_bad_sasl_input_costs_only_that_connection(
+    sasl_broker: SaslBroker, listener: str, case: str, topic_name: str
+) -> None:
+    frames, expected = _sasl_cases()[case]
+    before = fd_count(sasl_broker.pid)
+    sock = sasl_broker.connect(listener)
+    sock.settimeout(IDLE_MS / 1000 + 10)
+    answers = []
+    # Step by step, as the Kafka run did: kafkalite drops the answers still queued when a frame
+    # it cannot read arrives in the same read (it closes at once); Kafka answers them first.
+    for frame in frames[:-1]:
+        sock.sendall(frame)
+        if (answer := _read_answer(sock)) is not None:
+            answers.append(_decode(answer))
+    with contextlib.suppress(ConnectionError, ssl.SSLError):
+        sock.sendall(frames[-1])
+    round_trip(sasl_broker.conf(listener), topic_name, count=10)  # meanwhile, on the same listener
+    while (answer := _read_answer(sock)) is not None:
+        answers.append(_decode(answer))
+    sock.close()
+    assert answers == expected
+    wait_for(lambda: fd_count(sasl_broker.pid) <= before + 2, timeout=IDLE_MS / 1000 + 10,
+             what="broker fds back to baseline")
+
+
+def test_truncated_sasl_frame_closed_at_connections_max_idle_ms(sasl_broker: SaslBroker) -> None:
+    sock = sasl_broker.connect("SASL_PLAINTEXT")
+    sock.sendall(struct.pack(">i", 100) + b"\x00\x11\x00\x01")  # a SaslHandshake that never arrives whole
+    got, waited = until_closed(sock, timeout=IDLE_MS / 1000 + 20)
+    sock.close()
+    assert got == b""
+    assert IDLE_MS / 1000 - 0.5 <= waited <= IDLE_MS / 1000 + 3, waited  # Kafka 4.4: 4.1 s for 4000 ms
+
+
+def test_sasl_handshake_flood_costs_only_those_connections(sasl_broker: SaslBroker, topic_name: str) -> None:
+    """300 connections: handshakes that stall, failed logins, repeated handshakes; a real client meanwhile."""
+    from tests.fuzz.sasl_cases import authenticate, handshake
+
+    pid = sasl_broker.pid
+    before_fds, before_rss = settled_fds(pid), rss_kib(pid)
+    flood = []
+    for i in range(300):
+        sock = socket.create_connection(("127.0.0.1", sasl_broker.port("SASL_PLAINTEXT")), timeout=10)
+        script = [handshake(1, b"PLAIN", 1)]
+        if i % 3 == 1:
+            script.append(authenticate(1, f"\0alice\0wrong-{i}".encode(), 2))
+        elif i % 3 == 2:
+            script += [handshake(1, b"PLAIN", n) for n in range(2, 6)]
+        sock.sendall(b"".join(script))
+        flood.append(sock)
+    started = time.monotonic()
+    round_trip(sasl_broker.conf("SASL_PLAINTEXT"), topic_name)
+    served_in = time.monotonic() - started
+    wait_for(lambda: fd_count(pid) <= before_fds + 4, timeout=IDLE_MS / 1000 + 15, what="flood connections closed")
+    for i, sock in enumerate(flood):
+        answers = []
+        sock.settimeout(IDLE_MS / 1000 + 5)
+        try:
+            while (answer := _read_answer(sock)) is not None:
+                answers.append(_decode(answer)[0])
+        except TimeoutError:
+            answers.append("still open")
+        sock.close()
+        assert answers == [[0], [0, SASL_AUTHENTICATION_FAILED], [0, ILLEGAL_SASL_STATE]][i % 3], (i, answers)
+    after_rss = wait_for(lambda: (r := rss_kib(pid)) < before_rss + 12 * 1024 and r, timeout=15,
+                         what="broker memory back near its baseline")
+    print(f"SASL flood of 300: broker fds {before_fds} -> {fd_count(pid)}, RSS {before_rss} -> {after_rss} KiB, "
+          f"client round trip during the flood {served_in:.2f} s")
+    round_trip(sasl_broker.conf("SASL_SSL"), topic_name + "-after", count=10)
