@@ -346,8 +346,10 @@ class ConfigResources:
             base = listener_base(name)
             bdef = BROKER_CONFIGS.get(base) if base is not None else None
             hidden = is_password(name) or base is None or (bdef is not None and bdef.sensitive)
-            chain = [{"name": name, "value": layer[name], "source": src} for layer, src in layers if name in layer]
-            value, source = chain[0]["value"], chain[0]["source"]
+            chain: list[dict[str, Any]] = [
+                {"name": name, "value": layer[name], "source": src} for layer, src in layers if name in layer
+            ]
+            value, source = next((layer[name], src) for layer, src in layers if name in layer)
             if bdef is not None and bdef.default is not None and any(src == SOURCE_STATIC for _, src in layers):
                 chain.append({"name": base, "value": bdef.default, "source": SOURCE_DEFAULT})
             if hidden:

@@ -5,6 +5,7 @@ accepted; SSL stores only under a listener prefix; per-broker configs refused on
 default; listener SSL settings validated (the keystore read) before anything changes.
 """
 
+import ssl
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,23 @@ def test_saved_listener_settings_apply_at_start(make_state, certs, tmp_path: Pat
     static = context.current
     again.configs.watch_listener("SSL", listener_reloader(again.config, "SSL", context))
     assert context.current is not static  # the saved keystore b replaced the static one
+
+
+def test_truststore_and_client_auth_changes_rebuild_the_listener(make_state, certs, tmp_path: Path) -> None:
+    a, _ = certs
+    state = make_state(**{
+        "listeners": "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL",
+        "listener.name.sasl_ssl.ssl.keystore.location": str(a),
+    })
+    context = ReloadableContext(server_context(state.config, "SASL_SSL"))
+    state.configs.watch_listener("SASL_SSL", listener_reloader(state.config, "SASL_SSL", context))
+    first = context.current
+    trust = "listener.name.sasl_ssl.ssl.truststore.location"
+    err = refused(state, "1", {trust: str(tmp_path / "missing-ca.pem")})
+    assert err.code == ErrorCode.INVALID_REQUEST and "Validation of dynamic config update of SSLFactory" in err.message
+    assert context.current is first
+    ca = a.parent / "ca.pem"
+    state.configs.replace(BROKER, "1", {trust: str(ca), "listener.name.sasl_ssl.ssl.client.auth": "required"}, False)
+
+    assert context.current is not first and context.current.verify_mode == ssl.CERT_REQUIRED
