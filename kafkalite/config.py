@@ -67,6 +67,17 @@ def between(low: float, high: float) -> Check:
     return check
 
 
+def _add_scram_entries(name: str, value: str) -> None:
+    """``kafkalite.add.scram``: each entry must parse as kafka-storage's --add-scram does."""
+    from kafkalite.broker.scram_store import parse_add_scram, split_add_scram_setting
+
+    for entry in split_add_scram_setting(value):
+        try:
+            parse_add_scram(entry)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid value for configuration {name}: {exc}") from None
+
+
 def one_of(*allowed: str) -> Check:
     def check(name: str, value: str) -> None:
         items = value.split(",") if value else [value]
@@ -470,7 +481,17 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("connection.failed.authentication.delay.ms", INT, "100", at_least(0), "Delay before a failed login closes"),
         c("sasl.oauthbearer.sub.claim.name", STRING, "sub", None, "Principal claim of OAUTHBEARER tokens", dyn),
         c("sasl.oauthbearer.scope.claim.name", STRING, "scope", None, "Scope claim of OAUTHBEARER tokens", dyn),
-        c("sasl.oauthbearer.jwks.endpoint.url", STRING, None, None, "Signed tokens: not supported yet (refused)", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.url", STRING, None, None, "JWKS of signed OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.refresh.ms", LONG, "3600000", at_least(0), "JWKS refresh period", dyn),
+        c("sasl.oauthbearer.clock.skew.seconds", INT, "30", at_least(0), "Leeway of exp/iat (signed tokens)", dyn),
+        c("sasl.oauthbearer.expected.audience", LIST, None, None, "Accepted aud values (signed tokens)", dyn),
+        c("sasl.oauthbearer.expected.issuer", STRING, None, None, "Required iss (signed tokens)", dyn),
+        c("sasl.server.callback.handler.class", CLASS, None, None, "OAuthBearerValidatorCallbackHandler: JWKS"),
+        # ---- scram settings
+        c("kafkalite.add.scram", PASSWORD, None, _add_scram_entries,
+          "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "
+          "SCRAM-SHA-256=[name=alice,password=alice-secret]; added at start where the user has no "
+          "credential for that mechanism yet", internal=True),
         # ---- sec-hardening settings: Kafka's per-broker SASL/listener configs, accepted through AlterConfigs
         # as Kafka's DynamicBrokerConfig does (broker/configs.py has the per-broker/cluster-wide rules)
         c("sasl.kerberos.service.name", STRING, None, None, "Accepted; no effect: GSSAPI is not served", dyn),

@@ -190,9 +190,37 @@ def test_listener_enabled_mechanisms_and_bare_jaas_fallback() -> None:
         ({"sasl.enabled.mechanisms": "PLAIN", "listener.name.sasl_plaintext.plain.sasl.jaas.config": "x required"},
          "not terminated by semi-colon"),
         ({"sasl.enabled.mechanisms": "OAUTHBEARER", "sasl.jaas.config": "x required;",
-          "sasl.oauthbearer.jwks.endpoint.url": "https://idp/jwks"}, "jwks.endpoint.url"),
+          "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
+              "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"},
+         "needs sasl.oauthbearer.jwks.endpoint.url"),
+        ({"sasl.enabled.mechanisms": "OAUTHBEARER", "sasl.jaas.config": "x required;",
+          "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class": "com.example.Mine"},
+         "com.example.Mine is not supported"),
+        ({"sasl.enabled.mechanisms": "OAUTHBEARER", "sasl.jaas.config": "x required;",
+          "sasl.oauthbearer.jwks.endpoint.url": "file:///nonexistent/jwks.json",
+          "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
+              "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"},
+         "cannot read the JWKS"),
     ],
 )
 def test_unservable_settings_refuse_to_start(settings: dict[str, str], message: str) -> None:
     with pytest.raises(MechanismConfigError, match=message):
         _table(**settings)
+
+
+def test_garbage_tokens_cost_only_the_login() -> None:
+    """Random and truncated tokens answer an error (or a challenge), never raise out of the state machine."""
+    import random
+
+    rng = random.Random(13)
+    samples = [bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 300))) for _ in range(300)]
+    samples += [b"n,,\x01auth=Bearer " + bytes(rng.getrandbits(8) for _ in range(50)) + b"\x01\x01" for _ in range(50)]
+    samples += [b"n,,\x01auth=Bearer a." + b"A" * n + b".\x01\x01" for n in range(0, 40, 3)]
+    for mechanism in ("PLAIN", "OAUTHBEARER"):
+        for sample in samples:
+            conn = _connection()
+            conn.handshake(mechanism, 1, 0)
+            response = conn.authenticate(sample, 2, 0)
+            assert response["error_code"] in (0, SASL_AUTHENTICATION_FAILED)
+            if response["error_code"] == 0:
+                assert conn.principal is not None or response["auth_bytes"].startswith(b'{"status"')
