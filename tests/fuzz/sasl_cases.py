@@ -73,6 +73,7 @@ class SaslFuzzer:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
+        self.pending_final = False  # a SCRAM client-first was sent: the next token is its client-final
 
     def token(self, mechanism: str) -> tuple[str, bytes]:
         rng = self.rng
@@ -94,6 +95,10 @@ class SaslFuzzer:
             elif choice == 6:
                 parts[2] = b"wrong"
             return "plain", b"\x00".join(parts)
+        if mechanism.startswith("SCRAM") and choice in (7, 8):
+            # a real user's client-first, so the exchange reaches its second step with the token below
+            self.pending_final = True
+            return "scram-first", b"n,,n=alice,r=fuzz-nonce"
         if mechanism.startswith("SCRAM"):
             variants = [b"n,,n=alice,r=abc", b"n,,n=,r=", b"p=tls-unique,,n=alice,r=x", b"y,,n=alice,r=" + b"r" * 500,
                         b"n,a=bob,n=alice,r=abc", b"n,,n=al=2Cice,r=abc", b"c=biws,r=abc,p=xyz", b"n,,", b","]
@@ -116,8 +121,16 @@ class SaslFuzzer:
             correlation += 1
         else:
             version = 1  # SaslAuthenticate without a handshake
+        self.pending_final = False
         for _ in range(rng.choice((1, 1, 2, 3))):
-            kind, token = self.token(mechanism)
+            if self.pending_final:  # the client-final: the server nonce is unknown here, the proof made up
+                self.pending_final = False
+                kind, token = "scram-final", rng.choice([
+                    b"c=biws,r=fuzz-nonce,p=" + rng.randbytes(32).hex().encode(), b"c=biws,r=fuzz-nonce", b"",
+                    b"c=eSws,r=fuzz-nonceXYZ,p=AAAA", b"c=biws,r=fuzz-nonce,p=!!notbase64", rng.randbytes(80),
+                ])
+            else:
+                kind, token = self.token(mechanism)
             if version == 0:
                 steps.append(Step(f"bare-{kind}", bare_token(token)))
             else:

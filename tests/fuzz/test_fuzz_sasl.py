@@ -74,6 +74,9 @@ def sasl_config(data_dir: Path) -> BrokerConfig:
         "sasl.enabled.mechanisms": ",".join(mechanisms),
         **{f"{listener}{m.lower()}.sasl.jaas.config": jaas[m] for m in mechanisms},
         "connection.failed.authentication.delay.ms": "0",  # a fuzz run does not wait out each failed login
+        **({"kafkalite.add.scram": f"SCRAM-SHA-256=[name={USER},password={PASSWORD}];"
+                                   f"SCRAM-SHA-512=[name={USER},password={PASSWORD}]"}
+           if "SCRAM-SHA-256" in mechanisms else {}),
     })
 
 
