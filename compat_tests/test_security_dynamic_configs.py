@@ -230,7 +230,12 @@ def test_kafka_rules(target: Target, tmp_path: Path) -> None:
     # a password under a listener prefix is stored and never described
     assert _incremental(admin, "1", [("listener.name.ssl.plain.sasl.jaas.config", set_, "secret")]) is None
     res = ConfigResource(ConfigResource.Type.BROKER, "1")
-    entries = admin.describe_configs([res])[res].result(20)
+
+    def described() -> dict | None:  # Kafka applies a change a moment after answering (metadata log)
+        entries = admin.describe_configs([res])[res].result(20)
+        return entries if "listener.name.ssl.plain.sasl.jaas.config" in entries else None
+
+    entries = wait_for(described, timeout=10, what="the change described")
     jaas = entries["listener.name.ssl.plain.sasl.jaas.config"]
     assert jaas.value is None and jaas.is_sensitive and jaas.source == 2 and jaas.is_read_only
     relogin = entries["sasl.kerberos.min.time.before.relogin"]
