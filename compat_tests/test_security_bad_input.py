@@ -402,3 +402,73 @@ def test_sasl_handshake_flood_costs_only_those_connections(sasl_broker: SaslBrok
     print(f"SASL flood of 300: broker fds {before_fds} -> {fd_count(pid)}, RSS {before_rss} -> {after_rss} KiB, "
           f"client round trip during the flood {served_in:.2f} s")
     round_trip(sasl_broker.conf("SASL_SSL"), topic_name + "-after", count=10)
+
+
+@pytest.fixture(scope="module")
+def reference_sasl() -> Iterator[str]:
+    """Apache Kafka 4.4 with the same SASL_PLAINTEXT listener (PLAIN) and idle timeout; skipped without a JVM."""
+    from compat_tests.secure import reference_kafka_kwargs
+    from kafkalite.conformance.reference import ReferenceKafka, java_available
+
+    if not java_available():
+        pytest.skip("Apache Kafka needs java and mvn on PATH")
+    kafka = ReferenceKafka(**reference_kafka_kwargs(
+        mechanisms=("PLAIN",), overrides={"connections.max.idle.ms": str(IDLE_MS)}
+    )).start()
+    try:
+        yield kafka.listener_bootstrap("SASL_PLAINTEXT")
+    finally:
+        kafka.stop()
+
+
+@pytest.mark.parametrize("case", list(_sasl_cases()))
+def test_bad_sasl_input_answered_as_kafka_does(reference_sasl: str, case: str) -> None:
+    """The expectations above, checked on Apache Kafka itself: the same answers, then the close."""
+    frames, expected = _sasl_cases()[case]
+    host, port = reference_sasl.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=IDLE_MS / 1000 + 10)
+    answers = []
+    for frame in frames[:-1]:
+        sock.sendall(frame)
+        if (answer := _read_answer(sock)) is not None:
+            answers.append(_decode(answer))
+    with contextlib.suppress(ConnectionError):
+        sock.sendall(frames[-1])
+    while (answer := _read_answer(sock)) is not None:
+        answers.append(_decode(answer))
+    sock.close()
+    assert answers == expected
+
+
+@pytest.fixture(scope="module")
+def reference_ssl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Apache Kafka 4.4 with an SSL listener and the same idle timeout; its SSL port. Skipped without a JVM."""
+    from kafkalite.conformance.reference import ReferenceKafka, java_available
+
+    if not java_available():
+        pytest.skip("Apache Kafka needs java and mvn on PATH")
+    certs = write_self_signed(tmp_path_factory.mktemp("ref-tls"))
+    kafka = ReferenceKafka(extra_listeners={"SSL": "SSL"}, overrides={
+        "listener.name.ssl.ssl.keystore.type": "PEM", "listener.name.ssl.ssl.keystore.location": str(certs.keystore),
+        "connections.max.idle.ms": str(IDLE_MS),
+    }).start()
+    try:
+        yield int(kafka.listener_bootstrap("SSL").rsplit(":", 1)[1])
+    finally:
+        kafka.stop()
+
+
+@pytest.mark.parametrize("kind", ["stall", "truncated-hello", "random", "plaintext-request"])
+def test_tls_bad_input_closed_as_kafka_does(reference_ssl: int, kind: str) -> None:
+    """Kafka's side of the TLS cases above: a stalled handshake waits for the idle timeout, garbage closes at once."""
+    hello = client_hello()
+    payload = {"stall": b"", "truncated-hello": hello[: len(hello) // 2], "random": os.urandom(4096),
+               "plaintext-request": PLAIN_API_VERSIONS}[kind]
+    sock = socket.create_connection(("127.0.0.1", reference_ssl), timeout=5)
+    sock.sendall(payload)
+    got, waited = until_closed(sock, timeout=IDLE_MS / 1000 + 20)
+    sock.close()
+    if kind in ("stall", "truncated-hello"):
+        assert got == b"" and IDLE_MS / 1000 - 0.5 <= waited <= IDLE_MS / 1000 + 3, (got, waited)
+    else:
+        assert got[:1] == b"\x15" and waited < 1.0, (got[:16], waited)  # Kafka: a TLS alert record, then the close
