@@ -492,6 +492,21 @@ def _broker_defs() -> dict[str, ConfigDef]:
           "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "
           "SCRAM-SHA-256=[name=alice,password=alice-secret]; added at start where the user has no "
           "credential for that mechanism yet", internal=True),
+        # ---- sec-hardening settings: Kafka's per-broker SASL/listener configs, accepted through AlterConfigs
+        # as Kafka's DynamicBrokerConfig does (broker/configs.py has the per-broker/cluster-wide rules)
+        c("sasl.kerberos.service.name", STRING, None, None, "Accepted; no effect: GSSAPI is not served", dyn),
+        c("sasl.kerberos.kinit.cmd", STRING, "/usr/bin/kinit", None, "Accepted; no effect: GSSAPI is not served", dyn),
+        c("sasl.kerberos.ticket.renew.window.factor", DOUBLE, "0.8", None, "Accepted; no effect", dyn),
+        c("sasl.kerberos.ticket.renew.jitter", DOUBLE, "0.05", None, "Accepted; no effect", dyn),
+        c("sasl.kerberos.min.time.before.relogin", LONG, "60000", None, "Accepted; no effect", dyn),
+        c("sasl.kerberos.principal.to.local.rules", LIST, "DEFAULT", None, "Accepted; no effect", dyn),
+        c("sasl.login.refresh.window.factor", DOUBLE, "0.8", between(0.5, 1.0), "Accepted; no effect", dyn),
+        c("sasl.login.refresh.window.jitter", DOUBLE, "0.05", between(0.0, 0.25), "Accepted; no effect", dyn),
+        c("sasl.login.refresh.min.period.seconds", SHORT, "60", between(0, 900), "Accepted; no effect", dyn),
+        c("sasl.login.refresh.buffer.seconds", SHORT, "300", between(0, 3600), "Accepted; no effect", dyn),
+        c("background.threads", INT, "10", at_least(1), "Accepted; no effect: one event loop", dyn),
+        c("max.connections", INT, "2147483647", at_least(0), "Accepted; no effect", dyn),
+        c("max.connection.creation.rate", INT, "2147483647", at_least(0), "Accepted; no effect", dyn),
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
@@ -798,6 +813,11 @@ class BrokerConfig:
         if attr is not None:
             return getattr(self, attr)
         return self._layered(name)
+
+    @property
+    def dynamic_layers(self) -> list[dict[str, str]]:
+        """The dynamic broker config layers in force (per broker, then cluster default), strongest first."""
+        return list(self._dynamic_layers)
 
     def _layered(self, name: str) -> Any:
         defn = BROKER_CONFIGS[name]

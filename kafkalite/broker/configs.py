@@ -9,6 +9,8 @@ error codes. Applying a change live (log configs of open partitions) is delegate
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from kafkalite.broker.cluster import Cluster, Topic, topic_name_problem
@@ -24,6 +26,8 @@ from kafkalite.config import (
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
 
+log = logging.getLogger(__name__)
+
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC, SOURCE_DEFAULT = 1, 2, 3, 4, 5
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -36,6 +40,60 @@ _BROKER_SYNONYM_GROUPS = (
     ("log.roll.jitter.ms", "log.roll.jitter.hours"),
     ("log.flush.interval.ms", "log.flush.scheduler.interval.ms"),
 )
+
+
+# Kafka's DynamicBrokerConfig name classes (core/.../DynamicBrokerConfig.scala).
+#: SSL stores: per listener only (``listener.name.<l>.ssl.keystore.location``), never unprefixed.
+SSL_RECONFIGURABLE = frozenset({
+    "ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.password", "ssl.key.password",
+    "ssl.truststore.type", "ssl.truststore.location", "ssl.truststore.password",
+    "ssl.keystore.certificate.chain", "ssl.keystore.key", "ssl.truststore.certificates",
+})
+#: DynamicListenerConfig's configs; with the SSL stores, per broker except the cluster-level three.
+_LISTENER_RECONFIGURABLE = frozenset({
+    "advertised.listeners", "listeners", "listener.security.protocol.map", "principal.builder.class",
+    "ssl.protocol", "ssl.provider", "ssl.cipher.suites", "ssl.enabled.protocols", "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm", "ssl.endpoint.identification.algorithm", "ssl.secure.random.implementation",
+    "ssl.client.auth", "ssl.engine.factory.class", "sasl.mechanism.inter.broker.protocol", "sasl.jaas.config",
+    "sasl.enabled.mechanisms", "sasl.kerberos.service.name", "sasl.kerberos.kinit.cmd",
+    "sasl.kerberos.ticket.renew.window.factor", "sasl.kerberos.ticket.renew.jitter",
+    "sasl.kerberos.min.time.before.relogin", "sasl.kerberos.principal.to.local.rules",
+    "sasl.login.refresh.window.factor", "sasl.login.refresh.window.jitter", "sasl.login.refresh.min.period.seconds",
+    "sasl.login.refresh.buffer.seconds", "max.connections", "max.connection.creation.rate", "num.network.threads",
+})
+_CLUSTER_LEVEL_LISTENER = frozenset({"max.connections", "max.connection.creation.rate", "num.network.threads"})
+PER_BROKER_ONLY = (SSL_RECONFIGURABLE | _LISTENER_RECONFIGURABLE) - _CLUSTER_LEVEL_LISTENER
+LISTENER_PREFIX = "listener.name."
+#: Configs whose values Kafka never returns: password configs, also under a listener prefix.
+_PASSWORD_SUFFIXES = (*(name for name, d in BROKER_CONFIGS.items() if d.sensitive), "sasl.jaas.config")
+#: Validates and prepares a listener's new settings under proposed dynamic layers (strongest
+#: first); returns the step that applies them; raises ConfigError with Kafka's message.
+ListenerReloader = Callable[[list[dict[str, str]]], Callable[[], None]]
+
+
+def listener_base(name: str) -> str | None:
+    """``ssl.keystore.location`` of ``listener.name.ssl.ssl.keystore.location``; None if not prefixed."""
+    if not name.startswith(LISTENER_PREFIX):
+        return None
+    rest = name[len(LISTENER_PREFIX):]
+    listener, dot, base = rest.partition(".")
+    return base if dot and listener else None
+
+
+def per_broker_only(name: str) -> bool:
+    """Whether Kafka refuses ``name`` on the cluster default resource (a broker id is needed)."""
+    base = listener_base(name)
+    return name in PER_BROKER_ONLY if base is None else base not in _CLUSTER_LEVEL_LISTENER
+
+
+def _kafka_set(names: set[str] | list[str]) -> str:
+    """Names as Kafka prints a Java set in its config error messages."""
+    return "[" + ", ".join(sorted(names)) + "]"
+
+
+def is_password(name: str) -> bool:
+    """Kafka's isPasswordConfig: the name ends with a password config's name."""
+    return any(name.endswith(suffix) for suffix in _PASSWORD_SUFFIXES)
 
 
 class ResourceError(Exception):
@@ -61,6 +119,8 @@ class ConfigResources:
         self.cluster = cluster
         self.per_broker: dict[str, str] = {}
         self.cluster_default: dict[str, str] = {}
+        #: Listener name (lower case) -> its reloader (server/tls.py), for listeners reconfigurable live.
+        self.listener_reloaders: dict[str, ListenerReloader] = {}
 
     def open(self) -> None:
         if not self.catalog.has_broker_configs():
@@ -101,15 +161,18 @@ class ConfigResources:
             (self._static(), SOURCE_STATIC),
         ]
 
-    def _broker_resource(self, name: str) -> bool:
-        """True for this broker's resource, False for the cluster default; ResourceError otherwise."""
+    def _broker_resource(self, name: str, altering: bool = False) -> bool:
+        """True for this broker's resource, False for the cluster default; ResourceError otherwise.
+
+        Kafka words the error differently for a describe ("or empty string") and an alter.
+        """
         if name == "":
             return False
         if name.strip().lstrip("-").isdigit() and int(name) == self.config.node_id:
             return True
+        expected = f"{self.config.node_id}" if altering else f"{self.config.node_id} or empty string"
         raise ResourceError(
-            ErrorCode.INVALID_REQUEST,
-            f"Unexpected broker id, expected {self.config.node_id} or empty string, but received {name}",
+            ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {expected}, but received {name}"
         )
 
     def _topic(self, name: str) -> Topic:
@@ -261,6 +324,39 @@ class ConfigResources:
                     defn.doc if documentation else None,
                 )
             )
+        out += self._describe_open_names(layers, keys, with_synonyms)
+        return out
+
+    def _describe_open_names(
+        self, layers: list[tuple[dict[str, str], int]], keys: list[str] | None, with_synonyms: bool
+    ) -> list[dict[str, Any]]:
+        """Set configs outside the table: ``listener.name.<l>.*`` settings and names Kafka does not know.
+
+        As Kafka lists them: read-only; a listener setting typed as its base config, with the base
+        config's default as its last synonym, its value hidden if it is a password; an unknown
+        name typed UNKNOWN and hidden (it could be a secret).
+        """
+        if layers and layers[-1][1] == SOURCE_STATIC:
+            layers = [*layers, (self.config.listener_settings, SOURCE_STATIC)]
+        names = sorted({n for layer, _ in layers for n in layer if n not in BROKER_CONFIGS})
+        out = []
+        for name in names:
+            if keys is not None and name not in keys:
+                continue
+            base = listener_base(name)
+            bdef = BROKER_CONFIGS.get(base) if base is not None else None
+            hidden = is_password(name) or base is None or (bdef is not None and bdef.sensitive)
+            chain: list[dict[str, Any]] = [
+                {"name": name, "value": layer[name], "source": src} for layer, src in layers if name in layer
+            ]
+            value, source = next((layer[name], src) for layer, src in layers if name in layer)
+            if bdef is not None and bdef.default is not None and any(src == SOURCE_STATIC for _, src in layers):
+                chain.append({"name": base, "value": bdef.default, "source": SOURCE_DEFAULT})
+            if hidden:
+                for entry in chain:
+                    entry["value"] = None
+            ctype = bdef.type if bdef is not None else 0
+            out.append(self._entry(name, value, source, True, ctype, hidden, chain if with_synonyms else [], None))
         return out
 
     # ---- AlterConfigs and IncrementalAlterConfigs ---------------------------------------------
@@ -270,7 +366,7 @@ class ConfigResources:
         if resource_type == TOPIC:
             return dict(self._topic(name).configs)
         if resource_type == BROKER:
-            return dict(self.per_broker if self._broker_resource(name) else self.cluster_default)
+            return dict(self.per_broker if self._broker_resource(name, altering=True) else self.cluster_default)
         raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
 
     def incremental(self, resource_type: int, name: str, ops: list[tuple[str, int, str | None]]) -> dict[str, str]:
@@ -337,32 +433,97 @@ class ConfigResources:
             return
         if resource_type != BROKER:
             raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
-        per_broker = self._broker_resource(name)
-        fixed = sorted(k for k in configs if k not in BROKER_CONFIGS or not BROKER_CONFIGS[k].dynamic)
-        if fixed:
-            raise ResourceError(
-                ErrorCode.INVALID_REQUEST, f"Cannot update these configs dynamically: Set({', '.join(fixed)})"
-            )
-        validated: dict[str, str] = {}
-        for key, raw in configs.items():
-            try:
-                value = BROKER_CONFIGS[key].validate(raw)
-            except ConfigError as exc:
-                raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
-            if value is not None:
-                validated[key] = value
+        per_broker = self._broker_resource(name, altering=True)
+        validated = self._validate_broker(configs, per_broker)
         if not per_broker and MIN_ISR in self.cluster_default and MIN_ISR not in validated:
             raise ResourceError(
                 ErrorCode.INVALID_CONFIG, "Cluster-level min.insync.replicas cannot be removed while ELR is enabled."
             )
-        if validate_only:
-            return
         per_broker_configs, cluster_default = (
             (validated, self.cluster_default) if per_broker else (self.per_broker, validated)
         )
+        reloads = self._prepare_listener_reloads(per_broker_configs, cluster_default)
+        if validate_only:
+            return
         try:  # saved first: on a full disk nothing changes
             self.catalog.save_broker_configs(per_broker_configs, cluster_default)
         except OSError as exc:
             raise ResourceError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot save the configs: {exc}") from None
         self.per_broker, self.cluster_default = per_broker_configs, cluster_default
         self._apply()
+        for apply in reloads:
+            apply()
+
+    def _validate_broker(self, configs: dict[str, str | None], per_broker: bool) -> dict[str, str]:
+        """A broker resource's new configs, checked in Kafka's order (DynamicBrokerConfig.validateConfigs).
+
+        Read-only configs, then SSL stores without a listener prefix, then value types (a
+        ``listener.name.<l>.<config>`` value as ``<config>``), then per-broker configs on the
+        cluster default. Names Kafka does not know are kept, as Kafka keeps them.
+        """
+        fixed = sorted(k for k in configs if k in BROKER_CONFIGS and not BROKER_CONFIGS[k].dynamic)
+        if fixed:
+            message = f"Cannot update these configs dynamically: {_kafka_set(fixed)}"
+            raise ResourceError(ErrorCode.INVALID_REQUEST, message)
+        unprefixed = sorted(k for k in configs if k in SSL_RECONFIGURABLE)
+        if unprefixed:
+            raise ResourceError(
+                ErrorCode.INVALID_REQUEST,
+                "These security configs can be dynamically updated only per-listener using the listener prefix: "
+                + _kafka_set(unprefixed),
+            )
+        validated: dict[str, str] = {}
+        for key, raw in configs.items():
+            base = listener_base(key)
+            defn = BROKER_CONFIGS.get(key if base is None else base)
+            try:
+                value = defn.validate(raw) if defn is not None else (raw.strip() if raw is not None else None)
+            except ConfigError as exc:
+                raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+            if value is not None:
+                validated[key] = value
+        if not per_broker:
+            only = sorted(k for k in configs if per_broker_only(k))
+            if only:
+                message = "Cannot update these configs at default cluster level, broker id must be specified: "
+                raise ResourceError(ErrorCode.INVALID_REQUEST, message + _kafka_set(only))
+        return validated
+
+    def _prepare_listener_reloads(
+        self, per_broker: dict[str, str], cluster_default: dict[str, str]
+    ) -> list[Callable[[], None]]:
+        """Validate the new settings of each live listener they touch (a keystore is read now).
+
+        As Kafka's SslFactory validates a dynamic update before it is made: an invalid keystore is
+        refused with INVALID_REQUEST and Kafka's message, and nothing changes.
+        """
+        changed = {
+            k.lower()
+            for old, new in ((self.per_broker, per_broker), (self.cluster_default, cluster_default))
+            for k in set(old) | set(new)
+            if old.get(k) != new.get(k)
+        }
+        reloads = []
+        for listener, reloader in self.listener_reloaders.items():
+            prefix = f"{LISTENER_PREFIX}{listener.lower()}."
+            if any(k.startswith(prefix) or k.startswith("ssl.") for k in changed):
+                try:
+                    reloads.append(reloader([per_broker, cluster_default]))
+                except ConfigError as exc:
+                    raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+        return reloads
+
+    def watch_listener(self, listener: str, reloader: ListenerReloader) -> None:
+        """Reconfigure ``listener`` live when its dynamic settings change; apply those saved now.
+
+        A saved setting that no longer loads (a keystore file gone) is logged and the listener
+        keeps its static settings, as Kafka ignores an invalid persisted dynamic config.
+        """
+        self.listener_reloaders[listener.lower()] = reloader
+        prefix = f"{LISTENER_PREFIX}{listener.lower()}."
+        layers = [self.per_broker, self.cluster_default]
+        if any(k.lower().startswith(prefix) or k.startswith("ssl.") for layer in layers for k in layer):
+            try:
+                reloader(layers)()
+            except ConfigError as exc:
+                log.error("dynamic SSL settings of listener %s ignored: %s", listener, exc)

@@ -23,6 +23,7 @@ from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.connection import BrokerConnection
+from kafkalite.server.handshake_gc import FailedHandshakeCollector
 from kafkalite.server.listeners import Listener
 from kafkalite.server.memory_pool import RequestMemoryPool
 from kafkalite.storage.fs import FileSystem
@@ -78,6 +79,8 @@ class KafkaliteServer:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._no_connections = asyncio.Event()
+        #: Frees what failed TLS handshakes leave behind (server/handshake_gc.py).
+        self.handshake_gc = FailedHandshakeCollector(self._tls_handshake_timeout() or 60.0)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -98,9 +101,10 @@ class KafkaliteServer:
             self.listeners = resolve_listeners(self.config)
             for listener in self.listeners:
                 if listener.protocol in ("SSL", "SASL_SSL"):
-                    from kafkalite.server.tls import server_context
+                    from kafkalite.server.tls import ReloadableContext, server_context
 
-                    listener.ssl_context = server_context(self.config, listener.name)
+                    # Reloadable: a keystore changed through AlterConfigs serves the next connection.
+                    listener.ssl_context = ReloadableContext(server_context(self.config, listener.name))
                 if listener.protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
                     listener.sasl = self._sasl_config(listener)
         except ConfigError as exc:
@@ -138,6 +142,7 @@ class KafkaliteServer:
         except OSError as exc:  # the real cause (a full disk, too few file handles), not "cannot listen"
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
         self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
+        self._watch_listener_configs()
         loop = asyncio.get_running_loop()
         where = f"{self.config.host}:{self.config.port}"
         try:
@@ -150,6 +155,7 @@ class KafkaliteServer:
                     reuse_address=True,
                     backlog=1024,
                     ssl=listener.ssl_context,
+                    ssl_handshake_timeout=self._tls_handshake_timeout() if listener.ssl_context else None,
                 )
                 self._servers.append(server)
                 if listener.port == 0:
@@ -184,10 +190,30 @@ class KafkaliteServer:
         if self.idle_ms > 0:
             self._every("idle", min(max(self.idle_ms / 4000, 0.01), 30.0), self._close_idle_connections)
         self._every("files", FILE_IDLE_SWEEP_SECONDS, self.state.file_handles.sweep_idle)
+        if any(listener.ssl_context is not None for listener in self.listeners):
+            self._every("tls-failures", 1.0, lambda: self.handshake_gc.tick(time.monotonic()))
         # Everything loaded so far (modules, schemas, codec classes) lives as long as the process:
         # move it out of the collector's sight so its full collections stay short (latency tails).
         gc.collect()
         gc.freeze()
+
+    def _watch_listener_configs(self) -> None:
+        """SSL listeners follow their dynamic settings (``listener.name.<l>.ssl.*`` via AlterConfigs)."""
+        from kafkalite.server.tls import ReloadableContext, listener_reloader
+
+        for listener in self.listeners:
+            if isinstance(listener.ssl_context, ReloadableContext):
+                reloader = listener_reloader(self.config, listener.name, listener.ssl_context)
+                self.state.configs.watch_listener(listener.name, reloader)
+
+    def _tls_handshake_timeout(self) -> float | None:
+        """Seconds a TLS handshake may take: connections.max.idle.ms, as Kafka's idle sweep bounds it.
+
+        Kafka's selector closes a channel silent that long, handshaking or not; a connection
+        joins kafkalite's own idle sweep only once its handshake is done, so asyncio's
+        handshake timeout stands in for it. -1 (never idle-close): asyncio's default (60 s).
+        """
+        return self.idle_ms / 1000 if self.idle_ms > 0 else None
 
     def _connection_factory(self, listener: Listener, default: bool) -> Callable[[], BrokerConnection]:
         """Connections of ``listener``: the default listener's carry no session (the config's address)."""
@@ -214,6 +240,7 @@ class KafkaliteServer:
                 session.sasl = SaslConnection(sasl)
             if listener.ssl_context is None:
                 return self._new_connection(session)
+            self.handshake_gc.accepted += 1
             # A TLS connection counts once its handshake is done: a failed handshake never calls the
             # protocol's connection_made nor connection_lost, so it must not be waited for at stop.
             return BrokerConnection(
@@ -222,7 +249,7 @@ class KafkaliteServer:
                 self._connection_closed,
                 self.memory_pool,
                 session=session,
-                on_open=self._opened,
+                on_open=self._tls_handshake_done,
                 principal_of=principal_of,
             )
 
@@ -235,6 +262,10 @@ class KafkaliteServer:
         )
         self._opened(conn)
         return conn
+
+    def _tls_handshake_done(self, conn: BrokerConnection) -> None:
+        self.handshake_gc.completed += 1
+        self._opened(conn)
 
     def _opened(self, conn: BrokerConnection) -> None:
         self.connections.add(conn)

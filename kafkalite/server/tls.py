@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafkalite.config import BrokerConfig, ConfigError
+from kafkalite.config import BROKER_CONFIGS, LIST, BrokerConfig, ConfigError, typed_value
 
 ANONYMOUS = "User:ANONYMOUS"
 
@@ -35,24 +35,48 @@ _PROTOCOLS = {
 _CLIENT_AUTH = {"none": ssl.CERT_NONE, "requested": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 
 
-def listener_setting(config: BrokerConfig, listener: str) -> Callable[[str], Any]:
-    """A lookup of ``ssl.*`` settings for ``listener``: ``listener.name.<name>.<setting>`` wins."""
+def listener_setting(
+    config: BrokerConfig, listener: str, layers: list[dict[str, str]] | None = None
+) -> Callable[[str], Any]:
+    """A lookup of ``ssl.*`` settings for ``listener``: ``listener.name.<name>.<setting>`` wins.
+
+    ``layers`` are the dynamic broker config layers to read (strongest first; default: those in
+    force): a dynamic value wins over a static one, as in Kafka's DynamicBrokerConfig. Passing
+    the proposed layers lets AlterConfigs validate a change before it is made.
+    """
+    dynamic = config.dynamic_layers if layers is None else layers
+    static = [config.listener_settings, config.static_configs]
+
+    def typed(name: str, value: str | None) -> Any:
+        defn = BROKER_CONFIGS.get(name)
+        if defn is None or value is None:
+            return value
+        if defn.type == LIST:
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return typed_value(defn, value)
 
     def get(name: str) -> Any:
         for key in (f"listener.name.{listener.lower()}.{name}", f"listener.name.{listener}.{name}"):
-            if key in config.listener_settings:
-                value = config.listener_settings[key]
-                if name in ("ssl.enabled.protocols", "ssl.cipher.suites"):
-                    return [item.strip() for item in value.split(",") if item.strip()]
-                return value
-        return config.get(name)
+            for layer in (*dynamic, config.listener_settings):
+                if key in layer:
+                    return typed(name, layer[key])
+        for layer in (*dynamic, *static):
+            if name in layer:
+                return typed(name, layer[name])
+        defn = BROKER_CONFIGS.get(name)
+        return typed(name, defn.default) if defn is not None else None
 
     return get
 
 
-def server_context(config: BrokerConfig, listener: str) -> ssl.SSLContext:
-    """The SSLContext of an SSL listener; ConfigError naming the setting that is wrong or missing."""
-    get = listener_setting(config, listener)
+def server_context(
+    config: BrokerConfig, listener: str, layers: list[dict[str, str]] | None = None
+) -> ssl.SSLContext:
+    """The SSLContext of an SSL listener; ConfigError naming the setting that is wrong or missing.
+
+    ``layers``: the dynamic config layers to build it from (default: those in force).
+    """
+    get = listener_setting(config, listener, layers)
     prefix = f"listener.name.{listener.lower()}."
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _load_keystore(ctx, get, prefix)
@@ -75,6 +99,74 @@ def server_context(config: BrokerConfig, listener: str) -> ssl.SSLContext:
             raise ConfigError(f"Invalid value {','.join(ciphers)} for configuration ssl.cipher.suites: {exc}") from exc
     PrincipalMapper(str(get("ssl.principal.mapping.rules") or "DEFAULT"))  # refuses bad rules at start
     return ctx
+
+
+class KeystoreError(ConfigError):
+    """The keystore could not be loaded (a missing file, a bad PEM, a wrong password)."""
+
+    def __init__(self, message: str, kind: str, location: str | None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.location = location
+
+
+class ReloadableContext(ssl.SSLContext):
+    """The SSLContext an SSL listener serves with: new connections use the context in force.
+
+    asyncio binds a listener to one SSLContext object and creates every connection's TLS state
+    with its ``wrap_bio``; delegating that call to ``current`` lets a dynamic config change
+    (a new keystore through AlterConfigs, as Kafka's SslFactory reconfigures) apply to the
+    next connection while the established ones keep the certificate they were made with.
+    """
+
+    current: ssl.SSLContext
+
+    def __new__(cls, current: ssl.SSLContext) -> ReloadableContext:
+        self = super().__new__(cls, ssl.PROTOCOL_TLS_SERVER)
+        self.current = current
+        return self
+
+    def __init__(self, current: ssl.SSLContext) -> None:
+        self.current = current
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:  # type: ignore[override]
+        return self.current.wrap_bio(*args, **kwargs)
+
+
+def kafka_reload_message(exc: ConfigError) -> str:
+    """Kafka's INVALID_REQUEST text for a listener SSL update it refuses (SslFactory validation)."""
+    if isinstance(exc, KeystoreError):
+        detail = f"Failed to load {exc.kind} SSL keystore {exc.location or ''}".rstrip()
+    else:
+        detail = str(exc)
+    return (
+        "Invalid value org.apache.kafka.common.config.ConfigException: Validation of dynamic config update of "
+        f"SSLFactory failed: org.apache.kafka.common.errors.InvalidConfigurationException: {detail} for "
+        "configuration Invalid dynamic configuration"
+    )
+
+
+def listener_reloader(
+    config: BrokerConfig, listener: str, context: ReloadableContext
+) -> Callable[[list[dict[str, str]]], Callable[[], None]]:
+    """Validate a listener's SSL settings under proposed dynamic layers; the result applies them.
+
+    Raises ConfigError (with Kafka's message, ``kafka_reload_message``) when the new settings
+    cannot make a context: the keystore is read and checked before anything changes.
+    """
+
+    def prepare(layers: list[dict[str, str]]) -> Callable[[], None]:
+        try:
+            fresh = server_context(config, listener, layers)
+        except ConfigError as exc:
+            raise ConfigError(kafka_reload_message(exc)) from exc
+
+        def apply() -> None:
+            context.current = fresh
+
+        return apply
+
+    return prepare
 
 
 def _load_keystore(ctx: ssl.SSLContext, get: Callable[[str], Any], prefix: str) -> None:
@@ -100,7 +192,7 @@ def _load_keystore(ctx: ssl.SSLContext, get: Callable[[str], Any], prefix: str) 
         else:
             raise ConfigError(f"ssl.keystore.type={kind} is not supported: use PEM or PKCS12")
     except (OSError, ssl.SSLError, ValueError) as exc:
-        raise ConfigError(f"cannot load the keystore (ssl.keystore.*): {exc}") from exc
+        raise KeystoreError(f"cannot load the keystore (ssl.keystore.*): {exc}", kind, location) from exc
 
 
 def _load_pem_strings(ctx: ssl.SSLContext, chain: str, key: str, password: str | None) -> None:

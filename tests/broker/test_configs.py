@@ -100,7 +100,7 @@ def test_resource_errors(make_state):
         with pytest.raises(ResourceError) as info:
             cfg.describe(rtype, name, None, False, False)
         assert info.value.code == code
-    with pytest.raises(ResourceError, match=r"Cannot update these configs dynamically: Set\(num.partitions\)"):
+    with pytest.raises(ResourceError, match=r"Cannot update these configs dynamically: \[num.partitions\]"):
         cfg.replace(BROKER, "1", {"num.partitions": "3"}, validate_only=False)
     with pytest.raises(ResourceError) as info:
         cfg.replace(BROKER, "1", {"log.segment.bytes": "10"}, validate_only=False)
