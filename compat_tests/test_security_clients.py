@@ -1,0 +1,343 @@
+"""Real clients over every secured combination: SASL_PLAINTEXT and SASL_SSL with PLAIN, SCRAM-SHA-256,
+SCRAM-SHA-512 and OAUTHBEARER, and SSL with a client certificate; wrong passwords, expired tokens and
+untrusted certificates get the errors each client reports for Apache Kafka.
+
+One broker for the module (compat_tests/security_clients.py: its settings are Kafka's own names, so
+``KAFKALITE_SECURITY_REFERENCE=1`` runs the very same tests against Apache Kafka too, which is how the
+expectations here were checked). Python clients run in-process; the Java client, franz-go and KafkaJS
+each run the whole case list in one process invocation (a module fixture), and a test per case then
+asserts on its part of the result; kcat runs once per case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import (
+    AdminClient,
+    NewTopic,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
+from compat_tests.conftest import wait_for
+from compat_tests.security_clients import (
+    COUNT,
+    NO_ACL_PASSWORD,
+    NO_ACL_USER,
+    PASSWORD,
+    USER,
+    Case,
+    Certs,
+    Running,
+    cases,
+    for_client,
+    start_kafkalite,
+    start_reference,
+    write_certs,
+)
+
+pytestmark = pytest.mark.timeout(300)
+
+#: ``KAFKALITE_SECURITY_REFERENCE=1``: Apache Kafka as well; ``=only``: Apache Kafka alone.
+_REFERENCE = os.environ.get("KAFKALITE_SECURITY_REFERENCE", "")
+TARGETS = (["kafkalite"] if _REFERENCE != "only" else []) + (["kafka"] if _REFERENCE else [])
+PY_CLIENTS = ["confluent", "kafka-python", "aiokafka"]
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return write_certs(tmp_path_factory.mktemp("sec-certs"))
+
+
+ALL_CASES = cases()
+CASE_IDS = [c.id for c in ALL_CASES]
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def secured(request: pytest.FixtureRequest, certs: Certs,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The secured broker, with SCRAM users made over its PLAINTEXT listener as an operator would."""
+    if request.param == "kafka":
+        starting = start_reference(certs)
+    else:
+        starting = start_kafkalite(tmp_path_factory.mktemp("sec-broker"), certs)
+    with starting as running:
+        admin = AdminClient({"bootstrap.servers": running.plaintext})
+        # One mechanism per request: Kafka refuses two changes of one user in a request.
+        for mech in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
+            upserts = [UserScramCredentialUpsertion(user, ScramCredentialInfo(mech, 4096), password.encode())
+                       for user, password in ((USER, PASSWORD), (NO_ACL_USER, NO_ACL_PASSWORD))]
+            for future in admin.alter_user_scram_credentials(upserts).values():
+                future.result(20)
+        yield running
+
+
+_made: dict[tuple[str, str], None] = {}
+
+
+def prepared(secured: Running, client: str, certs: Certs) -> dict[str, Case]:
+    """The client's cases, with their topics created once per broker (over PLAINTEXT)."""
+    mine = for_client(ALL_CASES, client, certs)
+    wanted = [c.topic for c in mine if (secured.name, c.topic) not in _made]
+    if wanted:
+        admin = AdminClient({"bootstrap.servers": secured.plaintext})
+        for future in admin.create_topics([NewTopic(t, 1, 1) for t in wanted]).values():
+            future.result(30)
+        for t in wanted:
+            _made[(secured.name, t)] = None
+    return {c.id: c for c in mine}
+
+
+# ---- confluent-kafka (librdkafka) ------------------------------------------------------------
+
+
+def confluent_conf(case: Case, secured: Running, certs: Certs) -> dict[str, Any]:
+    conf: dict[str, Any] = {"bootstrap.servers": secured.bootstrap(case.protocol),
+                            "security.protocol": case.protocol}
+    if case.tls:
+        conf["ssl.ca.location"] = str(certs.ca)
+    if case.protocol == "SSL":
+        conf |= {"ssl.certificate.location": case.cert, "ssl.key.location": case.key}
+    if case.mechanism == "OAUTHBEARER":
+        token = case.token
+        # librdkafka refuses a token whose lifetime it is told has passed, so it is told an hour: the
+        # expired case's JWS itself says it expired, and the broker must see that.
+        conf |= {"sasl.mechanism": "OAUTHBEARER", "oauth_cb": lambda _cfg: (token, time.time() + 3600)}
+    elif case.mechanism:
+        conf |= {"sasl.mechanism": case.mechanism, "sasl.username": case.user, "sasl.password": case.password}
+    return conf
+
+
+def confluent_round_trip(case: Case, secured: Running, certs: Certs) -> list[str]:
+    conf = confluent_conf(case, secured, certs)
+    producer = Producer(conf)
+    for value in case.values:
+        producer.produce(case.topic, value=value.encode())
+    assert producer.flush(30) == 0
+    consumer = Consumer({**conf, "group.id": f"g-{case.topic}", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(case.topic, 0, 0)])
+    out: list[str] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(out) < COUNT and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None:
+                assert msg.error() is None, msg.error()
+                out.append(msg.value().decode())
+    finally:
+        consumer.close()
+    return out
+
+
+def confluent_error(case: Case, secured: Running, certs: Certs) -> KafkaError:
+    """The first error librdkafka reports through error_cb while a producer tries to connect."""
+    errors: list[KafkaError] = []
+    producer = Producer({**confluent_conf(case, secured, certs), "error_cb": errors.append})
+
+    def first() -> KafkaError | None:
+        producer.poll(0.2)
+        return errors[0] if errors else None
+
+    return wait_for(first, timeout=20, what=f"an error for {case.id}")
+
+
+# ---- kafka-python ----------------------------------------------------------------------------
+
+
+def kafka_python_kwargs(case: Case, secured: Running, certs: Certs) -> dict[str, Any]:
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    class Token(AbstractTokenProvider):  # type: ignore[misc]
+        def token(self) -> str:
+            return str(case.token)
+
+    kw: dict[str, Any] = {"bootstrap_servers": secured.bootstrap(case.protocol),
+                          "security_protocol": case.protocol}
+    if case.tls:
+        kw["ssl_cafile"] = str(certs.ca)
+    if case.protocol == "SSL":
+        kw |= {"ssl_certfile": case.cert, "ssl_keyfile": case.key}
+    if case.mechanism == "OAUTHBEARER":
+        kw |= {"sasl_mechanism": "OAUTHBEARER", "sasl_oauth_token_provider": Token()}
+    elif case.mechanism:
+        kw |= {"sasl_mechanism": case.mechanism, "sasl_plain_username": case.user,
+               "sasl_plain_password": case.password}
+    return kw
+
+
+def kafka_python_round_trip(case: Case, secured: Running, certs: Certs) -> list[str]:
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import TopicPartition as KTopicPartition
+
+    kw = kafka_python_kwargs(case, secured, certs)
+    producer = KafkaProducer(**kw)
+    try:
+        for future in [producer.send(case.topic, value=v.encode(), partition=0) for v in case.values]:
+            future.get(timeout=30)
+    finally:
+        producer.close()
+    consumer = KafkaConsumer(**kw, enable_auto_commit=False, consumer_timeout_ms=1000)
+    try:
+        tp = KTopicPartition(case.topic, 0)
+        consumer.assign([tp])
+        consumer.seek(tp, 0)
+        out: list[str] = []
+        deadline = time.monotonic() + 30
+        while len(out) < COUNT and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                out += [r.value.decode() for r in records]
+        return out
+    finally:
+        consumer.close()
+
+
+def kafka_python_error(case: Case, secured: Running, certs: Certs) -> Exception:
+    from kafka import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(**kafka_python_kwargs(case, secured, certs), bootstrap_timeout_ms=8000)
+        admin.list_topics()
+        admin.close()
+    except Exception as e:
+        return e
+    raise AssertionError(f"{case.id}: kafka-python connected")
+
+
+# ---- aiokafka --------------------------------------------------------------------------------
+
+
+def aiokafka_kwargs(case: Case, secured: Running, certs: Certs) -> dict[str, Any]:
+    from aiokafka.abc import AbstractTokenProvider
+    from aiokafka.helpers import create_ssl_context
+
+    class Token(AbstractTokenProvider):
+        async def token(self) -> str:
+            return str(case.token)
+
+    kw: dict[str, Any] = {"bootstrap_servers": secured.bootstrap(case.protocol),
+                          "security_protocol": case.protocol}
+    if case.tls:
+        kw["ssl_context"] = create_ssl_context(cafile=str(certs.ca), certfile=case.cert, keyfile=case.key)
+    if case.mechanism == "OAUTHBEARER":
+        kw |= {"sasl_mechanism": "OAUTHBEARER", "sasl_oauth_token_provider": Token()}
+    elif case.mechanism:
+        kw |= {"sasl_mechanism": case.mechanism, "sasl_plain_username": case.user,
+               "sasl_plain_password": case.password}
+    return kw
+
+
+async def _aiokafka_round_trip(case: Case, secured: Running, certs: Certs) -> list[str]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.structs import TopicPartition as ATopicPartition
+
+    kw = aiokafka_kwargs(case, secured, certs)
+    producer = AIOKafkaProducer(**kw)
+    await producer.start()
+    try:
+        for value in case.values:
+            await producer.send_and_wait(case.topic, value.encode(), partition=0)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(**kw, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = ATopicPartition(case.topic, 0)
+        consumer.assign([tp])
+        consumer.seek(tp, 0)
+        out: list[str] = []
+        deadline = time.monotonic() + 30
+        while len(out) < COUNT and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                out += [r.value.decode() for r in records]
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def _aiokafka_error(case: Case, secured: Running, certs: Certs) -> Exception:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(**aiokafka_kwargs(case, secured, certs), request_timeout_ms=5000)
+    try:
+        await producer.start()
+        # aiokafka (0.14) takes OAUTHBEARER's error challenge for success ("Authenticated via
+        # OAUTHBEARER", against Apache Kafka too); the broker then closes the connection at its next
+        # request, so the first send to an existing topic fails.
+        await asyncio.wait_for(producer.send_and_wait(case.topic, b"x", partition=0), 20)
+    except Exception as e:
+        return e
+    finally:
+        await producer.stop()
+    raise AssertionError(f"{case.id}: aiokafka connected")
+
+
+def aiokafka_round_trip(case: Case, secured: Running, certs: Certs) -> list[str]:
+    return asyncio.run(_aiokafka_round_trip(case, secured, certs))
+
+
+def aiokafka_error(case: Case, secured: Running, certs: Certs) -> Exception:
+    return asyncio.run(_aiokafka_error(case, secured, certs))
+
+
+ROUND_TRIPS = {"confluent": confluent_round_trip, "kafka-python": kafka_python_round_trip,
+               "aiokafka": aiokafka_round_trip}
+ERRORS = {"confluent": confluent_error, "kafka-python": kafka_python_error, "aiokafka": aiokafka_error}
+
+
+#: The broker's message for a failed login, as Apache Kafka words it per mechanism.
+def kafka_message(case: Case) -> str:
+    if case.mechanism == "PLAIN":
+        return "Authentication failed: Invalid username or password"
+    if case.mechanism == "OAUTHBEARER":
+        # OAUTHBEARER fails with an error challenge (RFC 7628); librdkafka reports its text.
+        return '{"status":"invalid_token"}'
+    return f"Authentication failed during authentication due to invalid credentials with SASL mechanism {case.mechanism}"
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+@pytest.mark.parametrize("client", PY_CLIENTS)
+def test_python_client(client: str, case_id: str, secured: Running, certs: Certs,
+                       caplog: pytest.LogCaptureFixture) -> None:
+    case = prepared(secured, client, certs)[case_id]
+    if case.expect == "ok":
+        assert ROUND_TRIPS[client](case, secured, certs) == case.values
+        return
+    caplog.set_level(logging.WARNING)
+    error = ERRORS[client](case, secured, certs)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    if client == "confluent":
+        assert isinstance(error, KafkaError)
+        if case.expect == "sasl":
+            assert error.code() == KafkaError._AUTHENTICATION, error
+            assert kafka_message(case) in error.str()
+        else:  # the broker's TLS alert after the client's certificate failed verification
+            assert error.code() == KafkaError._TRANSPORT, error
+            assert "alert" in error.str(), error
+    elif client == "kafka-python":
+        # kafka-python's API only says it could not bootstrap; its log says why.
+        assert type(error).__name__ == "KafkaTimeoutError", error
+        if case.expect == "ssl":
+            assert "alert" in logged
+        elif case.mechanism != "PLAIN":
+            assert f"SaslAuthenticationFailedError: {kafka_message(case)}" in logged
+        else:
+            # PLAIN: kafka-python (3.0) logs only that the connection closed (seen against Kafka too).
+            assert "socket disconnected" in logged
+    elif case.mechanism == "OAUTHBEARER":  # see _aiokafka_error
+        assert type(error).__name__ in ("UnknownTopicOrPartitionError", "KafkaTimeoutError"), error
+    else:
+        assert type(error).__name__ == "KafkaConnectionError", error
+        assert "Unable to bootstrap" in str(error)
+        if case.expect == "ssl":
+            assert "closed" in logged
+        else:
+            assert f"SaslAuthenticationFailed: {kafka_message(case)}" in logged
