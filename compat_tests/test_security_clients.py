@@ -29,6 +29,7 @@ from confluent_kafka.admin import (
 )
 
 from compat_tests.conftest import wait_for
+from compat_tests.javaclient import JavaClient
 from compat_tests.security_clients import (
     COUNT,
     NO_ACL_PASSWORD,
@@ -300,7 +301,8 @@ def kafka_message(case: Case) -> str:
     if case.mechanism == "OAUTHBEARER":
         # OAUTHBEARER fails with an error challenge (RFC 7628); librdkafka reports its text.
         return '{"status":"invalid_token"}'
-    return f"Authentication failed during authentication due to invalid credentials with SASL mechanism {case.mechanism}"
+    return ("Authentication failed during authentication due to invalid credentials with SASL mechanism "
+            f"{case.mechanism}")
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -341,3 +343,36 @@ def test_python_client(client: str, case_id: str, secured: Running, certs: Certs
             assert "closed" in logged
         else:
             assert f"SaslAuthenticationFailed: {kafka_message(case)}" in logged
+
+
+# ---- programs that run every case in one process: the Java client, franz-go, KafkaJS ----------
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+@pytest.fixture(scope="module")
+def java_results(secured: Running, certs: Certs, java_client: JavaClient,
+                 tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case through the official Java client, in one JVM (SecurityScenarios.java)."""
+    mine = prepared(secured, "java", certs).values()
+    rows = [[c.id, c.protocol, c.mechanism, c.user, c.password, c.token, c.keystore, certs.ca,
+             secured.bootstrap(c.protocol), c.topic, COUNT, c.expect] for c in mine]
+    file = tmp_path_factory.mktemp("java-cases") / "cases.tsv"
+    file.write_text("".join("\t".join(map(_dash, row)) + "\n" for row in rows))
+    result: dict[str, Any] = java_client.run("security-matrix", "-", str(file), timeout=600)
+    return result
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_java_client(case_id: str, java_results: dict[str, Any], secured: Running, certs: Certs) -> None:
+    case = prepared(secured, "java", certs)[case_id]
+    got = java_results[case_id]
+    if case.expect == "ok":
+        assert got == {"values": case.values}
+    elif case.expect == "sasl":
+        assert got["error"] == "SaslAuthenticationException", got
+        assert kafka_message(case) in got["message"], got
+    else:
+        assert got["error"] == "SslAuthenticationException", got
