@@ -12,10 +12,12 @@ asserts on its part of the result; kcat runs once per case.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +47,7 @@ from compat_tests.security_clients import (
     start_reference,
     write_certs,
 )
+from compat_tests.test_go_clients import go_binary, run_go  # noqa: F401 - go_binary is a fixture
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -376,3 +379,34 @@ def test_java_client(case_id: str, java_results: dict[str, Any], secured: Runnin
         assert kafka_message(case) in got["message"], got
     else:
         assert got["error"] == "SslAuthenticationException", got
+
+
+def _wire_file(secured: Running, certs: Certs, client: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mine = prepared(secured, client, certs).values()
+    file = tmp_path_factory.mktemp(f"{client}-cases") / "cases.json"
+    file.write_text(json.dumps([c.wire(secured.bootstrap(c.protocol), certs.ca) for c in mine]))
+    return file
+
+
+@pytest.fixture(scope="module")
+def go_results(secured: Running, certs: Certs, request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case through franz-go, in one process (compat_tests/go/security_scenarios.go)."""
+    file = _wire_file(secured, certs, "go", tmp_path_factory)
+    binary = request.getfixturevalue("go_binary")  # built once per session by test_go_clients
+    result: dict[str, Any] = run_go(binary, "security-matrix", "-", file, timeout=600)
+    return result
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_franz_go(case_id: str, go_results: dict[str, Any], secured: Running, certs: Certs) -> None:
+    case = prepared(secured, "go", certs)[case_id]
+    got = go_results[case_id]
+    if case.expect == "ok":
+        assert got == {"values": case.values}
+    elif case.expect == "sasl":
+        assert got["code"] == "SASL_AUTHENTICATION_FAILED", got
+        assert got["error"].endswith(f"SASL Authentication failed.: {kafka_message(case)}"), got
+    else:
+        # The broker's TLS alert; which one is the TLS stack's choice (Java's: bad_certificate).
+        assert got["error"].startswith("remote error: tls: "), got
