@@ -15,6 +15,8 @@ import asyncio
 import json
 import logging
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +57,7 @@ pytestmark = pytest.mark.timeout(300)
 _REFERENCE = os.environ.get("KAFKALITE_SECURITY_REFERENCE", "")
 TARGETS = (["kafkalite"] if _REFERENCE != "only" else []) + (["kafka"] if _REFERENCE else [])
 PY_CLIENTS = ["confluent", "kafka-python", "aiokafka"]
+JS = Path(__file__).parent / "js"
 
 
 @pytest.fixture(scope="module")
@@ -410,3 +413,35 @@ def test_franz_go(case_id: str, go_results: dict[str, Any], secured: Running, ce
     else:
         # The broker's TLS alert; which one is the TLS stack's choice (Java's: bad_certificate).
         assert got["error"].startswith("remote error: tls: "), got
+
+
+@pytest.fixture(scope="module")
+def js_results(secured: Running, certs: Certs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case through KafkaJS, in one node process (compat_tests/js/security_matrix.js)."""
+    if shutil.which("node") is None or not (JS / "node_modules" / "kafkajs").exists():
+        pytest.fail("KafkaJS is part of the matrix: install node and `npm install` in compat_tests/js (.ci/run does)")
+    file = _wire_file(secured, certs, "js", tmp_path_factory)
+    out = subprocess.run(["node", str(JS / "security_matrix.js"), str(file)], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_kafkajs(case_id: str, js_results: dict[str, Any], secured: Running, certs: Certs) -> None:
+    case = prepared(secured, "js", certs)[case_id]
+    got = js_results[case_id]
+    if case.expect == "ok":
+        assert got == {"values": case.values}
+    elif case.expect == "sasl" and case.mechanism == "OAUTHBEARER":
+        # KafkaJS (2.2) does not read OAUTHBEARER's error challenge and carries on as if logged in; the
+        # broker closes the connection at its next request, and KafkaJS runs out of retries (the same
+        # against Apache Kafka).
+        assert got["type"] == "KafkaJSNumberOfRetriesExceeded", got
+    elif case.expect == "sasl":
+        assert got["type"] == "KafkaJSSASLAuthenticationError", got
+        assert got["error"].endswith(f"authentication failed: {kafka_message(case)}"), got
+    else:
+        assert got["type"] == "KafkaJSNumberOfRetriesExceeded", got
+        assert got["error"].startswith("Connection error: ") and "SSL alert number" in got["error"], got
