@@ -118,6 +118,37 @@ def prepared(secured: Running, client: str, certs: Certs) -> dict[str, Case]:
     return {c.id: c for c in mine}
 
 
+# ---- where kafkalite still differs from Apache Kafka ------------------------------------------
+# Each entry is a test that fails on kafkalite today because the broker answers differently from
+# Kafka 4.4 (checked with KAFKALITE_SECURITY_REFERENCE=1, where these pass). They run as strict
+# xfails on kafkalite only: once the broker is fixed they XPASS and fail, and the entry must go.
+
+_NO_TLS_ALERT = ("kafkalite closes a TLS connection whose client certificate failed verification without "
+                 "sending the TLS alert (asyncio's SSL transport drops it); Kafka sends one (Java's "
+                 "bad_certificate), which is what clients report")
+_NO_ILLEGAL_SASL_STATE = ("a request other than SaslAuthenticate during SASL authentication: Kafka answers it with "
+                          "the request's error response (ILLEGAL_SASL_STATE) and then closes "
+                          "(SaslServerAuthenticator.handleSaslToken); kafkalite closes without answering. aiokafka "
+                          "and KafkaJS send Metadata after OAUTHBEARER's error challenge and see the difference")
+_SCRAM_NONCE = ("kafkalite/security/scram.py accepts a client-final nonce that only ends with the server's "
+                "combined nonce (endswith, Kafka before CVE-2024-56128); Kafka 4.4 requires it to be equal "
+                "(RFC 5802), so librdkafka < 2.6.1's repeated nonce must be refused")
+KAFKALITE_DIFFERS: dict[tuple[str, str], str] = {
+    **{(client, "untrusted-client-cert"): _NO_TLS_ALERT
+       for client in ("confluent", "kafka-python", "java", "go", "js", "kcat")},
+    ("aiokafka", "expired-token-OAUTHBEARER"): _NO_ILLEGAL_SASL_STATE,
+    ("js", "expired-token-OAUTHBEARER"): _NO_ILLEGAL_SASL_STATE,
+    **{("kcat", f"{protocol}-{mech}"): _SCRAM_NONCE
+       for protocol in ("SASL_PLAINTEXT", "SASL_SSL") for mech in ("SCRAM-SHA-256", "SCRAM-SHA-512")},
+}
+
+
+def mark_known_difference(request: pytest.FixtureRequest, secured: Running, client: str, case_id: str) -> None:
+    reason = KAFKALITE_DIFFERS.get((client, case_id))
+    if reason and secured.name == "kafkalite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 # ---- confluent-kafka (librdkafka) ------------------------------------------------------------
 
 
@@ -328,7 +359,8 @@ def kafka_message(case: Case) -> str:
 @pytest.mark.parametrize("case_id", CASE_IDS)
 @pytest.mark.parametrize("client", PY_CLIENTS)
 def test_python_client(client: str, case_id: str, secured: Running, certs: Certs,
-                       caplog: pytest.LogCaptureFixture) -> None:
+                       caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> None:
+    mark_known_difference(request, secured, client, case_id)
     case = prepared(secured, client, certs)[case_id]
     if case.expect == "ok":
         assert ROUND_TRIPS[client](case, secured, certs) == case.values
@@ -352,8 +384,9 @@ def test_python_client(client: str, case_id: str, secured: Running, certs: Certs
         elif case.mechanism != "PLAIN":
             assert f"SaslAuthenticationFailedError: {kafka_message(case)}" in logged
         else:
-            # PLAIN: kafka-python (3.0) logs only that the connection closed (seen against Kafka too).
-            assert "socket disconnected" in logged
+            # PLAIN: Kafka answers the failed login late and closes right after; kafka-python (3.0) often
+            # takes the close first and logs only that (seen against Kafka: either, from one run to the next).
+            assert f"SaslAuthenticationFailedError: {kafka_message(case)}" in logged or "socket disconnected" in logged
     elif case.mechanism == "OAUTHBEARER":  # see _aiokafka_error
         assert type(error).__name__ in ("UnknownTopicOrPartitionError", "KafkaTimeoutError"), error
     else:
@@ -386,7 +419,9 @@ def java_results(secured: Running, certs: Certs, java_client: JavaClient,
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
-def test_java_client(case_id: str, java_results: dict[str, Any], secured: Running, certs: Certs) -> None:
+def test_java_client(case_id: str, java_results: dict[str, Any], secured: Running, certs: Certs,
+                     request: pytest.FixtureRequest) -> None:
+    mark_known_difference(request, secured, "java", case_id)
     case = prepared(secured, "java", certs)[case_id]
     got = java_results[case_id]
     if case.expect == "ok":
@@ -416,7 +451,9 @@ def go_results(secured: Running, certs: Certs, request: pytest.FixtureRequest,
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
-def test_franz_go(case_id: str, go_results: dict[str, Any], secured: Running, certs: Certs) -> None:
+def test_franz_go(case_id: str, go_results: dict[str, Any], secured: Running, certs: Certs,
+                  request: pytest.FixtureRequest) -> None:
+    mark_known_difference(request, secured, "go", case_id)
     case = prepared(secured, "go", certs)[case_id]
     got = go_results[case_id]
     if case.expect == "ok":
@@ -443,7 +480,9 @@ def js_results(secured: Running, certs: Certs, tmp_path_factory: pytest.TempPath
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
-def test_kafkajs(case_id: str, js_results: dict[str, Any], secured: Running, certs: Certs) -> None:
+def test_kafkajs(case_id: str, js_results: dict[str, Any], secured: Running, certs: Certs,
+                 request: pytest.FixtureRequest) -> None:
+    mark_known_difference(request, secured, "js", case_id)
     case = prepared(secured, "js", certs)[case_id]
     got = js_results[case_id]
     if case.expect == "ok":
@@ -492,9 +531,11 @@ KCAT_CASE_IDS = [c for c in CASE_IDS if c != "expired-token-OAUTHBEARER"]
 
 
 @pytest.mark.parametrize("case_id", KCAT_CASE_IDS)
-def test_kcat(case_id: str, secured: Running, certs: Certs) -> None:
+def test_kcat(case_id: str, secured: Running, certs: Certs, request: pytest.FixtureRequest) -> None:
     if shutil.which("kcat") is None:
         pytest.fail("kcat is part of the matrix: install it (.ci/run does)")
+    if case_id == "untrusted-client-cert" or _kcat_librdkafka() < (2, 6, 1):  # the SCRAM entries need the old one
+        mark_known_difference(request, secured, "kcat", case_id)
     case = prepared(secured, "kcat", certs)[case_id]
     base = kcat_args(case, secured, certs)
     if case.expect == "ok" and case.mechanism and case.mechanism.startswith("SCRAM") and _kcat_librdkafka() < (2, 6, 1):
