@@ -2,15 +2,21 @@
 
 Group members commit with their generation and member id; simple consumers and admin tools
 (generation -1, empty member id) may commit only while the group is empty, as in Kafka. One
-group-level error applies to every partition; unknown partitions get their own error. The
-accepted partitions are stored in one write: if the log refuses it, each of them answers
-NOT_COORDINATOR (Kafka's answer to a failed append to the offsets topic).
+group-level error applies to every partition; unknown partitions get their own error, which
+wins, as Kafka checks partitions before its coordinator sees the group. With an authorizer the
+group needs READ (else every partition GROUP_AUTHORIZATION_FAILED) and so does each topic
+(TOPIC_AUTHORIZATION_FAILED, before anything else). The accepted partitions are stored in one
+write: if the log refuses it, each of them answers NOT_COORDINATOR (Kafka's answer to a failed
+append to the offsets topic).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_error, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.offsets import every_partition
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -19,6 +25,11 @@ from kafkalite.errors import ErrorCode
 async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     groups = state.groups
+    denied_group = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    if denied_group:
+        return {"throttle_time_ms": 0, "topics": every_partition(request.topics, denied_group)}
+    # Topics without READ are refused before the group is looked at (Kafka's KafkaApis, then coordinator).
+    denied = denied_names(ctx, Operation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
     generation = request.generation_id_or_member_epoch if ctx.version >= 1 else -1
     member_id = request.member_id if ctx.version >= 1 else ""
     instance_id = request.group_instance_id if ctx.version >= 7 else None
@@ -29,11 +40,14 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
     slots: list[tuple[int, int]] = []
     for t, topic in enumerate(request.topics):
         row: list[int] = []
+        refused = bool(denied) and topic.name in denied
         for part in topic.partitions:
-            if group_error:
-                row.append(group_error)
+            if refused:
+                row.append(int(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
             elif state.cluster.partition(topic.name, part.partition_index) is None:
-                row.append(int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                row.append(int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))  # Kafka checks before the group
+            elif group_error:
+                row.append(group_error)
             else:
                 epoch = part.committed_leader_epoch if ctx.version >= 6 else -1
                 slots.append((t, len(row)))
