@@ -181,6 +181,8 @@ def cases() -> list[Case]:
         Case("expired-token-OAUTHBEARER", "SASL_PLAINTEXT", "OAUTHBEARER", token=unsecured_jws(USER, -600),
              expect="sasl"),
         Case("untrusted-client-cert", "SSL", cert="rogue", expect="ssl"),
+        # Authenticated, but no ACL lets User:bob write the topic.
+        Case("no-acl-produce", "SASL_PLAINTEXT", "PLAIN", user=NO_ACL_USER, password=NO_ACL_PASSWORD, expect="authz"),
     ]
     return out
 

@@ -340,6 +340,45 @@ def aiokafka_error(case: Case, secured: Running, certs: Certs) -> Exception:
     return asyncio.run(_aiokafka_error(case, secured, certs))
 
 
+def confluent_denied(case: Case, secured: Running, certs: Certs) -> Any:
+    """One record as a principal without ACLs: the delivery report's error."""
+    reports: list[Any] = []
+    producer = Producer(confluent_conf(case, secured, certs))
+    producer.produce(case.topic, value=b"x", partition=0, on_delivery=lambda err, _msg: reports.append(err))
+    producer.flush(30)
+    assert reports, "no delivery report"
+    return reports[0]
+
+
+def kafka_python_denied(case: Case, secured: Running, certs: Certs) -> Any:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(**kafka_python_kwargs(case, secured, certs), max_block_ms=15000)
+    try:
+        producer.send(case.topic, value=b"x", partition=0).get(timeout=30)
+    except Exception as e:
+        return e
+    finally:
+        producer.close()
+    raise AssertionError("kafka-python produced without an ACL")
+
+
+async def _aiokafka_denied(case: Case, secured: Running, certs: Certs) -> Any:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(**aiokafka_kwargs(case, secured, certs), request_timeout_ms=10000)
+    await producer.start()
+    try:
+        await asyncio.wait_for(producer.send_and_wait(case.topic, b"x", partition=0), 30)
+    except Exception as e:
+        return e
+    finally:
+        await producer.stop()
+    raise AssertionError("aiokafka produced without an ACL")
+
+
+DENIED = {"confluent": confluent_denied, "kafka-python": kafka_python_denied,
+          "aiokafka": lambda case, secured, certs: asyncio.run(_aiokafka_denied(case, secured, certs))}
 ROUND_TRIPS = {"confluent": confluent_round_trip, "kafka-python": kafka_python_round_trip,
                "aiokafka": aiokafka_round_trip}
 ERRORS = {"confluent": confluent_error, "kafka-python": kafka_python_error, "aiokafka": aiokafka_error}
@@ -364,6 +403,14 @@ def test_python_client(client: str, case_id: str, secured: Running, certs: Certs
     case = prepared(secured, client, certs)[case_id]
     if case.expect == "ok":
         assert ROUND_TRIPS[client](case, secured, certs) == case.values
+        return
+    if case.expect == "authz":
+        denied = DENIED[client](case, secured, certs)
+        print(f"\n{secured.name} {client} {case_id}: {type(denied).__name__}: {denied!r}")
+        if client == "confluent":
+            assert denied.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, denied
+        else:
+            assert type(denied).__name__ == "TopicAuthorizationFailedError", repr(denied)
         return
     caplog.set_level(logging.WARNING)
     error = ERRORS[client](case, secured, certs)
@@ -426,6 +473,8 @@ def test_java_client(case_id: str, java_results: dict[str, Any], secured: Runnin
     got = java_results[case_id]
     if case.expect == "ok":
         assert got == {"values": case.values}
+    elif case.expect == "authz":
+        assert got["error"] == "TopicAuthorizationException", got
     elif case.expect == "sasl":
         assert got["error"] == "SaslAuthenticationException", got
         assert kafka_message(case) in got["message"], got
@@ -458,6 +507,8 @@ def test_franz_go(case_id: str, go_results: dict[str, Any], secured: Running, ce
     got = go_results[case_id]
     if case.expect == "ok":
         assert got == {"values": case.values}
+    elif case.expect == "authz":
+        assert got["code"] == "TOPIC_AUTHORIZATION_FAILED", got
     elif case.expect == "sasl":
         assert got["code"] == "SASL_AUTHENTICATION_FAILED", got
         assert got["error"].endswith(f"SASL Authentication failed.: {kafka_message(case)}"), got
@@ -487,6 +538,10 @@ def test_kafkajs(case_id: str, js_results: dict[str, Any], secured: Running, cer
     got = js_results[case_id]
     if case.expect == "ok":
         assert got == {"values": case.values}
+    elif case.expect == "authz":
+        # KafkaJS wraps the broker's TOPIC_AUTHORIZATION_FAILED in a non-retriable error.
+        assert got == {"error": "Not authorized to access topics: [Topic authorization failed]",
+                       "type": "KafkaJSNonRetriableError", "code": None}
     elif case.expect == "sasl" and case.mechanism == "OAUTHBEARER":
         # KafkaJS (2.2) does not read OAUTHBEARER's error challenge and carries on as if logged in; the
         # broker closes the connection at its next request, and KafkaJS runs out of retries (the same
@@ -551,6 +606,12 @@ def test_kcat(case_id: str, secured: Running, certs: Certs, request: pytest.Fixt
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines() == case.values
+        return
+    if case.expect == "authz":
+        out = subprocess.run([*base, "-P", "-t", case.topic, "-p", "0"], input="x\n", text=True, timeout=60,
+                             capture_output=True)
+        print(f"\n{secured.name} kcat {case_id}: {out.returncode} {out.stderr[-600:]}")
+        assert "Broker: Topic authorization failed" in out.stderr, out.stderr
         return
     out = subprocess.run([*base, "-L", "-m", "5"], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0, out.stdout

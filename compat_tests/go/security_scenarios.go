@@ -38,7 +38,8 @@ type securityCase struct {
 
 // runSecurityMatrix runs every case of the JSON file in args[0] with franz-go:
 // a round trip (count values "go/<id>/<i>" produced to partition 0 and read
-// back) for "ok" cases, otherwise one request whose error is reported (the
+// back) for "ok" cases, one record for "authz" cases (a principal without
+// ACLs), otherwise one request whose error is reported (the
 // message, and the Kafka error code name when the broker sent one).
 func runSecurityMatrix(ctx context.Context, _ string, args []string) (any, error) {
 	if err := needArgs(args, 1); err != nil {
@@ -66,6 +67,8 @@ func runSecurityMatrix(ctx context.Context, _ string, args []string) (any, error
 			} else {
 				out[c.ID] = map[string]any{"values": values}
 			}
+		} else if c.Expect == "authz" {
+			out[c.ID] = securityProduceOne(cctx, c, opts)
 		} else {
 			out[c.ID] = securityAttempt(cctx, c, opts)
 		}
@@ -139,12 +142,26 @@ func securityRoundTrip(ctx context.Context, c securityCase, opts []kgo.Opt) ([]s
 	return values, err
 }
 
+// securityProduceOne sends one record as a principal without ACLs.
+func securityProduceOne(ctx context.Context, c securityCase, opts []kgo.Opt) map[string]any {
+	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	if err == nil {
+		defer cl.Close()
+		err = cl.ProduceSync(ctx, &kgo.Record{Topic: c.Topic, Partition: 0, Value: []byte("go/" + c.ID)}).FirstErr()
+	}
+	return errorResult(err)
+}
+
 func securityAttempt(ctx context.Context, c securityCase, opts []kgo.Opt) map[string]any {
 	cl, err := kgo.NewClient(opts...)
 	if err == nil {
 		defer cl.Close()
 		err = cl.Ping(ctx)
 	}
+	return errorResult(err)
+}
+
+func errorResult(err error) map[string]any {
 	if err == nil {
 		return map[string]any{"connected": true}
 	}

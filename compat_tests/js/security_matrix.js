@@ -2,7 +2,7 @@
 // Usage: node security_matrix.js CASES.json ; prints one JSON line: case id -> {values} or {error, type}.
 // An "ok" case produces COUNT values "js/<id>/<i>" to partition 0 and reads them back with a group
 // consumer (KafkaJS has no manual assignment); any other case connects an admin client and reports
-// the error KafkaJS raises.
+// the error KafkaJS raises ("authz" cases produce one record as a principal without ACLs).
 const fs = require("fs");
 const { Kafka, logLevel } = require("kafkajs");
 
@@ -61,6 +61,17 @@ async function roundTrip(c) {
   return { values };
 }
 
+async function produceOne(c) {
+  const producer = client(c).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic: c.topic, messages: [{ value: `js/${c.id}`, partition: 0 }], acks: -1 });
+    return { sent: true };
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 async function attempt(c) {
   const admin = client(c).admin();
   try {
@@ -77,7 +88,9 @@ async function main() {
   const out = {};
   for (const c of cases) {
     try {
-      out[c.id] = c.expect === "ok" ? await roundTrip(c) : await attempt(c);
+      if (c.expect === "ok") out[c.id] = await roundTrip(c);
+      else if (c.expect === "authz") out[c.id] = await produceOne(c);
+      else out[c.id] = await attempt(c);
     } catch (err) {
       out[c.id] = { error: String(err.message), type: err.name, code: err.type || null };
     }

@@ -22,8 +22,8 @@ import org.apache.kafka.common.TopicPartition;
  * <p>{@code security-matrix - <cases.tsv>}: one case a line, tab-separated: id, protocol, mechanism,
  * user, password, token, keystore (client key + chain, PEM), CA file, bootstrap, topic, count, expect
  * ({@code -} for an empty field). A case expecting {@code ok} produces {@code count} values
- * {@code java/<id>/<i>} and reads them back; any other case asks for the cluster's nodes with an
- * Admin client and reports the exception. The result maps each id to {@code values} or {@code error}
+ * {@code java/<id>/<i>} and reads them back; {@code authz} produces one record (a principal without
+ * ACLs); any other case asks for the cluster's nodes with an Admin client and reports the exception. The result maps each id to {@code values} or {@code error}
  * (exception class) and {@code message}.
  */
 final class SecurityScenarios {
@@ -47,7 +47,13 @@ final class SecurityScenarios {
             String id = f[0];
             Properties conf = conf(f[1], f[2], f[3], f[4], "ok".equals(f[11]) ? null : f[5], f[6], f[7], f[8]);
             try {
-                out.put(id, "ok".equals(f[11]) ? roundTrip(conf, id, f[9], Integer.parseInt(f[10])) : attempt(conf));
+                if ("ok".equals(f[11])) {
+                    out.put(id, roundTrip(conf, id, f[9], Integer.parseInt(f[10])));
+                } else if ("authz".equals(f[11])) {
+                    out.put(id, produceOne(conf, id, f[9]));
+                } else {
+                    out.put(id, attempt(conf));
+                }
             } catch (Exception e) {
                 out.put(id, failure(e));
             }
@@ -109,6 +115,22 @@ final class SecurityScenarios {
             consumer.seekToBeginning(List.of(tp));
             return Main.map("values", Main.values(Main.pollAtLeast(consumer, count, Duration.ofSeconds(30))));
         }
+    }
+
+    /** One record to a topic the principal has no ACL for: the producer's error is the result. */
+    static Map<String, Object> produceOne(Properties conf, String id, String topic) throws Exception {
+        Object[] kv = flatten(conf);
+        try (KafkaProducer<String, String> producer = Main.producer(String.valueOf(conf.get("bootstrap.servers")),
+                append(kv, "max.block.ms", "15000"))) {
+            producer.send(new ProducerRecord<>(topic, 0, null, "java/" + id)).get(30, TimeUnit.SECONDS);
+            return Main.map("sent", true);
+        }
+    }
+
+    private static Object[] append(Object[] kv, Object... more) {
+        Object[] out = java.util.Arrays.copyOf(kv, kv.length + more.length);
+        System.arraycopy(more, 0, out, kv.length, more.length);
+        return out;
     }
 
     static Map<String, Object> attempt(Properties conf) throws Exception {
