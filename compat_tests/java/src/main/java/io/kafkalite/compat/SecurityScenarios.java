@@ -134,10 +134,10 @@ final class SecurityScenarios {
     }
 
     static Map<String, Object> attempt(Properties conf) throws Exception {
-        conf.put("default.api.timeout.ms", "15000");
-        conf.put("request.timeout.ms", "10000");
+        conf.put("default.api.timeout.ms", "10000");
+        conf.put("request.timeout.ms", "8000");
         try (Admin admin = Admin.create(conf)) {
-            return Main.map("nodes", admin.describeCluster().nodes().get(20, TimeUnit.SECONDS).size());
+            return Main.map("nodes", admin.describeCluster().nodes().get(15, TimeUnit.SECONDS).size());
         }
     }
 
