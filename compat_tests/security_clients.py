@@ -144,7 +144,7 @@ class Case:
     mechanism: str | None = None
     user: str = USER
     password: str | None = None
-    token: str | None = None  # OAUTHBEARER: the compact JWS to present
+    token: str | None = None  # OAUTHBEARER: the compact JWS to present ("valid"/"expired" until for_client)
     expect: str = "ok"
     cert: str | None = None  # SSL: client certificate (chain) and key, PEM
     key: str | None = None
@@ -170,7 +170,7 @@ def cases() -> list[Case]:
             oauth = mechanism == "OAUTHBEARER"
             out.append(Case(f"{protocol}-{mechanism}", protocol, mechanism,
                             password=None if oauth else PASSWORD,
-                            token=unsecured_jws(USER, 3600) if oauth else None))
+                            token="valid" if oauth else None))
     out.append(Case("SSL-client-cert", "SSL", cert="client"))
     out += [
         Case("wrong-password-PLAIN", "SASL_PLAINTEXT", "PLAIN", password="not-the-password", expect="sasl"),
@@ -178,8 +178,7 @@ def cases() -> list[Case]:
              expect="sasl"),
         Case("wrong-password-SCRAM-SHA-512", "SASL_PLAINTEXT", "SCRAM-SHA-512", password="not-the-password",
              expect="sasl"),
-        Case("expired-token-OAUTHBEARER", "SASL_PLAINTEXT", "OAUTHBEARER", token=unsecured_jws(USER, -600),
-             expect="sasl"),
+        Case("expired-token-OAUTHBEARER", "SASL_PLAINTEXT", "OAUTHBEARER", token="expired", expect="sasl"),
         Case("untrusted-client-cert", "SSL", cert="rogue", expect="ssl"),
         # Authenticated, but no ACL lets User:bob write the topic.
         Case("no-acl-produce", "SASL_PLAINTEXT", "PLAIN", user=NO_ACL_USER, password=NO_ACL_PASSWORD, expect="authz"),
@@ -188,16 +187,18 @@ def cases() -> list[Case]:
 
 
 def for_client(all_cases: list[Case], client: str, certs: Certs) -> list[Case]:
-    """The cases with certificate paths, a topic of their own and the values a round trip sends."""
+    """The cases with certificate paths, tokens, a topic of their own and the values a round trip sends."""
     out = []
     for case in all_cases:
-        files: dict[str, str | None] = {}
+        extra: dict[str, str | None] = {}
         if case.cert:
-            files = {"cert": str(getattr(certs, f"{case.cert}_cert")), "key": str(getattr(certs, f"{case.cert}_key")),
+            extra = {"cert": str(getattr(certs, f"{case.cert}_cert")), "key": str(getattr(certs, f"{case.cert}_key")),
                      "keystore": str(getattr(certs, f"{case.cert}_pem"))}
+        if case.token:  # made now, so a long test session never presents a token that expired meanwhile
+            extra["token"] = unsecured_jws(case.user, 3600 if case.token == "valid" else -600)
         topic = f"sec-{client}-{case.id}".lower()
         values = [f"{client}/{case.id}/{i}" for i in range(COUNT)]
-        out.append(Case(**{**asdict(case), **files, "topic": topic, "values": values}))
+        out.append(Case(**{**asdict(case), **extra, "topic": topic, "values": values}))
     return out
 
 

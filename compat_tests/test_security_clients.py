@@ -102,19 +102,20 @@ def _logs_in(running: Running, mechanism: str) -> bool:
     return True
 
 
+#: Topics already made, by (broker address, topic): a broker started again gets its own.
 _made: dict[tuple[str, str], None] = {}
 
 
 def prepared(secured: Running, client: str, certs: Certs) -> dict[str, Case]:
     """The client's cases, with their topics created once per broker (over PLAINTEXT)."""
-    mine = for_client(ALL_CASES, client, certs)
-    wanted = [c.topic for c in mine if (secured.name, c.topic) not in _made]
+    mine = for_client(ALL_CASES, client, certs)  # fresh tokens each time
+    wanted = [c.topic for c in mine if (secured.plaintext, c.topic) not in _made]
     if wanted:
         admin = AdminClient({"bootstrap.servers": secured.plaintext})
         for future in admin.create_topics([NewTopic(t, 1, 1) for t in wanted]).values():
             future.result(30)
         for t in wanted:
-            _made[(secured.name, t)] = None
+            _made[(secured.plaintext, t)] = None
     return {c.id: c for c in mine}
 
 
