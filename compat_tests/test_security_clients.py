@@ -618,3 +618,55 @@ def test_kcat(case_id: str, secured: Running, certs: Certs, request: pytest.Fixt
         assert f"SASL authentication error: {kafka_message(case)} (after" in out.stderr, out.stderr
     else:
         assert "SSL alert number" in out.stderr, out.stderr
+
+
+# ---- the broker differences above, at the protocol level ---------------------------------------
+
+
+def test_request_during_sasl_authentication_is_answered_then_closed(secured: Running,
+                                                                    request: pytest.FixtureRequest) -> None:
+    """After OAUTHBEARER's error challenge the server waits for the client's final message; a Metadata
+    request instead gets Metadata's error response, then the connection closes (Kafka 4.4)."""
+    from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+    from kafka.protocol.sasl import (
+        SaslAuthenticateRequest,
+        SaslAuthenticateResponse,
+        SaslHandshakeRequest,
+        SaslHandshakeResponse,
+    )
+
+    from compat_tests.rawclient import RawClient
+    from compat_tests.security_clients import unsecured_jws
+
+    if secured.name == "kafkalite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=_NO_ILLEGAL_SASL_STATE))
+    with RawClient(secured.bootstrap("SASL_PLAINTEXT")) as raw:
+        assert raw.call(SaslHandshakeRequest(version=1, mechanism="OAUTHBEARER"), SaslHandshakeResponse).error_code == 0
+        token = f"n,,\x01auth=Bearer {unsecured_jws(USER, -600)}\x01\x01".encode()
+        challenge = raw.call(SaslAuthenticateRequest(version=1, auth_bytes=token), SaslAuthenticateResponse)
+        assert (challenge.error_code, challenge.auth_bytes) == (0, b'{"status":"invalid_token"}')
+        answer = raw.call(MetadataRequest(version=1, topics=["sec-any"]), MetadataResponse)
+        # ILLEGAL_SASL_STATE (34) on the requested topic: Kafka's Metadata error response.
+        assert [(t.error_code, t.name) for t in answer.topics] == [(34, "sec-any")]
+        raw.sock.settimeout(10)
+        assert raw.sock.recv(1) == b""  # then closed
+
+
+def test_refused_client_certificate_gets_a_tls_alert(secured: Running, certs: Certs,
+                                                     request: pytest.FixtureRequest) -> None:
+    """A client certificate from a CA the SSL listener does not trust: the broker's TLS stack says so
+    with an alert (Java's: bad_certificate) before closing, which is what clients show their users."""
+    import socket
+    import ssl
+
+    if secured.name == "kafkalite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=_NO_TLS_ALERT))
+    context = ssl.create_default_context(cafile=str(certs.ca))
+    context.load_cert_chain(certs.rogue_cert, certs.rogue_key)
+    host, port = secured.bootstrap("SSL").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock, \
+            context.wrap_socket(sock, server_hostname=host) as tls:
+        api_versions_v0 = bytes.fromhex("00000012" "0012" "0000" "00000001" "0008") + b"sec-test"
+        with pytest.raises(ssl.SSLError, match="alert"):
+            tls.sendall(api_versions_v0)
+            tls.recv(4)  # TLS 1.3: the server checks the client certificate after the client's handshake
