@@ -37,6 +37,7 @@ var scenarios = map[string]scenario{
 	"kadm-groups":        {"<topic> <group>", runKadmGroups},
 	"sarama-produce":     {"<topic> <partitions> <count> <codec>", runSaramaProduce},
 	"sarama-group":       {"<topic> <group> <count>", runSaramaGroup},
+	"security-matrix":    {"<cases.json>", runSecurityMatrix},
 }
 
 func usage() {

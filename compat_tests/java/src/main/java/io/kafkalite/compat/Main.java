@@ -46,6 +46,7 @@ public final class Main {
         ConsumerScenarios.register(all);
         AdminScenarios.register(all);
         StreamsScenarios.register(all);
+        SecurityScenarios.register(all);
         return all;
     }
 
