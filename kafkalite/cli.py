@@ -295,9 +295,10 @@ def _register_tools() -> None:
     from kafkalite.tools.consume import consume
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
+    from kafkalite.tools.quotas import quotas
     from kafkalite.tools.topics import topics
 
-    for command in (topics, produce, consume, groups, conformance):
+    for command in (topics, produce, consume, groups, conformance, quotas):
         main.add_command(command)
 
 

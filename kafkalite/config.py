@@ -462,6 +462,9 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("ssl.protocol", STRING, "TLSv1.3", None, "Accepted; ssl.enabled.protocols decides", dyn),
         c("ssl.endpoint.identification.algorithm", STRING, "https", None, "No effect on a broker", dyn),
         c("sasl.jaas.config", PASSWORD, None, None, "No effect: SASL is not served", dyn),
+        # ---- quotas settings
+        c("quota.window.num", INT, "11", at_least(1), "Samples kept by client quota rate sensors"),
+        c("quota.window.size.seconds", INT, "1", at_least(1), "Length of each client quota sample"),
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),

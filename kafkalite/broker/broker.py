@@ -17,6 +17,7 @@ from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.quotas import QuotaStore
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
@@ -92,6 +93,15 @@ class BrokerState:
             allow_if_no_acl=bool(config.get("allow.everyone.if.no.acl.found")),
             fsync=config.fsync == "always",
         )
+        #: Client quotas (DescribeClientQuotas / AlterClientQuotas) and their sensors, in quotas.log.
+        self.quota_log = MetadataLog(config.data_dir / "quotas.log", fs=self.fs)
+        self.quotas = QuotaStore(
+            self.quota_log,
+            self.clock.now_ms,
+            samples=int(config.get("quota.window.num")),
+            window_seconds=int(config.get("quota.window.size.seconds")),
+            fsync=config.fsync == "always",
+        )
         self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
@@ -109,6 +119,8 @@ class BrokerState:
         self.txns.recover(now)
         self.acls.load(self.acl_log.replay())
         self.acl_log.open()
+        self.quotas.load(self.quota_log.replay())
+        self.quota_log.open()
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
@@ -122,7 +134,7 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
         self.file_handles.close_all()  # none should be left: every segment closed its own
-        for metadata_log in (self.group_log, self.txn_log, self.acl_log):
+        for metadata_log in (self.group_log, self.txn_log, self.acl_log, self.quota_log):
             try:
                 metadata_log.close()
             except OSError as exc:
