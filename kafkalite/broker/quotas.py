@@ -177,31 +177,40 @@ class Rate:
 
     def _purge(self, now_ms: int) -> None:
         expire = self.samples * self.window_ms
-        for i, last in enumerate(self.lasts):
+        lasts = self.lasts
+        if now_ms - min(lasts) < expire:  # the usual case, checked at C speed
+            return
+        for i, last in enumerate(lasts):
             if now_ms - last >= expire:
-                self.starts[i] = self.lasts[i] = now_ms
+                self.starts[i] = lasts[i] = now_ms
                 self.values[i] = 0.0
 
-    def window_size_ms(self, now_ms: int) -> int:
-        self._purge(now_ms)
+    def _window_ms(self, now_ms: int) -> int:
+        """The span the rate is taken over (call after ``_purge``)."""
         elapsed = now_ms - min(self.starts)
         full = elapsed // self.window_ms
         if full < self.samples - 1:
             elapsed += (self.samples - 1 - full) * self.window_ms
         return max(elapsed, 1)
 
+    def window_size_ms(self, now_ms: int) -> int:
+        self._purge(now_ms)
+        return self._window_ms(now_ms)
+
     def measure(self, now_ms: int) -> float:
         """Units per second over the window."""
         self._purge(now_ms)
-        return sum(self.values) / (self.window_size_ms(now_ms) / 1000.0)
+        return sum(self.values) * 1000.0 / self._window_ms(now_ms)
 
 
 def throttle_time_ms(rate: Rate, bound: float, now_ms: int) -> int:
     """QuotaUtils.throttleTime: the delay X bringing O*W/(W+X) down to the bound T, X = (O-T)/T*W."""
-    observed = rate.measure(now_ms)
+    rate._purge(now_ms)
+    window = rate._window_ms(now_ms)
+    observed = sum(rate.values) * 1000.0 / window
     if observed <= bound:
         return 0
-    return round((observed - bound) / bound * rate.window_size_ms(now_ms))
+    return round((observed - bound) / bound * window)
 
 
 # ---- the store -------------------------------------------------------------------------------
