@@ -187,6 +187,10 @@ class Dispatcher:
         back, as Kafka does), every request its handler time against request_percentage (capped
         at one window). The response carries the throttle time and the connection is muted for
         it once sent (KIP-219). Returns the fetch response when it had to be encoded here.
+
+        Handler time is the event loop thread's CPU time across the handler: a request that
+        waits (a long-poll fetch) is charged the little it computes, plus whatever other
+        connections computed meanwhile, where Kafka counts its handler threads' time only.
         """
         quotas = self.quotas
         user = user_of(ctx.principal)
