@@ -67,6 +67,17 @@ def between(low: float, high: float) -> Check:
     return check
 
 
+def _add_scram_entries(name: str, value: str) -> None:
+    """``kafkalite.add.scram``: each entry must parse as kafka-storage's --add-scram does."""
+    from kafkalite.broker.scram_store import parse_add_scram, split_add_scram_setting
+
+    for entry in split_add_scram_setting(value):
+        try:
+            parse_add_scram(entry)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid value for configuration {name}: {exc}") from None
+
+
 def one_of(*allowed: str) -> Check:
     def check(name: str, value: str) -> None:
         items = value.split(",") if value else [value]
@@ -461,7 +472,26 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("ssl.principal.mapping.rules", STRING, "DEFAULT", None, "Certificate DN -> principal name"),
         c("ssl.protocol", STRING, "TLSv1.3", None, "Accepted; ssl.enabled.protocols decides", dyn),
         c("ssl.endpoint.identification.algorithm", STRING, "https", None, "No effect on a broker", dyn),
-        c("sasl.jaas.config", PASSWORD, None, None, "No effect: SASL is not served", dyn),
+        # ---- sasl settings
+        c("sasl.jaas.config", PASSWORD, None, None, "JAAS of SASL listeners (prefer listener.name.<l>.<mech>.*)", dyn),
+        c("sasl.enabled.mechanisms", LIST, "GSSAPI", None, "PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (no GSSAPI)", dyn),
+        c("sasl.mechanism.inter.broker.protocol", STRING, "GSSAPI", None, "Accepted; no effect: one broker"),
+        c("sasl.server.max.receive.size", INT, "524288", at_least(1), "Largest frame before SASL authentication"),
+        c("connections.max.reauth.ms", LONG, "0", at_least(0), "Session lifetime of SASL logins (KIP-368, 0: none)"),
+        c("connection.failed.authentication.delay.ms", INT, "100", at_least(0), "Delay before a failed login closes"),
+        c("sasl.oauthbearer.sub.claim.name", STRING, "sub", None, "Principal claim of OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.scope.claim.name", STRING, "scope", None, "Scope claim of OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.url", STRING, None, None, "JWKS of signed OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.refresh.ms", LONG, "3600000", at_least(0), "JWKS refresh period", dyn),
+        c("sasl.oauthbearer.clock.skew.seconds", INT, "30", at_least(0), "Leeway of exp/iat (signed tokens)", dyn),
+        c("sasl.oauthbearer.expected.audience", LIST, None, None, "Accepted aud values (signed tokens)", dyn),
+        c("sasl.oauthbearer.expected.issuer", STRING, None, None, "Required iss (signed tokens)", dyn),
+        c("sasl.server.callback.handler.class", CLASS, None, None, "OAuthBearerValidatorCallbackHandler: JWKS"),
+        # ---- scram settings
+        c("kafkalite.add.scram", PASSWORD, None, _add_scram_entries,
+          "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "
+          "SCRAM-SHA-256=[name=alice,password=alice-secret]; added at start where the user has no "
+          "credential for that mechanism yet", internal=True),
         # ---- quotas settings
         c("quota.window.num", INT, "11", at_least(1), "Samples kept by client quota rate sensors"),
         c("quota.window.size.seconds", INT, "1", at_least(1), "Length of each client quota sample"),
