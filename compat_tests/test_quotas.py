@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
+from compat_tests.secure import confluent_conf, start_secure_broker
 from kafkalite.cli import main
 from kafkalite.conformance.reference import ReferenceKafka
 from kafkalite.tools.quotas import admin, alter, describe
@@ -43,7 +44,8 @@ def set_quota(bootstrap: str, entity: dict[str, str | None], ops: dict[str, floa
     assert code == 0, message
 
 
-def produce_confluent(bootstrap: str, topic: str, client_id: str, count: int, size: int) -> list[dict[str, Any]]:
+def produce_confluent(bootstrap: str, topic: str, client_id: str, count: int, size: int,
+                      conf: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Produce ``count`` records with confluent-kafka; every delivery must succeed; the stats seen.
 
     Batches stay small (16 KB): a fetch answers at least one whole batch, and an answer larger than
@@ -55,7 +57,7 @@ def produce_confluent(bootstrap: str, topic: str, client_id: str, count: int, si
     delivered: list[Any] = []
     producer = Producer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 5, "batch.size": 16384,
-        "statistics.interval.ms": 100, "stats_cb": lambda s: stats.append(json.loads(s)),
+        "statistics.interval.ms": 100, "stats_cb": lambda s: stats.append(json.loads(s)), **(conf or {}),
     })
     for i in range(count):
         producer.produce(topic, b"%06d" % i + b"x" * (size - 6), on_delivery=lambda err, msg: delivered.append(err))
@@ -328,3 +330,26 @@ def test_cli_sets_lists_and_removes(target: str, own_broker: BrokerProcess, requ
     refused = runner.invoke(main, ["quotas", "set", "--user", user, "producer_byte_rate=1.5", "-b", bootstrap])
     assert refused.exit_code != 0
     assert "producer_byte_rate cannot be a fractional value." in refused.output
+
+
+def test_user_quota_applies_to_a_sasl_principal(tmp_path: Any, topic_name: str) -> None:
+    broker = start_secure_broker(tmp_path, overrides={"quota.window.num": "2"})
+    try:
+        set_quota(broker.plaintext, {"user": "alice"}, {"producer_byte_rate": 100_000.0})
+        sasl = broker.bootstrap("SASL_PLAINTEXT")
+        alice = confluent_conf(broker, username="alice")
+        stats = produce_confluent(sasl, topic_name, "app", 300, 1000, alice)
+        assert librdkafka_throttle_max(stats) > 0
+        # bob, same client id, has no quota (the user level wins over the absent client-id levels).
+        stats = produce_confluent(sasl, topic_name, "app", 300, 1000, confluent_conf(broker, username="bob"))
+        assert librdkafka_throttle_max(stats) == 0
+        assert count_records(broker.plaintext, topic_name) == 600
+        # The CLI over SASL takes librdkafka's setting names, as the other tools.
+        result = CliRunner().invoke(main, [
+            "quotas", "list", "--user", "alice", "-o", "json", "-b", sasl, "-X", "security.protocol=SASL_PLAINTEXT",
+            "-X", "sasl.mechanism=PLAIN", "-X", "sasl.username=admin", "-X", "sasl.password=admin-secret",
+        ])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == [{"entity": "user=alice", "quota": "producer_byte_rate", "value": 100000.0}]
+    finally:
+        broker.stop()
