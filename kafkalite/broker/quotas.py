@@ -243,9 +243,10 @@ class QuotaStore:
 
     def load(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
-            self.replay(record)
+            self.replay(record, reindex=False)
+        self._reindex()
 
-    def replay(self, record: dict[str, Any]) -> None:
+    def replay(self, record: dict[str, Any], reindex: bool = True) -> None:
         entity = entity_of((t, n) for t, n in record["entity"])
         values = self.entities.setdefault(entity, {})
         if record.get("remove"):
@@ -254,7 +255,8 @@ class QuotaStore:
                 del self.entities[entity]
         else:
             values[record["key"]] = float(record["value"])
-        self._reindex()
+        if reindex:
+            self._reindex()
 
     def _reindex(self) -> None:
         self._by_key = {key: {} for key in ENFORCED}
@@ -325,7 +327,8 @@ class QuotaStore:
                     self.log.flush()
                 self.log.maybe_compact(self.snapshot)
             for record in records:
-                self.replay(record)
+                self.replay(record, reindex=False)
+            self._reindex()
         return [(entity, code, message) for entity, (code, message) in results.items()]
 
     # ---- DescribeClientQuotas (ClientQuotasImage.describe) ----
