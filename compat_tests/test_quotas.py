@@ -81,8 +81,8 @@ def canonical(items: list[Any]) -> list[str]:
 
 
 def test_producer_byte_rate_throttles_confluent_producer(quota_broker: BrokerProcess, topic_name: str) -> None:
-    # 300 KB at once against 100 KB/s over a 1 s window: Kafka's formula asks about 2 s of throttle.
-    set_quota(quota_broker.bootstrap, {"client-id": "q-prod"}, {"producer_byte_rate": 100_000.0})
+    # 300 KB at once against 50 KB/s over a 1 s window: Kafka's formula asks about 5 s of throttle.
+    set_quota(quota_broker.bootstrap, {"client-id": "q-prod"}, {"producer_byte_rate": 50_000.0})
     stats = produce_confluent(quota_broker.bootstrap, topic_name, "q-prod", 300, 1000)
     assert librdkafka_throttle_max(stats) > 0
     # Another client id has no quota and is not throttled.
@@ -112,7 +112,7 @@ def test_producer_byte_rate_throttles_kafka_python(quota_broker: BrokerProcess, 
     from kafka import KafkaProducer
 
     # A user quota: plaintext clients are User:ANONYMOUS, whose name is ANONYMOUS.
-    set_quota(quota_broker.bootstrap, {"user": "ANONYMOUS"}, {"producer_byte_rate": 100_000.0})
+    set_quota(quota_broker.bootstrap, {"user": "ANONYMOUS"}, {"producer_byte_rate": 50_000.0})
     producer = KafkaProducer(bootstrap_servers=quota_broker.bootstrap, client_id="q-kp", linger_ms=5)
     try:
         futures = [producer.send(topic_name, b"%06d" % i + b"x" * 994) for i in range(300)]
@@ -197,7 +197,7 @@ def test_request_percentage_throttles(quota_broker: BrokerProcess, topic_name: s
 
 def test_quotas_survive_a_restart(quota_broker: BrokerProcess, topic_name: str) -> None:
     set_quota(quota_broker.bootstrap, {"user": "alice", "client-id": "app"}, {"producer_byte_rate": 1024.0})
-    set_quota(quota_broker.bootstrap, {"client-id": "q-prod"}, {"producer_byte_rate": 100_000.0})
+    set_quota(quota_broker.bootstrap, {"client-id": "q-prod"}, {"producer_byte_rate": 50_000.0})
     set_quota(quota_broker.bootstrap, {"ip": None}, {"connection_creation_rate": 10.0})
     set_quota(quota_broker.bootstrap, {"client-id": "q-prod"}, {"consumer_byte_rate": 5.0})
     set_quota(quota_broker.bootstrap, {"client-id": "q-prod"}, {"consumer_byte_rate": None})
@@ -210,7 +210,7 @@ def test_quotas_survive_a_restart(quota_broker: BrokerProcess, topic_name: str) 
         client.close()
     assert found == canonical([
         ({"user": "alice", "client-id": "app"}, {"producer_byte_rate": 1024.0}),
-        ({"client-id": "q-prod"}, {"producer_byte_rate": 100_000.0}),
+        ({"client-id": "q-prod"}, {"producer_byte_rate": 50_000.0}),
         ({"ip": None}, {"connection_creation_rate": 10.0}),
     ])
     # ...and they are enforced again.
@@ -335,7 +335,7 @@ def test_cli_sets_lists_and_removes(target: str, own_broker: BrokerProcess, requ
 def test_user_quota_applies_to_a_sasl_principal(tmp_path: Any, topic_name: str) -> None:
     broker = start_secure_broker(tmp_path, overrides={"quota.window.num": "2"})
     try:
-        set_quota(broker.plaintext, {"user": "alice"}, {"producer_byte_rate": 100_000.0})
+        set_quota(broker.plaintext, {"user": "alice"}, {"producer_byte_rate": 50_000.0})
         sasl = broker.bootstrap("SASL_PLAINTEXT")
         alice = confluent_conf(broker, username="alice")
         stats = produce_confluent(sasl, topic_name, "app", 300, 1000, alice)
@@ -350,6 +350,6 @@ def test_user_quota_applies_to_a_sasl_principal(tmp_path: Any, topic_name: str) 
             "-X", "sasl.mechanism=PLAIN", "-X", "sasl.username=admin", "-X", "sasl.password=admin-secret",
         ])
         assert result.exit_code == 0, result.output
-        assert json.loads(result.output) == [{"entity": "user=alice", "quota": "producer_byte_rate", "value": 100000.0}]
+        assert json.loads(result.output) == [{"entity": "user=alice", "quota": "producer_byte_rate", "value": 50000.0}]
     finally:
         broker.stop()
