@@ -161,8 +161,7 @@ class Dispatcher:
             )
         ctx = RequestContext(self.state, header, peer, session=session)
         quoted = self.quotas.active
-        if quoted:
-            started_ns = thread_time_ns()
+        started_ns = thread_time_ns() if quoted and self.quotas.timed else None
         try:
             result: dict[str, Any] | None = await spec.handler(ctx, request)
         except CloseConnection as exc:
@@ -184,7 +183,7 @@ class Dispatcher:
         return self.encoder.frame(api_key, version, head, result)
 
     def _enforce(self, ctx: RequestContext, api_key: int, version: int, request: Any,
-                 result: dict[str, Any] | None, request_size: int, started_ns: int,
+                 result: dict[str, Any] | None, request_size: int, started_ns: int | None,
                  flexible_head: bool) -> memoryview | None:
         """Record the request against its client's quotas (ClientQuotaManager) and throttle it.
 
@@ -202,25 +201,23 @@ class Dispatcher:
         user = user_of(ctx.principal)
         client_id = ctx.header.client_id or ""
         now = quotas.now_ms()
-        percent = (thread_time_ns() - started_ns) * _NANOS_TO_PERCENT
+        throttle = 0
+        if started_ns is not None and (api_key != PRODUCE_KEY or request.acks != 0):  # acks=0: no handler time counted
+            percent = (thread_time_ns() - started_ns) * _NANOS_TO_PERCENT
+            throttle = quotas.record(REQUEST, user, client_id, percent, now, quotas.window_ms)
         frame: memoryview | None = None
         if api_key == PRODUCE_KEY:
-            throttle = quotas.record(PRODUCE, user, client_id, request_size, now)
-            if request.acks != 0:
-                throttle = max(throttle, quotas.record(REQUEST, user, client_id, percent, now, quotas.window_ms))
-        else:
-            throttle = quotas.record(REQUEST, user, client_id, percent, now, quotas.window_ms)
-            if api_key == FETCH_KEY and result is not None:
-                head = response_header(ctx.header.correlation_id, flexible_head)
+            throttle = max(throttle, quotas.record(PRODUCE, user, client_id, request_size, now))
+        elif api_key == FETCH_KEY and result is not None:
+            head = response_header(ctx.header.correlation_id, flexible_head)
+            frame = self.encoder.frame(api_key, version, head, result)
+            size = len(frame)
+            throttle = max(throttle, quotas.record(FETCH, user, client_id, size, now))
+            if throttle > 0:
+                quotas.unrecord(FETCH, user, client_id, size, now)
+                result["responses"] = []
+                result["throttle_time_ms"] = throttle
                 frame = self.encoder.frame(api_key, version, head, result)
-                size = len(frame)
-                fetch_throttle = quotas.record(FETCH, user, client_id, size, now)
-                throttle = max(throttle, fetch_throttle)
-                if throttle > 0:
-                    quotas.unrecord(FETCH, user, client_id, size, now)
-                    result["responses"] = []
-                    result["throttle_time_ms"] = throttle
-                    frame = self.encoder.frame(api_key, version, head, result)
         if throttle > 0:
             ctx.throttle_ms = max(ctx.throttle_ms, throttle)
             self.mute_ms = ctx.throttle_ms

@@ -234,6 +234,8 @@ class QuotaStore:
         self.entities: dict[Entity, dict[str, float]] = {}
         #: One dispatcher check: True while an enforced quota (produce, fetch, request) exists.
         self.active = False
+        #: True while a request_percentage quota exists: only then is handler time measured.
+        self.timed = False
         self._by_key: dict[str, dict[Entity, float]] = {key: {} for key in ENFORCED}
         #: (key, user, client id) -> (sensor tags, bound): the precedence walk, once per client.
         self._resolved: dict[tuple[str, str, str], tuple[tuple[str, str], float | None]] = {}
@@ -266,6 +268,7 @@ class QuotaStore:
                     self._by_key[key][entity] = value
         self._resolved.clear()
         self.active = any(self._by_key.values())
+        self.timed = bool(self._by_key[REQUEST])
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [
