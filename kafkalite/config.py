@@ -507,6 +507,9 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("background.threads", INT, "10", at_least(1), "Accepted; no effect: one event loop", dyn),
         c("max.connections", INT, "2147483647", at_least(0), "Accepted; no effect", dyn),
         c("max.connection.creation.rate", INT, "2147483647", at_least(0), "Accepted; no effect", dyn),
+        # ---- quotas settings
+        c("quota.window.num", INT, "11", at_least(1), "Samples kept by client quota rate sensors"),
+        c("quota.window.size.seconds", INT, "1", at_least(1), "Length of each client quota sample"),
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
