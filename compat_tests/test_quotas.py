@@ -321,12 +321,12 @@ def test_cli_sets_lists_and_removes(target: str, own_broker: BrokerProcess, requ
     def listed() -> list[dict[str, Any]]:
         return json.loads(run("list", "--user", user, "-o", "json"))
 
-    rows = wait_for(lambda: listed() if len(listed()) == 2 else None, what="both quotas listed")
+    rows = wait_for(lambda: listed() if len(listed()) == 2 else None, timeout=45, what="both quotas listed")
     assert sorted((r["entity"], r["quota"], r["value"]) for r in rows) == [
         (f"user={user}", "producer_byte_rate", 1048576.0), (f"user={user}", "request_percentage", 25.0)
     ]
     run("remove", "--user", user, "producer_byte_rate", "request_percentage")
-    wait_for(lambda: listed() == [], what="the quotas removed")
+    wait_for(lambda: listed() == [], timeout=45, what="the quotas removed")
     refused = runner.invoke(main, ["quotas", "set", "--user", user, "producer_byte_rate=1.5", "-b", bootstrap])
     assert refused.exit_code != 0
     assert "producer_byte_rate cannot be a fractional value." in refused.output

@@ -25,7 +25,7 @@ from kafkalite.protocol.header import HeaderError, parse_request_header, peek_ap
 
 log = logging.getLogger(__name__)
 
-PRODUCE_KEY, FETCH_KEY = 0, 1
+PRODUCE_KEY, FETCH_KEY, METADATA_KEY = 0, 1, 3
 #: Authentication requests are never throttled (Kafka answers them before KafkaApis).
 _UNQUOTED = frozenset({17, 36})
 #: Request handler time, in nanoseconds, as a percentage of one second (ClientRequestQuotaManager).
@@ -118,6 +118,25 @@ class Dispatcher:
         self.observer.request_done(data, response, perf_counter() - started)  # type: ignore[union-attr]
         return response
 
+    def _error_response(self, data: bytes, error: ErrorCode) -> memoryview:
+        """The request's error response, as Kafka's getErrorResponse shapes what clients read: the
+        top-level error code where the response has one, Metadata's requested topics each with it."""
+        api_key, version, correlation_id = peek_api(data)
+        flexible = codec.is_flexible_request(api_key, version)
+        try:
+            header = parse_request_header(data, flexible)
+            request = codec.decode_request(api_key, version, memoryview(data)[header.body_offset :])
+        except (HeaderError, codec.CodecError) as exc:
+            raise ProtocolViolation(f"undecodable request body: {exc}") from exc
+        head = response_header(correlation_id, flexible and api_key != API_VERSIONS_KEY)
+        if api_key == METADATA_KEY:
+            topics = [{"name": t.name, "error_code": int(error)} for t in request.topics or ()]
+            return self.encoder.frame(api_key, version, head, {"topics": topics})
+        try:
+            return self.encoder.frame(api_key, version, head, {"error_code": int(error)})
+        except KeyError:  # no top-level error code in this response: its empty form
+            return self.encoder.frame(api_key, version, head, {})
+
     async def _dispatch(self, data: bytes, peer: str, session: Session | None = None) -> memoryview | None:
         try:
             api_key, version, correlation_id = peek_api(data)
@@ -129,6 +148,8 @@ class Dispatcher:
             # anything else closes the connection unanswered, as Kafka's SaslServerAuthenticator.
             supported = spec is not None and spec.min_version <= version <= spec.max_version
             if not session.sasl.admit(api_key, supported, int(self.state.clock.monotonic() * 1000)):
+                if supported and session.sasl.close_after is not None:  # answered, then closed
+                    return self._error_response(data, ErrorCode.ILLEGAL_SASL_STATE)
                 raise ProtocolViolation(f"SASL: {session.sasl.failure}")
         if spec is None:
             raise ProtocolViolation(f"unknown API key {api_key} (version {version})")

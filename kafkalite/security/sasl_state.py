@@ -98,7 +98,8 @@ class SaslConnection:
         return self.session_expires_ms is not None and now_ms > self.session_expires_ms
 
     def admit(self, api_key: int, version_ok: bool, now_ms: int) -> bool:
-        """Whether a request with ``api_key`` may be handled now; False: close without an answer."""
+        """Whether a request with ``api_key`` may be handled now; False: close, without an answer
+        unless ``close_after`` is set (then the request's error response goes first)."""
         phase = self.phase
         if phase is Phase.COMPLETE:
             if not self.expired(now_ms):
@@ -124,7 +125,11 @@ class SaslConnection:
         if phase is Phase.AUTHENTICATE:
             if api_key in (SASL_AUTHENTICATE, SASL_HANDSHAKE):
                 return True
+            # Kafka answers this one with the request's error response (ILLEGAL_SASL_STATE), then
+            # closes (SaslServerAuthenticator.handleSaslToken): the caller builds that answer.
             self.failure = f"API key {api_key} during SASL authentication"
+            self.phase = Phase.FAILED
+            self.close_after = 0
             return False
         if phase is Phase.BAD_MECHANISM:
             self.failure = self._bad_mechanism_message

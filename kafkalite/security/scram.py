@@ -256,7 +256,7 @@ class ScramServer:
             match = None
         if match is None:
             raise _Invalid("Invalid SCRAM client final message format")
-        if not match["nonce"].endswith(self._combined_nonce):
+        if match["nonce"] != self._combined_nonce:  # equal, as Kafka 4 (CVE-2024-56128), not a suffix
             raise _Invalid("Invalid client nonce in the final client message.")
         try:
             channel = base64.b64decode(match["channel"], validate=True)

@@ -42,7 +42,7 @@ from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation, Unconfirm
 from kafkalite.broker.handlers.registry import Session
 from kafkalite.protocol.framing import FrameDecoder, FrameError
 from kafkalite.security.sasl import SaslAuthenticationFailed
-from kafkalite.security.sasl_state import SaslConnection
+from kafkalite.security.sasl_state import SASL_AUTHENTICATE, SASL_HANDSHAKE, SaslConnection
 from kafkalite.server.memory_pool import RequestMemoryPool
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,11 @@ class BrokerConnection(asyncio.Protocol):
                 self._frame_done(len(data))
             if sasl is not None and (sasl.close_after is not None or sasl.principal is not None):
                 if sasl.close_after is not None:  # a failed login: its answer, late, then close
-                    await self._close_failed_login(sasl, None if response is None else bytes(response))
+                    answer = None if response is None else bytes(response)
+                    # Only a SASL answer waits for the client to hang up (see _close_failed_login); a
+                    # request's error response during authentication is followed by the close at once.
+                    linger = int.from_bytes(data[:2], "big") in (SASL_HANDSHAKE, SASL_AUTHENTICATE)
+                    await self._close_failed_login(sasl, answer, linger)
                     return
                 self._authenticated(sasl)
             unconfirmed = dispatcher.unconfirmed
@@ -313,7 +317,7 @@ class BrokerConnection(asyncio.Protocol):
             self.session.principal = sasl.principal
             self._decoder.max_frame_size = self._max_frame_size
 
-    async def _close_failed_login(self, sasl: SaslConnection, response: bytes | None) -> None:
+    async def _close_failed_login(self, sasl: SaslConnection, response: bytes | None, linger: bool = True) -> None:
         """Kafka's failed authentication: wait connection.failed.authentication.delay.ms, answer, close.
 
         The delay slows down password guessing; the connection reads nothing more meanwhile.
@@ -326,7 +330,7 @@ class BrokerConnection(asyncio.Protocol):
         transport = self._transport
         if transport is not None and not transport.is_closing():
             self._send(None if response is None else memoryview(response))
-            if response is not None:
+            if response is not None and linger:
                 # Give the client a moment to read the answer and hang up itself: kafka-python 3
                 # drops data that arrives together with the end of the stream, and would report a
                 # bare disconnection instead of Kafka's message. Bounded, so a silent client costs little.
