@@ -157,6 +157,15 @@ def main() -> None:
     help="Development TLS: write (or reuse) a CA and a localhost certificate in DIR and open an SSL "
     "listener on the next port (unless listeners says otherwise); prints the client settings.",
 )
+@click.option(
+    "--add-scram",
+    "add_scram",
+    multiple=True,
+    metavar="ENTRY",
+    help="An initial SCRAM user as kafka-storage format --add-scram takes it (repeatable), e.g. "
+    "'SCRAM-SHA-256=[name=alice,password=alice-secret]' (also iterations=, salt=, saltedpassword=); "
+    "added at start unless the user already has a credential for that mechanism.",
+)
 @click.option("--log-level", envvar="KAFKALITE_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
     config_file: Path | None,
@@ -174,6 +183,7 @@ def serve(
     log_requests: bool,
     metrics_port: int | None,
     tls_self_signed: Path | None,
+    add_scram: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run a broker until SIGINT or SIGTERM."""
@@ -203,6 +213,9 @@ def serve(
         props = load_properties_file(config_file) if config_file is not None else {}
         if "log.dirs" not in {**props, **settings} and "log.dir" not in props:
             settings["log.dirs"] = f"./{DEFAULT_DATA_DIR}"
+        if add_scram:  # added to the entries of kafkalite.add.scram, wherever that is set
+            configured = settings.get("kafkalite.add.scram", props.get("kafkalite.add.scram", ""))
+            settings["kafkalite.add.scram"] = ";".join(e for e in (configured, *add_scram) if e.strip())
         config = BrokerConfig.from_properties(props, settings)
         tls_ca = _self_signed(config, tls_self_signed) if tls_self_signed is not None else None
     except ConfigError as exc:
@@ -296,8 +309,9 @@ def _register_tools() -> None:
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
     from kafkalite.tools.topics import topics
+    from kafkalite.tools.users import users
 
-    for command in (topics, produce, consume, groups, conformance):
+    for command in (topics, produce, consume, groups, conformance, users):
         main.add_command(command)
 
 

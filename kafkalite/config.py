@@ -67,6 +67,17 @@ def between(low: float, high: float) -> Check:
     return check
 
 
+def _add_scram_entries(name: str, value: str) -> None:
+    """``kafkalite.add.scram``: each entry must parse as kafka-storage's --add-scram does."""
+    from kafkalite.broker.scram_store import parse_add_scram, split_add_scram_setting
+
+    for entry in split_add_scram_setting(value):
+        try:
+            parse_add_scram(entry)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid value for configuration {name}: {exc}") from None
+
+
 def one_of(*allowed: str) -> Check:
     def check(name: str, value: str) -> None:
         items = value.split(",") if value else [value]
@@ -462,6 +473,11 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("ssl.protocol", STRING, "TLSv1.3", None, "Accepted; ssl.enabled.protocols decides", dyn),
         c("ssl.endpoint.identification.algorithm", STRING, "https", None, "No effect on a broker", dyn),
         c("sasl.jaas.config", PASSWORD, None, None, "No effect: SASL is not served", dyn),
+        # ---- scram settings
+        c("kafkalite.add.scram", PASSWORD, None, _add_scram_entries,
+          "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "
+          "SCRAM-SHA-256=[name=alice,password=alice-secret]; added at start where the user has no "
+          "credential for that mechanism yet", internal=True),
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),

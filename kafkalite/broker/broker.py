@@ -17,6 +17,7 @@ from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
@@ -92,6 +93,9 @@ class BrokerState:
             allow_if_no_acl=bool(config.get("allow.everyone.if.no.acl.found")),
             fsync=config.fsync == "always",
         )
+        #: Users' SCRAM credentials (scram.log); ``self.scram.lookup`` is what SCRAM logins read.
+        self.scram_log = MetadataLog(config.data_dir / "scram.log", fs=self.fs)
+        self.scram = ScramStore(self.scram_log, fsync=config.fsync == "always")
         self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
@@ -109,6 +113,11 @@ class BrokerState:
         self.txns.recover(now)
         self.acls.load(self.acl_log.replay())
         self.acl_log.open()
+        self.scram.load(self.scram_log.replay())
+        self.scram_log.open()
+        added = self.scram.add_initial(split_add_scram_setting(str(self.config.get("kafkalite.add.scram") or "")))
+        if added:
+            log.info("initial SCRAM credentials added: %s", ", ".join(added))
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
@@ -122,7 +131,7 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
         self.file_handles.close_all()  # none should be left: every segment closed its own
-        for metadata_log in (self.group_log, self.txn_log, self.acl_log):
+        for metadata_log in (self.group_log, self.txn_log, self.acl_log, self.scram_log):
             try:
                 metadata_log.close()
             except OSError as exc:

@@ -40,6 +40,7 @@ from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
     produce,
     sync_group,
     txn_offset_commit,
+    user_scram_credentials,
 )
 from kafkalite.broker.handlers.registry import APIS, ApiSpec, CloseConnection, RequestContext
 

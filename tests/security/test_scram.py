@@ -1,0 +1,149 @@
+"""SCRAM server side: RFC 7677's exchange byte for byte, Kafka's refusals, and kafka-python's client."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from kafka.net.sasl.scram import ScramClient
+
+from kafkalite.security.sasl import SaslAuthenticationFailed, ScramCredential
+from kafkalite.security.scram import (
+    AUTHZID_MISMATCH,
+    ScramServer,
+    credential_from_salted,
+    make_credential,
+    salted_password,
+    sasl_name,
+    username,
+)
+
+# RFC 7677 section 3.
+RFC_SALT = base64.b64decode("W22ZaJ0SNY7soEsUEjb6gQ==")
+RFC_CLIENT_FIRST = b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
+RFC_SERVER_NONCE = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+RFC_SERVER_FIRST = b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+RFC_CLIENT_FINAL = (
+    b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+)
+RFC_SERVER_FINAL = b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+GENERIC_256 = (
+    "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256"
+)
+
+
+def store(*creds: tuple[str, ScramCredential]) -> dict[tuple[str, str], ScramCredential]:
+    return {(user, cred.mechanism): cred for user, cred in creds}
+
+
+def rfc_server(users: dict[tuple[str, str], ScramCredential] | None = None) -> ScramServer:
+    if users is None:
+        users = store(("user", make_credential("SCRAM-SHA-256", "pencil", 4096, RFC_SALT)))
+    return ScramServer("SCRAM-SHA-256", lambda u, m: users.get((u, m)), nonce=lambda: RFC_SERVER_NONCE)
+
+
+def test_rfc7677_exchange() -> None:
+    server = rfc_server()
+    assert server.evaluate(RFC_CLIENT_FIRST) == RFC_SERVER_FIRST
+    assert not server.complete
+    assert server.evaluate(RFC_CLIENT_FINAL) == RFC_SERVER_FINAL
+    assert server.complete
+    assert server.principal == "User:user"
+    assert server.lifetime_ms is None
+
+
+def test_credential_derivation_matches_rfc_keys() -> None:
+    salted = salted_password("SCRAM-SHA-256", "pencil", RFC_SALT, 4096)
+    assert credential_from_salted("SCRAM-SHA-256", RFC_SALT, salted, 4096) == make_credential(
+        "SCRAM-SHA-256", "pencil", 4096, RFC_SALT
+    )
+    assert len(salted) == 32
+    assert len(salted_password("SCRAM-SHA-512", "pencil", RFC_SALT, 4096)) == 64
+
+
+def test_wrong_proof_is_generic_failure() -> None:
+    server = rfc_server()
+    server.evaluate(RFC_CLIENT_FIRST)
+    bad = RFC_CLIENT_FINAL[:-8] + b"AAAAAAA="
+    with pytest.raises(SaslAuthenticationFailed) as info:
+        server.evaluate(bad)
+    assert str(info.value) == GENERIC_256
+    assert not server.complete
+    with pytest.raises(SaslAuthenticationFailed):
+        server.evaluate(RFC_CLIENT_FINAL)  # a failed exchange stays failed
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        b"n,,n=nobody,r=abc",  # unknown user: same answer as a bad password
+        b"y,,n=user,r=abc",  # channel binding flags Kafka does not support
+        b"p=tls-unique,,n=user,r=abc",
+        b"n,,n=us=er,r=abc",  # a stray '=' in the name
+        b"n,,n=user",  # no nonce
+        b"n,,n=user,r=abc,tokenauth=true",  # delegation tokens
+        b"\xff\xfe",
+        b"",
+    ],
+)
+def test_client_first_refusals_are_generic(first: bytes) -> None:
+    with pytest.raises(SaslAuthenticationFailed) as info:
+        rfc_server().evaluate(first)
+    assert str(info.value) == GENERIC_256
+
+
+def test_authzid_other_than_user_has_its_own_message() -> None:
+    with pytest.raises(SaslAuthenticationFailed) as info:
+        rfc_server().evaluate(b"n,a=admin,n=user,r=abc")
+    assert str(info.value) == AUTHZID_MISMATCH
+    assert rfc_server().evaluate(b"n,a=user,n=user,r=abc").startswith(b"r=abc")
+
+
+def test_nonce_must_carry_the_server_part() -> None:
+    server = rfc_server()
+    server.evaluate(RFC_CLIENT_FIRST)
+    with pytest.raises(SaslAuthenticationFailed):
+        server.evaluate(b"c=biws,r=rOprNGfwEbeRWgbNEkqO,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
+
+
+def test_credential_below_minimum_iterations_is_refused() -> None:
+    users = store(("user", make_credential("SCRAM-SHA-256", "pencil", 4095, RFC_SALT)))
+    with pytest.raises(SaslAuthenticationFailed):
+        rfc_server(users).evaluate(RFC_CLIENT_FIRST)
+
+
+def test_names_escape_as_kafka() -> None:
+    assert sasl_name("a,b=c") == "a=2Cb=3Dc"
+    assert username("a=2Cb=3Dc") == "a,b=c"
+    with pytest.raises(ValueError):
+        username("a=b")
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
+@pytest.mark.parametrize("user", ["alice", "we,ird=name"])
+def test_kafka_python_client_logs_in(mechanism: str, user: str) -> None:
+    """kafka-python's own SCRAM client against this server, in process."""
+    users = store((user, make_credential(mechanism, "s3cret", 8192)))
+    server = ScramServer(mechanism, lambda u, m: users.get((u, m)))
+    client = ScramClient(sasl_name(user), "s3cret", mechanism)
+    client.process_server_first_message(server.evaluate(client.first_message()))
+    client.process_server_final_message(server.evaluate(client.final_message()))  # raises on a bad signature
+    assert server.complete and server.principal == f"User:{user}"
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_kafka_python_client_wrong_password(mechanism: str) -> None:
+    users = store(("alice", make_credential(mechanism, "s3cret")))
+    server = ScramServer(mechanism, lambda u, m: users.get((u, m)))
+    client = ScramClient("alice", "wrong", mechanism)
+    client.process_server_first_message(server.evaluate(client.first_message()))
+    with pytest.raises(SaslAuthenticationFailed) as info:
+        server.evaluate(client.final_message())
+    assert str(info.value).endswith(f"SASL mechanism {mechanism}")
+
+
+def test_other_mechanism_credential_is_not_used() -> None:
+    users = store(("alice", make_credential("SCRAM-SHA-512", "s3cret")))
+    server = ScramServer("SCRAM-SHA-256", lambda u, m: users.get((u, m)))
+    with pytest.raises(SaslAuthenticationFailed):
+        server.evaluate(b"n,,n=alice,r=abc")
