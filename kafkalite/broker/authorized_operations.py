@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.acls import authorized
-from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.authorizer import CLUSTER_NAME, Operation, ResourceType
 
 NOT_REQUESTED = -2147483648
 
@@ -81,3 +81,17 @@ def cluster_operations(requested: bool) -> int:
 
 def group_operations(requested: bool) -> int:
     return GROUP if requested else NOT_REQUESTED
+
+
+def described_cluster_operations(ctx: Any, requested: bool) -> int:
+    """Metadata's (v8-v10) ``cluster_authorized_operations``: 0 unless the principal may DESCRIBE the cluster.
+
+    Kafka answers the bit field only to a principal allowed to describe the cluster (KafkaApis).
+    """
+    if not requested:
+        return NOT_REQUESTED
+    if not ctx.state.acls.enabled:
+        return CLUSTER
+    if not authorized(ctx, Operation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME):
+        return 0
+    return operations_for(ctx, ResourceType.CLUSTER, CLUSTER_NAME, True)

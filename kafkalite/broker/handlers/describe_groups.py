@@ -6,13 +6,17 @@ rebalance until the leader's SyncGroup replaces it (or an interrupted sync clear
 An unknown group is described as Dead with no members; v6 adds GROUP_ID_NOT_FOUND for it.
 Authorized operations (v3+), when asked for, are every operation a group supports, as Kafka
 without an authorizer answers; unknown groups get them too, unless answered GROUP_ID_NOT_FOUND.
+With an authorizer, a group the principal may not DESCRIBE is GROUP_AUTHORIZATION_FAILED (those
+come first in the answer, as Kafka's), and the operations are the principal's on each group.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.authorized_operations import NOT_REQUESTED, group_operations
+from kafkalite.broker.acls import denied_error
+from kafkalite.broker.authorized_operations import NOT_REQUESTED, group_operations, operations_for
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupState
 from kafkalite.errors import ErrorCode
@@ -21,8 +25,19 @@ from kafkalite.errors import ErrorCode
 @api(15, "DescribeGroups", 0, 6)
 async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str, Any]:
     described: list[dict[str, Any]] = []
-    operations = group_operations(ctx.version >= 3 and request.include_authorized_operations)
+    refused: list[dict[str, Any]] = []  # listed first, as Kafka does
+    requested = ctx.version >= 3 and request.include_authorized_operations
+    operations = group_operations(requested)
+    secured = ctx.state.acls.enabled
     for group_id in request.groups:
+        denied = denied_error(ctx, Operation.DESCRIBE, ResourceType.GROUP, group_id)
+        if denied:
+            refused.append({"error_code": denied, "error_message": None, "group_id": group_id, "group_state": "",
+                            "protocol_type": "", "protocol_data": "", "members": [],
+                            "authorized_operations": NOT_REQUESTED})
+            continue
+        if secured:
+            operations = operations_for(ctx, ResourceType.GROUP, group_id, requested)
         group = ctx.state.groups.describe(group_id)
         if group is None:
             v6 = ctx.version >= 6
@@ -57,4 +72,4 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
                 "authorized_operations": operations,
             }
         )
-    return {"throttle_time_ms": 0, "groups": described}
+    return {"throttle_time_ms": 0, "groups": refused + described}

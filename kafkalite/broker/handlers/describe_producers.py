@@ -1,20 +1,34 @@
-"""DescribeProducers (key 61), v0: active idempotent/transactional producers of each partition."""
+"""DescribeProducers (key 61), v0: active idempotent/transactional producers of each partition.
+
+With an authorizer a topic needs READ: TOPIC_AUTHORIZATION_FAILED (with Kafka's default text)
+before its existence is looked at.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
 UNKNOWN_TOPIC_MESSAGE = "This server does not host this topic-partition."
+DENIED_MESSAGE = "Topic authorization failed."
 
 
 @api(61, "DescribeProducers", 0, 0)
 async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[str, Any]:
     topics: list[dict[str, Any]] = []
+    denied = denied_names(ctx, Operation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
     for topic in request.topics:
         partitions: list[dict[str, Any]] = []
+        if denied and topic.name in denied:
+            code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            partitions = [{"partition_index": i, "error_code": code, "error_message": DENIED_MESSAGE,
+                           "active_producers": []} for i in topic.partition_indexes]
+            topics.append({"name": topic.name, "partitions": partitions})
+            continue
         for index in topic.partition_indexes:
             plog = ctx.state.cluster.partition(topic.name, index)
             if plog is None:

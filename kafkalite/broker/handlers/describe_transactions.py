@@ -1,10 +1,17 @@
-"""DescribeTransactions (key 65) and ListTransactions (key 66), v0 and v0-v2."""
+"""DescribeTransactions (key 65) and ListTransactions (key 66), v0 and v0-v2.
+
+With an authorizer, as Kafka: DescribeTransactions answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+for a transactional id the principal may not DESCRIBE and leaves out the topics it may not
+DESCRIBE; ListTransactions lists only the transactional ids it may DESCRIBE.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from kafkalite.broker.acls import authorized_names, denied_error
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.txn import OFFSETS_TOPIC, TxnState, offsets_partition
 from kafkalite.errors import ErrorCode
@@ -16,11 +23,12 @@ TRANSACTIONAL_ID_NOT_FOUND = int(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
 async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     states: list[dict[str, Any]] = []
     for txn_id in request.transactional_ids:
-        meta = ctx.state.txns.describe(txn_id)
+        denied = denied_error(ctx, Operation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, txn_id)
+        meta = None if denied else ctx.state.txns.describe(txn_id)
         if meta is None:
             states.append(
                 {
-                    "error_code": TRANSACTIONAL_ID_NOT_FOUND,
+                    "error_code": denied or TRANSACTIONAL_ID_NOT_FOUND,
                     "transactional_id": txn_id,
                     "transaction_state": "",  # the schema's defaults, as Kafka answers
                     "transaction_timeout_ms": 0,
@@ -35,6 +43,9 @@ async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dic
         # A group's offsets are part of the transaction through its offsets partition, as in Kafka.
         for topic, partition in sorted(meta.partitions | {(OFFSETS_TOPIC, offsets_partition(g)) for g in meta.groups}):
             by_topic.setdefault(topic, []).append(partition)
+        if ctx.state.acls.enabled:  # only the topics the principal may describe
+            visible = authorized_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, by_topic)
+            by_topic = {t: ps for t, ps in by_topic.items() if t in visible}
         states.append(
             {
                 "error_code": int(ErrorCode.NONE),
@@ -74,6 +85,8 @@ async def handle_list_transactions(ctx: RequestContext, request: Any) -> dict[st
         if min_duration >= 0 and now - meta.start_ms < min_duration:
             continue
         if regex is not None and not regex.fullmatch(meta.transactional_id):
+            continue
+        if denied_error(ctx, Operation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, meta.transactional_id):
             continue
         listed.append(
             {

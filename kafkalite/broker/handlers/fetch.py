@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import authorized_cluster, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import HEADER_SIZE, read_header
@@ -34,6 +36,8 @@ SESSION_VERSION = 7
 CURRENT_EPOCH_VERSION = 9
 LAST_FETCHED_EPOCH_VERSION = 12
 LEADER_EPOCH = 0
+REPLICA_STATE_VERSION = 15
+_NONE_DENIED: frozenset[str] = frozenset()
 
 
 def last_offset_after(data: bytes | memoryview) -> int:
@@ -46,8 +50,33 @@ def last_offset_after(data: bytes | memoryview) -> int:
     return header.last_offset + 1 if header is not None else 0
 
 
-def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], int, bool, list[tuple[str, int]]]:
-    """One pass over the requested partitions: (responses, bytes, any error, partition keys)."""
+def _denied_topics(ctx: RequestContext, request: Any) -> frozenset[str] | set[str] | None:
+    """With an authorizer: the topics this consumer may not READ, or None when every partition is refused.
+
+    As Kafka's handleFetchRequest: a follower (replica id 0 or more) needs CLUSTER_ACTION on the
+    cluster and then reads everything, or gets TOPIC_AUTHORIZATION_FAILED for every partition;
+    a consumer needs READ on each topic, checked before the topic's existence (a topic id nobody
+    knows stays UNKNOWN_TOPIC_ID).
+    """
+    replica = request.replica_state.replica_id if ctx.version >= REPLICA_STATE_VERSION else request.replica_id
+    if replica >= 0:
+        return _NONE_DENIED if authorized_cluster(ctx, Operation.CLUSTER_ACTION) else None
+    if ctx.version >= TOPIC_ID_VERSION:
+        by_id = ctx.state.cluster.by_id
+        names = [t.name for t in (by_id.get(ft.topic_id) for ft in request.topics) if t is not None]
+    else:
+        names = [ft.topic for ft in request.topics]
+    return denied_names(ctx, Operation.READ, ResourceType.TOPIC, names)
+
+
+def _collect(
+    ctx: RequestContext, request: Any, denied: frozenset[str] | set[str] | None = _NONE_DENIED
+) -> tuple[list[dict[str, Any]], int, bool, list[tuple[str, int]]]:
+    """One pass over the requested partitions: (responses, bytes, any error, partition keys).
+
+    ``denied``: topics answered TOPIC_AUTHORIZATION_FAILED (None: all of them). They do not end a
+    long poll early, as in Kafka, where refused partitions never reach the replica manager.
+    """
     cluster = ctx.state.cluster
     by_id = ctx.version >= TOPIC_ID_VERSION
     remaining = max(request.max_bytes, 0)  # 0 still gets the first batch, as in Kafka
@@ -71,6 +100,11 @@ def _collect(ctx: RequestContext, request: Any) -> tuple[list[dict[str, Any]], i
                 "records": b"",
             }
             partitions.append(entry)
+            if denied is None or (denied and (topic.name if topic is not None else None if by_id else ft.topic)
+                                  in denied):
+                entry["error_code"] = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+                entry["aborted_transactions"] = []
+                continue
             if topic is None or not 0 <= fp.partition < len(topic.partitions):
                 code = ErrorCode.UNKNOWN_TOPIC_ID if (by_id and topic is None) else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 entry["error_code"] = int(code)
@@ -137,12 +171,13 @@ async def handle_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
     clock = ctx.state.clock
     deadline = clock.monotonic() + max(request.max_wait_ms, 0) / 1000.0
     min_bytes = max(request.min_bytes, 1)
+    denied = _denied_topics(ctx, request) if ctx.state.acls.enabled else _NONE_DENIED
     while True:
-        responses, total, error, keys = _collect(ctx, request)
+        responses, total, error, keys = _collect(ctx, request, denied)
         wait = deadline - clock.monotonic()
         if total >= min_bytes or error or wait <= 0 or not keys or ctx.state.closing:
             break
         if not await ctx.state.notifier.wait(keys, wait):
-            responses, total, error, keys = _collect(ctx, request)
+            responses, total, error, keys = _collect(ctx, request, denied)
             break
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_error
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 
 
 @api(12, "Heartbeat", 0, 4)
 async def handle_heartbeat(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    if denied:
+        return {"throttle_time_ms": 0, "error_code": denied}
     code = ctx.state.groups.heartbeat(
         ctx.state.clock.now_ms(),
         request.group_id,

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_error
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
 
 @api(13, "LeaveGroup", 0, 5)
 async def handle_leave_group(ctx: RequestContext, request: Any) -> dict[str, Any]:
+    denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    if denied:  # the group-level code alone, no members (LeaveGroupRequest.getErrorResponse)
+        return {"throttle_time_ms": 0, "error_code": denied, "members": []}
     if ctx.version >= 3:
         identities = [(m.member_id or "", m.group_instance_id) for m in request.members]
     else:

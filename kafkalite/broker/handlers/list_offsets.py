@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -34,7 +36,16 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
     cluster = ctx.state.cluster
     read_committed = ctx.version >= 2 and request.isolation_level == 1
     topics: list[dict[str, Any]] = []
+    # Topics the principal may not DESCRIBE: every partition refused, listed after the others (as Kafka).
+    denied = denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
+    refused: list[dict[str, Any]] = []
     for lt in request.topics:
+        if denied and lt.name in denied:
+            rows = [{"partition_index": lp.partition_index, "error_code": ErrorCode.NONE} for lp in lt.partitions]
+            for row in rows:
+                _error(row, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            refused.append({"name": lt.name, "partitions": rows})
+            continue
         partitions: list[dict[str, Any]] = []
         counts: dict[int, int] = {}
         for lp in lt.partitions:
@@ -85,4 +96,4 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 else:
                     entry["leader_epoch"] = -1
         topics.append({"name": lt.name, "partitions": partitions})
-    return {"throttle_time_ms": 0, "topics": topics}
+    return {"throttle_time_ms": 0, "topics": topics + refused}

@@ -9,6 +9,13 @@ are looked up from v12; at v10-v11 Kafka answers such a request as a whole with 
 Authorized operations (v8+) are every operation a topic (and, v8-v10, the cluster) supports
 when the client asks, as Kafka without an authorizer answers; topics named by an unknown id
 get the "not requested" value even then, as in Kafka.
+
+With an authorizer (KafkaApis.handleTopicMetadataRequest): a request for every topic lists only
+those the principal may DESCRIBE; a named topic it may not describe is TOPIC_AUTHORIZATION_FAILED
+whether or not it exists (by id: the id is answered, not the name); auto-creating a topic needs
+CREATE on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED. Refused topics come after
+the others and carry no authorized operations; the others carry the principal's, and the cluster's
+(v8-v10) are 0 unless it may DESCRIBE the cluster.
 """
 
 from __future__ import annotations
@@ -16,7 +23,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kafkalite.broker.authorized_operations import NOT_REQUESTED, cluster_operations, topic_operations
+from kafkalite.broker.acls import authorized, authorized_cluster, authorized_names
+from kafkalite.broker.authorized_operations import (
+    NOT_REQUESTED,
+    described_cluster_operations,
+    operations_for,
+    topic_operations,
+)
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.cluster import Topic, topic_name_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import broker_limit_problem, partition_count
@@ -70,8 +84,15 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = state.cluster
     host, port = ctx.advertised
     topics: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []  # TOPIC_AUTHORIZATION_FAILED, answered after the others (as Kafka)
     requested = request.topics
-    ops = topic_operations(ctx.version >= 8 and request.include_topic_authorized_operations)
+    ops_requested = ctx.version >= 8 and request.include_topic_authorized_operations
+    ops = topic_operations(ops_requested)
+    secured = state.acls.enabled
+
+    def ops_of(name: str) -> int:
+        return operations_for(ctx, ResourceType.TOPIC, name, ops_requested) if secured else ops
+
     if ctx.version in (10, 11) and any(t.name is None for t in requested or ()):
         invalid = ErrorCode.INVALID_REQUEST
         return {
@@ -83,9 +104,20 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
             "error_code": ErrorCode.NONE,
         }
     if requested is None or (ctx.version == 0 and not requested):
-        topics = [topic_entry(ctx, t, ops) for t in cluster.topics.values()]
+        # Every topic, but only those the principal may DESCRIBE: the others are not disclosed.
+        visible = authorized_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, cluster.topics) if secured else None
+        topics = [topic_entry(ctx, t, ops_of(t.name)) for t in cluster.topics.values()
+                  if visible is None or t.name in visible]
     else:
         allow_auto = state.config.auto_create_topics and (ctx.version < 4 or request.allow_auto_topic_creation)
+        cluster_create: list[bool] = []  # CREATE on the cluster, asked once and only if needed
+
+        def may_create(name: str) -> bool:
+            """Auto-creation needs CREATE on the cluster or on the topic (KafkaApis)."""
+            if not cluster_create:
+                cluster_create.append(authorized_cluster(ctx, Operation.CREATE))
+            return cluster_create[0] or authorized(ctx, Operation.CREATE, ResourceType.TOPIC, name)
+
         # Kafka's rule: any non-zero topic id makes the whole request by id, and names are ignored
         # (the Java AdminClient's describeTopics(TopicCollection.ofTopicIds) sends name "", not null).
         ids = [getattr(w, "topic_id", None) or ZERO_UUID for w in requested]
@@ -94,37 +126,49 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
             requested = []
         for topic_id in topic_ids:
             by_id = cluster.by_id.get(topic_id)
-            error = _error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id)
-            topics.append(topic_entry(ctx, by_id, ops) if by_id else error)
+            if by_id is None:
+                topics.append(_error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, topic_id))
+            elif secured and not authorized(ctx, Operation.DESCRIBE, ResourceType.TOPIC, by_id.name):
+                # Topic ids are not secret: the id is answered, the name is not.
+                refused.append(_error_entry(None, ErrorCode.TOPIC_AUTHORIZATION_FAILED, topic_id))
+            else:
+                topics.append(topic_entry(ctx, by_id, ops_of(by_id.name)))
         for wanted in requested:
             name = wanted.name
             if name is None:  # neither a name nor an id
                 topics.append(_error_entry(None, ErrorCode.UNKNOWN_TOPIC_ID))
                 continue
+            if secured and not authorized(ctx, Operation.DESCRIBE, ResourceType.TOPIC, name):
+                # Refused before its existence is looked at, so the answer does not tell it.
+                refused.append(_error_entry(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                continue
             topic = cluster.topics.get(name)
             if topic is None:
+                if secured and allow_auto and not may_create(name):
+                    refused.append(_error_entry(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                    continue
                 if topic_name_problem(name):
-                    topics.append(_error_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION, operations=ops))
+                    topics.append(_error_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION, operations=ops_of(name)))
                     continue
                 if not allow_auto or broker_limit_problem(
                     state.config, partition_count(cluster), state.config.num_partitions
                 ):  # auto-creation past max.broker.partitions: the topic stays unknown
-                    topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, operations=ops))
+                    topics.append(_error_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, operations=ops_of(name)))
                     continue
                 try:
                     topic = cluster.auto_create(name)
                 except OSError:  # a full disk: not created, the client asks again
-                    topics.append(_error_entry(name, ErrorCode.LEADER_NOT_AVAILABLE, operations=ops))
+                    topics.append(_error_entry(name, ErrorCode.LEADER_NOT_AVAILABLE, operations=ops_of(name)))
                     continue
-            topics.append(topic_entry(ctx, topic, ops))
+            topics.append(topic_entry(ctx, topic, ops_of(name)))
     return {
         "throttle_time_ms": 0,
         "brokers": [{"node_id": state.config.node_id, "host": host, "port": port, "rack": None}],
         "cluster_id": cluster.cluster_id,
         "controller_id": state.config.node_id,
-        "topics": topics,
-        "cluster_authorized_operations": cluster_operations(
-            8 <= ctx.version <= 10 and request.include_cluster_authorized_operations
+        "topics": topics + refused,
+        "cluster_authorized_operations": described_cluster_operations(
+            ctx, 8 <= ctx.version <= 10 and request.include_cluster_authorized_operations
         ),
         "error_code": ErrorCode.NONE,
     }

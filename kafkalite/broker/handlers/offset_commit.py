@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_error, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.offsets import every_partition
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -19,6 +22,11 @@ from kafkalite.errors import ErrorCode
 async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     groups = state.groups
+    denied_group = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    if denied_group:
+        return {"throttle_time_ms": 0, "topics": every_partition(request.topics, denied_group)}
+    # Topics without READ are refused before the group is looked at (Kafka's KafkaApis, then coordinator).
+    denied = denied_names(ctx, Operation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
     generation = request.generation_id_or_member_epoch if ctx.version >= 1 else -1
     member_id = request.member_id if ctx.version >= 1 else ""
     instance_id = request.group_instance_id if ctx.version >= 7 else None
@@ -29,8 +37,11 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
     slots: list[tuple[int, int]] = []
     for t, topic in enumerate(request.topics):
         row: list[int] = []
+        refused = bool(denied) and topic.name in denied
         for part in topic.partitions:
-            if group_error:
+            if refused:
+                row.append(int(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+            elif group_error:
                 row.append(group_error)
             elif state.cluster.partition(topic.name, part.partition_index) is None:
                 row.append(int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import authorized_names, denied_error, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupCoordinator
 from kafkalite.errors import ErrorCode
@@ -54,22 +56,42 @@ def _group_offsets(
     return out
 
 
+def _fetch_group(ctx: RequestContext, group_id: str, topics: Any, stable: bool) -> tuple[int, list[dict[str, Any]]]:
+    """(group error, topics) for one group, as Kafka's KafkaApis answers with an authorizer.
+
+    The group needs DESCRIBE (GROUP_AUTHORIZATION_FAILED, no topics). Topics the principal may
+    not DESCRIBE are left out of an all-topics answer, and answered TOPIC_AUTHORIZATION_FAILED
+    (offset -1), after the others, when named.
+    """
+    groups = ctx.state.groups
+    code = denied_error(ctx, Operation.DESCRIBE, ResourceType.GROUP, group_id)
+    if code:
+        return code, []
+    if not ctx.state.acls.enabled:
+        return 0, _group_offsets(groups, group_id, topics, stable)
+    if topics is None:
+        found = _group_offsets(groups, group_id, None, stable)
+        visible = authorized_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t["name"] for t in found))
+        return 0, [t for t in found if t["name"] in visible]
+    denied = denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.name for t in topics))
+    refused = [
+        {"name": t.name,
+         "partitions": [{"partition_index": p, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
+                         "error_code": int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)} for p in t.partition_indexes]}
+        for t in topics if t.name in denied
+    ]
+    return 0, _group_offsets(groups, group_id, [t for t in topics if t.name not in denied], stable) + refused
+
+
 @api(9, "OffsetFetch", 0, 9)
 async def handle_offset_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
-    groups = ctx.state.groups
     stable = ctx.version >= 7 and request.require_stable
     if ctx.version >= 8:
-        return {
-            "throttle_time_ms": 0,
-            "groups": [
-                {
-                    "group_id": g.group_id,
-                    "topics": _group_offsets(groups, g.group_id, g.topics, stable),
-                    "error_code": int(ErrorCode.NONE),
-                }
-                for g in request.groups
-            ],
-        }
+        answers = []
+        for g in request.groups:
+            code, found = _fetch_group(ctx, g.group_id, g.topics, stable)
+            answers.append({"group_id": g.group_id, "topics": found, "error_code": code})
+        return {"throttle_time_ms": 0, "groups": answers}
     topics = request.topics if ctx.version >= 2 else (request.topics or [])
-    return {"throttle_time_ms": 0, "topics": _group_offsets(groups, request.group_id, topics, stable),
-            "error_code": int(ErrorCode.NONE)}
+    code, found = _fetch_group(ctx, request.group_id, topics, stable)
+    return {"throttle_time_ms": 0, "topics": found, "error_code": code}

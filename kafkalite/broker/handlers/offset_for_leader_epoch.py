@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import authorized_cluster, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -19,7 +21,21 @@ LEADER_EPOCH = 0
 async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
     topics: list[dict[str, Any]] = []
+    # KIP-320: consumers ask too, so DESCRIBE on the topic will do when CLUSTER_ACTION (brokers) is missing;
+    # refused topics are listed after the others, as Kafka does.
+    denied = (
+        denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.topic for t in request.topics))
+        if ctx.state.acls.enabled and not authorized_cluster(ctx, Operation.CLUSTER_ACTION)
+        else set()
+    )
+    refused: list[dict[str, Any]] = []
     for t in request.topics:
+        if denied and t.topic in denied:
+            code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            rows = [{"error_code": code, "partition": p.partition, "leader_epoch": -1, "end_offset": -1}
+                    for p in t.partitions]
+            refused.append({"topic": t.topic, "partitions": rows})
+            continue
         partitions: list[dict[str, Any]] = []
         for p in t.partitions:
             entry: dict[str, Any] = {
@@ -38,4 +54,4 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
                 entry["leader_epoch"] = LEADER_EPOCH
                 entry["end_offset"] = plog.log_end_offset
         topics.append({"topic": t.topic, "partitions": partitions})
-    return {"throttle_time_ms": 0, "topics": topics}
+    return {"throttle_time_ms": 0, "topics": topics + refused}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from kafkalite.broker.handlers.registry import RequestContext
@@ -12,15 +13,30 @@ from kafkalite.errors import ErrorCode
 StoreOffset = Callable[[str, int, int, int, str | None], int]
 
 
+def every_partition(topics: Iterable[Any], code: int) -> list[dict[str, Any]]:
+    """Each requested partition answered ``code`` (Kafka's getErrorResponse of the commit requests)."""
+    return [
+        {"name": t.name,
+         "partitions": [{"partition_index": p.partition_index, "error_code": code} for p in t.partitions]}
+        for t in topics
+    ]
+
+
 def commit_partitions(
-    ctx: RequestContext, topics: Any, group_error: int, store: StoreOffset, leader_epoch_version: int
+    ctx: RequestContext, topics: Any, group_error: int, store: StoreOffset, leader_epoch_version: int,
+    denied: AbstractSet[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Apply ``store`` to every requested partition unless the group-level check failed."""
+    """Apply ``store`` to every requested partition unless the group-level check failed.
+
+    Topics in ``denied`` (no READ) are TOPIC_AUTHORIZATION_FAILED first: Kafka refuses them
+    before its coordinator looks at the group.
+    """
     results: list[dict[str, Any]] = []
     for topic in topics:
         rows: list[dict[str, Any]] = []
+        refused = bool(denied) and topic.name in denied
         for part in topic.partitions:
-            code = group_error
+            code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED) if refused else group_error
             if not code:
                 if ctx.state.cluster.partition(topic.name, part.partition_index) is None:
                     code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)

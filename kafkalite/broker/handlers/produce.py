@@ -36,8 +36,11 @@ fails later, at the end of the loop turn, closes it too (BrokerConnection._check
 from __future__ import annotations
 
 import struct
+from collections.abc import Set as AbstractSet
 from typing import Any
 
+from kafkalite.broker.acls import authorized, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.errors import ErrorCode
@@ -70,6 +73,7 @@ NO_LOWER_BOUND = 2**62
 #: batchLength and attributes of a request's first batch, read without building a BatchHeader.
 _FIRST_BATCH = struct.Struct(">8xi9xh")
 VALID_ACKS = frozenset({-1, 0, 1})
+_NONE_DENIED: frozenset[str] = frozenset()
 
 
 def _request_records_error(version: int, records: bytes) -> ErrorCode | None:
@@ -178,6 +182,54 @@ def _partition_error(
     }
 
 
+def _has_transactional_records(request: Any) -> bool:
+    """Kafka's RequestUtils.hasTransactionalRecords: some partition's first batch is transactional."""
+    for topic_data in request.topic_data:
+        for part in topic_data.partition_data:
+            records = part.records
+            if (
+                records
+                and len(records) >= HEADER_SIZE
+                and records[MAGIC_OFFSET] == 2
+                and _FIRST_BATCH.unpack_from(records)[1] & TRANSACTIONAL_MASK
+            ):
+                return True
+    return False
+
+
+def _denied_topics(ctx: RequestContext, request: Any, by_id: bool) -> set[str] | None:
+    """With an authorizer, Kafka's checks before any partition is looked at (KafkaApis.handleProduceRequest).
+
+    Transactional records need WRITE on the request's transactional id, or the whole request is
+    TRANSACTIONAL_ID_AUTHORIZATION_FAILED (None here). Otherwise the topics without WRITE, which
+    are TOPIC_AUTHORIZATION_FAILED before their existence is checked (a topic id nobody knows
+    stays UNKNOWN_TOPIC_ID). Idempotent producers need nothing more here (KIP-679: their
+    IDEMPOTENT_WRITE check is InitProducerId's).
+    """
+    if _has_transactional_records(request):
+        txn_id = request.transactional_id
+        if txn_id is None or not authorized(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, txn_id):
+            return None
+    cluster = ctx.state.cluster
+    names = (
+        (t.name for t in (cluster.by_id.get(td.topic_id) for td in request.topic_data) if t is not None)
+        if by_id
+        else (td.name for td in request.topic_data)
+    )
+    return denied_names(ctx, Operation.WRITE, ResourceType.TOPIC, names)
+
+
+def _whole_request_error(request: Any, by_id: bool, code: ErrorCode) -> list[dict[str, Any]]:
+    """Every partition answered ``code`` (Kafka's ProduceRequest.getErrorResponse)."""
+    responses: list[dict[str, Any]] = []
+    for topic_data in request.topic_data:
+        indexes = dict.fromkeys(p.index for p in topic_data.partition_data)
+        entry: dict[str, Any] = {"partition_responses": [_partition_error(i, code) for i in indexes]}
+        entry["topic_id" if by_id else "name"] = topic_data.topic_id if by_id else topic_data.name
+        responses.append(entry)
+    return responses
+
+
 @api(0, "Produce", 0, 13)
 async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
     state = ctx.state
@@ -188,7 +240,12 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     by_id = version >= TOPIC_ID_VERSION
     now = state.clock.now_ms()  # the request's time, for all its timestamp checks
     responses: list[dict[str, Any]] = []
-    for topic_data in request.topic_data:
+    denied: AbstractSet[str] | None = _NONE_DENIED
+    if state.acls.enabled:
+        denied = _denied_topics(ctx, request, by_id)
+        if denied is None:
+            responses = _whole_request_error(request, by_id, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    for topic_data in request.topic_data if denied is not None else ():
         topic = cluster.by_id.get(topic_data.topic_id) if by_id else cluster.topics.get(topic_data.name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         if not by_id and topic_data.name in INTERNAL_TOPICS:
@@ -200,6 +257,10 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
         parts = topic_data.partition_data
         if len(parts) > 1:
             parts = {p.index: p for p in parts}.values()
+        if denied and (topic.name if topic is not None else None if by_id else topic_data.name) in denied:
+            parts = ()  # not allowed to WRITE: before the topic's existence is told
+            results.extend(_partition_error(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+                           for p in {p.index: p for p in topic_data.partition_data}.values())
         for part in parts:
             index = part.index
             if topic is None or not 0 <= index < len(topic.partitions):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import denied_error
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.deferred import deferred
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -24,6 +26,10 @@ async def handle_sync_group(ctx: RequestContext, request: Any) -> dict[str, Any]
         # From v5 both are mandatory; Kafka answers a request without them before looking at the group.
         return {"throttle_time_ms": 0, "error_code": int(ErrorCode.INCONSISTENT_GROUP_PROTOCOL),
                 "protocol_type": None, "protocol_name": None, "assignment": b""}
+    denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    if denied:  # checked after the mandatory fields, as Kafka does
+        return {"throttle_time_ms": 0, "error_code": denied, "protocol_type": None, "protocol_name": None,
+                "assignment": b""}
     body = await deferred(
         lambda respond: groups.sync(
             now,

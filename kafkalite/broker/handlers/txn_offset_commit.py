@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.handlers.offsets import commit_partitions
+from kafkalite.broker.acls import denied_error, denied_names
+from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.offsets import commit_partitions, every_partition
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.errors import ErrorCode
@@ -18,6 +20,12 @@ from kafkalite.errors import ErrorCode
 async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     groups = state.groups
+    # Kafka: WRITE on the transactional id, then READ on the group, then READ on each topic.
+    denied = denied_error(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactional_id) or (
+        denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    )
+    if denied:
+        return {"throttle_time_ms": 0, "topics": every_partition(request.topics, denied)}
     group_error = state.txns.ongoing_with_group(
         request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
     )
@@ -36,5 +44,6 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[st
             now, request.group_id, request.producer_id, topic, partition, offset, epoch, meta
         ),
         leader_epoch_version=2,
+        denied=denied_names(ctx, Operation.READ, ResourceType.TOPIC, (t.name for t in request.topics)),
     )
     return {"throttle_time_ms": 0, "topics": topics}
