@@ -304,6 +304,7 @@ def apis() -> None:
 
 
 def _register_tools() -> None:
+    from kafkalite.tools.acls import acls
     from kafkalite.tools.conformance import conformance
     from kafkalite.tools.consume import consume
     from kafkalite.tools.groups import groups
@@ -311,7 +312,7 @@ def _register_tools() -> None:
     from kafkalite.tools.topics import topics
     from kafkalite.tools.users import users
 
-    for command in (topics, produce, consume, groups, conformance, users):
+    for command in (topics, produce, consume, groups, acls, conformance, users):
         main.add_command(command)
 
 

@@ -6,14 +6,24 @@ closes the connection (the request's own validation); without an authorizer
 MATCH elements fails the whole request (UNKNOWN_SERVER_ERROR for each, nothing created); an
 empty name, a CLUSTER name other than kafka-cluster or a principal without a type answers
 INVALID_REQUEST for that binding only.
+
+ALTER on the cluster is needed (Kafka's AclApis.authorizeClusterOperation, checked after the request's
+own validation and before SECURITY_DISABLED): without it the answer is CLUSTER_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import binding, has_unknown, is_filter_only, validate_binding
-from kafkalite.broker.authorizer import AclBinding
+from kafkalite.broker.acls import (
+    authorized_cluster,
+    binding,
+    cluster_denied_message,
+    has_unknown,
+    is_filter_only,
+    validate_binding,
+)
+from kafkalite.broker.authorizer import AclBinding, Operation
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -30,6 +40,12 @@ async def handle_create_acls(ctx: RequestContext, request: Any) -> dict[str, Any
     ]
     if any(has_unknown(acl) for acl in acls):
         raise CloseConnection("CreateAcls: a binding holds an UNKNOWN element")
+    if not authorized_cluster(ctx, Operation.ALTER):
+        denied = {
+            "error_code": int(ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
+            "error_message": cluster_denied_message(ctx, Operation.ALTER),
+        }
+        return {"throttle_time_ms": 0, "results": [dict(denied) for _ in acls]}
     if not store.enabled:
         return {
             "throttle_time_ms": 0,

@@ -9,12 +9,18 @@ Limits (kafkalite.broker.limits): more than 10,000 partitions added in one reque
 the existing topics named once) fail every topic, POLICY_VIOLATION with Kafka 4.4's message,
 before anything else is checked; a topic that would take the broker past
 ``max.broker.partitions`` fails alone, POLICY_VIOLATION.
+
+With an authorizer, ALTER on the topic is needed (Kafka's ControllerApis.createPartitions): a
+topic named once that the principal may not alter answers TOPIC_AUTHORIZATION_FAILED with no
+message, whether it exists or not, and does not count towards the request's partition limit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import authorized_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import (
     MAX_PARTITIONS_PER_REQUEST,
@@ -72,10 +78,11 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
     names: dict[str, int] = {}
     for t in request.topics:
         names[t.name] = names.get(t.name, 0) + 1
+    allowed = authorized_names(ctx, Operation.ALTER, ResourceType.TOPIC, [n for n, k in names.items() if k == 1])
     adding_in_all = 0
     for t in request.topics:
         existing = cluster.topics.get(t.name)
-        if names[t.name] == 1 and existing is not None:
+        if t.name in allowed and existing is not None:
             adding_in_all += max(0, t.count - len(existing.partitions))
     if adding_in_all > MAX_PARTITIONS_PER_REQUEST:  # Kafka's check, before any other
         return {
@@ -95,6 +102,9 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             if name not in reported:
                 reported.add(name)
                 results.append(_result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name."))
+            continue
+        if name not in allowed:
+            results.append(_result(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
             continue
         problem = _problem(ctx, topic_request)
         if problem is not None:

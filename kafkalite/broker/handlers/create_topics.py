@@ -13,6 +13,13 @@ Limits (kafkalite.broker.limits): more than 10,000 partitions asked for in one r
 than 10,000 metadata records (topics + partitions + configs) to write, fail every topic with
 POLICY_VIOLATION and Kafka's message, before anything is created; a topic that would take the
 broker past ``max.broker.partitions`` fails alone, POLICY_VIOLATION.
+
+With an authorizer (Kafka's ControllerApis.createTopics): CREATE on the cluster allows every
+topic, otherwise CREATE on the topic is needed; a topic the principal may not create answers
+TOPIC_AUTHORIZATION_FAILED ("Authorization failed."), after the others, and does not count
+towards the request's limits. A created topic's configs, partition count and replication factor
+are answered only with DESCRIBE_CONFIGS on it; otherwise its topic_config_error_code is
+TOPIC_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import asyncio
 import uuid
 from typing import Any
 
+from kafkalite.broker.acls import authorized_cluster, authorized_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.cluster import TopicError
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import (
@@ -109,18 +118,26 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
     for name in names:
         counts[name] = counts.get(name, 0) + 1
     duplicates = {name for name, n in counts.items() if n > 1}
-    if _requested_partitions(request.topics, duplicates, config.num_partitions) > MAX_PARTITIONS_PER_REQUEST:
+    unique = [name for name, n in counts.items() if n == 1]
+    creatable = (
+        set(unique) if authorized_cluster(ctx, Operation.CREATE)
+        else authorized_names(ctx, Operation.CREATE, ResourceType.TOPIC, unique)
+    )
+    describable = authorized_names(ctx, Operation.DESCRIBE_CONFIGS, ResourceType.TOPIC, unique)
+    denied = [name for name in unique if name not in creatable]
+    skipped = duplicates | set(denied)
+    if _requested_partitions(request.topics, skipped, config.num_partitions) > MAX_PARTITIONS_PER_REQUEST:
         return _refuse_all(request.topics, TOO_MANY_PARTITIONS_MESSAGE)
     held = partition_count(cluster)
     records = 0
     to_create: list[tuple[dict[str, Any], int, dict[str, str]]] = []
     for name in sorted(duplicates):  # as Kafka: one error per duplicated name, none of its entries created
         results.append(
-            _result(name, ErrorCode.INVALID_REQUEST, f"Create topics request contains duplicate topic {name}")
+            _result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")  # Kafka 4.4's words
         )
     for ct in request.topics:
         name = ct.name
-        if name in duplicates:
+        if name in skipped:
             continue
         partitions = ct.num_partitions
         replication = ct.replication_factor
@@ -181,8 +198,12 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 if not TOPIC_CONFIGS[key][0].internal
             ],
         }
+        if name not in describable:  # Kafka leaves them at their defaults
+            entry.update(configs=[], num_partitions=-1, replication_factor=-1,
+                         topic_config_error_code=int(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
         results.append(entry)
         to_create.append((entry, partitions, configs))
+    results += [_result(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed.") for name in denied]
     if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
         return _refuse_all(request.topics, TOO_MANY_RECORDS_MESSAGE)
     if request.validate_only:

@@ -2,13 +2,17 @@
 
 A filter with an UNKNOWN element closes the connection (Kafka's request validation); without an
 authorizer every filter answers SECURITY_DISABLED.
+
+ALTER on the cluster is needed (Kafka's AclApis.authorizeClusterOperation, checked after the request's
+own validation and before SECURITY_DISABLED): without it the answer is CLUSTER_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import acl_filter, has_unknown
+from kafkalite.broker.acls import acl_filter, authorized_cluster, cluster_denied_message, has_unknown
+from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.handlers.create_acls import NO_AUTHORIZER
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -24,6 +28,13 @@ async def handle_delete_acls(ctx: RequestContext, request: Any) -> dict[str, Any
     ]
     if any(has_unknown(f) for f in filters):
         raise CloseConnection("DeleteAcls: a filter holds an UNKNOWN element")
+    if not authorized_cluster(ctx, Operation.ALTER):
+        denied = {
+            "error_code": int(ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
+            "error_message": cluster_denied_message(ctx, Operation.ALTER),
+            "matching_acls": [],
+        }
+        return {"throttle_time_ms": 0, "filter_results": [dict(denied) for _ in filters]}
     if not store.enabled:
         return {
             "throttle_time_ms": 0,

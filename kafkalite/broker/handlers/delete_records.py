@@ -5,12 +5,17 @@ OFFSET_OUT_OF_RANGE; an offset below the current start leaves it where it is. Wh
 below the new start are deleted at once, and the start offset is checkpointed in
 ``log-start-offset-checkpoint`` so it survives a restart. Consumers positioned below it get
 OFFSET_OUT_OF_RANGE and reset. The answer's low watermark is the new log start offset.
+
+With an authorizer, DELETE on the topic is needed: every partition of a topic the principal may
+not delete answers TOPIC_AUTHORIZATION_FAILED, before (so whether or not) the topic exists.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import authorized_names
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.log import OffsetOutOfRange
@@ -23,6 +28,7 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
     cluster = ctx.state.cluster
     topics: list[dict[str, Any]] = []
     changed = False
+    allowed = authorized_names(ctx, Operation.DELETE, ResourceType.TOPIC, (t.name for t in request.topics))
     for t in request.topics:
         partitions: list[dict[str, Any]] = []
         for p in t.partitions:
@@ -30,6 +36,9 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
                 "partition_index": p.partition_index, "low_watermark": -1, "error_code": ErrorCode.NONE
             }
             partitions.append(entry)
+            if t.name not in allowed:
+                entry["error_code"] = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+                continue
             plog = cluster.partition(t.name, p.partition_index)
             if plog is None:
                 entry["error_code"] = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)

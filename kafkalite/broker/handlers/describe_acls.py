@@ -3,13 +3,17 @@
 MATCH finds every binding that applies to the named resource (literal, ``*`` and prefixes);
 null name, principal and host match anything. SECURITY_DISABLED without an authorizer; a filter
 with an UNKNOWN element closes the connection, as Kafka's request validation does.
+
+DESCRIBE on the cluster is needed (Kafka's AclApis.authorizeClusterOperation, checked after the request's
+own validation and before SECURITY_DISABLED): without it the answer is CLUSTER_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import acl_filter, has_unknown
+from kafkalite.broker.acls import acl_filter, authorized_cluster, cluster_denied_message, has_unknown
+from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.handlers.create_acls import NO_AUTHORIZER
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -24,6 +28,8 @@ async def handle_describe_acls(ctx: RequestContext, request: Any) -> dict[str, A
     )
     if has_unknown(flt):
         raise CloseConnection("DescribeAcls: the filter holds an UNKNOWN element")
+    if not authorized_cluster(ctx, Operation.DESCRIBE):
+        return _error(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, cluster_denied_message(ctx, Operation.DESCRIBE))
     if not store.enabled:
         return _error(ErrorCode.SECURITY_DISABLED, NO_AUTHORIZER)
     resources: dict[tuple[int, str, int], list[dict[str, Any]]] = {}

@@ -7,12 +7,19 @@ configs, read-only unless dynamically updatable. Synonyms (v1+) name the broker 
 topic config falls back to, strongest first. Sensitive (password) values are always null.
 ``include_documentation`` (v3+) adds one line of documentation per entry. v0 has no
 sources, only ``is_default`` (true for a value nobody set).
+
+With an authorizer (Kafka's ConfigHelper): DESCRIBE_CONFIGS on the topic (topic resources) or on
+the cluster (broker resources) is needed, checked before the resource is looked at; a denied
+resource answers TOPIC_/CLUSTER_AUTHORIZATION_FAILED with Kafka's message and no configs, after
+the allowed ones.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafkalite.broker.acls import DENIED_MESSAGES, config_resource_denied
+from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.configs import ResourceError
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -24,6 +31,7 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
     synonyms = bool(getattr(request, "include_synonyms", False))
     documentation = bool(getattr(request, "include_documentation", False))
     results: list[dict[str, Any]] = []
+    denied: list[dict[str, Any]] = []
     for res in request.resources:
         entry: dict[str, Any] = {
             "error_code": ErrorCode.NONE,
@@ -32,6 +40,11 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
             "resource_name": res.resource_name,
             "configs": [],
         }
+        refused = config_resource_denied(ctx, Operation.DESCRIBE_CONFIGS, res.resource_type, res.resource_name)
+        if refused is not None:
+            entry.update(error_code=int(refused), error_message=DENIED_MESSAGES[refused])
+            denied.append(entry)
+            continue
         keys = list(res.configuration_keys) if res.configuration_keys is not None else None
         try:
             entry["configs"] = resources.describe(res.resource_type, res.resource_name, keys, synonyms, documentation)
@@ -40,4 +53,4 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
             entry["error_message"] = exc.message
             entry["configs"] = []
         results.append(entry)
-    return {"throttle_time_ms": 0, "results": results}
+    return {"throttle_time_ms": 0, "results": results + denied}

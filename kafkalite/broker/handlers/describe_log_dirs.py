@@ -3,6 +3,9 @@
 ``topics`` null means every topic; named topics or partitions that do not exist are left
 out, as Kafka does. Offset lag is always 0 (no future replicas); v4 adds the file system's
 total and usable bytes, v5 whether the directory is cordoned (never).
+
+With an authorizer, DESCRIBE on the cluster is needed: without it Kafka answers
+CLUSTER_AUTHORIZATION_FAILED at the top level (v3+ carries it) with no directories.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+from kafkalite.broker.acls import authorized_cluster
+from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -18,6 +23,8 @@ from kafkalite.errors import ErrorCode
 async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     cluster = state.cluster
+    if not authorized_cluster(ctx, Operation.DESCRIBE):
+        return {"throttle_time_ms": 0, "error_code": int(ErrorCode.CLUSTER_AUTHORIZATION_FAILED), "results": []}
     wanted: list[tuple[str, list[int] | None]]
     if request.topics is None:
         wanted = [(name, None) for name in sorted(cluster.topics)]

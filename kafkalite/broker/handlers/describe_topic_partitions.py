@@ -10,6 +10,11 @@ topic is answered INVALID_REQUEST with no partitions.
 The request has no flag for authorized operations: as Kafka without an authorizer does, every
 topic answered (unknown ones too) carries all the operations a topic supports; only the
 INVALID_REQUEST answer carries the "not requested" value.
+
+With an authorizer (Kafka's DescribeTopicPartitionsRequestHandler): topics the principal may not
+DESCRIBE are left out of an all-topics answer; named ones answer TOPIC_AUTHORIZATION_FAILED with
+a zero id and the "not requested" operations, after the others, whether they exist or not (and
+outside the partition limit). The others carry the principal's own operations.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kafkalite.broker.authorized_operations import NOT_REQUESTED, TOPIC
+from kafkalite.broker.acls import authorized_names
+from kafkalite.broker.authorized_operations import NOT_REQUESTED, operations_for
+from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.cluster import topic_name_problem
 from kafkalite.broker.handlers.metadata import partition_entry
 from kafkalite.broker.handlers.registry import RequestContext, api
@@ -27,7 +34,7 @@ ZERO_UUID = uuid.UUID(int=0)
 MAX_PARTITION_LIMIT = 2000  # Kafka's max.request.partition.size.limit
 
 
-def _error_topic(name: str, code: ErrorCode, operations: int = TOPIC) -> dict[str, Any]:
+def _error_topic(name: str, code: ErrorCode, operations: int) -> dict[str, Any]:
     return {
         "error_code": int(code),
         "name": name,
@@ -53,6 +60,9 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
         }
     if cursor is not None:
         names = [n for n in names if n >= cursor.topic_name]
+    allowed = authorized_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, names)
+    denied = [n for n in names if n not in allowed] if request.topics else []
+    names = [n for n in names if n in allowed]
     # Kafka: max(min(max.request.partition.size.limit, limit), 1), so 0 or less lists one partition.
     limit = max(min(MAX_PARTITION_LIMIT, request.response_partition_limit), 1)
     topics: list[dict[str, Any]] = []
@@ -64,7 +74,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
             code = (
                 ErrorCode.INVALID_TOPIC_EXCEPTION if topic_name_problem(name) else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             )
-            topics.append(_error_topic(name, code))
+            topics.append(_error_topic(name, code, operations_for(ctx, ResourceType.TOPIC, name, True)))
             continue
         if remaining <= 0:
             next_cursor = {"topic_name": name, "partition_index": 0}
@@ -82,10 +92,11 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
                 "partitions": [
                     partition_entry(node, i, eligible_leader_replicas=[], last_known_elr=[]) for i in shown
                 ],
-                "topic_authorized_operations": TOPIC,
+                "topic_authorized_operations": operations_for(ctx, ResourceType.TOPIC, name, True),
             }
         )
         if rest:
             next_cursor = {"topic_name": name, "partition_index": rest[0]}
             break
+    topics += [_error_topic(n, ErrorCode.TOPIC_AUTHORIZATION_FAILED, NOT_REQUESTED) for n in denied]
     return {"throttle_time_ms": 0, "topics": topics, "next_cursor": next_cursor}
