@@ -472,7 +472,16 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("ssl.principal.mapping.rules", STRING, "DEFAULT", None, "Certificate DN -> principal name"),
         c("ssl.protocol", STRING, "TLSv1.3", None, "Accepted; ssl.enabled.protocols decides", dyn),
         c("ssl.endpoint.identification.algorithm", STRING, "https", None, "No effect on a broker", dyn),
-        c("sasl.jaas.config", PASSWORD, None, None, "No effect: SASL is not served", dyn),
+        # ---- sasl settings
+        c("sasl.jaas.config", PASSWORD, None, None, "JAAS of SASL listeners (prefer listener.name.<l>.<mech>.*)", dyn),
+        c("sasl.enabled.mechanisms", LIST, "GSSAPI", None, "PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (no GSSAPI)", dyn),
+        c("sasl.mechanism.inter.broker.protocol", STRING, "GSSAPI", None, "Accepted; no effect: one broker"),
+        c("sasl.server.max.receive.size", INT, "524288", at_least(1), "Largest frame before SASL authentication"),
+        c("connections.max.reauth.ms", LONG, "0", at_least(0), "Session lifetime of SASL logins (KIP-368, 0: none)"),
+        c("connection.failed.authentication.delay.ms", INT, "100", at_least(0), "Delay before a failed login closes"),
+        c("sasl.oauthbearer.sub.claim.name", STRING, "sub", None, "Principal claim of OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.scope.claim.name", STRING, "scope", None, "Scope claim of OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.url", STRING, None, None, "Signed tokens: not supported yet (refused)", dyn),
         # ---- scram settings
         c("kafkalite.add.scram", PASSWORD, None, _add_scram_entries,
           "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "

@@ -115,6 +115,12 @@ class Dispatcher:
         except HeaderError as exc:
             raise ProtocolViolation(str(exc)) from exc
         spec = APIS.get(api_key)
+        if session is not None and session.sasl is not None:
+            # A SASL listener: before (and between) authentications only the SASL exchange passes;
+            # anything else closes the connection unanswered, as Kafka's SaslServerAuthenticator.
+            supported = spec is not None and spec.min_version <= version <= spec.max_version
+            if not session.sasl.admit(api_key, supported, int(self.state.clock.monotonic() * 1000)):
+                raise ProtocolViolation(f"SASL: {session.sasl.failure}")
         if spec is None:
             raise ProtocolViolation(f"unknown API key {api_key} (version {version})")
         if not spec.min_version <= version <= spec.max_version:

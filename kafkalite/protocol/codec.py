@@ -23,7 +23,7 @@ PROJECT_MODULE = "kafkalite.protocol.messages"
 # Loaded a group at a time; the project's schemas come with the first group so they are in
 # place before any request, and a library class never replaces one of theirs.
 _MODULES = (
-    ("kafka.protocol.metadata", PROJECT_MODULE),
+    ("kafka.protocol.metadata", PROJECT_MODULE, "kafka.protocol.sasl"),
     ("kafka.protocol.producer",),
     ("kafka.protocol.consumer",),
     ("kafka.protocol.admin",),

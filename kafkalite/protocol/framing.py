@@ -55,6 +55,15 @@ class FrameDecoder:
         return frames
 
     @property
+    def max_frame_size(self) -> int:
+        return self._max
+
+    @max_frame_size.setter
+    def max_frame_size(self, value: int) -> None:
+        """A new limit for the frames still to come (a SASL connection's is small until it authenticates)."""
+        self._max = value
+
+    @property
     def buffered(self) -> int:
         """Bytes received that do not yet form a whole frame."""
         return len(self._buf)

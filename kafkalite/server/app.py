@@ -29,6 +29,8 @@ from kafkalite.storage.fs import FileSystem
 
 if TYPE_CHECKING:
     from kafkalite.metrics import BrokerMetrics
+    from kafkalite.security.sasl import CredentialLookup
+    from kafkalite.security.sasl_state import SaslListenerConfig
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +97,38 @@ class KafkaliteServer:
         try:
             self.listeners = resolve_listeners(self.config)
             for listener in self.listeners:
-                if listener.protocol == "SSL":
+                if listener.protocol in ("SSL", "SASL_SSL"):
                     from kafkalite.server.tls import server_context
 
                     listener.ssl_context = server_context(self.config, listener.name)
+                if listener.protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+                    listener.sasl = self._sasl_config(listener)
         except ConfigError as exc:
             raise StartupError(f"invalid listener configuration: {exc}") from exc
+
+    def _sasl_config(self, listener: Listener) -> SaslListenerConfig:
+        """The mechanisms of a SASL listener (security/mechanisms.py); ConfigError when they cannot be served."""
+        from kafkalite.config import ConfigError
+        from kafkalite.security.mechanisms import MechanismConfigError, build_listener_config
+        from kafkalite.server.listeners import listener_lookup
+
+        state = self.state
+
+        def scram_lookup() -> CredentialLookup:
+            store = getattr(state, "scram", None)  # BrokerState.scram: the scram branch's credential store
+            if store is None:
+                return lambda _user, _mechanism: None
+            lookup: CredentialLookup = store.lookup
+            return lookup
+
+        try:
+            config = build_listener_config(
+                listener.name, listener_lookup(self.config, listener.name), state.clock.now_ms, scram_lookup
+            )
+        except MechanismConfigError as exc:
+            raise ConfigError(str(exc)) from exc
+        log.info("listener %s (%s): SASL mechanisms %s", listener.name, listener.protocol, ", ".join(config.mechanisms))
+        return config
 
     async def start(self) -> None:
         self._resolve_listeners()  # before opening anything: a refused listener leaves no trace
@@ -166,7 +194,7 @@ class KafkaliteServer:
         if default and listener.protocol == "PLAINTEXT":
             return self._new_connection
         principal_of: Callable[[object], str] | None = None
-        if listener.ssl_context is not None:
+        if listener.ssl_context is not None and listener.sasl is None:  # SASL_SSL: the SASL login names the principal
             from kafkalite.server.tls import PrincipalMapper, listener_setting
             from kafkalite.server.tls import principal_of as tls_principal
 
@@ -176,8 +204,14 @@ class KafkaliteServer:
             def principal_of(ssl_object: object) -> str:
                 return tls_principal(ssl_object, mapper)
 
+        sasl = listener.sasl
+
         def new() -> BrokerConnection:
             session = Session(listener.name, listener.advertised)
+            if sasl is not None:
+                from kafkalite.security.sasl_state import SaslConnection
+
+                session.sasl = SaslConnection(sasl)
             if listener.ssl_context is None:
                 return self._new_connection(session)
             # A TLS connection counts once its handshake is done: a failed handshake never calls the

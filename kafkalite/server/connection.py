@@ -20,12 +20,19 @@ Across connections, the bytes of received and unhandled requests may be capped
 (``queued.max.request.bytes``, see memory_pool.py): a connection that would start a new request
 while the pool is full stops reading until memory comes free, as Kafka mutes it. A connection
 silent for ``connections.max.idle.ms`` with nothing in processing is closed by the server's sweep.
+
+On a SASL listener the session carries the connection's SASL state (security/sasl_state.py): frames
+are capped at ``sasl.server.max.receive.size`` until it authenticates, bare tokens after a v0
+SaslHandshake go to the mechanism instead of the dispatcher, and a failed login's answer leaves after
+``connection.failed.authentication.delay.ms``, then the connection closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import struct
 from collections import deque
 from collections.abc import Callable
 from time import monotonic
@@ -34,6 +41,8 @@ from typing import cast
 from kafkalite.broker.dispatcher import Dispatcher, ProtocolViolation, Unconfirmed
 from kafkalite.broker.handlers.registry import Session
 from kafkalite.protocol.framing import FrameDecoder, FrameError
+from kafkalite.security.sasl import SaslAuthenticationFailed
+from kafkalite.security.sasl_state import SaslConnection
 from kafkalite.server.memory_pool import RequestMemoryPool
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,8 @@ log = logging.getLogger(__name__)
 MAX_QUEUED_FRAMES = 16
 #: Responses gathered for one write stop at this size; past it, sending beats copying.
 COALESCE_BYTES = 256 * 1024
+#: After a failed login's answer, how long the client may take to close before the broker does.
+FAILED_LOGIN_LINGER_SECONDS = 0.5
 
 
 class BrokerConnection(asyncio.Protocol):
@@ -61,11 +72,16 @@ class BrokerConnection(asyncio.Protocol):
         self._dispatcher = dispatcher
         self._write_behind = dispatcher.state.write_behind
         self._decoder = FrameDecoder(max_frame_size)
+        self._max_frame_size = max_frame_size
+        self._sasl = session.sasl if session is not None else None
+        if self._sasl is not None:  # unauthenticated: Kafka's sasl.server.max.receive.size
+            self._decoder.max_frame_size = min(max_frame_size, self._sasl.config.max_receive_size)
         self._on_close = on_close
         self._queue: deque[bytes] = deque()
         self._wakeup = asyncio.Event()
         self._writable = asyncio.Event()
         self._writable.set()
+        self._lost = asyncio.Event()  # the socket is gone (connection_lost)
         self._transport: asyncio.Transport | None = None
         self._reading_paused = False  # too many frames queued
         self._pool = memory_pool
@@ -193,6 +209,7 @@ class BrokerConnection(asyncio.Protocol):
         self._closing = True
         self._wakeup.set()
         self._writable.set()
+        self._lost.set()
         self._on_close(self)
         if self.task is not None and not self.task.done() and self._in_flight:
             # Nobody will read the answer (a parked fetch or join): stop working on it.
@@ -219,6 +236,13 @@ class BrokerConnection(asyncio.Protocol):
             if self._reading_paused and len(queue) < MAX_QUEUED_FRAMES // 2:
                 self._reading_paused = False
                 self._update_reading()
+            sasl = self._sasl
+            if sasl is not None and sasl.raw_tokens:
+                self._frame_done(len(data))
+                if not self._raw_sasl_token(sasl, data):
+                    await self._close_failed_login(sasl, None)
+                    return
+                continue
             self._in_flight = True
             try:
                 response = await dispatch(data, self.peer, self.session)
@@ -234,6 +258,11 @@ class BrokerConnection(asyncio.Protocol):
             finally:
                 self._in_flight = False
                 self._frame_done(len(data))
+            if sasl is not None and (sasl.close_after is not None or sasl.principal is not None):
+                if sasl.close_after is not None:  # a failed login: its answer, late, then close
+                    await self._close_failed_login(sasl, None if response is None else bytes(response))
+                    return
+                self._authenticated(sasl)
             unconfirmed = dispatcher.unconfirmed
             if unconfirmed is not None:
                 dispatcher.unconfirmed = None
@@ -261,6 +290,49 @@ class BrokerConnection(asyncio.Protocol):
                 await self._mute(dispatcher)
             if not self._writable.is_set():
                 await self._writable.wait()
+
+    def _raw_sasl_token(self, sasl: SaslConnection, token: bytes) -> bool:
+        """A bare token after a v0 SaslHandshake: answer the mechanism's challenge, size-prefixed.
+
+        False when the login is refused (Kafka answers nothing in this flow and closes).
+        """
+        now_ms = int(self._dispatcher.state.clock.monotonic() * 1000)
+        try:
+            challenge = sasl.raw_token(token, now_ms)
+        except SaslAuthenticationFailed:
+            return False
+        self._authenticated(sasl)
+        self._send(memoryview(struct.pack(">i", len(challenge)) + challenge))
+        return True
+
+    def _authenticated(self, sasl: SaslConnection) -> None:
+        """Once a login completes: its principal for ACLs, and frames up to socket.request.max.bytes."""
+        if sasl.principal is not None and self.session is not None:
+            self.session.principal = sasl.principal
+            self._decoder.max_frame_size = self._max_frame_size
+
+    async def _close_failed_login(self, sasl: SaslConnection, response: bytes | None) -> None:
+        """Kafka's failed authentication: wait connection.failed.authentication.delay.ms, answer, close.
+
+        The delay slows down password guessing; the connection reads nothing more meanwhile.
+        """
+        log.warning("closing connection from %s: SASL authentication failed: %s", self.peer, sasl.failure)
+        self._closing = True
+        self._queue.clear()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+        if sasl.close_after:
+            await asyncio.sleep(sasl.close_after / 1000)
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            self._send(None if response is None else memoryview(response))
+            if response is not None:
+                # Give the client a moment to read the answer and hang up itself: kafka-python 3
+                # drops data that arrives together with the end of the stream, and would report a
+                # bare disconnection instead of Kafka's message. Bounded, so a silent client costs little.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._lost.wait(), FAILED_LOGIN_LINGER_SECONDS)
+            transport.close()
 
     async def _mute(self, dispatcher: Dispatcher) -> None:
         """KIP-219: the throttled response is out; take no more requests for the throttle time.

@@ -1,21 +1,29 @@
 """The broker's listeners: ``listeners``, ``advertised.listeners`` and ``listener.security.protocol.map``.
 
-Each listener has a name, a security protocol (PLAINTEXT or SSL are served), a bind address and
-the address clients are told to use. The first listener is the default one: its address is
-``host``/``port`` (so ``--host``/``--port`` keep working), and with ``port=0`` each listener binds
-its own free port. A listener whose protocol is not served (SASL_*, or unknown) stops the broker
-at start: it must never be served as plaintext.
+Each listener has a name, a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL), a bind
+address and the address clients are told to use. The first listener is the default one: its address
+is ``host``/``port`` (so ``--host``/``--port`` keep working), and with ``port=0`` each listener binds
+its own free port. A listener whose protocol is unknown stops the broker at start: it must never be
+served as plaintext. SASL listeners carry their mechanism table (security/mechanisms.py), SSL and
+SASL_SSL ones their TLS context (server/tls.py), both built by the server before it listens.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from kafkalite.config import BrokerConfig, ConfigError, advertised_address, parse_listener_list
+from kafkalite.config import BROKER_CONFIGS, BrokerConfig, ConfigError, advertised_address, parse_listener_list
 
-SERVED_PROTOCOLS = ("PLAINTEXT", "SSL")
+if TYPE_CHECKING:
+    from kafkalite.security.sasl_state import SaslListenerConfig
+
+SERVED_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 KNOWN_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 
 
 @dataclass
@@ -27,6 +35,7 @@ class Listener:
     advertised_host: str | None = None
     advertised_port: int | None = None
     ssl_context: ssl.SSLContext | None = None
+    sasl: SaslListenerConfig | None = None  # SASL_PLAINTEXT / SASL_SSL: the mechanisms it serves
 
     @property
     def advertised(self) -> tuple[str, int]:
@@ -67,8 +76,6 @@ def resolve_listeners(config: BrokerConfig) -> list[Listener]:
         where = f"{name}://{host}:{port}"
         if protocol is None:
             raise ConfigError(f"listener {where} has no security protocol in listener.security.protocol.map")
-        if protocol.startswith("SASL_"):
-            raise ConfigError(f"SASL listeners are not supported yet: {where} ({protocol})")
         if protocol not in SERVED_PROTOCOLS:
             raise ConfigError(f"unknown security protocol {protocol} for listener {where}")
         if index == 0:  # the default listener: --host/--port and advertised.host.name/port win
@@ -80,3 +87,16 @@ def resolve_listeners(config: BrokerConfig) -> list[Listener]:
             listener = Listener(name, protocol, host, port, adv_host, adv_port)
         listeners.append(listener)
     return listeners
+
+
+def listener_lookup(config: BrokerConfig, listener: str) -> Callable[[str], Any]:
+    """Setting ``name`` for ``listener``: ``listener.name.<listener>.<name>`` first, then the broker
+    setting (None for a name outside the broker table, such as ``plain.sasl.jaas.config``)."""
+
+    def get(name: str) -> Any:
+        for key in (f"listener.name.{listener.lower()}.{name}", f"listener.name.{listener}.{name}"):
+            if key in config.listener_settings:
+                return config.listener_settings[key]
+        return config.get(name) if name in BROKER_CONFIGS else None
+
+    return get

@@ -52,9 +52,9 @@ def test_port_flag_overrides_the_first_listener_only() -> None:
 
 
 @pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL"])
-def test_sasl_listener_is_refused(protocol: str) -> None:
-    with pytest.raises(ConfigError, match="SASL listeners are not supported yet"):
-        _listeners(listeners=f"PLAINTEXT://127.0.0.1:9092,{protocol}://127.0.0.1:9093")
+def test_sasl_listeners_are_served(protocol: str) -> None:
+    result = _listeners(listeners=f"PLAINTEXT://127.0.0.1:9092,{protocol}://127.0.0.1:9093")
+    assert [(name, proto) for name, proto, *_ in result] == [("PLAINTEXT", "PLAINTEXT"), (protocol, protocol)]
 
 
 def test_unknown_protocol_and_unmapped_name_are_refused() -> None:

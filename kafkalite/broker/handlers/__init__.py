@@ -38,6 +38,8 @@ from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
     offset_fetch,
     offset_for_leader_epoch,
     produce,
+    sasl_authenticate,
+    sasl_handshake,
     sync_group,
     txn_offset_commit,
     user_scram_credentials,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.protocol.header import RequestHeader
+
+if TYPE_CHECKING:
+    from kafkalite.security.sasl_state import SaslConnection
 
 
 class CloseConnection(Exception):
@@ -29,6 +32,9 @@ class Session:
     listener: str
     advertised: tuple[str, int]
     principal: str = "User:ANONYMOUS"
+    #: On a SASL listener: the connection's authentication state (security/sasl_state.py); the
+    #: dispatcher admits requests through it and the SASL handlers drive it.
+    sasl: SaslConnection | None = None
 
 
 @dataclass
