@@ -309,10 +309,11 @@ def _register_tools() -> None:
     from kafkalite.tools.consume import consume
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
+    from kafkalite.tools.quotas import quotas
     from kafkalite.tools.topics import topics
     from kafkalite.tools.users import users
 
-    for command in (topics, produce, consume, groups, acls, conformance, users):
+    for command in (topics, produce, consume, groups, acls, conformance, users, quotas):
         main.add_command(command)
 
 

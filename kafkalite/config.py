@@ -487,6 +487,9 @@ def _broker_defs() -> dict[str, ConfigDef]:
           "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "
           "SCRAM-SHA-256=[name=alice,password=alice-secret]; added at start where the user has no "
           "credential for that mechanism yet", internal=True),
+        # ---- quotas settings
+        c("quota.window.num", INT, "11", at_least(1), "Samples kept by client quota rate sensors"),
+        c("quota.window.size.seconds", INT, "1", at_least(1), "Length of each client quota sample"),
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),

@@ -17,6 +17,7 @@ from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.quotas import QuotaStore
 from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
@@ -96,6 +97,15 @@ class BrokerState:
         #: Users' SCRAM credentials (scram.log); ``self.scram.lookup`` is what SCRAM logins read.
         self.scram_log = MetadataLog(config.data_dir / "scram.log", fs=self.fs)
         self.scram = ScramStore(self.scram_log, fsync=config.fsync == "always")
+        #: Client quotas (DescribeClientQuotas / AlterClientQuotas) and their sensors, in quotas.log.
+        self.quota_log = MetadataLog(config.data_dir / "quotas.log", fs=self.fs)
+        self.quotas = QuotaStore(
+            self.quota_log,
+            self.clock.now_ms,
+            samples=int(config.get("quota.window.num")),
+            window_seconds=int(config.get("quota.window.size.seconds")),
+            fsync=config.fsync == "always",
+        )
         self.telemetry = ClientTelemetry()
         self.clean_start = False
         self.closing = False
@@ -118,6 +128,8 @@ class BrokerState:
         added = self.scram.add_initial(split_add_scram_setting(str(self.config.get("kafkalite.add.scram") or "")))
         if added:
             log.info("initial SCRAM credentials added: %s", ", ".join(added))
+        self.quotas.load(self.quota_log.replay())
+        self.quota_log.open()
         if not self.clean_start and self.cluster.topics:
             log.info("previous shutdown was not clean: active segments were recovered")
 
@@ -131,7 +143,7 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
         self.file_handles.close_all()  # none should be left: every segment closed its own
-        for metadata_log in (self.group_log, self.txn_log, self.acl_log, self.scram_log):
+        for metadata_log in (self.group_log, self.txn_log, self.acl_log, self.scram_log, self.quota_log):
             try:
                 metadata_log.close()
             except OSError as exc:

@@ -10,7 +10,7 @@ UNSUPPORTED_VERSION and our supported list.
 from __future__ import annotations
 
 import logging
-from time import perf_counter
+from time import perf_counter, thread_time_ns
 from typing import Any
 
 from kafkalite.broker.broker import BrokerState
@@ -18,11 +18,18 @@ from kafkalite.broker.handlers import APIS, RequestContext
 from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
 from kafkalite.broker.handlers.registry import CloseConnection, Session
 from kafkalite.broker.observer import RequestObserver
+from kafkalite.broker.quotas import FETCH, PRODUCE, REQUEST, user_of
 from kafkalite.errors import ErrorCode
 from kafkalite.protocol import codec
 from kafkalite.protocol.header import HeaderError, parse_request_header, peek_api, response_header
 
 log = logging.getLogger(__name__)
+
+PRODUCE_KEY, FETCH_KEY = 0, 1
+#: Authentication requests are never throttled (Kafka answers them before KafkaApis).
+_UNQUOTED = frozenset({17, 36})
+#: Request handler time, in nanoseconds, as a percentage of one second (ClientRequestQuotaManager).
+_NANOS_TO_PERCENT = 100.0 / 1e9
 
 
 class ProtocolViolation(Exception):
@@ -81,6 +88,8 @@ class Dispatcher:
         #: Set by the dispatch that just returned when quotas throttle its connection: the
         #: connection sends the response, then reads nothing more for this long (KIP-219).
         self.mute_ms = 0
+        #: Client quotas: while none is configured (``active`` False) a request pays one check.
+        self.quotas = state.quotas
         if observer is None:
             self.dispatch = self._dispatch  # type: ignore[method-assign]
 
@@ -151,10 +160,18 @@ class Dispatcher:
                 peer,
             )
         ctx = RequestContext(self.state, header, peer, session=session)
+        quoted = self.quotas.active
+        if quoted:
+            started_ns = thread_time_ns()
         try:
             result: dict[str, Any] | None = await spec.handler(ctx, request)
         except CloseConnection as exc:
             raise ProtocolViolation(f"{spec.name} v{version}: {exc}") from exc
+        if quoted and api_key not in _UNQUOTED:
+            frame = self._enforce(ctx, api_key, version, request, result, len(data), started_ns,
+                                  flexible and api_key != API_VERSIONS_KEY)
+            if frame is not None:
+                return frame
         if ctx.throttle_ms > 0:
             self.mute_ms = ctx.throttle_ms
         if result is None:
@@ -165,3 +182,44 @@ class Dispatcher:
         if ctx.unwritten:
             self.unconfirmed = Unconfirmed(api_key, version, head, result, ctx.unwritten)
         return self.encoder.frame(api_key, version, head, result)
+
+    def _enforce(self, ctx: RequestContext, api_key: int, version: int, request: Any,
+                 result: dict[str, Any] | None, request_size: int, started_ns: int,
+                 flexible_head: bool) -> memoryview | None:
+        """Record the request against its client's quotas (ClientQuotaManager) and throttle it.
+
+        Produce counts its request size against producer_byte_rate, Fetch its response size
+        against consumer_byte_rate (a throttled fetch answers without data, its bytes taken
+        back, as Kafka does), every request its handler time against request_percentage (capped
+        at one window). The response carries the throttle time and the connection is muted for
+        it once sent (KIP-219). Returns the fetch response when it had to be encoded here.
+        """
+        quotas = self.quotas
+        user = user_of(ctx.principal)
+        client_id = ctx.header.client_id or ""
+        now = quotas.now_ms()
+        percent = (thread_time_ns() - started_ns) * _NANOS_TO_PERCENT
+        frame: memoryview | None = None
+        if api_key == PRODUCE_KEY:
+            throttle = quotas.record(PRODUCE, user, client_id, request_size, now)
+            if request.acks != 0:
+                throttle = max(throttle, quotas.record(REQUEST, user, client_id, percent, now, quotas.window_ms))
+        else:
+            throttle = quotas.record(REQUEST, user, client_id, percent, now, quotas.window_ms)
+            if api_key == FETCH_KEY and result is not None:
+                head = response_header(ctx.header.correlation_id, flexible_head)
+                frame = self.encoder.frame(api_key, version, head, result)
+                size = len(frame)
+                fetch_throttle = quotas.record(FETCH, user, client_id, size, now)
+                throttle = max(throttle, fetch_throttle)
+                if throttle > 0:
+                    quotas.unrecord(FETCH, user, client_id, size, now)
+                    result["responses"] = []
+                    result["throttle_time_ms"] = throttle
+                    frame = self.encoder.frame(api_key, version, head, result)
+        if throttle > 0:
+            ctx.throttle_ms = max(ctx.throttle_ms, throttle)
+            self.mute_ms = ctx.throttle_ms
+            if result is not None and "throttle_time_ms" in result and frame is None:
+                result["throttle_time_ms"] = ctx.throttle_ms
+        return frame

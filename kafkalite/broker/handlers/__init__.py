@@ -5,6 +5,7 @@ from kafkalite.broker.handlers import (  # noqa: F401  (imported to register)
     add_partitions_to_txn,
     alter_configs,
     api_versions,
+    client_quotas,
     client_telemetry,
     create_acls,
     create_partitions,
