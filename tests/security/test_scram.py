@@ -147,3 +147,58 @@ def test_other_mechanism_credential_is_not_used() -> None:
     server = ScramServer("SCRAM-SHA-256", lambda u, m: users.get((u, m)))
     with pytest.raises(SaslAuthenticationFailed):
         server.evaluate(b"n,,n=alice,r=abc")
+
+
+def _final_for(server_first: bytes, first_bare: str, password: str, channel: str = "biws") -> bytes:
+    client = ScramClient("x", password, "SCRAM-SHA-256")
+    client.nonce = b"abc"
+    client.auth_message = first_bare.encode()  # what kafka-python would have sent as client-first-bare
+    client.process_server_first_message(server_first)
+    if channel != "biws":  # the same proof computation over another channel-binding value
+        nonce = client.nonce.decode()
+        client.auth_message = f"{first_bare},{server_first.decode()},c={channel},r={nonce}".encode()
+        sig = client.hmac(client.stored_key, client.auth_message)
+        proof = bytes(a ^ b for a, b in zip(client.client_key, sig, strict=True))
+        return f"c={channel},r={nonce},p={base64.b64encode(proof).decode()}".encode()
+    return client.final_message()
+
+
+@pytest.mark.parametrize(
+    ("first", "channel"),
+    [
+        ("n,,n=user,r=abc,foo=bar", "biws"),  # unknown extensions are ignored, but part of the auth message
+        ("n,,n=user,r=abc", "eSws"),  # Kafka does not compare c= with the GS2 header: only the proof counts
+    ],
+)
+def test_accepted_as_kafka_accepts(first: str, channel: str) -> None:
+    """Cases Apache Kafka 4.4 was seen to accept with raw SaslAuthenticate frames."""
+    server = rfc_server()
+    server_first = server.evaluate(first.encode())
+    server.evaluate(_final_for(server_first, first.split(",", 2)[2], "pencil", channel))
+    assert server.complete
+
+
+def test_non_ascii_name_is_refused_as_kafka() -> None:
+    users = store(("élève", make_credential("SCRAM-SHA-256", "pencil")))
+    server = ScramServer("SCRAM-SHA-256", lambda u, m: users.get((u, m)))
+    with pytest.raises(SaslAuthenticationFailed) as info:
+        server.evaluate("n,,n=élève,r=abc".encode())  # Kafka's SCRAM grammar is ASCII only
+    assert str(info.value) == GENERIC_256
+
+
+def test_random_tokens_only_ever_fail_the_login() -> None:
+    import random
+
+    rng = random.Random(13)
+    users = store(("user", make_credential("SCRAM-SHA-256", "pencil", 4096, RFC_SALT)))
+    pieces = [b"n,,", b"n=user", b",r=", b"abc", b"c=biws", b",p=", b"=2C", b"=3D", b"\x00", b"\xff", b",", b"="]
+    for _ in range(2000):
+        server = rfc_server(users)
+        tokens = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(2)]
+        if rng.random() < 0.5:
+            tokens[0] = RFC_CLIENT_FIRST
+        try:
+            for token in tokens:
+                server.evaluate(token)
+        except SaslAuthenticationFailed:
+            assert not server.complete
