@@ -57,7 +57,7 @@ def test_join_error_codes(raw: RawClient, topic_name: str) -> None:
     assert join(raw, f"{topic_name}-v3", version=3).error_code == 0
 
 
-def test_sync_heartbeat_and_commit_error_codes(raw: RawClient, topic_name: str) -> None:
+def test_sync_heartbeat_and_commit_error_codes(raw: RawClient, broker: BrokerProcess, topic_name: str) -> None:
     member = join(raw, topic_name, member_id=join(raw, topic_name).member_id)
     mid, gen = member.member_id, member.generation_id
 
@@ -81,19 +81,27 @@ def test_sync_heartbeat_and_commit_error_codes(raw: RawClient, topic_name: str) 
     assert heartbeat(gen, "stranger") == UNKNOWN_MEMBER_ID
     assert heartbeat(0, "x", group=f"{topic_name}-missing") == UNKNOWN_MEMBER_ID
 
-    def commit(generation: int, member_id: str, group: str = topic_name) -> int:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    admin.create_topics([NewTopic(topic_name, 1, 1)])
+    admin.close()
+
+    def commit(generation: int, member_id: str, group: str = topic_name, topic_: str = topic_name) -> int:
         topic = OffsetCommitRequest.OffsetCommitRequestTopic
         req = OffsetCommitRequest(
             version=7, group_id=group, generation_id_or_member_epoch=generation, member_id=member_id,
             group_instance_id=None,
-            topics=[topic(name="__missing_topic__", partitions=[topic.OffsetCommitRequestPartition(
+            topics=[topic(name=topic_, partitions=[topic.OffsetCommitRequestPartition(
                 partition_index=0, committed_offset=1, committed_leader_epoch=-1, committed_metadata="")])],
         )
         return raw.call(req, OffsetCommitResponse).topics[0].partitions[0].error_code
 
     assert commit(gen + 5, mid) == ILLEGAL_GENERATION
     assert commit(-1, "") == UNKNOWN_MEMBER_ID  # simple commits only while the group is empty
-    assert commit(gen, mid) == 3  # UNKNOWN_TOPIC_OR_PARTITION once the member is valid
+    assert commit(gen, mid) == 0
+    # An unknown topic is answered before the group is looked at, as Kafka 4.4 does.
+    assert commit(gen + 5, mid, topic_="__missing_topic__") == 3  # UNKNOWN_TOPIC_OR_PARTITION
     assert commit(3, "someone", group=f"{topic_name}-new") == ILLEGAL_GENERATION
 
     deleted = raw.call(DeleteGroupsRequest(version=2, groups_names=[topic_name, f"{topic_name}-none"]),

@@ -230,6 +230,62 @@ def authorized_cluster(ctx: Any, operation: Operation) -> bool:
     return authorized(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME)
 
 
+# ---- admin API enforcement (KafkaApis / ControllerApis / ConfigHelper as Kafka 4.4) ----------
+
+#: Kafka's ``Errors`` message for each authorization failure (what ``new ApiError(error)`` carries).
+DENIED_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.TOPIC_AUTHORIZATION_FAILED: "Topic authorization failed.",
+    ErrorCode.GROUP_AUTHORIZATION_FAILED: "Group authorization failed.",
+    ErrorCode.CLUSTER_AUTHORIZATION_FAILED: "Cluster authorization failed.",
+    ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: "Transactional Id authorization failed.",
+}
+
+#: ConfigResource.Type codes: which ACL resource guards each (Kafka's ConfigHelper and
+#: ControllerApis.authorizeAlterResource); BROKER, BROKER_LOGGER and CLIENT_METRICS need the cluster.
+CONFIG_TOPIC, CONFIG_BROKER, CONFIG_BROKER_LOGGER, CONFIG_CLIENT_METRICS, CONFIG_GROUP = 2, 4, 8, 16, 32
+_CONFIG_ACL_TYPES: dict[int, ResourceType] = {
+    CONFIG_TOPIC: ResourceType.TOPIC,
+    CONFIG_BROKER: ResourceType.CLUSTER,
+    CONFIG_BROKER_LOGGER: ResourceType.CLUSTER,
+    CONFIG_CLIENT_METRICS: ResourceType.CLUSTER,
+    CONFIG_GROUP: ResourceType.GROUP,
+}
+
+
+def config_resource_denied(ctx: Any, operation: Operation, config_type: int, name: str) -> ErrorCode | None:
+    """The error a config resource answers when ``operation`` (DESCRIBE_CONFIGS / ALTER_CONFIGS) is denied.
+
+    None when allowed, and for resource types Kafka does not authorize (they fail validation instead).
+    """
+    acl_type = _CONFIG_ACL_TYPES.get(config_type)
+    if acl_type is None:
+        return None
+    acl_name = CLUSTER_NAME if acl_type == ResourceType.CLUSTER else name
+    return None if authorized(ctx, operation, acl_type, acl_name) else DENIED_ERRORS[acl_type]
+
+
+def cluster_denied_message(ctx: Any, operation: Operation) -> str:
+    """The message of Kafka's ClusterAuthorizationException from ``authorizeClusterOperation``.
+
+    Kafka 4.4 writes ``Request <its request object> needs <OPERATION> permission.``; kafkalite
+    describes its own connection in the parentheses (Kafka's are its network layer's internals).
+    """
+    session = getattr(ctx, "session", None)
+    listener = session.listener if session is not None else "PLAINTEXT"
+    return (
+        f"Request Request(connectionId={ctx.peer}, listenerName=ListenerName({listener}), "
+        f"principal={principal_of(ctx)}) needs {operation.name} permission."
+    )
+
+
+def config_denied_message(code: ErrorCode) -> str | None:
+    """AlterConfigs / IncrementalAlterConfigs: topics carry Kafka's message, broker resources none (as 4.4)."""
+    return None if code == ErrorCode.CLUSTER_AUTHORIZATION_FAILED else DENIED_MESSAGES[code]
+
+
+# ---- data, group and transaction API enforcement (authz-data) ------------------------------
+
+
 def denied_names(ctx: Any, operation: Operation, resource_type: ResourceType, names: Iterable[str]) -> set[str]:
     """The names of ``names`` the principal may NOT act on: empty without an authorizer.
 
@@ -290,56 +346,3 @@ def denied_error(ctx: Any, operation: Operation, resource_type: ResourceType, na
     if not ctx.state.acls.enabled or authorized(ctx, operation, resource_type, name):
         return 0
     return int(DENIED_ERRORS[resource_type])
-
-
-# ---- admin API enforcement (KafkaApis / ControllerApis / ConfigHelper as Kafka 4.4) ----------
-
-#: Kafka's ``Errors`` message for each authorization failure (what ``new ApiError(error)`` carries).
-DENIED_MESSAGES: dict[ErrorCode, str] = {
-    ErrorCode.TOPIC_AUTHORIZATION_FAILED: "Topic authorization failed.",
-    ErrorCode.GROUP_AUTHORIZATION_FAILED: "Group authorization failed.",
-    ErrorCode.CLUSTER_AUTHORIZATION_FAILED: "Cluster authorization failed.",
-    ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: "Transactional Id authorization failed.",
-}
-
-#: ConfigResource.Type codes: which ACL resource guards each (Kafka's ConfigHelper and
-#: ControllerApis.authorizeAlterResource); BROKER, BROKER_LOGGER and CLIENT_METRICS need the cluster.
-CONFIG_TOPIC, CONFIG_BROKER, CONFIG_BROKER_LOGGER, CONFIG_CLIENT_METRICS, CONFIG_GROUP = 2, 4, 8, 16, 32
-_CONFIG_ACL_TYPES: dict[int, ResourceType] = {
-    CONFIG_TOPIC: ResourceType.TOPIC,
-    CONFIG_BROKER: ResourceType.CLUSTER,
-    CONFIG_BROKER_LOGGER: ResourceType.CLUSTER,
-    CONFIG_CLIENT_METRICS: ResourceType.CLUSTER,
-    CONFIG_GROUP: ResourceType.GROUP,
-}
-
-
-def config_resource_denied(ctx: Any, operation: Operation, config_type: int, name: str) -> ErrorCode | None:
-    """The error a config resource answers when ``operation`` (DESCRIBE_CONFIGS / ALTER_CONFIGS) is denied.
-
-    None when allowed, and for resource types Kafka does not authorize (they fail validation instead).
-    """
-    acl_type = _CONFIG_ACL_TYPES.get(config_type)
-    if acl_type is None:
-        return None
-    acl_name = CLUSTER_NAME if acl_type == ResourceType.CLUSTER else name
-    return None if authorized(ctx, operation, acl_type, acl_name) else DENIED_ERRORS[acl_type]
-
-
-def cluster_denied_message(ctx: Any, operation: Operation) -> str:
-    """The message of Kafka's ClusterAuthorizationException from ``authorizeClusterOperation``.
-
-    Kafka 4.4 writes ``Request <its request object> needs <OPERATION> permission.``; kafkalite
-    describes its own connection in the parentheses (Kafka's are its network layer's internals).
-    """
-    session = getattr(ctx, "session", None)
-    listener = session.listener if session is not None else "PLAINTEXT"
-    return (
-        f"Request Request(connectionId={ctx.peer}, listenerName=ListenerName({listener}), "
-        f"principal={principal_of(ctx)}) needs {operation.name} permission."
-    )
-
-
-def config_denied_message(code: ErrorCode) -> str | None:
-    """AlterConfigs / IncrementalAlterConfigs: topics carry Kafka's message, broker resources none (as 4.4)."""
-    return None if code == ErrorCode.CLUSTER_AUTHORIZATION_FAILED else DENIED_MESSAGES[code]

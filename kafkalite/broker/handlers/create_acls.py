@@ -27,7 +27,9 @@ from kafkalite.broker.authorizer import AclBinding, Operation
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
 
-NO_AUTHORIZER = "No Authorizer is configured on the broker"
+NO_AUTHORIZER = "No Authorizer is configured on the broker"  # DescribeAcls' words
+#: CreateAcls' and DeleteAcls' (Kafka 4.4's SecurityDisabledException text).
+NO_AUTHORIZER_CONFIGURED = "No Authorizer is configured."
 
 
 @api(30, "CreateAcls", 1, 3)
@@ -50,7 +52,7 @@ async def handle_create_acls(ctx: RequestContext, request: Any) -> dict[str, Any
         return {
             "throttle_time_ms": 0,
             "results": [
-                {"error_code": int(ErrorCode.SECURITY_DISABLED), "error_message": NO_AUTHORIZER}
+                {"error_code": int(ErrorCode.SECURITY_DISABLED), "error_message": NO_AUTHORIZER_CONFIGURED}
                 for _ in request.creations
             ],
         }

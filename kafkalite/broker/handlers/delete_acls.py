@@ -13,7 +13,7 @@ from typing import Any
 
 from kafkalite.broker.acls import acl_filter, authorized_cluster, cluster_denied_message, has_unknown
 from kafkalite.broker.authorizer import Operation
-from kafkalite.broker.handlers.create_acls import NO_AUTHORIZER
+from kafkalite.broker.handlers.create_acls import NO_AUTHORIZER_CONFIGURED
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -39,7 +39,11 @@ async def handle_delete_acls(ctx: RequestContext, request: Any) -> dict[str, Any
         return {
             "throttle_time_ms": 0,
             "filter_results": [
-                {"error_code": int(ErrorCode.SECURITY_DISABLED), "error_message": NO_AUTHORIZER, "matching_acls": []}
+                {
+                    "error_code": int(ErrorCode.SECURITY_DISABLED),
+                    "error_message": NO_AUTHORIZER_CONFIGURED,
+                    "matching_acls": [],
+                }
                 for _ in filters
             ],
         }

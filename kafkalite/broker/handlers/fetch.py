@@ -58,7 +58,10 @@ def _denied_topics(ctx: RequestContext, request: Any) -> frozenset[str] | set[st
     a consumer needs READ on each topic, checked before the topic's existence (a topic id nobody
     knows stays UNKNOWN_TOPIC_ID).
     """
-    replica = request.replica_state.replica_id if ctx.version >= REPLICA_STATE_VERSION else request.replica_id
+    if ctx.version >= REPLICA_STATE_VERSION:  # a tagged field: absent (None) from consumers
+        replica = request.replica_state.replica_id if request.replica_state is not None else -1
+    else:
+        replica = request.replica_id
     if replica >= 0:
         return _NONE_DENIED if authorized_cluster(ctx, Operation.CLUSTER_ACTION) else None
     if ctx.version >= TOPIC_ID_VERSION:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkalite.broker.acls import DENIED_ERRORS, authorized
+from kafkalite.broker.acls import DENIED_ERRORS, DENIED_MESSAGES, authorized
 from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -18,29 +18,26 @@ GROUP_KEY_TYPE = 0
 TRANSACTION_KEY_TYPE = 1
 #: The resource a key names, which the principal must DESCRIBE (KafkaApis.getCoordinator).
 KEY_RESOURCES = {GROUP_KEY_TYPE: ResourceType.GROUP, TRANSACTION_KEY_TYPE: ResourceType.TRANSACTIONAL_ID}
-#: Kafka's texts for the refusals (Errors' default messages).
-DENIED_MESSAGES = {
-    ResourceType.GROUP: "Group authorization failed.",
-    ResourceType.TRANSACTIONAL_ID: "Transactional Id authorization failed.",
-}
 
 
-def _answer(ctx: RequestContext, key_type: int, key: str) -> dict[str, Any]:
+def _answer(ctx: RequestContext, key_type: int, key: str, batched: bool = False) -> dict[str, Any]:
     """This broker for a group or transaction key; INVALID_REQUEST (no node) for any other key type.
 
-    Kafka fills ``error_message`` with the error's name even on success ("NONE"). With an
-    authorizer, the principal must DESCRIBE the group or transactional id named by the key.
+    Kafka fills ``error_message`` with the error's name even on success ("NONE"); in a batched
+    (v4+) answer Kafka 4.4 leaves it empty, refusals included. With an authorizer, the principal
+    must DESCRIBE the group or transactional id named by the key.
     """
     resource = KEY_RESOURCES.get(key_type)
     if resource is not None and ctx.state.acls.enabled and not authorized(ctx, Operation.DESCRIBE, resource, key):
-        return {"error_code": int(DENIED_ERRORS[resource]), "error_message": DENIED_MESSAGES[resource],
-                "node_id": -1, "host": "", "port": -1}
+        code = DENIED_ERRORS[resource]
+        message = "" if batched else DENIED_MESSAGES[code]
+        return {"error_code": int(code), "error_message": message, "node_id": -1, "host": "", "port": -1}
     if key_type not in (GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE):
         return {"error_code": int(ErrorCode.INVALID_REQUEST),
                 "error_message": f"Unsupported key type {key_type}", "node_id": -1, "host": "", "port": -1}
     host, port = ctx.advertised
     return {
-        "error_code": ErrorCode.NONE, "error_message": "NONE", "node_id": ctx.state.config.node_id,
+        "error_code": ErrorCode.NONE, "error_message": "" if batched else "NONE", "node_id": ctx.state.config.node_id,
         "host": host, "port": port,
     }
 
@@ -51,6 +48,7 @@ async def handle_find_coordinator(ctx: RequestContext, request: Any) -> dict[str
     if ctx.version >= 4:
         return {
             "throttle_time_ms": 0,
-            "coordinators": [{"key": key, **_answer(ctx, key_type, key)} for key in request.coordinator_keys],
+            "coordinators": [{"key": key, **_answer(ctx, key_type, key, batched=True)}
+                             for key in request.coordinator_keys],
         }
     return {"throttle_time_ms": 0, **_answer(ctx, key_type, request.key)}

@@ -2,9 +2,12 @@
 
 Group members commit with their generation and member id; simple consumers and admin tools
 (generation -1, empty member id) may commit only while the group is empty, as in Kafka. One
-group-level error applies to every partition; unknown partitions get their own error. The
-accepted partitions are stored in one write: if the log refuses it, each of them answers
-NOT_COORDINATOR (Kafka's answer to a failed append to the offsets topic).
+group-level error applies to every partition; unknown partitions get their own error, which
+wins, as Kafka checks partitions before its coordinator sees the group. With an authorizer the
+group needs READ (else every partition GROUP_AUTHORIZATION_FAILED) and so does each topic
+(TOPIC_AUTHORIZATION_FAILED, before anything else). The accepted partitions are stored in one
+write: if the log refuses it, each of them answers NOT_COORDINATOR (Kafka's answer to a failed
+append to the offsets topic).
 """
 
 from __future__ import annotations
@@ -41,10 +44,10 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
         for part in topic.partitions:
             if refused:
                 row.append(int(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+            elif state.cluster.partition(topic.name, part.partition_index) is None:
+                row.append(int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))  # Kafka checks before the group
             elif group_error:
                 row.append(group_error)
-            elif state.cluster.partition(topic.name, part.partition_index) is None:
-                row.append(int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             else:
                 epoch = part.committed_leader_epoch if ctx.version >= 6 else -1
                 slots.append((t, len(row)))

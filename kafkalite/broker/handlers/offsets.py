@@ -28,6 +28,9 @@ def commit_partitions(
 ) -> list[dict[str, Any]]:
     """Apply ``store`` to every requested partition unless the group-level check failed.
 
+    An unknown partition answers UNKNOWN_TOPIC_OR_PARTITION even then: Kafka's KafkaApis checks
+    partitions before its coordinator sees the group.
+
     Topics in ``denied`` (no READ) are TOPIC_AUTHORIZATION_FAILED first: Kafka refuses them
     before its coordinator looks at the group.
     """
@@ -36,11 +39,13 @@ def commit_partitions(
         rows: list[dict[str, Any]] = []
         refused = bool(denied) and topic.name in denied
         for part in topic.partitions:
-            code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED) if refused else group_error
-            if not code:
-                if ctx.state.cluster.partition(topic.name, part.partition_index) is None:
-                    code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-                else:
+            if refused:
+                code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            elif ctx.state.cluster.partition(topic.name, part.partition_index) is None:
+                code = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)  # Kafka checks before the group
+            else:
+                code = group_error
+                if not code:
                     epoch = part.committed_leader_epoch if ctx.version >= leader_epoch_version else -1
                     code = store(topic.name, part.partition_index, part.committed_offset, epoch,
                                  part.committed_metadata)
