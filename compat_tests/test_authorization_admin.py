@@ -31,11 +31,17 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 from kafka.protocol.admin import (
+    AlterConfigsRequest,
+    AlterConfigsResponse,
     CreateTopicsRequest,
     CreateTopicsResponse,
+    DeleteRecordsRequest,
+    DeleteRecordsResponse,
     DeleteTopicsRequest,
     DeleteTopicsResponse,
     DescribeClusterRequest,
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
     DescribeLogDirsRequest,
     DescribeLogDirsResponse,
     DescribeTopicPartitionsRequest,
@@ -50,7 +56,9 @@ from kafkalite.protocol.messages import DescribeClusterResponse  # int32 operati
 
 pytestmark = pytest.mark.timeout(180)
 
-USERS = ["create", "delete", "partitions", "records", "configs", "alter", "cluster", "dtp", "elect", "acls"]
+USERS = [
+    "create", "delete", "partitions", "records", "configs", "alter", "cluster", "dtp", "elect", "acls", "proto", "kp",
+]
 NOT_REQUESTED = -2147483648
 DESCRIBE_ONLY = 1 << 8
 TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED = 29, 31
@@ -330,3 +338,83 @@ def test_acl_apis_need_the_cluster(target: Secured) -> None:
         assert error is NoError and len(matched) == 1
     finally:
         alice.close()
+
+
+def test_protocol_answers(target: Secured) -> None:
+    """What Kafka 4.4 answers field by field where clients hide it: order, messages, which check wins."""
+    allowed, hidden = fresh("pa-ok"), fresh("pa-hidden")
+    create_topic(target, allowed)
+    create_topic(target, hidden)
+    grant(target, "proto", ResourceType.TOPIC, allowed, AclOperation.ALL)
+    missing = fresh("pa-missing")
+    with TlsRawClient(target.tls, target.pki, "proto") as raw:
+        topic = CreateTopicsRequest.CreatableTopic
+        created = raw.call(CreateTopicsRequest(version=7, timeout_ms=10000, validate_only=True, topics=[
+            topic(name="dup", num_partitions=1, replication_factor=1),
+            topic(name="dup", num_partitions=1, replication_factor=1),
+            topic(name=hidden, num_partitions=1, replication_factor=1),
+        ]), CreateTopicsResponse)
+        records = raw.call(DeleteRecordsRequest(version=2, timeout_ms=10000, topics=[
+            DeleteRecordsRequest.DeleteRecordsTopic(name=n, partitions=[(0, -1)]) for n in (missing, allowed)
+        ]), DeleteRecordsResponse)
+        described = raw.call(DescribeConfigsRequest(version=4, include_synonyms=False, resources=[
+            (2, hidden, None), (4, "1", None), (2, allowed, ["retention.ms"]), (2, missing, None),
+        ]), DescribeConfigsResponse)
+        altered = raw.call(AlterConfigsRequest(version=2, validate_only=True, resources=[
+            (2, missing, [("retention.ms", "1000")]), (4, "1", [("log.dirs", "/elsewhere")]),
+            (2, allowed, [("retention.ms", "1000"), ("retention.ms", "2000")]), (2, allowed + "x", [("no.such", "1")]),
+        ]), AlterConfigsResponse)
+    assert sorted((t.name, t.error_code, t.error_message) for t in created.topics) == sorted([
+        ("dup", 42, "Duplicate topic name."), (hidden, TOPIC_AUTHORIZATION_FAILED, "Authorization failed.")])
+    # Authorization before existence: an unknown topic the principal may not delete from is not revealed.
+    assert {t.name: [(p.error_code, p.low_watermark) for p in t.partitions] for t in records.topics} == {
+        missing: [(TOPIC_AUTHORIZATION_FAILED, -1)], allowed: [(0, 0)]}
+    # Denied resources come after the described ones (in request order), with Kafka's messages.
+    assert [(r.resource_name, r.error_code, r.error_message) for r in described.results] == [
+        (allowed, 0, ""), (hidden, TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed."),
+        ("1", CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed."),
+        (missing, TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed.")]
+    # A denied broker resource carries no message and is refused before its configs are looked at;
+    # duplicate keys are refused before authorization.
+    assert sorted((r.resource_name, r.error_code, r.error_message) for r in altered.responses) == sorted([
+        (missing, TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed."),
+        ("1", CLUSTER_AUTHORIZATION_FAILED, None),
+        (allowed, 42, "Error due to duplicate config keys"),
+        (allowed + "x", TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed."),
+    ])
+
+
+def test_kafka_python_reports_denials(target: Secured) -> None:
+    """kafka-python's KafkaAdminClient raises Kafka's error per API; the grant makes the same call work."""
+    from kafka.admin import KafkaAdminClient, NewPartitions
+    from kafka.admin import NewTopic as KNewTopic
+    from kafka.errors import ClusterAuthorizationFailedError, TopicAuthorizationFailedError
+    from kafka.structs import TopicPartition as KTopicPartition
+
+    name, made = fresh("kp"), fresh("kp-new")
+    create_topic(target, name)
+    client = KafkaAdminClient(**target.pki.kafka_python("kp", target.tls))
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.create_topics([KNewTopic(made, 1, 1)])
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.delete_topics([name])
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.create_partitions({name: NewPartitions(2)})
+        with pytest.raises(ClusterAuthorizationFailedError):
+            client.elect_leaders(0, [KTopicPartition(name, 0)])
+        assert client.describe_cluster()["authorized_operations"] == []
+        [denied] = client.describe_topic_partitions([name])["topics"]
+        assert (denied["error_code"], denied["partitions"]) == (TOPIC_AUTHORIZATION_FAILED, [])
+        grant(target, "kp", ResourceType.TOPIC, name, AclOperation.DESCRIBE)  # the client looks up leaders first
+        with pytest.raises(TopicAuthorizationFailedError):
+            client.delete_records({KTopicPartition(name, 0): 0})
+
+        grant(target, "kp", ResourceType.TOPIC, made, AclOperation.CREATE)
+        grant(target, "kp", ResourceType.TOPIC, name, AclOperation.ALTER, AclOperation.DELETE)
+        client.create_topics([KNewTopic(made, 1, 1)])
+        client.create_partitions({name: NewPartitions(2)})
+        client.delete_topics([name])
+        wait_for(lambda: name not in admin(target).list_topics(timeout=10).topics, timeout=20)
+    finally:
+        client.close()

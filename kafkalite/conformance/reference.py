@@ -244,10 +244,17 @@ class ReferenceKafka:
 
 
 def _cluster_id() -> str:
-    """A cluster id in Kafka's form: a random UUID in URL-safe base64 without padding."""
+    """A cluster id in Kafka's form: a random UUID in URL-safe base64 without padding.
+
+    Never one starting with "-", as Kafka's Uuid.randomUuid ensures: kafka-storage would take it
+    for an option (``--cluster-id: expected one argument``), one start in 64.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def main(argv: list[str] | None = None) -> int:
