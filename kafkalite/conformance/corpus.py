@@ -24,7 +24,8 @@ for it) and ``steps``. A step is one of:
   Kafka completes asynchronously; or ``{dotted path: value}``: repeat until every path holds its
   value, to wait for a state another connection's request brings about, such as a heartbeat
   answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived, or ``{"resources.#": 3}`` (``#`` is
-  a length) for a read of state Kafka's broker applies after the write answered, such as ACLs),
+  a length) for a read of state Kafka's broker applies after the write answered, such as ACLs;
+  ``retry_seconds`` waits longer than 15 s, for a coordinator Kafka is still creating),
   ``no_response`` (acks=0: no
   answer is read, and an answer arriving anyway shows up as a correlation mismatch on the next
   step), ``send_only`` (an id:

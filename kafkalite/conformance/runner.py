@@ -188,7 +188,9 @@ def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connectio
         conn.send(name, version, body)
         parked[step["send_only"]] = conn
         return {"$sent": True}
-    deadline = time.monotonic() + retry_seconds
+    # A step may wait longer than the default: Kafka creates __consumer_offsets and __transaction_state
+    # (50 partitions each) on first use, which can take longer than RETRY_SECONDS on a loaded machine.
+    deadline = time.monotonic() + max(retry_seconds, float(step.get("retry_seconds") or 0))
     while True:
         try:
             conn.send(name, version, body)
