@@ -9,7 +9,8 @@ the family's scenarios, such as ``authorizer.class.name`` for the ACL APIs; a sc
 opened beside PLAINTEXT on both brokers, their ``listener.name.*`` settings in ``reference_overrides``)
 and ``reference_scram`` (initial SCRAM users in ``kafka-storage format --add-scram`` form, given to
 kafkalite as ``serve --add-scram``); ``connections`` ({name: {"listener": ..., "client_id": ...,
-"login": {"mechanism": "PLAIN", "username": ..., "password": ...}}}, family-wide or per scenario)
+"login": {"mechanism": "PLAIN", "username": ..., "password": ...}}}, family-wide or per scenario;
+SCRAM-SHA-256/512 too)
 say which listener a named connection opens to, its client id, and a SASL login (SaslHandshake v1
 then SaslAuthenticate v2, not compared) done before its first step. A scenario has a ``name``, an
 ``about``, optional ``versions`` (the scenario runs once per version, ``"$v"`` in a step standing
@@ -42,6 +43,10 @@ for it) and ``steps``. A step is one of:
   A request step may also say ``unsupported_ok`` (true: send it even when the broker does not
   advertise the version, as for the client telemetry APIs Kafka answers without listing them);
 - ``{"receive": id}``: the answer of an earlier ``send_only`` step;
+- ``{"login": {"mechanism": "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512", "username", "password"},
+  "conn": ...}``: a whole SASL login on that connection, compared as what each SaslAuthenticate
+  answered (code, message, session lifetime) and, for SCRAM, whether the server's signature verifies
+  (``login.py``; its nonces and salts are random);
 - ``{"raw": hex, "conn": ...}``: bytes sent as they are (a malformed frame); the outcome is the
   answer's bytes or ``{"$closed": true}``; with ``"decode": {"api": ..., "version": ...}`` the
   answer is decoded as that response instead (an ApiVersions request at a version no schema

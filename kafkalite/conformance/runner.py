@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kafkalite.conformance import login
 from kafkalite.conformance.corpus import NAMES, BrokerSetup, Scenario, substitute, unresolved
 from kafkalite.conformance.normalize import Normaliser, diff
 from kafkalite.conformance.wire import Closed, Connection, NoAnswer, api_key, decode_response
@@ -108,18 +109,10 @@ def _open(name: str, scenario: Scenario, bootstrap: str, listeners: dict[str, st
 
 
 def _login(conn: Connection, mechanism: str, username: str, password: str) -> None:
-    """SaslHandshake v1 then SaslAuthenticate v2 with a PLAIN token (RFC 4616: authzid, user, password)."""
-    if mechanism != "PLAIN":
-        raise ValueError(f"scenario logins use PLAIN, not {mechanism}")
-    conn.send("SaslHandshake", 1, {"mechanism": mechanism})
-    answer = conn.receive()
-    if not isinstance(answer, dict) or answer.get("error_code"):
-        raise LoginFailed(f"SaslHandshake {mechanism}: {answer}")
-    token = b"\0" + username.encode() + b"\0" + password.encode()
-    conn.send("SaslAuthenticate", 2, {"auth_bytes": {"$hex": token.hex()}})
-    answer = conn.receive()
-    if not isinstance(answer, dict) or answer.get("error_code"):
-        raise LoginFailed(f"SaslAuthenticate as {username}: {answer}")
+    """A connection's set-up login (PLAIN or SCRAM): LoginFailed unless the broker accepts it."""
+    record = login.exchange(conn, mechanism, username, password)
+    if record["error_code"] != 0:
+        raise LoginFailed(f"{mechanism} login as {username}: {record}")
 
 
 def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
@@ -152,8 +145,13 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
                 if conn_name not in conns:
                     conns[conn_name] = _open(conn_name, scenario, bootstrap, listeners, values)
                 conn = conns[conn_name]
-                answer = (_raw(conn, bytes.fromhex(step["raw"]), step.get("decode")) if "raw" in step
-                          else _request(conn, step, parked, retry_seconds))
+                if "raw" in step:
+                    answer = _raw(conn, bytes.fromhex(step["raw"]), step.get("decode"))
+                elif "login" in step:
+                    spec = step["login"]
+                    answer = login.exchange(conn, spec["mechanism"], spec["username"], spec["password"])
+                else:
+                    answer = _request(conn, step, parked, retry_seconds)
             entry: dict[str, Any] = {"step": index}
             if "api" in step:
                 entry["api"], entry["version"] = step["api"], step["version"]
