@@ -6,6 +6,7 @@ Brokers come from compat_tests/secure.py (a PLAINTEXT listener first, then the S
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,8 +16,16 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
-from compat_tests.secure import SecureBroker, confluent_conf, kafka_python_conf, start_secure_broker
+from compat_tests.secure import (
+    SecureBroker,
+    aiokafka_conf,
+    confluent_conf,
+    kafka_python_conf,
+    kafka_python_token_provider,
+    start_secure_broker,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -114,3 +123,117 @@ def test_sasl_listener_and_plaintext_listener_coexist(sasl_broker: SecureBroker,
     assert md.brokers[1].port == sasl_broker.ports["PLAINTEXT"]
     md = AdminClient(confluent_conf(sasl_broker, "SASL_PLAINTEXT", "PLAIN", "admin")).list_topics(timeout=10)
     assert md.brokers[1].port == sasl_broker.ports["SASL_PLAINTEXT"]
+
+
+def _port_with_plus_two_free() -> int:
+    """A free port whose port + 2 is free too (--sasl-plain-user opens SASL_PLAINTEXT there)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 2))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port pair")
+
+
+def test_serve_sasl_plain_user_shortcut(tmp_path: Path, topic_name: str) -> None:
+    proc = BrokerProcess(
+        tmp_path / "data", port=_port_with_plus_two_free(),
+        extra_args=["--sasl-plain-user", "alice:alice-pw", "--sasl-plain-user", "bob:bob-pw"],
+    )
+    proc.start()
+    try:
+        assert proc.proc is not None and proc.proc.stdout is not None
+        printed = "".join(proc.proc.stdout.readline() for _ in range(5))
+        address = f"127.0.0.1:{proc.port + 2}"
+        assert f"bootstrap.servers={address} security.protocol=SASL_PLAINTEXT sasl.mechanism=PLAIN" in printed
+        conf = confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "bob-pw")
+        assert _round_trip(conf, topic_name, 3) == [b"v0", b"v1", b"v2"]
+        with pytest.raises(KafkaException):
+            AdminClient(confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "alice-pw")).list_topics(timeout=2)
+    finally:
+        assert proc.stop() == 0
+
+
+@pytest.mark.parametrize("listener", ["SASL_PLAINTEXT", "SASL_SSL"])
+@pytest.mark.parametrize("mechanism", ["PLAIN", "OAUTHBEARER"])
+def test_aiokafka_round_trip(sasl_broker: SecureBroker, listener: str, mechanism: str, topic_name: str) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    async def run() -> list[bytes]:
+        conf = aiokafka_conf(sasl_broker, listener, mechanism, "alice")
+        producer = AIOKafkaProducer(**conf)
+        await producer.start()
+        try:
+            for i in range(3):
+                await producer.send_and_wait(topic_name, f"a{i}".encode())
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(topic_name, **conf, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            got: list[bytes] = []
+            async with asyncio.timeout(20):
+                async for message in consumer:
+                    got.append(message.value)
+                    if len(got) == 3:
+                        break
+            return got
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(run()) == [b"a0", b"a1", b"a2"]
+
+
+def test_kafka_python_expired_token_is_refused(sasl_broker: SecureBroker, caplog: pytest.LogCaptureFixture) -> None:
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError as KPError
+
+    conf = kafka_python_conf(sasl_broker, "SASL_PLAINTEXT", "OAUTHBEARER", "alice")
+    expired = kafka_python_token_provider("alice", lifetime_s=-60, issued_at=time.time() - 120)
+    conf["sasl_oauth_token_provider"] = expired
+    with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
+        KafkaProducer(**conf, max_block_ms=2000)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any('{"status":"invalid_token"}' in m for m in messages), messages
+
+
+def test_signed_oauthbearer_tokens_against_a_jwks(tmp_path: Path, topic_name: str,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """OAuthBearerValidatorCallbackHandler + a file: JWKS; kafka-python sends signed tokens."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError as KPError
+
+    from tests.security.test_oauth_jwks import KEY, OTHER, signed, write_jwks
+
+    url = write_jwks(tmp_path / "jwks.json")
+    broker = start_secure_broker(tmp_path, mechanisms=("OAUTHBEARER",), overrides={
+        "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+        "sasl.oauthbearer.jwks.endpoint.url": url,
+        "sasl.oauthbearer.expected.audience": "kafka",
+        "sasl.oauthbearer.expected.issuer": "idp",
+    })
+    try:
+        from kafka.net.sasl.oauth import AbstractTokenProvider
+
+        class Provider(AbstractTokenProvider):  # type: ignore[misc]
+            def __init__(self, key: object) -> None:
+                self.key = key
+
+            def token(self) -> str:
+                return signed(self.key)  # type: ignore[arg-type]
+
+        conf = kafka_python_conf(broker, "SASL_PLAINTEXT", "OAUTHBEARER", "alice")
+        producer = KafkaProducer(**{**conf, "sasl_oauth_token_provider": Provider(KEY)})
+        producer.send(topic_name, b"signed").get(timeout=20)
+        producer.close()
+        with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KPError):
+            KafkaProducer(**{**conf, "sasl_oauth_token_provider": Provider(OTHER)}, max_block_ms=2000)
+        assert any('{"status":"invalid_token"}' in r.getMessage() for r in caplog.records)
+    finally:
+        assert broker.stop() == 0

@@ -158,6 +158,15 @@ def main() -> None:
     "listener on the next port (unless listeners says otherwise); prints the client settings.",
 )
 @click.option(
+    "--sasl-plain-user",
+    "sasl_plain_users",
+    envvar="KAFKALITE_SASL_PLAIN_USERS",
+    multiple=True,
+    metavar="NAME:PASSWORD",
+    help="Development SASL: a PLAIN user (repeatable) of a SASL_PLAINTEXT listener opened on --port + 2 "
+    "(unless listeners has one); prints the client settings.",
+)
+@click.option(
     "--add-scram",
     "add_scram",
     multiple=True,
@@ -183,6 +192,7 @@ def serve(
     log_requests: bool,
     metrics_port: int | None,
     tls_self_signed: Path | None,
+    sasl_plain_users: tuple[str, ...],
     add_scram: tuple[str, ...],
     log_level: str,
 ) -> None:
@@ -218,12 +228,13 @@ def serve(
             settings["kafkalite.add.scram"] = ";".join(e for e in (configured, *add_scram) if e.strip())
         config = BrokerConfig.from_properties(props, settings)
         tls_ca = _self_signed(config, tls_self_signed) if tls_self_signed is not None else None
+        plain_users = _sasl_plain_users(config, sasl_plain_users) if sasl_plain_users else None
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
     from kafkalite.server.app import StartupError
 
     try:
-        run_event_loop(_serve(config, log_requests, metrics_port, started, tls_ca))
+        run_event_loop(_serve(config, log_requests, metrics_port, started, tls_ca, plain_users))
     except StartupError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -246,6 +257,51 @@ def _self_signed(config: BrokerConfig, directory: Path) -> Path:
     return files.ca.resolve()
 
 
+def _sasl_plain_users(config: BrokerConfig, entries: tuple[str, ...]) -> dict[str, str]:
+    """Add a SASL_PLAINTEXT listener with these PLAIN users unless the configuration already says otherwise."""
+    users: dict[str, str] = {}
+    for entry in entries:
+        name, sep, password = entry.partition(":")
+        if not sep or not name or not password:
+            raise ConfigError(f"--sasl-plain-user expects NAME:PASSWORD, got {entry!r}")
+        users[name] = password
+    static = config.static_configs
+    listeners = static.get("listeners") or f"PLAINTEXT://{config.host}:{config.port}"
+    if "SASL_PLAINTEXT://" not in listeners:
+        sasl_port = config.port + 2 if config.port else 0
+        static["listeners"] = f"{listeners},SASL_PLAINTEXT://{config.host}:{sasl_port}"
+    if "sasl.enabled.mechanisms" not in static and not any(
+        key.endswith(".sasl.enabled.mechanisms") for key in config.listener_settings
+    ):
+        static["sasl.enabled.mechanisms"] = "PLAIN"
+    key = "listener.name.sasl_plaintext.plain.sasl.jaas.config"
+    if key not in config.listener_settings:
+        entries_text = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+        module = "org.apache.kafka.common.security.plain.PlainLoginModule"
+        config.listener_settings[key] = f"{module} required {entries_text};"
+    return users
+
+
+def _print_sasl_settings(server: object, users: dict[str, str]) -> None:
+    """The client settings for the SASL_PLAINTEXT listener (librdkafka, kafka-python, Java)."""
+    name, password = next(iter(users.items()))
+    for listener in getattr(server, "listeners", []):
+        if listener.protocol != "SASL_PLAINTEXT":
+            continue
+        host, port = listener.advertised
+        print(
+            f"SASL listener {listener.name} on {host}:{port} (PLAIN users: {', '.join(users)}); client settings:\n"
+            f"  librdkafka/confluent-kafka/kcat: bootstrap.servers={host}:{port} security.protocol=SASL_PLAINTEXT "
+            f"sasl.mechanism=PLAIN sasl.username={name} sasl.password={password}\n"
+            f"  kafka-python/aiokafka: bootstrap_servers='{host}:{port}', security_protocol='SASL_PLAINTEXT', "
+            f"sasl_mechanism='PLAIN', sasl_plain_username='{name}', sasl_plain_password='{password}'\n"
+            f"  Java: bootstrap.servers={host}:{port} security.protocol=SASL_PLAINTEXT sasl.mechanism=PLAIN "
+            f'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="{name}" '
+            f'password="{password}";',
+            flush=True,
+        )
+
+
 def _print_tls_settings(server: object, ca: Path) -> None:
     """The client settings for the SSL listeners (librdkafka, kafka-python, Java)."""
     for listener in getattr(server, "listeners", []):
@@ -264,7 +320,12 @@ def _print_tls_settings(server: object, ca: Path) -> None:
 
 
 async def _serve(
-    config: BrokerConfig, log_requests: bool, metrics_port: int | None, started: float, tls_ca: Path | None = None
+    config: BrokerConfig,
+    log_requests: bool,
+    metrics_port: int | None,
+    started: float,
+    tls_ca: Path | None = None,
+    plain_users: dict[str, str] | None = None,
 ) -> None:
     from kafkalite.server.app import KafkaliteServer
 
@@ -287,6 +348,8 @@ async def _serve(
         print(f"kafkalite listeners: {listed}", flush=True)
     if tls_ca is not None:
         _print_tls_settings(server, tls_ca)
+    if plain_users:
+        _print_sasl_settings(server, plain_users)
     await server.wait_stopped()
 
 

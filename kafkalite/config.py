@@ -481,7 +481,12 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("connection.failed.authentication.delay.ms", INT, "100", at_least(0), "Delay before a failed login closes"),
         c("sasl.oauthbearer.sub.claim.name", STRING, "sub", None, "Principal claim of OAUTHBEARER tokens", dyn),
         c("sasl.oauthbearer.scope.claim.name", STRING, "scope", None, "Scope claim of OAUTHBEARER tokens", dyn),
-        c("sasl.oauthbearer.jwks.endpoint.url", STRING, None, None, "Signed tokens: not supported yet (refused)", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.url", STRING, None, None, "JWKS of signed OAUTHBEARER tokens", dyn),
+        c("sasl.oauthbearer.jwks.endpoint.refresh.ms", LONG, "3600000", at_least(0), "JWKS refresh period", dyn),
+        c("sasl.oauthbearer.clock.skew.seconds", INT, "30", at_least(0), "Leeway of exp/iat (signed tokens)", dyn),
+        c("sasl.oauthbearer.expected.audience", LIST, None, None, "Accepted aud values (signed tokens)", dyn),
+        c("sasl.oauthbearer.expected.issuer", STRING, None, None, "Required iss (signed tokens)", dyn),
+        c("sasl.server.callback.handler.class", CLASS, None, None, "OAuthBearerValidatorCallbackHandler: JWKS"),
         # ---- scram settings
         c("kafkalite.add.scram", PASSWORD, None, _add_scram_entries,
           "Initial SCRAM users, as kafka-storage format --add-scram entries separated by ';', e.g. "

@@ -128,16 +128,13 @@ def build_listener_config(
             users = plain_users(jaas_options(listener, mechanism, setting, required=True))
             factories[mechanism] = _plain_factory(users)
         elif mechanism == "OAUTHBEARER":
-            if setting("sasl.oauthbearer.jwks.endpoint.url"):
-                raise MechanismConfigError(
-                    "sasl.oauthbearer.jwks.endpoint.url (signed JWT validation) is not supported yet: kafkalite "
-                    "validates unsecured development tokens only"
-                )
             options = jaas_options(listener, mechanism, setting, required=True)
-            claim = setting("sasl.oauthbearer.sub.claim.name")
-            if claim and "unsecuredValidatorPrincipalClaimName" not in options:
-                options["unsecuredValidatorPrincipalClaimName"] = str(claim)
-            factories[mechanism] = _oauth_factory(options, now_ms)
+            validator = _jwks_validator(listener, setting)
+            if validator is None:
+                claim = setting("sasl.oauthbearer.sub.claim.name")
+                if claim and "unsecuredValidatorPrincipalClaimName" not in options:
+                    options["unsecuredValidatorPrincipalClaimName"] = str(claim)
+            factories[mechanism] = _oauth_factory(options, now_ms, validator)
         else:
             jaas_options(listener, mechanism, setting, required=False)  # validated if given
             factories[mechanism] = _scram_factory(mechanism, scram_lookup)
@@ -159,11 +156,52 @@ def _plain_factory(users: dict[str, str]) -> Callable[[], SaslServer]:
     return create
 
 
-def _oauth_factory(options: dict[str, str], now_ms: Callable[[], int]) -> Callable[[], SaslServer]:
+def _oauth_factory(
+    options: dict[str, str], now_ms: Callable[[], int], validator: Callable[[str, int], Any] | None
+) -> Callable[[], SaslServer]:
     def create() -> SaslServer:
-        return OAuthBearerServer(options, now_ms)
+        return OAuthBearerServer(options, now_ms, validator)
 
     return create
+
+
+def _jwks_validator(listener: str, setting: Lookup) -> Callable[[str, int], Any] | None:
+    """Kafka's OAuthBearerValidatorCallbackHandler when the listener names it, else None (unsecured tokens)."""
+    from kafkalite.security.oauth_jwks import VALIDATOR_HANDLER, JwksError, JwksValidator
+
+    handler = setting("oauthbearer.sasl.server.callback.handler.class") or setting("sasl.server.callback.handler.class")
+    url = setting("sasl.oauthbearer.jwks.endpoint.url")
+    if not handler:
+        if url:
+            log.warning(
+                "listener %s: sasl.oauthbearer.jwks.endpoint.url is set but, as in Kafka, tokens are checked by the "
+                "unsecured validator unless listener.name.%s.oauthbearer.sasl.server.callback.handler.class=%s",
+                listener, listener.lower(), VALIDATOR_HANDLER,
+            )
+        return None
+    if str(handler).split(".")[-1] != VALIDATOR_HANDLER.split(".")[-1]:
+        raise MechanismConfigError(
+            f"sasl.server.callback.handler.class {handler} is not supported (listener {listener}): kafkalite knows "
+            f"{VALIDATOR_HANDLER} and, without the setting, the unsecured validator"
+        )
+    if not url:
+        raise MechanismConfigError(
+            f"{VALIDATOR_HANDLER} needs sasl.oauthbearer.jwks.endpoint.url (listener {listener})"
+        )
+    audience = _as_list(setting("sasl.oauthbearer.expected.audience"))
+    try:
+        validator = JwksValidator(
+            str(url),
+            refresh_ms=int(setting("sasl.oauthbearer.jwks.endpoint.refresh.ms") or 3_600_000),
+            clock_skew_s=int(setting("sasl.oauthbearer.clock.skew.seconds") or 30),
+            audience=audience or None,
+            issuer=setting("sasl.oauthbearer.expected.issuer") or None,
+            sub_claim=str(setting("sasl.oauthbearer.sub.claim.name") or "sub"),
+            scope_claim=str(setting("sasl.oauthbearer.scope.claim.name") or "scope"),
+        )
+    except JwksError as exc:
+        raise MechanismConfigError(str(exc)) from exc
+    return validator.validate
 
 
 def _scram_factory(mechanism: str, scram_lookup: Callable[[], CredentialLookup] | None) -> Callable[[], SaslServer]:

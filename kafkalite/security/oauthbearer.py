@@ -180,9 +180,16 @@ class OAuthBearerServer:
 
     mechanism = "OAUTHBEARER"
 
-    def __init__(self, options: Mapping[str, str], now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        options: Mapping[str, str],
+        now_ms: Callable[[], int],
+        validator: Callable[[str, int], UnsecuredToken] | None = None,
+    ) -> None:
+        """``validator(token, now_ms)`` replaces the unsecured checks (signed tokens: oauth_jwks.py)."""
         self._options = options
         self._now_ms = now_ms
+        self._validator = validator
         self._token: UnsecuredToken | None = None
         self._error: str | None = None
 
@@ -192,7 +199,10 @@ class OAuthBearerServer:
         self._error = None
         authzid, value, _extensions = parse_client_first(token)
         try:
-            validated = validate_unsecured(value, self._options, self._now_ms())
+            if self._validator is not None:
+                validated = self._validator(value, self._now_ms())
+            else:
+                validated = validate_unsecured(value, self._options, self._now_ms())
         except InvalidToken as exc:
             status = "insufficient_scope" if exc.scope is not None else "invalid_token"
             self._error = _error_json(status, exc.scope)
