@@ -39,13 +39,8 @@ def add_scram_args(entries: list[str]) -> list[str]:
 
 
 def start(tmp_path: Path, data_dir: Path | None = None) -> SecureBroker:
-    try:
-        return start_secure_broker(tmp_path, mechanisms=MECHANISMS, users=NO_PLAIN_USERS,
-                                   extra_args=add_scram_args(INITIAL), data_dir=data_dir)
-    except RuntimeError as exc:  # until the sasl branch's listener is merged
-        if "SASL listeners are not supported yet" in str(exc):
-            pytest.skip("this build has no SASL listener yet")
-        raise
+    return start_secure_broker(tmp_path, mechanisms=MECHANISMS, users=NO_PLAIN_USERS,
+                               extra_args=add_scram_args(INITIAL), data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,9 @@ What Kafka does and this follows:
   unauthenticated client cannot learn whether a user exists;
 - the channel-binding attribute of the client-final message is not compared with ``biws``: it only
   enters the auth message, so a different value fails the proof;
-- the server never answers ``e=...``: a failure is SASL_AUTHENTICATION_FAILED and a closed connection.
+- the server never answers ``e=...``: a failure is SASL_AUTHENTICATION_FAILED and a closed connection;
+- Kafka answers a proof of the wrong length with no answer at all (an uncaught exception closes the
+  connection); here it is the generic failure like any other wrong proof.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 import secrets
 from collections.abc import Callable
 
+from kafkalite.security.oauthbearer import MechanismError
 from kafkalite.security.sasl import CredentialLookup, SaslAuthenticationFailed, ScramCredential
 
 #: Kafka's ScramMechanism: (hashlib name, wire type in the Describe/AlterUserScramCredentials APIs).
@@ -196,9 +199,11 @@ class ScramServer:
             if self._state == "RECEIVE_CLIENT_FINAL_MESSAGE":
                 return self._client_final(token)
             raise SaslAuthenticationFailed(f"Unexpected challenge in Sasl server state {self._state}")
-        except _Invalid:
+        except _Invalid as exc:
+            # Java's SaslException: the connection (security/sasl_state.py) tells the client only
+            # invalid_credentials_message, worded for authentication or re-authentication, and logs why.
             self._fail()
-            raise SaslAuthenticationFailed(invalid_credentials_message(self.mechanism)) from None
+            raise MechanismError(str(exc)) from None
         except SaslAuthenticationFailed:
             self._fail()
             raise

@@ -5,9 +5,10 @@ broker/scram_store.py); this module adds the authorization Kafka does first: DES
 on the CLUSTER resource.
 
 Refused Describe: CLUSTER_AUTHORIZATION_FAILED at the top and one result per user asked for, with
-an empty user name, as Kafka's getErrorResponse builds it. Kafka fails to answer a refused Describe
-of all users at all (its error response walks a null list, and the client waits until its timeout);
-kafkalite answers CLUSTER_AUTHORIZATION_FAILED with no results instead.
+an empty user name, as Kafka's getErrorResponse builds it. Kafka never answers a refused Describe of
+all users (its error response walks a null list), so the client's request times out; kafkalite
+answers CLUSTER_AUTHORIZATION_FAILED with no results, which kafka-python and the Java client report
+as such. (confluent-kafka 2.16 crashes on any failure of a describe-all, against Kafka as here.)
 Refused Alter: every user named, sorted, with CLUSTER_AUTHORIZATION_FAILED and a message of Kafka's
 form (Kafka's own prints its internal request object).
 """
