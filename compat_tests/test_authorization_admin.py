@@ -418,3 +418,29 @@ def test_kafka_python_reports_denials(target: Secured) -> None:
         wait_for(lambda: name not in admin(target).list_topics(timeout=10).topics, timeout=20)
     finally:
         client.close()
+
+
+def test_request_forms_as_kafka_reads_them(target: Secured) -> None:
+    """DeleteTopics' duplicate names and ids, and CreateTopics of Kafka's metadata log (checks made beside the ACLs)."""
+    one, two, three = fresh("rf1"), fresh("rf2"), fresh("rf3")
+    for name in (one, two, three):
+        create_topic(target, name)
+    state = DeleteTopicsRequest.DeleteTopicState
+    with RawClient(target.plain) as raw:
+        ids = {t.name: t.topic_id for t in raw.call(DescribeTopicPartitionsRequest(
+            version=0, topics=[DescribeTopicPartitionsRequest.TopicRequest(name=n) for n in (one, two, three)],
+            response_partition_limit=10), DescribeTopicPartitionsResponse).topics}
+        deleted = raw.call(DeleteTopicsRequest(version=6, timeout_ms=10000, topics=[
+            state(name=one), state(name=one), state(name=None, topic_id=ids[two]), state(name=None, topic_id=ids[two]),
+            state(name=three), state(name=None, topic_id=ids[three]),
+        ]), DeleteTopicsResponse)
+        created = raw.call(CreateTopicsRequest(version=7, timeout_ms=10000, validate_only=True, topics=[
+            CreateTopicsRequest.CreatableTopic(name="__cluster_metadata", num_partitions=1, replication_factor=1),
+        ]), CreateTopicsResponse)
+    assert sorted(((r.name or ""), r.error_code, r.error_message) for r in deleted.responses) == sorted([
+        ("", 42, "Duplicate topic id."), (one, 42, "Duplicate topic name."),
+        (three, 42, "The provided topic name maps to an ID that was already supplied.")])
+    assert {r.topic_id for r in deleted.responses if r.name == three} == {ids[three]}
+    assert set(admin(target).list_topics(timeout=10).topics) >= {one, two, three}  # none of them deleted
+    assert [(t.error_code, t.error_message) for t in created.topics] == [
+        (42, "Creation of internal topic __cluster_metadata is prohibited.")]

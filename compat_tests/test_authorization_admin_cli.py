@@ -122,3 +122,26 @@ def test_security_disabled(broker: Any) -> None:
         result = CliRunner().invoke(main, ["acls", *args, "-b", broker.bootstrap], catch_exceptions=False)
         assert result.exit_code == 1
         assert "SECURITY_DISABLED: No Authorizer is configured." in result.output  # Kafka 4.4's words
+
+
+def test_producer_and_consumer_sets(target: Secured) -> None:
+    """kafka-acls.sh's --producer / --consumer shorthands: the same bindings it would add."""
+    topic, group, txn = f"pc-{uuid.uuid4().hex[:8]}", f"pcg-{uuid.uuid4().hex[:8]}", f"pct-{uuid.uuid4().hex[:8]}"
+    who = "User:pc-" + uuid.uuid4().hex[:6]
+    produced = acls_json(target, "add", "--allow-principal", who, "--producer", "--idempotent", "--topic", topic,
+                         "--transactional-id", txn)
+    assert sorted((r["resource_type"], r["resource_name"], r["operation"]) for r in produced) == sorted([
+        ("TOPIC", topic, "WRITE"), ("TOPIC", topic, "DESCRIBE"), ("TOPIC", topic, "CREATE"),
+        ("TRANSACTIONAL_ID", txn, "WRITE"), ("TRANSACTIONAL_ID", txn, "DESCRIBE"),
+        ("CLUSTER", "kafka-cluster", "IDEMPOTENT_WRITE")])
+    consumed = acls_json(target, "add", "--allow-principal", who, "--consumer", "--topic", topic, "--group", group)
+    assert sorted((r["resource_type"], r["operation"]) for r in consumed) == [
+        ("GROUP", "READ"), ("TOPIC", "DESCRIBE"), ("TOPIC", "READ")]
+    # DESCRIBE on the topic is in both sets: one binding.
+    wait_for(lambda: len(acls_json(target, "list", "--principal", who)) == 8, timeout=20)
+    removed = acls_json(target, "remove", "--allow-principal", who, "--consumer", "--topic", topic, "--group", group)
+    assert len(removed) == 3
+    no_group = acls(target, "add", "--allow-principal", who, "--consumer", "--topic", topic)
+    assert no_group.exit_code == 2 and "--consumer needs --group" in no_group.output
+    acls_json(target, "remove", "--allow-principal", who, "--topic", topic, "--transactional-id", txn, "--cluster")
+    wait_for(lambda: acls_json(target, "list", "--principal", who) == [], timeout=20)

@@ -1,22 +1,19 @@
 """ACLs enforced on the data, group and transaction APIs, seen through real clients' APIs.
 
-One broker with Kafka's StandardAuthorizer: its PLAINTEXT listener is the administrator
-(``super.users=User:ANONYMOUS``, as a Kafka broker whose plaintext listener is also the
-inter-broker one), its SSL listener requires client certificates, and each test connects there
-as a principal of its own (``User:CN=<name>``, a fresh certificate), so the ACLs one test grants
-never help another. Each test shows the refusal as the client reports it, then grants the ACL
-and shows the same call working.
+One broker with Kafka's StandardAuthorizer (compat_tests/authz_tls.py): its PLAINTEXT listener
+is the administrator (``super.users=User:ANONYMOUS``, as a Kafka broker whose plaintext listener
+is also the inter-broker one), its SSL listener requires client certificates, and each test
+connects there as a principal of its own (``User:CN=<name>``), so the ACLs one test grants never
+help another. Each test shows the refusal as the client reports it, then grants the ACL and
+shows the same call working.
 """
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,67 +27,38 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from compat_tests.brokerproc import BrokerProcess, free_port
+from compat_tests.authz_tls import Secured, TlsRawClient, start_secured
 from compat_tests.conftest import wait_for
+from compat_tests.rawclient import RawClient
+from kafkalite.conformance import wire
+from kafkalite.protocol.codec import message_classes
 
 pytestmark = pytest.mark.timeout(120)
 
-AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _issue(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
-           issuer_key: ec.EllipticCurvePrivateKey, ca: bool = False,
-           sans: list[x509.GeneralName] | None = None) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(obj: x509.Certificate | ec.EllipticCurvePrivateKey) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+#: One client certificate (and so one principal, ``User:CN=<name>``) per test: no test's ACLs help another.
+USERS = ["producer", "kp-producer", "consumer", "kp-consumer", "metadata", "creator", "txn", "idempotent",
+         "groups", "offsets", "protocol"]
 
 
 @dataclass
 class SecuredBroker:
-    proc: BrokerProcess
-    ssl_bootstrap: str
-    directory: Path
-    ca_key: ec.EllipticCurvePrivateKey
+    secured: Secured
     _admin: AdminClient | None = None
+
+    @property
+    def plain(self) -> str:
+        return self.secured.plain
 
     def admin(self) -> AdminClient:
         """The administrator's client (kept: a destroyed client fails its pending futures)."""
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.proc.bootstrap})
+            self._admin = AdminClient({"bootstrap.servers": self.plain})
         return self._admin
 
-    def principal(self, prefix: str) -> Principal:
-        """A fresh client certificate: its principal is ``User:CN=<name>``, with no ACL yet."""
-        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _issue(_name(name), key, _name("authz CA"), self.ca_key)
-        (self.directory / f"{name}.pem").write_bytes(_pem(cert))
-        (self.directory / f"{name}.key").write_bytes(_pem(key))
-        return Principal(self, name)
+    def principal(self, user: str) -> Principal:
+        return Principal(self, user)
 
     def grant(self, principal: str, resource_type: ResourceType, name: str, *operations: AclOperation) -> None:
         bindings = [
@@ -105,7 +73,7 @@ class SecuredBroker:
             future.result(15)
 
     def produce(self, topic: str, count: int) -> None:
-        producer = Producer({"bootstrap.servers": self.proc.bootstrap})
+        producer = Producer({"bootstrap.servers": self.plain})
         for i in range(count):
             producer.produce(topic, value=f"v{i}".encode())
         assert producer.flush(15) == 0
@@ -121,20 +89,16 @@ class Principal:
         return f"User:CN={self.name}"
 
     def confluent(self, **extra: Any) -> dict[str, Any]:
-        d = self.broker.directory
-        return {
-            "bootstrap.servers": self.broker.ssl_bootstrap, "security.protocol": "SSL",
-            "ssl.ca.location": str(d / "ca.pem"), "ssl.certificate.location": str(d / f"{self.name}.pem"),
-            "ssl.key.location": str(d / f"{self.name}.key"), **extra,
-        }
+        secured = self.broker.secured
+        return {**secured.pki.confluent(self.name, secured.tls), **extra}
 
     def kafka_python(self, **extra: Any) -> dict[str, Any]:
-        d = self.broker.directory
-        return {
-            "bootstrap_servers": self.broker.ssl_bootstrap, "security_protocol": "SSL",
-            "ssl_cafile": str(d / "ca.pem"), "ssl_certfile": str(d / f"{self.name}.pem"),
-            "ssl_keyfile": str(d / f"{self.name}.key"), **extra,
-        }
+        secured = self.broker.secured
+        return {**secured.pki.kafka_python(self.name, secured.tls), **extra}
+
+    def raw(self) -> TlsRawClient:
+        secured = self.broker.secured
+        return TlsRawClient(secured.tls, secured.pki, self.name)
 
     def grant(self, resource_type: ResourceType, name: str, *operations: AclOperation) -> None:
         self.broker.grant(self.user, resource_type, name, *operations)
@@ -142,29 +106,9 @@ class Principal:
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
-    directory = tmp_path_factory.mktemp("authz-data")
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("authz CA")
-    ca = _issue(ca_name, ca_key, ca_name, ca_key, ca=True)
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server = _issue(_name("localhost"), server_key, ca_name, ca_key, sans=sans)
-    (directory / "ca.pem").write_bytes(_pem(ca))
-    (directory / "server.pem").write_bytes(_pem(server_key) + _pem(server) + _pem(ca))
-    ssl_port = free_port()
-    settings = {
-        "listeners": f"PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:{ssl_port}",
-        "ssl.keystore.location": str(directory / "server.pem"),
-        "ssl.truststore.location": str(directory / "ca.pem"),
-        "ssl.client.auth": "required",
-        "authorizer.class.name": AUTHORIZER,
-        "super.users": "User:ANONYMOUS",
-    }
-    overrides = [arg for key, value in settings.items() for arg in ("--override", f"{key}={value}")]
-    proc = BrokerProcess(directory / "data", extra_args=overrides)
-    proc.start()
-    yield SecuredBroker(proc, f"127.0.0.1:{ssl_port}", directory, ca_key)
-    if proc.alive():
-        proc.stop()
+    broker = start_secured("kafkalite", tmp_path_factory.mktemp("authz-data"), USERS)
+    yield SecuredBroker(broker)
+    broker.stop()
 
 
 def _deliver(conf: dict[str, Any], topic: str, count: int = 3) -> list[KafkaError | None]:
@@ -348,7 +292,7 @@ def test_transactional_id_needs_write(secured: SecuredBroker, topic_name: str) -
     producer.begin_transaction()
     producer.produce(topic_name, b"in a transaction")
     producer.commit_transaction(15)
-    reader = Consumer({"bootstrap.servers": secured.proc.bootstrap, "group.id": "reader",
+    reader = Consumer({"bootstrap.servers": secured.plain, "group.id": "reader",
                        "isolation.level": "read_committed"})
     reader.assign([TopicPartition(topic_name, 0, 0)])
     try:
@@ -378,7 +322,7 @@ def test_group_admin_apis(secured: SecuredBroker, topic_name: str) -> None:
     ivan = secured.principal("groups")
     seen, hidden = f"g-seen-{uuid.uuid4().hex[:6]}", f"g-hidden-{uuid.uuid4().hex[:6]}"
     for group in (seen, hidden):  # committed by the administrator: two empty groups
-        c = Consumer({"bootstrap.servers": secured.proc.bootstrap, "group.id": group})
+        c = Consumer({"bootstrap.servers": secured.plain, "group.id": group})
         c.commit(offsets=[TopicPartition(topic_name, 0, 0)], asynchronous=False)
         c.close()
     ivan.grant(ResourceType.GROUP, seen, AclOperation.DESCRIBE)
@@ -405,7 +349,7 @@ def test_offsets_of_undescribable_topics_are_refused(secured: SecuredBroker, top
     secured.create_topic(other)
     judy = secured.principal("offsets")
     group = f"g-{uuid.uuid4().hex[:8]}"
-    admin_consumer = Consumer({"bootstrap.servers": secured.proc.bootstrap, "group.id": group})
+    admin_consumer = Consumer({"bootstrap.servers": secured.plain, "group.id": group})
     admin_consumer.commit(offsets=[TopicPartition(topic_name, 0, 0), TopicPartition(other, 0, 0)], asynchronous=False)
     admin_consumer.close()
     judy.grant(ResourceType.GROUP, group, AclOperation.READ)
@@ -422,3 +366,101 @@ def test_offsets_of_undescribable_topics_are_refused(secured: SecuredBroker, top
     finally:
         c.close()
 
+
+
+def _call(client: RawClient, name: str, version: int, body: dict[str, Any]) -> dict[str, Any]:
+    """One request built from JSON (the conformance suite's form), its answer as JSON."""
+    request = wire.build_request(name, version, body)
+    classes = message_classes(wire.api_key(name))
+    assert classes is not None
+    return wire.response_to_json(client.call(request, classes[1]))
+
+
+def _produce(topic_data: list[dict[str, Any]], transactional_id: str | None = None) -> dict[str, Any]:
+    return {"acks": -1, "timeout_ms": 5000, "transactional_id": transactional_id, "topic_data": topic_data}
+
+
+def _codes(response: dict[str, Any], topics: str = "responses", partitions: str = "partition_responses",
+           name: str = "name", code: str = "error_code") -> dict[str, list[int]]:
+    return {t[name]: [p[code] for p in t[partitions]] for t in response[topics]}
+
+
+def test_protocol_level_codes_and_order_as_kafka(secured: SecuredBroker, topic_name: str) -> None:
+    """The exact codes, and which check wins, as recorded live from Kafka 4.4 configured the same way."""
+    allowed, described, hidden, missing = (f"{topic_name}-{s}" for s in ("allowed", "described", "hidden", "missing"))
+    for name in (allowed, described, hidden):
+        secured.create_topic(name)
+    secured.produce(allowed, 1)
+    who = secured.principal("protocol")
+    group, txn_id = f"g-{topic_name}", f"tx-{topic_name}"
+    who.grant(ResourceType.TOPIC, allowed, AclOperation.READ, AclOperation.WRITE)
+    who.grant(ResourceType.TOPIC, described, AclOperation.DESCRIBE)
+    who.grant(ResourceType.GROUP, group, AclOperation.READ)
+    who.grant(ResourceType.TRANSACTIONAL_ID, txn_id, AclOperation.WRITE)
+    with RawClient(secured.plain) as admin:
+        listed = _call(admin, "Metadata", 12, {"topics": None, "allow_auto_topic_creation": False})
+    ids = {t["name"]: t["topic_id"] for t in listed["topics"]}
+    one = {"$records": {"records": [{"value": "x"}]}}
+    with who.raw() as client:
+        # Produce: WRITE checked before existence (a missing topic is not disclosed); by id, an id
+        # nobody knows stays UNKNOWN_TOPIC_ID.
+        four = (allowed, described, hidden, missing)
+        produced = _call(client, "Produce", 9, _produce(
+            [{"name": n, "partition_data": [{"index": 0, "records": one}]} for n in four]))
+        assert _codes(produced) == {allowed: [0], described: [29], hidden: [29], missing: [29]}
+        by_id = _call(client, "Produce", 13, _produce([
+            {"topic_id": {"$uuid": str(i)}, "partition_data": [{"index": 0, "records": one}]}
+            for i in (ids[allowed], ids[hidden], "00000000-0000-0000-0000-00000000abcd")]))
+        assert [t["partition_responses"][0]["error_code"] for t in by_id["responses"]] == [0, 29, 100]
+        # Transactional records need WRITE on the transactional id: the whole request is refused.
+        txn = {"$records": {"records": [{"value": "t"}], "producer_id": 7, "producer_epoch": 0, "base_sequence": 0,
+                            "transactional": True}}
+        refused = _call(client, "Produce", 9, _produce(
+            [{"name": allowed, "partition_data": [{"index": 0, "records": txn}]}], "not-mine"))
+        assert _codes(refused) == {allowed: [53]}
+        # Fetch: READ per topic; a follower (replica id 0+) needs CLUSTER_ACTION for everything.
+        fetch = {"max_wait_ms": 0, "min_bytes": 1, "max_bytes": 100000, "isolation_level": 0, "session_id": 0,
+                 "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "", "topics": [
+                     {"topic": n, "partitions": [{"partition": 0, "fetch_offset": 0, "partition_max_bytes": 10000}]}
+                     for n in (allowed, described, missing)]}
+        fetched = _call(client, "Fetch", 12, {"replica_id": -1, **fetch})
+        assert _codes(fetched, partitions="partitions", name="topic") == {allowed: [0], described: [29],
+                                                                          missing: [29]}
+        follower = _call(client, "Fetch", 12, {"replica_id": 1, **fetch})
+        assert {c for cs in _codes(follower, partitions="partitions", name="topic").values() for c in cs} == {29}
+        # Metadata by topic id: the id is answered, the name is not.
+        metadata = _call(client, "Metadata", 12, {"topics": [{"topic_id": {"$uuid": str(ids[hidden])}, "name": None}],
+                                                  "allow_auto_topic_creation": False,
+                                                  "include_topic_authorized_operations": True})
+        [answer] = metadata["topics"]
+        assert (answer["error_code"], answer["name"], answer["topic_id"]) == (29, None, str(ids[hidden]))
+        # AddPartitionsToTxn (client versions): refused topics fail the whole transaction's additions;
+        # the others are OPERATION_NOT_ATTEMPTED; internal topics are never WRITE-able.
+        added = _call(client, "AddPartitionsToTxn", 3, {
+            "v3_and_below_transactional_id": txn_id, "v3_and_below_producer_id": 1, "v3_and_below_producer_epoch": 0,
+            "v3_and_below_topics": [{"name": n, "partitions": [0]} for n in (allowed, hidden, "__consumer_offsets")]})
+        assert _codes(added, "results_by_topic_v3_and_below", "results_by_partition",
+                      code="partition_error_code") == {allowed: [55], hidden: [29], "__consumer_offsets": [29]}
+        broker_only = _call(client, "AddPartitionsToTxn", 4, {"transactions": [
+            {"transactional_id": txn_id, "producer_id": 1, "producer_epoch": 0, "verify_only": True,
+             "topics": [{"name": allowed, "partitions": [0]}]}]})
+        assert broker_only["error_code"] == 31  # v4 comes from brokers: CLUSTER_ACTION
+        # OffsetFetch (v8): a group it may not DESCRIBE is refused; named topics it may not DESCRIBE
+        # are answered TOPIC_AUTHORIZATION_FAILED.
+        fetched_offsets = _call(client, "OffsetFetch", 8, {"require_stable": False, "groups": [
+            {"group_id": group, "topics": [{"name": n, "partition_indexes": [0]} for n in (allowed, hidden)]},
+            {"group_id": "not-mine", "topics": None}]})
+        groups = {g["group_id"]: g for g in fetched_offsets["groups"]}
+        assert groups["not-mine"]["error_code"] == 30 and groups["not-mine"]["topics"] == []
+        assert _codes(groups[group], "topics", "partitions") == {allowed: [0], hidden: [29]}
+        # Before v2 there is no group-level error: each requested partition carries it.
+        old_version = _call(client, "OffsetFetch", 1, {"group_id": "not-mine", "topics": [
+            {"name": allowed, "partition_indexes": [0]}]})
+        assert _codes(old_version, "topics", "partitions") == {allowed: [30]}
+        # DescribeProducers: READ; DescribeTransactions: DESCRIBE on the transactional id.
+        producers = _call(client, "DescribeProducers", 0, {"topics": [
+            {"name": n, "partition_indexes": [0]} for n in (allowed, described)]})
+        assert _codes(producers, "topics", "partitions") == {allowed: [0], described: [29]}
+        described_txns = _call(client, "DescribeTransactions", 0, {"transactional_ids": [txn_id, "not-mine"]})
+        assert [(s["transactional_id"], s["error_code"]) for s in described_txns["transaction_states"]] == [
+            (txn_id, 105), ("not-mine", 53)]

@@ -6,6 +6,7 @@ Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, 
 one or more resources (``--topic``, ``--group``, ``--transactional-id``, ``--cluster``) and
 ``--resource-pattern-type``. As in kafka-acls.sh, ``add`` defaults the operation to All, and
 ``remove`` without a principal or an operation removes every binding of the named resources.
+``--producer`` and ``--consumer`` stand for kafka-acls.sh's operation sets.
 Works against kafkalite and Apache Kafka alike (a broker without an authorizer answers
 SECURITY_DISABLED, shown as such).
 """
@@ -75,6 +76,12 @@ def resource_options(func: Any) -> Any:
 
 def principal_options(func: Any) -> Any:
     for option in reversed([
+        click.option("--producer", is_flag=True,
+                     help="kafka-acls.sh's producer set: Write, Describe, Create on --topic; Write, Describe on "
+                          "--transactional-id; IdempotentWrite on the cluster with --idempotent."),
+        click.option("--consumer", is_flag=True,
+                     help="kafka-acls.sh's consumer set: Read, Describe on --topic; Read on --group."),
+        click.option("--idempotent", is_flag=True, help="With --producer: IdempotentWrite on the cluster."),
         click.option("--allow-principal", "allow_principals", multiple=True, metavar="TYPE:NAME",
                      help="Principal to allow, e.g. User:alice (repeatable)."),
         click.option("--deny-principal", "deny_principals", multiple=True, metavar="TYPE:NAME",
@@ -85,6 +92,27 @@ def principal_options(func: Any) -> Any:
     ]):
         func = option(func)
     return func
+
+
+def _targets(resources: list[Resource], operations: Iterable[str], default: str, producer: bool, consumer: bool,
+             idempotent: bool) -> list[tuple[Resource, str]]:
+    """(resource, operation) pairs: each operation on each resource, or kafka-acls.sh's producer/consumer sets."""
+    if not (producer or consumer):
+        ops = [_operation(o) for o in operations] or [default]
+        return [(res, op) for res in resources for op in ops]
+    if operations:
+        raise click.UsageError("--operation cannot be combined with --producer or --consumer")
+    if consumer and not any(r.resource_type == "GROUP" for r in resources):
+        raise click.UsageError("--consumer needs --group")
+    sets = {
+        "TOPIC": (["WRITE", "DESCRIBE", "CREATE"] if producer else []) + (["READ", "DESCRIBE"] if consumer else []),
+        "GROUP": ["READ"] if consumer else [],
+        "TRANSACTIONAL_ID": ["WRITE", "DESCRIBE"] if producer else [],
+    }
+    pairs = [(res, op) for res in resources for op in dict.fromkeys(sets.get(res.resource_type, []))]
+    if producer and idempotent:
+        pairs.append((Resource("BROKER", CLUSTER_NAME), "IDEMPOTENT_WRITE"))
+    return pairs
 
 
 def _row(binding: Any) -> dict[str, Any]:
@@ -166,7 +194,7 @@ def list_acls(bootstrap: str, client_config: tuple[str, ...], output: str, topic
 def add(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tuple[str, ...],
         groups: tuple[str, ...], txn_ids: tuple[str, ...], cluster: bool, allow_principals: tuple[str, ...],
         deny_principals: tuple[str, ...], allow_hosts: tuple[str, ...], deny_hosts: tuple[str, ...],
-        operations: tuple[str, ...], pattern_type: str) -> None:
+        operations: tuple[str, ...], producer: bool, consumer: bool, idempotent: bool, pattern_type: str) -> None:
     """Add ACLs: each principal x host x operation x resource; prints what was added."""
     from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
@@ -176,11 +204,12 @@ def add(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tup
     entries = _principal_entries(allow_principals, deny_principals, allow_hosts, deny_hosts, "*")
     if not entries:
         raise click.UsageError("name a principal: --allow-principal or --deny-principal")
-    ops = [_operation(o) for o in operations] or ["ALL"]
+    targets = _targets(resources, operations, "ALL", producer, consumer, idempotent)
     bindings = [
-        AclBinding(ResourceType[res.resource_type], res.name or "", ResourcePatternType[pattern_type.upper()],
+        AclBinding(ResourceType[res.resource_type], res.name or "",
+                   ResourcePatternType["LITERAL" if res.resource_type == "BROKER" else pattern_type.upper()],
                    principal, host or "*", AclOperation[op], AclPermissionType[permission])
-        for res in resources for principal, host, permission in entries for op in ops
+        for res, op in targets for principal, host, permission in entries
     ]
     admin = admin_client(bootstrap, client_config)
     problems = []
@@ -204,7 +233,7 @@ def add(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tup
 def remove(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tuple[str, ...],
            groups: tuple[str, ...], txn_ids: tuple[str, ...], cluster: bool, allow_principals: tuple[str, ...],
            deny_principals: tuple[str, ...], allow_hosts: tuple[str, ...], deny_hosts: tuple[str, ...],
-           operations: tuple[str, ...], pattern_type: str) -> None:
+           operations: tuple[str, ...], producer: bool, consumer: bool, idempotent: bool, pattern_type: str) -> None:
     """Remove the ACLs matching the flags from the named resources; prints what was removed."""
     from confluent_kafka.admin import (
         AclBindingFilter,
@@ -221,11 +250,12 @@ def remove(bootstrap: str, client_config: tuple[str, ...], output: str, topics: 
         (p, h, perm) for p, h, perm in _principal_entries(allow_principals, deny_principals, allow_hosts, deny_hosts,
                                                           None)
     ] or [(None, None, "ANY")]
-    ops = [_operation(o) for o in operations] or ["ANY"]
+    targets = _targets(resources, operations, "ANY", producer, consumer, idempotent)
     filters = [
-        AclBindingFilter(ResourceType[res.resource_type], res.name, ResourcePatternType[pattern_type.upper()],
+        AclBindingFilter(ResourceType[res.resource_type], res.name,
+                         ResourcePatternType["LITERAL" if res.resource_type == "BROKER" else pattern_type.upper()],
                          principal, host, AclOperation[op], AclPermissionType[permission])
-        for res in resources for principal, host, permission in entries for op in ops
+        for res, op in targets for principal, host, permission in entries
     ]
     admin = admin_client(bootstrap, client_config)
     removed: dict[str, Any] = {}

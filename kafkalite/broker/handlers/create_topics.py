@@ -6,8 +6,8 @@ INVALID_REPLICA_ASSIGNMENT). Illegal names answer INVALID_TOPIC_EXCEPTION, exist
 TOPIC_ALREADY_EXISTS, unknown config names or values Kafka refuses INVALID_CONFIG. Configs are
 stored with the topic; the answer (v5+) lists every topic config with its value and source.
 ``validate_only`` checks everything and creates nothing. A name given twice in one request is
-answered once, INVALID_REQUEST, and neither entry is created (Kafka's rule); a failed topic
-answers an empty config list.
+answered once, INVALID_REQUEST, and neither entry is created (Kafka's rule), as is
+``__cluster_metadata`` (Kafka's own metadata log); a failed topic answers an empty config list.
 
 Limits (kafkalite.broker.limits): more than 10,000 partitions asked for in one request, or more
 than 10,000 metadata records (topics + partitions + configs) to write, fail every topic with
@@ -46,6 +46,8 @@ from kafkalite.config import TOPIC_CONFIGS, ConfigError, validate_topic_configs
 from kafkalite.errors import ErrorCode
 
 TOPIC_CONFIG_SOURCE = 1
+#: Kafka's KRaft metadata log: never a topic a client may create (Kafka answers INVALID_REQUEST).
+CLUSTER_METADATA_TOPIC = "__cluster_metadata"
 #: Creating this many partitions (directories and files) takes long enough to let others in after.
 YIELD_EVERY_PARTITIONS = 200
 
@@ -118,14 +120,20 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
     for name in names:
         counts[name] = counts.get(name, 0) + 1
     duplicates = {name for name, n in counts.items() if n > 1}
-    unique = [name for name, n in counts.items() if n == 1]
+    unique = [name for name, n in counts.items() if n == 1 and name != CLUSTER_METADATA_TOPIC]
     creatable = (
         set(unique) if authorized_cluster(ctx, Operation.CREATE)
         else authorized_names(ctx, Operation.CREATE, ResourceType.TOPIC, unique)
     )
     describable = authorized_names(ctx, Operation.DESCRIBE_CONFIGS, ResourceType.TOPIC, unique)
-    denied = [name for name in unique if name not in creatable]
-    skipped = duplicates | set(denied)
+    refused = [
+        _result(name, ErrorCode.INVALID_REQUEST, f"Creation of internal topic {name} is prohibited.")
+        if name == CLUSTER_METADATA_TOPIC
+        else _result(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed.")
+        for name, n in counts.items()
+        if n == 1 and (name == CLUSTER_METADATA_TOPIC or name not in creatable)
+    ]
+    skipped = duplicates | {r["name"] for r in refused}
     if _requested_partitions(request.topics, skipped, config.num_partitions) > MAX_PARTITIONS_PER_REQUEST:
         return _refuse_all(request.topics, TOO_MANY_PARTITIONS_MESSAGE)
     held = partition_count(cluster)
@@ -203,7 +211,7 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                          topic_config_error_code=int(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
         results.append(entry)
         to_create.append((entry, partitions, configs))
-    results += [_result(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed.") for name in denied]
+    results += refused
     if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
         return _refuse_all(request.topics, TOO_MANY_RECORDS_MESSAGE)
     if request.validate_only:

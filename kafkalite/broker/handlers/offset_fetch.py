@@ -56,6 +56,11 @@ def _group_offsets(
     return out
 
 
+def _failed(partition: int, code: int) -> dict[str, Any]:
+    return {"partition_index": partition, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
+            "error_code": code}
+
+
 def _fetch_group(ctx: RequestContext, group_id: str, topics: Any, stable: bool) -> tuple[int, list[dict[str, Any]]]:
     """(group error, topics) for one group, as Kafka's KafkaApis answers with an authorizer.
 
@@ -74,12 +79,9 @@ def _fetch_group(ctx: RequestContext, group_id: str, topics: Any, stable: bool) 
         visible = authorized_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t["name"] for t in found))
         return 0, [t for t in found if t["name"] in visible]
     denied = denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.name for t in topics))
-    refused = [
-        {"name": t.name,
-         "partitions": [{"partition_index": p, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
-                         "error_code": int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)} for p in t.partition_indexes]}
-        for t in topics if t.name in denied
-    ]
+    code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+    refused = [{"name": t.name, "partitions": [_failed(p, code) for p in t.partition_indexes]}
+               for t in topics if t.name in denied]
     return 0, _group_offsets(groups, group_id, [t for t in topics if t.name not in denied], stable) + refused
 
 
@@ -94,4 +96,6 @@ async def handle_offset_fetch(ctx: RequestContext, request: Any) -> dict[str, An
         return {"throttle_time_ms": 0, "groups": answers}
     topics = request.topics if ctx.version >= 2 else (request.topics or [])
     code, found = _fetch_group(ctx, request.group_id, topics, stable)
+    if code and ctx.version < 2:  # no group-level error before v2: each requested partition carries it (Kafka 4.4)
+        found = [{"name": t.name, "partitions": [_failed(p, code) for p in t.partition_indexes]} for t in topics]
     return {"throttle_time_ms": 0, "topics": found, "error_code": code}
