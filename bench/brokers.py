@@ -478,11 +478,21 @@ class ReferenceBroker(RunningBroker):
     is then checked by the same probes as for every other broker.
     """
 
-    def __init__(self, spec: BrokerSpec, workdir: Path, tag: str) -> None:
+    def __init__(
+        self,
+        spec: BrokerSpec,
+        workdir: Path,
+        tag: str,
+        extra_listeners: dict[str, str] | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        """``extra_listeners`` and ``overrides`` as ReferenceKafka takes them (the TLS and SASL_SSL rows)."""
         self.spec = spec
         base = workdir / f"{spec.name}-{tag}"
         base.mkdir(parents=True)
-        self.kafka = _reference_module().ReferenceKafka(workdir=base, java_opts=KAFKA_JAVA_OPTS)
+        self.kafka = _reference_module().ReferenceKafka(
+            workdir=base, java_opts=KAFKA_JAVA_OPTS, extra_listeners=extra_listeners, overrides=overrides
+        )
         self.port = self.kafka.port
         self.data_dir = base / "node-1" / "data"
         self.log_path = base / "node-1" / "kafka.log"

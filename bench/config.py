@@ -166,6 +166,9 @@ class Plan:
     multi: MultiProduceCase | None = None
     #: Cap on starting the worker processes and connecting their producers.
     multi_setup_timeout_s: float = 30.0
+    #: The TLS rows: this produce case over PLAINTEXT, SSL and SASL_SSL (PLAIN) listeners of one more
+    #: start of the broker (kafkalite and Apache Kafka only), ``throughput_runs`` times (None: skip them).
+    security: ThroughputCase | None = None
 
 
 FULL_PLAN = Plan(
@@ -185,6 +188,7 @@ FULL_PLAN = Plan(
     multi=MultiProduceCase(
         "multi", "100 B", 100, MULTI_FULL_COUNT, partitions=100, producers=50, workers=5, baseline="small"
     ),
+    security=ThroughputCase("tls", "1 KB", 1_024, 100_000),
 )
 
 QUICK_PLAN = Plan(
@@ -205,4 +209,5 @@ QUICK_PLAN = Plan(
     multi=MultiProduceCase(
         "multi", "100 B", 100, MULTI_QUICK_COUNT, partitions=100, producers=50, workers=5, baseline="small"
     ),
+    security=ThroughputCase("tls", "1 KB", 1_024, 10_000),
 )

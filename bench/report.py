@@ -55,6 +55,15 @@ def metrics_for(plan: Plan) -> list[Metric]:
             rows.append(Metric(f"{phase}_{case.key}_mb_s", title, "MB/s", True, 1))
         if multi is not None and multi.baseline == case.key:
             rows += multi_rows
+    if plan.security is not None:
+        case = plan.security
+        runs = f" (median of {plan.throughput_runs})" if plan.throughput_runs > 1 else ""
+        for key, label in (("plaintext", "PLAINTEXT"), ("ssl", "SSL"), ("sasl_ssl", "SASL_SSL PLAIN")):
+            title = f"produce {case.label} x{case.count:,} over {label}{runs}"
+            rows.append(Metric(f"produce_tls_{key}_msgs_s", title, "msgs/s", True, 0))
+            rows.append(Metric(f"produce_tls_{key}_mb_s", title, "MB/s", True, 1))
+        rows.append(Metric("ssl_vs_plaintext_ratio", "SSL vs PLAINTEXT (produce msgs/s)", "ratio", True, 2))
+        rows.append(Metric("sasl_ssl_vs_plaintext_ratio", "SASL_SSL vs PLAINTEXT (produce msgs/s)", "ratio", True, 2))
     rows += [
         Metric("latency_p50_ms", f"e2e latency p50 ({plan.latency_messages} msgs)", "ms", False, 2),
         Metric("latency_p99_ms", f"e2e latency p99 ({plan.latency_messages} msgs)", "ms", False, 2),

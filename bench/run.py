@@ -31,6 +31,7 @@ import confluent_kafka
 
 import brokers
 import scenarios
+import secure
 from config import (
     CONSUMER_CONFIG,
     FAILOVER_CONSUMER_CONFIG,
@@ -337,6 +338,8 @@ def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerR
             res.notes.append(f"broker exited during the run (code {broker.proc.returncode})")
     finally:
         broker.stop()
+    # One more start, with SSL and SASL_SSL listeners beside PLAINTEXT (kafkalite and Apache Kafka).
+    secure.run_security(spec, plan, workdir, res)
     return res
 
 
@@ -444,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                 "group_timeout_s": plan.group_timeout_s,
                 "multi": asdict(plan.multi) if plan.multi else None,
                 "multi_setup_timeout_s": plan.multi_setup_timeout_s,
+                "security": asdict(plan.security) if plan.security else None,
             },
         },
     }

@@ -241,14 +241,20 @@ def ensure_topic(bootstrap: str, topic: str, timeout: float = 15.0, partitions: 
     raise RuntimeError(f"topic {topic} not usable after {timeout:.0f}s: {last}")
 
 
-def produce(bootstrap: str, topic: str, case: ThroughputCase, timeout: float) -> PhaseResult:
-    """Produce ``case.count`` messages as fast as possible (time-capped)."""
+def produce(
+    bootstrap: str, topic: str, case: ThroughputCase, timeout: float, client: dict[str, object] | None = None
+) -> PhaseResult:
+    """Produce ``case.count`` messages as fast as possible (time-capped).
+
+    ``client``: extra producer settings, such as ``security.protocol`` for the TLS rows.
+    """
     payloads = make_payloads(case.size, compressible=case.compression != "none")
     diag = ClientDiagnostics()
     producer = Producer(
         {
             **PRODUCER_CONFIG,
             **diag.config,
+            **(client or {}),
             "bootstrap.servers": bootstrap,
             "compression.type": case.compression,
         }

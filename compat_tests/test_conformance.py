@@ -9,12 +9,13 @@ Either fails on any difference that CONFORMANCE.md does not list with its reason
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from compat_tests.brokerproc import BrokerProcess
+from compat_tests.brokerproc import BrokerProcess, free_port
 from kafkalite.conformance import corpus, runner
 from kafkalite.conformance.reference import ReferenceKafka
 
@@ -33,31 +34,60 @@ def kafkalite_versions(broker: BrokerProcess) -> dict[int, tuple[int, int]]:
     return runner.advertised_versions(broker.bootstrap)
 
 
-Overrides = tuple[tuple[str, str], ...]
+#: What kafkalite's log says when it refuses a setup because a slice of issue 13 has not landed on this
+#: branch yet; those scenarios are skipped with that reason (any other start failure fails them).
+NOT_LANDED = ("SASL listeners are not supported yet", "No such option '--add-scram'")
+
+
+@dataclass
+class Target:
+    """A kafkalite configured for a scenario's setup: its PLAINTEXT address and its other listeners'."""
+
+    bootstrap: str
+    listeners: dict[str, str] = field(default_factory=dict)
+    refused: str = ""  # why kafkalite would not start with this setup (a slice not landed yet)
 
 
 @pytest.fixture(scope="module")
 def configured_brokers(
     broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[corpus.Scenario], BrokerProcess]]:
-    """The broker for a scenario: the shared one, or one started with the family's reference_overrides."""
-    started: dict[Overrides, BrokerProcess] = {}
+) -> Iterator[Callable[[corpus.Scenario], Target]]:
+    """The broker for a scenario: the shared one, or one started with its family's setup
+    (reference_overrides, reference_listeners, reference_scram), as Apache Kafka is."""
+    started: dict[corpus.BrokerSetup, Target] = {}
+    procs: list[BrokerProcess] = []
 
-    def for_scenario(scenario: corpus.Scenario) -> BrokerProcess:
-        key = scenario.overrides_key
-        if not key:
-            return broker
-        if key not in started:
-            args = [arg for name, value in key for arg in ("--override", f"{name}={value}")]
-            proc = BrokerProcess(tmp_path_factory.mktemp("configured") / "data", extra_args=args)
-            proc.start()
-            started[key] = proc
-        return started[key]
+    def for_scenario(scenario: corpus.Scenario) -> Target:
+        setup = scenario.setup
+        if not setup:
+            return Target(broker.bootstrap)
+        if setup not in started:
+            ports = {name: free_port() for name, _ in setup.listeners}
+            proc = BrokerProcess(tmp_path_factory.mktemp("configured") / "data", extra_args=setup.kafkalite_args(ports))
+            try:
+                proc.start()
+            except RuntimeError:
+                log = proc.log_text()
+                reason = next((r for r in NOT_LANDED if r in log), "")
+                if not reason:
+                    raise
+                started[setup] = Target("", refused=reason)
+                return started[setup]
+            procs.append(proc)
+            started[setup] = Target(proc.bootstrap, {name: f"127.0.0.1:{port}" for name, port in ports.items()})
+        return started[setup]
 
     yield for_scenario
-    for proc in started.values():
+    for proc in procs:
         if proc.alive():
             proc.stop()
+
+
+def _target(configured_brokers: Callable[[corpus.Scenario], Target], scenario: corpus.Scenario) -> Target:
+    target = configured_brokers(scenario)
+    if target.refused:
+        pytest.skip(f"kafkalite does not start with this family's setup on this branch yet: {target.refused}")
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +96,10 @@ def transcripts() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], BrokerProcess],
+def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
                 transcripts: dict[str, Any]) -> None:
-    [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, transcripts)
+    target = _target(configured_brokers, scenario)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     if outcome.status == "unsupported":
         # Only where Kafka itself does not serve the version (kafkalite serving more is fine).
@@ -80,34 +111,36 @@ def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.
 def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
     """Apache Kafka's live answers to every scenario (run once, in corpus order).
 
-    Scenarios with reference_overrides run against another Kafka started with them.
+    Scenarios with a setup (reference_overrides, listeners, SCRAM users) run against another Kafka started with it.
     """
     answers: dict[str, Any] = {}
-    groups: dict[Overrides, list[corpus.Scenario]] = {}
+    groups: dict[corpus.BrokerSetup, list[corpus.Scenario]] = {}
     for scenario in SCENARIOS:
-        groups.setdefault(scenario.overrides_key, []).append(scenario)
-    for key, group in groups.items():
-        kafka = ReferenceKafka(overrides=dict(key)).start() if key else reference_kafka
+        groups.setdefault(scenario.setup, []).append(scenario)
+    for setup, group in groups.items():
+        kafka = runner.reference_for(setup).start() if setup else reference_kafka
         try:
             versions = runner.advertised_versions(kafka.bootstrap)
+            listeners = {name: kafka.listener_bootstrap(name) for name, _ in setup.listeners}
             for scenario in group:
                 missing = runner.unsupported(scenario, versions)
                 answers[scenario.id] = ({"unsupported": ", ".join(missing)} if missing
-                                        else runner.run(scenario, kafka.bootstrap))
+                                        else runner.run(scenario, kafka.bootstrap, listeners=listeners))
         finally:
-            if key:
+            if setup:
                 kafka.stop()
     return answers
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], BrokerProcess],
+def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
               kafka_answers: dict[str, Any]) -> None:
-    [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, kafka_answers)
+    target = _target(configured_brokers, scenario)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners)
     if outcome.status == "error":
         # The harness could not finish the scenario (an answer missing under a loaded CI machine, with a JVM
         # beside us): run it once more on fresh connections; a real difference is "differs", not "error".
-        [outcome] = runner.check([scenario], configured_brokers(scenario).bootstrap, KNOWN, kafka_answers)
+        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     assert not outcome.unexplained, _report(outcome)
 

@@ -11,7 +11,7 @@ import fnmatch
 import sys
 
 from kafkalite.conformance import corpus, runner
-from kafkalite.conformance.reference import KAFKA_VERSION, ReferenceKafka
+from kafkalite.conformance.reference import KAFKA_VERSION
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,14 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.bootstrap:
         count = runner.record(scenarios, args.bootstrap, kafka_version=KAFKA_VERSION)
     else:
-        # One reference broker per distinct set of overrides (most families: none).
-        groups: dict[tuple[tuple[str, str], ...], list[corpus.Scenario]] = {}
+        # One reference broker per distinct setup: overrides, extra listeners, SCRAM users (most families: none).
+        groups: dict[corpus.BrokerSetup, list[corpus.Scenario]] = {}
         for scenario in scenarios:
-            groups.setdefault(scenario.overrides_key, []).append(scenario)
+            groups.setdefault(scenario.setup, []).append(scenario)
         count = 0
-        for key, group in groups.items():
-            with ReferenceKafka(overrides=dict(key)) as kafka:
-                count += runner.record(group, kafka.bootstrap, kafka_version=KAFKA_VERSION)
+        for setup, group in groups.items():
+            with runner.reference_for(setup) as kafka:
+                listeners = {name: kafka.listener_bootstrap(name) for name, _ in setup.listeners}
+                count += runner.record(group, kafka.bootstrap, kafka_version=KAFKA_VERSION, listeners=listeners)
     print(f"recorded {count} scenarios from Apache Kafka {KAFKA_VERSION} into {runner.transcripts_dir()}")
     return 0
 

@@ -4,7 +4,15 @@ A file holds ``{"family": ..., "about": ..., "scenarios": [...]}`` and optionall
 ``"reference_overrides": {name: value}``: broker settings (Kafka's names) that both Apache Kafka
 (when recording, and in the live comparison) and kafkalite (``--override``) are started with for
 the family's scenarios, such as ``authorizer.class.name`` for the ACL APIs; a scenario's own
-``reference_overrides`` replaces the family's (``{}``: the default broker). A scenario has a ``name``, an
+``reference_overrides`` replaces the family's (``{}``: the default broker). Secured brokers add
+``reference_listeners`` ({listener name: security protocol}, e.g. ``{"SASL_PLAINTEXT": "SASL_PLAINTEXT"}``:
+opened beside PLAINTEXT on both brokers, their ``listener.name.*`` settings in ``reference_overrides``)
+and ``reference_scram`` (initial SCRAM users in ``kafka-storage format --add-scram`` form, given to
+kafkalite as ``serve --add-scram``); ``connections`` ({name: {"listener": ..., "client_id": ...,
+"login": {"mechanism": "PLAIN", "username": ..., "password": ...}}}, family-wide or per scenario;
+SCRAM-SHA-256/512 too)
+say which listener a named connection opens to, its client id, and a SASL login (SaslHandshake v1
+then SaslAuthenticate v2, not compared) done before its first step. A scenario has a ``name``, an
 ``about``, optional ``versions`` (the scenario runs once per version, ``"$v"`` in a step standing
 for it) and ``steps``. A step is one of:
 
@@ -17,7 +25,8 @@ for it) and ``steps``. A step is one of:
   Kafka completes asynchronously; or ``{dotted path: value}``: repeat until every path holds its
   value, to wait for a state another connection's request brings about, such as a heartbeat
   answered REBALANCE_IN_PROGRESS once a parked JoinGroup arrived, or ``{"resources.#": 3}`` (``#`` is
-  a length) for a read of state Kafka's broker applies after the write answered, such as ACLs),
+  a length) for a read of state Kafka's broker applies after the write answered, such as ACLs;
+  ``retry_seconds`` waits longer than 15 s, for a coordinator Kafka is still creating),
   ``no_response`` (acks=0: no
   answer is read, and an answer arriving anyway shows up as a correlation mismatch on the next
   step), ``send_only`` (an id:
@@ -27,10 +36,17 @@ for it) and ``steps``. A step is one of:
   only items with a string field containing one of the run's unique names are kept, before
   normalising) and ``key_by`` ({dotted path: field}: the array there becomes a dict keyed by
   that field, after normalising, so long keyed lists such as ApiVersions' ``api_keys`` or
-  DescribeConfigs' ``results.*.configs`` compare entry by entry, ``api_keys.17``);
+  DescribeConfigs' ``results.*.configs`` compare entry by entry, ``api_keys.17``) and
+  ``throttle_shape`` (true: the answer's top-level ``throttle_time_ms``, otherwise dropped, is kept as
+  ``"<positive>"`` or 0, for quota scenarios where being throttled at all is the behaviour) and ``exact``
+  (field names, such as ``error_message``, compared as they are instead of normalised);
   A request step may also say ``unsupported_ok`` (true: send it even when the broker does not
   advertise the version, as for the client telemetry APIs Kafka answers without listing them);
 - ``{"receive": id}``: the answer of an earlier ``send_only`` step;
+- ``{"login": {"mechanism": "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512", "username", "password"},
+  "conn": ...}``: a whole SASL login on that connection, compared as what each SaslAuthenticate
+  answered (code, message, session lifetime) and, for SCRAM, whether the server's signature verifies
+  (``login.py``; its nonces and salts are random);
 - ``{"raw": hex, "conn": ...}``: bytes sent as they are (a malformed frame); the outcome is the
   answer's bytes or ``{"$closed": true}``; with ``"decode": {"api": ..., "version": ...}`` the
   answer is decoded as that response instead (an ApiVersions request at a version no schema
@@ -59,6 +75,30 @@ NAMES = ("topic", "topic2", "topic3", "group", "group2", "txn", "txn2", "member"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
+@dataclass(frozen=True)
+class BrokerSetup:
+    """Broker settings, extra listeners and initial SCRAM users; hashable, to group scenarios by broker."""
+
+    overrides: tuple[tuple[str, str], ...] = ()
+    listeners: tuple[tuple[str, str], ...] = ()
+    scram: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.overrides or self.listeners or self.scram)
+
+    def kafkalite_args(self, listener_ports: dict[str, int]) -> list[str]:
+        """``kafkalite serve`` arguments for this setup; ``listener_ports`` gives each extra listener's port."""
+        args = [arg for name, value in self.overrides for arg in ("--override", f"{name}={value}")]
+        if self.listeners:
+            listeners = "".join(f",{name}://127.0.0.1:{listener_ports[name]}" for name, _ in self.listeners)
+            args += ["--override", f"listeners=PLAINTEXT://127.0.0.1:0{listeners}"]
+            protocols = [f"{name}:{protocol}" for name, protocol in self.listeners if name != protocol]
+            if protocols:
+                args += ["--override", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT," + ",".join(protocols)]
+        args += [arg for entry in self.scram for arg in ("--add-scram", entry)]
+        return args
+
+
 @dataclass
 class Scenario:
     """One runnable scenario (a version already chosen)."""
@@ -70,10 +110,21 @@ class Scenario:
     version: int | None = None
     #: Broker settings both brokers run with for this scenario (empty: the default broker).
     overrides: dict[str, str] = field(default_factory=dict)
+    #: Extra listeners (name -> security protocol) both brokers open beside PLAINTEXT.
+    listeners: dict[str, str] = field(default_factory=dict)
+    #: Initial SCRAM users, ``kafka-storage format --add-scram`` entries.
+    scram: list[str] = field(default_factory=list)
+    #: Named connections: {name: {"listener", "client_id", "login"}} (see the module docstring).
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def overrides_key(self) -> tuple[tuple[str, str], ...]:
         return tuple(sorted(self.overrides.items()))
+
+    @property
+    def setup(self) -> BrokerSetup:
+        """How both brokers must be configured for this scenario (scenarios sharing one share a broker)."""
+        return BrokerSetup(self.overrides_key, tuple(sorted(self.listeners.items())), tuple(self.scram))
 
     @property
     def id(self) -> str:
@@ -97,6 +148,9 @@ def load(families: list[str] | None = None) -> list[Scenario]:
         data = json.loads(path.read_text())
         family = data["family"]
         family_overrides = data.get("reference_overrides") or {}
+        family_listeners = data.get("reference_listeners") or {}
+        family_scram = data.get("reference_scram") or []
+        family_connections = data.get("connections") or {}
         if families and family not in families:
             continue
         seen: set[str] = set()
@@ -109,7 +163,10 @@ def load(families: list[str] | None = None) -> list[Scenario]:
             for version in versions:
                 steps = raw["steps"] if version is None else substitute(raw["steps"], {"v": version}, exact_v=True)
                 overrides = raw.get("reference_overrides", family_overrides)
-                out.append(Scenario(family, name, raw.get("about", ""), steps, version, dict(overrides)))
+                out.append(Scenario(family, name, raw.get("about", ""), steps, version, dict(overrides),
+                                    dict(raw.get("reference_listeners", family_listeners)),
+                                    list(raw.get("reference_scram", family_scram)),
+                                    {**family_connections, **(raw.get("connections") or {})}))
     return out
 
 

@@ -42,6 +42,9 @@ ORDERED = frozenset({"$batches", "records", "$messages", "replica_nodes", "isr_n
 #: Arrays of plain values a broker fills from a set, so their order means nothing (sorted before comparing):
 #: DescribeTransactions' partitions of a topic in a transaction.
 UNORDERED_VALUES = frozenset({"partitions"})
+#: Arrays of strings filled from a set: SaslHandshake's enabled mechanisms (Kafka lists them from a hash map,
+#: not in sasl.enabled.mechanisms order; clients only look for theirs).
+UNORDERED_STRINGS = frozenset({"mechanisms"})
 
 
 class Normaliser:
@@ -52,6 +55,9 @@ class Normaliser:
         self.names = sorted(((v, f"${{{k}}}") for k, v in names.items()), key=lambda kv: -len(kv[0]))
         self.now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self.ids: dict[str, dict[Any, str]] = {}
+        #: OPAQUE fields compared as they are for the step at hand (its ``exact``), e.g. the
+        #: SASL_AUTHENTICATION_FAILED message, which Kafka's clients show and kafkalite copies.
+        self.exact: frozenset[str] = frozenset()
 
     def __call__(self, value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
@@ -60,10 +66,10 @@ class Normaliser:
             items = [self(v, key) for v in value]
             if key not in ORDERED and items and all(isinstance(v, dict) for v in items):
                 items.sort(key=lambda v: json.dumps(v, sort_keys=True))
-            elif key in UNORDERED_VALUES and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            elif _plain_set(key, items):
                 items.sort()
             return items
-        if key in OPAQUE and value is not None and value != 0:
+        if key in OPAQUE and value is not None and value != 0 and key not in self.exact:
             return OPAQUE[key]
         if key in IDENTIFIERS:
             return self._identifier(IDENTIFIERS[key], value)
@@ -86,6 +92,13 @@ class Normaliser:
             if real in text:
                 text = text.replace(real, placeholder)
         return text
+
+
+def _plain_set(key: str, items: list[Any]) -> bool:
+    """Whether ``items`` is an array of plain values a broker fills from a set (sorted before comparing)."""
+    if key in UNORDERED_VALUES:
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+    return key in UNORDERED_STRINGS and all(isinstance(v, str) for v in items)
 
 
 def diff(expected: Any, actual: Any, path: str = "") -> list[tuple[str, Any, Any]]:

@@ -35,11 +35,35 @@ class NoAnswer:
     """Nothing came back within the wait (the expected outcome of acks=0)."""
 
 
+def _sasl_classes() -> dict[str, tuple[int, Any, Any]]:
+    """SaslHandshake and SaslAuthenticate from kafka-python, for a codec catalogue that lacks them.
+
+    The scenarios log in on SASL listeners whatever the broker's own catalogue holds; the broker's
+    classes are used when it has them.
+    """
+    from kafka.protocol import sasl
+
+    return {name: (int(getattr(sasl, name + "Request").API_KEY), getattr(sasl, name + "Request"),
+                   getattr(sasl, name + "Response")) for name in ("SaslHandshake", "SaslAuthenticate")}
+
+
 def api_key(name: str) -> int:
     keys = api_keys_by_name()
+    if name not in keys and name in _sasl_classes():
+        return _sasl_classes()[name][0]
     if name not in keys:
         raise ValueError(f"unknown API {name!r}; known: {', '.join(sorted(keys))}")
     return keys[name]
+
+
+def classes_of(name: str) -> tuple[Any, Any]:
+    """The (request, response) classes of the API ``name``."""
+    classes = message_classes(api_key(name))
+    if classes is None and name in _sasl_classes():
+        _key, request, response = _sasl_classes()[name]
+        return request, response
+    assert classes is not None
+    return classes
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -47,9 +71,7 @@ def api_key(name: str) -> int:
 
 def build_request(name: str, version: int, body: dict[str, Any]) -> Any:
     """A kafka-python request object for ``body`` at ``version`` (missing fields take schema defaults)."""
-    classes = message_classes(api_key(name))
-    assert classes is not None
-    request_cls = classes[0]
+    request_cls = classes_of(name)[0]
     return request_cls(version=version, **_fields(request_cls._struct, version, body))
 
 
@@ -293,9 +315,7 @@ def _api_versions_body(body: bytes, version: int) -> Any:
 
 def decode_response(name: str, version: int, frame: bytes) -> dict[str, Any]:
     """A response frame (header and body, without the size) decoded as ``name`` at ``version``."""
-    classes = message_classes(api_key(name))
-    assert classes is not None
-    return response_to_json(classes[1].decode(frame, version=version, header=True))
+    return response_to_json(classes_of(name)[1].decode(frame, version=version, header=True))
 
 
 # -- the connection -------------------------------------------------------------------------------
@@ -342,9 +362,7 @@ class Connection:
             if received != correlation:
                 raise AssertionError(f"{name} v{version}: correlation {received} != {correlation}")
             return response_to_json(_api_versions_body(data[4:], version))
-        classes = message_classes(api_key(name))
-        assert classes is not None
-        response = classes[1].decode(data, version=version, header=True)
+        response = classes_of(name)[1].decode(data, version=version, header=True)
         if response.header.correlation_id != correlation:
             raise AssertionError(f"{name} v{version}: correlation {response.header.correlation_id} != {correlation}")
         return response_to_json(response)

@@ -32,17 +32,26 @@ STATUS_ORDER = ("differs", "error", "missing", "unsupported", "matched")
               help="Compare with transcripts in this folder (e.g. recorded from another broker with --record).")
 @click.option("--retry-seconds", type=float, default=15.0, show_default=True,
               help="How long a set-up step is repeated while it fails (lower it for brokers that lack APIs).")
+@click.option("--listener", "listener_args", multiple=True, metavar="NAME=HOST:PORT",
+              help="Another listener of the broker (e.g. SASL_PLAINTEXT=127.0.0.1:9094), for the sasl and authz "
+                   "families, whose connections log in there (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="List every matched scenario too, and every difference.")
 @output_option
 def conformance(bootstrap: str, families: tuple[str, ...], patterns: tuple[str, ...], known_file: Path | None,
-                record_dir: Path | None, expected_dir: Path | None, retry_seconds: float, verbose: bool,
-                output: str) -> None:
+                record_dir: Path | None, expected_dir: Path | None, retry_seconds: float,
+                listener_args: tuple[str, ...], verbose: bool, output: str) -> None:
     """Compare a broker's answers with Apache Kafka's, scenario by scenario; exit 1 on differences."""
     import fnmatch
 
     from kafkalite.conformance import corpus, runner
     from kafkalite.tools.common import fail
 
+    listeners: dict[str, str] = {}
+    for item in listener_args:
+        name, sep, address = item.partition("=")
+        if not sep or ":" not in address:
+            raise fail(f"--listener wants NAME=HOST:PORT, not {item!r}")
+        listeners[name.strip().upper()] = address.strip()
     scenarios = [s for s in corpus.load(list(families) or None)
                  if not patterns or any(fnmatch.fnmatchcase(s.id, p) for p in patterns)]
     try:
@@ -50,12 +59,12 @@ def conformance(bootstrap: str, families: tuple[str, ...], patterns: tuple[str, 
     except OSError as exc:
         raise fail(f"cannot ask {bootstrap} for its API versions: {exc}") from exc
     if record_dir is not None:
-        count = runner.record(scenarios, bootstrap, record_dir)
+        count = runner.record(scenarios, bootstrap, record_dir, listeners=listeners)
         click.echo(f"recorded {count} scenarios into {record_dir}")
         return
     known = runner.parse_divergences(known_file.read_text()) if known_file else []
     expected = runner.load_transcripts(expected_dir) if expected_dir else None
-    outcomes = runner.check(scenarios, bootstrap, known, expected, retry_seconds)
+    outcomes = runner.check(scenarios, bootstrap, known, expected, retry_seconds, listeners)
     rows = [_row(o) for o in outcomes]
     counts = {status: sum(1 for o in outcomes if o.status == status) for status in STATUS_ORDER}
     if output == "json":
