@@ -29,7 +29,7 @@ def _entity_list(entity: Any) -> list[dict[str, Any]]:
 @api(48, "DescribeClientQuotas", 0, 1)
 async def handle_describe_client_quotas(ctx: RequestContext, request: Any) -> dict[str, Any]:
     if not authorized_cluster(ctx, Operation.DESCRIBE_CONFIGS):
-        return _describe_error(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, _CLUSTER_DENIED)
+        return _describe_error(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, None)  # Kafka: no message
     components = [(c.entity_type, c.match_type, c.match) for c in request.components]
     try:
         found = ctx.state.quotas.describe(components, bool(request.strict))
@@ -38,7 +38,7 @@ async def handle_describe_client_quotas(ctx: RequestContext, request: Any) -> di
     return {
         "throttle_time_ms": 0,
         "error_code": 0,
-        "error_message": None,
+        "error_message": "",  # Kafka 4.4 answers an empty message, not null, on success
         "entries": [
             {"entity": _entity_list(entity), "values": [{"key": k, "value": v} for k, v in values.items()]}
             for entity, values in found
@@ -46,7 +46,7 @@ async def handle_describe_client_quotas(ctx: RequestContext, request: Any) -> di
     }
 
 
-def _describe_error(code: ErrorCode, message: str) -> dict[str, Any]:
+def _describe_error(code: ErrorCode, message: str | None) -> dict[str, Any]:
     return {"throttle_time_ms": 0, "error_code": int(code), "error_message": message, "entries": None}
 
 
