@@ -243,7 +243,9 @@ def test_alter_configs(target: Secured) -> None:
     alice.incremental_alter_configs([topic])[topic].result(20)
     # ALTER_CONFIGS implies DESCRIBE_CONFIGS.
     described = ConfigResource(ConfigResource.Type.TOPIC, name)
-    assert alice.describe_configs([described])[described].result(20)["retention.ms"].value == "3600000"
+    # Kafka applies the change through its metadata log a moment after answering: poll.
+    wait_for(lambda: alice.describe_configs([described])[described].result(20)["retention.ms"].value == "3600000",
+             timeout=20, what="retention.ms described as altered")
 
 
 def _cluster_and_log_dirs(target: Secured) -> tuple[Any, Any]:
