@@ -9,48 +9,16 @@ with ``ssl.client.auth=required`` gives each client certificate its own principa
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from compat_tests.rawclient import RawClient
+from compat_tests.secure import CertAuthority, pem, ssl_store_settings, start_kafkalite
 
 STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _issue(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key: ec.EllipticCurvePrivateKey,
-           ca: bool = False, server: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if server:
-        sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(obj: x509.Certificate | ec.EllipticCurvePrivateKey) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
 
 
 @dataclass
@@ -75,13 +43,7 @@ class Pki:
 
     def broker_settings(self) -> dict[str, str]:
         """server.properties settings for an SSL listener that requires client certificates (Kafka's names)."""
-        return {
-            "ssl.keystore.type": "PEM",
-            "ssl.keystore.location": str(self.server),
-            "ssl.truststore.type": "PEM",
-            "ssl.truststore.location": str(self.ca),
-            "ssl.client.auth": "required",
-        }
+        return {**ssl_store_settings(self.server, self.ca), "ssl.client.auth": "required"}
 
     def confluent(self, user: str, bootstrap: str) -> dict[str, str]:
         return {
@@ -102,18 +64,17 @@ class Pki:
 
 
 def make_pki(directory: Path, users: list[str]) -> Pki:
+    """A CA, the broker's certificate and one client certificate ``CN=<user>`` for each of ``users``."""
     directory.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _issue("authz test CA", ca_key, "authz test CA", ca_key, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _issue("localhost", server_key, "authz test CA", ca_key, server=True)
-    (directory / "ca.pem").write_bytes(_pem(ca))
-    (directory / "server.pem").write_bytes(_pem(server_key) + _pem(server) + _pem(ca))
+    ca = CertAuthority("authz test CA")
+    pki = Pki(directory)
+    pki.ca.write_bytes(ca.pem)
+    pki.server.write_bytes(ca.server_pem())
     for user in users:
-        key = ec.generate_private_key(ec.SECP256R1())
-        (directory / f"{user}.pem").write_bytes(_pem(_issue(user, key, "authz test CA", ca_key)))
-        (directory / f"{user}.key").write_bytes(_pem(key))
-    return Pki(directory)
+        key, cert = ca.issue(user)
+        pki.cert(user).write_bytes(pem(cert))
+        pki.key(user).write_bytes(pem(key))
+    return pki
 
 
 def authorizer_settings(pki: Pki, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -163,12 +124,5 @@ def start_secured(kind: str, directory: Path, users: list[str], extra: dict[str,
 
         kafka = ReferenceKafka(extra_listeners={"SSL": "SSL"}, overrides=settings).start()
         return Secured(kind, kafka.bootstrap, kafka.listener_bootstrap("SSL"), pki, kafka)
-    from compat_tests.brokerproc import BrokerProcess, free_port
-
-    port = free_port()
-    args = ["--override", f"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:{port}"]
-    for key, value in settings.items():
-        args += ["--override", f"{key}={value}"]
-    proc = BrokerProcess(directory / "data", extra_args=args)
-    proc.start()
-    return Secured(kind, proc.bootstrap, f"127.0.0.1:{port}", pki, proc)
+    proc, ports = start_kafkalite(directory / "data", ["SSL"], settings)
+    return Secured(kind, proc.bootstrap, f"127.0.0.1:{ports['SSL']}", pki, proc)

@@ -25,10 +25,11 @@ import datetime
 import ipaddress
 import json
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 
@@ -62,6 +63,104 @@ def oauth_jaas(**options: str) -> str:
 
 
 # ---- certificates ------------------------------------------------------------------------------
+# One way to make test certificates (EC P-256, SHA-256, valid from five minutes ago for 30 days):
+# the harnesses below (make_tls_files here, authz_tls.make_pki, security_clients.write_certs) and
+# test_tls.py differ only in which certificates they issue and how they lay them out in files.
+
+
+def x509_name(cn: str, ou: str | None = None) -> Any:
+    """``CN=<cn>`` or ``CN=<cn>,OU=<ou>`` (RFC 4514 order: the principal ``User:CN=client,OU=dev``)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    if ou:
+        attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou))
+    return x509.Name(attrs)
+
+
+def pem(*objs: Any) -> bytes:
+    """Certificates and private keys (PKCS#8, unencrypted) as PEM, concatenated in the order given."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    out = b""
+    for obj in objs:
+        if isinstance(obj, x509.Certificate):
+            out += obj.public_bytes(serialization.Encoding.PEM)
+        else:
+            out += obj.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+    return out
+
+
+class CertAuthority:
+    """A self-signed test CA that issues (key, certificate) pairs."""
+
+    def __init__(self, cn: str) -> None:
+        self.key = _new_key()
+        self.name = x509_name(cn)
+        self.cert = self._sign(self.name, self.key, ca=True)
+        self.pem = pem(self.cert)
+
+    def issue(self, cn: str, ou: str | None = None, server: bool = False) -> tuple[Any, Any]:
+        """A new key and its certificate; ``server``: SANs localhost and 127.0.0.1, for hostname checks."""
+        key = _new_key()
+        return key, self._sign(x509_name(cn, ou), key, server=server)
+
+    def server_pem(self) -> bytes:
+        """A new localhost key + certificate chain in one PEM file (the broker's ``ssl.keystore.type=PEM``)."""
+        key, cert = self.issue("localhost", server=True)
+        return pem(key, cert, self.cert)
+
+    def _sign(self, subject: Any, key: Any, ca: bool = False, server: bool = False) -> Any:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(self.name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:  # keyCertSign + cRLSign: strict verifiers want the usage on a CA
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+        if server:
+            sans: list[x509.GeneralName] = [
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+            ]
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return builder.sign(self.key, hashes.SHA256())
+
+
+def _new_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def ssl_store_settings(server: Path, ca: Path) -> dict[str, str]:
+    """Kafka's keystore/truststore settings for PEM files: the broker's key+chain, the CA it trusts."""
+    return {
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(server),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(ca),
+    }
+
+
+class KeyStores(Protocol):
+    """What the broker's SSL settings need of a set of certificate files."""
+
+    @property
+    def ca(self) -> Path: ...
+
+    @property
+    def server(self) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -79,11 +178,6 @@ class TlsFiles:
 
 def make_tls_files(directory: Path) -> TlsFiles:
     """Write (or reuse) the CA, server and client certificates in ``directory``."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     directory = Path(directory)
     files = TlsFiles(
         directory, directory / "ca.pem", directory / "server.pem", directory / "server.key",
@@ -92,45 +186,13 @@ def make_tls_files(directory: Path) -> TlsFiles:
     if all(p.exists() for p in (files.ca, files.server, files.client_cert, files.client_key)):
         return files
     directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def name(cn: str, ou: str | None = None) -> x509.Name:
-        attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-        if ou:
-            attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou))
-        return x509.Name(attrs)
-
-    def issue(subject: x509.Name, key: Any, issuer: x509.Name, issuer_key: Any, ca: bool = False,
-              sans: list[x509.GeneralName] | None = None) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    def pem(obj: Any) -> bytes:
-        if isinstance(obj, x509.Certificate):
-            return obj.public_bytes(serialization.Encoding.PEM)
-        return obj.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = name("kafkalite test CA")
-    ca = issue(ca_name, ca_key, ca_name, ca_key, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server = issue(name("localhost"), server_key, ca_name, ca_key, sans=sans)
-    client_key = ec.generate_private_key(ec.SECP256R1())
-    client = issue(name("client", "dev"), client_key, ca_name, ca_key)
-    files.ca.write_bytes(pem(ca))
-    files.server.write_bytes(pem(server_key) + pem(server) + pem(ca))
+    ca = CertAuthority("kafkalite test CA")
+    server_key, server = ca.issue("localhost", server=True)
+    client_key, client = ca.issue("client", "dev")
+    files.ca.write_bytes(ca.pem)
+    files.server.write_bytes(pem(server_key, server, ca.cert))
     files.server_key.write_bytes(pem(server_key))
-    files.server_cert.write_bytes(pem(server) + pem(ca))
+    files.server_cert.write_bytes(pem(server, ca.cert))
     files.client_cert.write_bytes(pem(client))
     files.client_key.write_bytes(pem(client_key))
     return files
@@ -143,7 +205,7 @@ def secure_settings(
     listener_ports: Mapping[str, int],
     mechanisms: Iterable[str] = ("PLAIN",),
     users: Mapping[str, str] = PLAIN_USERS,
-    tls: TlsFiles | None = None,
+    tls: KeyStores | None = None,
     ssl_client_auth: str | None = None,
     reauth_ms: int | None = None,
     oauth_options: Mapping[str, str] | None = None,
@@ -159,12 +221,7 @@ def secure_settings(
     if any(name in ("SSL", "SASL_SSL") for name in names):
         if tls is None:
             raise ValueError("SSL and SASL_SSL listeners need tls=make_tls_files(...)")
-        settings.update({
-            "ssl.keystore.type": "PEM",
-            "ssl.keystore.location": str(tls.server),
-            "ssl.truststore.type": "PEM",
-            "ssl.truststore.location": str(tls.ca),
-        })
+        settings.update(ssl_store_settings(tls.server, tls.ca))
         if ssl_client_auth:
             settings["listener.name.ssl.ssl.client.auth"] = ssl_client_auth
     if any(name in SASL_PROTOCOLS for name in names):
@@ -208,6 +265,28 @@ class SecureBroker:
         return self.proc.stop()
 
 
+def proc_listeners(ports: Mapping[str, int]) -> str:
+    """The ``listeners`` setting for these listener names (each its own protocol) on 127.0.0.1."""
+    return ",".join(f"{name}://127.0.0.1:{port}" for name, port in ports.items())
+
+
+def start_kafkalite(
+    data_dir: Path, listeners: Iterable[str], settings: Mapping[str, str], extra_args: Iterable[str] = ()
+) -> tuple[BrokerProcess, dict[str, int]]:
+    """Start kafkalite with PLAINTEXT first and ``listeners`` after it, each on a free port.
+
+    PLAINTEXT goes first because its port is the one the process runner waits on (and where tests
+    set things up without credentials). ``settings`` are Kafka-named (``--override``; a ``listeners``
+    among them wins); returns the process and each listener's port.
+    """
+    ports = {"PLAINTEXT": free_port(), **{name: free_port() for name in listeners if name != "PLAINTEXT"}}
+    conf = {"listeners": proc_listeners(ports), **settings}
+    args = [arg for name, value in conf.items() for arg in ("--override", f"{name}={value}")]
+    proc = BrokerProcess(data_dir, port=ports["PLAINTEXT"], extra_args=[*args, *extra_args])
+    proc.start()
+    return proc, ports
+
+
 def start_secure_broker(
     tmp_path: Path,
     listeners: Iterable[str] = ("SASL_PLAINTEXT",),
@@ -226,15 +305,12 @@ def start_secure_broker(
     (e.g. ``--add-scram`` once the scram branch has it). Certificates go in ``tmp_path / "tls"``.
     """
     names = [name for name in listeners if name != "PLAINTEXT"]
-    proc_port = free_port()
-    ports = {"PLAINTEXT": proc_port, **{name: free_port() for name in names}}
     tls = make_tls_files(tmp_path / "tls") if any(n in ("SSL", "SASL_SSL") for n in names) else None
-    settings = secure_settings(ports, mechanisms, users, tls, ssl_client_auth, reauth_ms, oauth_options)
-    settings["listeners"] = ",".join(f"{name}://127.0.0.1:{port}" for name, port in ports.items())
+    settings = secure_settings(dict.fromkeys(names, 0), mechanisms, users, tls, ssl_client_auth, reauth_ms,
+                               oauth_options)
     settings.update(overrides or {})
-    args = [arg for name, value in settings.items() for arg in ("--override", f"{name}={value}")]
-    proc = BrokerProcess(data_dir or tmp_path / "data", port=proc_port, extra_args=[*args, *extra_args])
-    proc.start()
+    proc, ports = start_kafkalite(data_dir or tmp_path / "data", names, settings, extra_args)
+    settings = {"listeners": proc_listeners(ports), **settings}
     return SecureBroker(proc, ports, settings, tls, dict(users))
 
 
@@ -260,8 +336,23 @@ def reference_kafka_kwargs(
 # ---- client settings ---------------------------------------------------------------------------
 
 
-def _address(target: SecureBroker | str, listener: str) -> str:
-    return target.bootstrap(listener) if isinstance(target, SecureBroker) else target
+SSL_PROTOCOLS = ("SSL", "SASL_SSL")
+
+
+def _login(
+    target: SecureBroker | str, listener: str, username: str, password: str | None, tls: TlsFiles | None
+) -> tuple[str, str, TlsFiles | None]:
+    """(bootstrap, password, TlsFiles) a client uses: a SecureBroker fills in its own users and
+    certificates; an unknown user's password falls back to ``PLAIN_USERS`` (or empty)."""
+    address = target
+    if isinstance(target, SecureBroker):
+        address = target.bootstrap(listener)
+        tls = tls or target.tls
+        if password is None:
+            password = target.users.get(username)
+    if listener in SSL_PROTOCOLS:
+        assert tls is not None, "SSL listeners need the TlsFiles"
+    return str(address), password if password is not None else PLAIN_USERS.get(username, ""), tls
 
 
 def confluent_conf(
@@ -277,11 +368,8 @@ def confluent_conf(
 
     OAUTHBEARER uses librdkafka's unsecured JWT (``principal=<username>``).
     """
-    if isinstance(target, SecureBroker):
-        tls = tls or target.tls
-        if password is None:
-            password = target.users.get(username)
-    conf: dict[str, Any] = {"bootstrap.servers": _address(target, listener), "security.protocol": listener}
+    address, password, tls = _login(target, listener, username, password, tls)
+    conf: dict[str, Any] = {"bootstrap.servers": address, "security.protocol": listener}
     if listener in SASL_PROTOCOLS:
         conf["sasl.mechanism"] = mechanism
         if mechanism == "OAUTHBEARER":
@@ -289,9 +377,8 @@ def confluent_conf(
             conf["sasl.oauthbearer.config"] = f"principal={username}"
         else:
             conf["sasl.username"] = username
-            conf["sasl.password"] = password if password is not None else PLAIN_USERS.get(username, "")
-    if listener in ("SSL", "SASL_SSL"):
-        assert tls is not None, "SSL listeners need the TlsFiles"
+            conf["sasl.password"] = password
+    if tls is not None and listener in SSL_PROTOCOLS:
         conf["ssl.ca.location"] = str(tls.ca)
         if client_cert:
             conf["ssl.certificate.location"] = str(tls.client_cert)
@@ -337,6 +424,23 @@ def aiokafka_token_provider(principal: str, lifetime_s: float = 3600, **kwargs: 
     return Provider()
 
 
+def _python_conf(
+    target: SecureBroker | str, listener: str, mechanism: str, username: str, password: str | None,
+    tls: TlsFiles | None, token_provider: Any,
+) -> tuple[dict[str, Any], TlsFiles | None]:
+    """The keyword arguments kafka-python and aiokafka share (all but SSL, which they take differently)."""
+    address, password, tls = _login(target, listener, username, password, tls)
+    conf: dict[str, Any] = {"bootstrap_servers": address, "security_protocol": listener}
+    if listener in SASL_PROTOCOLS:
+        conf["sasl_mechanism"] = mechanism
+        if mechanism == "OAUTHBEARER":
+            conf["sasl_oauth_token_provider"] = token_provider(username)
+        else:
+            conf["sasl_plain_username"] = username
+            conf["sasl_plain_password"] = password
+    return conf, tls if listener in SSL_PROTOCOLS else None
+
+
 def kafka_python_conf(
     target: SecureBroker | str,
     listener: str = "SASL_PLAINTEXT",
@@ -347,20 +451,8 @@ def kafka_python_conf(
     client_cert: bool = False,
 ) -> dict[str, Any]:
     """kafka-python keyword arguments (KafkaProducer, KafkaConsumer, KafkaAdminClient)."""
-    if isinstance(target, SecureBroker):
-        tls = tls or target.tls
-        if password is None:
-            password = target.users.get(username)
-    conf: dict[str, Any] = {"bootstrap_servers": _address(target, listener), "security_protocol": listener}
-    if listener in SASL_PROTOCOLS:
-        conf["sasl_mechanism"] = mechanism
-        if mechanism == "OAUTHBEARER":
-            conf["sasl_oauth_token_provider"] = kafka_python_token_provider(username)
-        else:
-            conf["sasl_plain_username"] = username
-            conf["sasl_plain_password"] = password if password is not None else PLAIN_USERS.get(username, "")
-    if listener in ("SSL", "SASL_SSL"):
-        assert tls is not None, "SSL listeners need the TlsFiles"
+    conf, tls = _python_conf(target, listener, mechanism, username, password, tls, kafka_python_token_provider)
+    if tls is not None:
         conf["ssl_cafile"] = str(tls.ca)
         if client_cert:
             conf["ssl_certfile"] = str(tls.client_cert)
@@ -378,26 +470,35 @@ def aiokafka_conf(
     client_cert: bool = False,
 ) -> dict[str, Any]:
     """aiokafka keyword arguments (AIOKafkaProducer, AIOKafkaConsumer)."""
-    if isinstance(target, SecureBroker):
-        tls = tls or target.tls
-        if password is None:
-            password = target.users.get(username)
-    conf: dict[str, Any] = {"bootstrap_servers": _address(target, listener), "security_protocol": listener}
-    if listener in SASL_PROTOCOLS:
-        conf["sasl_mechanism"] = mechanism
-        if mechanism == "OAUTHBEARER":
-            conf["sasl_oauth_token_provider"] = aiokafka_token_provider(username)
-        else:
-            conf["sasl_plain_username"] = username
-            conf["sasl_plain_password"] = password if password is not None else PLAIN_USERS.get(username, "")
-    if listener in ("SSL", "SASL_SSL"):
-        assert tls is not None, "SSL listeners need the TlsFiles"
+    conf, tls = _python_conf(target, listener, mechanism, username, password, tls, aiokafka_token_provider)
+    if tls is not None:
         from aiokafka.helpers import create_ssl_context
 
-        if client_cert:
-            conf["ssl_context"] = create_ssl_context(
-                cafile=str(tls.ca), certfile=str(tls.client_cert), keyfile=str(tls.client_key)
-            )
-        else:
-            conf["ssl_context"] = create_ssl_context(cafile=str(tls.ca))
+        cert = {"certfile": str(tls.client_cert), "keyfile": str(tls.client_key)} if client_cert else {}
+        conf["ssl_context"] = create_ssl_context(cafile=str(tls.ca), **cert)
     return conf
+
+
+def confluent_round_trip(
+    conf: Mapping[str, Any], topic: str, count: int = 20, total: int | None = None, prefix: str = "v"
+) -> list[bytes]:
+    """confluent-kafka produces ``count`` records ``<prefix><i>`` to partition 0 of ``topic``, then a
+    consumer reads the partition from the start until ``total`` (default ``count``) are back or 20 s
+    pass; returns what it read."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    total = total or count
+    producer = Producer(dict(conf))
+    for i in range(count):
+        producer.produce(topic, value=f"{prefix}{i}".encode())
+    assert producer.flush(20) == 0
+    consumer = Consumer({**conf, "group.id": f"g-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    out: list[bytes] = []
+    deadline = time.monotonic() + 20
+    while len(out) < total and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and msg.error() is None:
+            out.append(msg.value())
+    consumer.close()
+    return out

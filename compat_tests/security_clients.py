@@ -15,8 +15,6 @@ JavaScript programs get the whole list as JSON (``Case.wire``) and run every cas
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
 import time
 from collections.abc import Iterator
@@ -25,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from compat_tests.brokerproc import BrokerProcess, free_port
+from compat_tests.secure import SASL_PROTOCOLS, CertAuthority, pem, secure_settings
+from compat_tests.secure import start_kafkalite as _start_kafkalite
 
 #: The principal every successful case authenticates as (a super user: the matrix is about
 #: authentication; authorization has its own cases with ``NO_ACL_USER``).
@@ -33,16 +32,8 @@ USER, PASSWORD = "alice", "alice-secret"
 #: A principal with no ACLs at all.
 NO_ACL_USER, NO_ACL_PASSWORD = "bob", "bob-secret"
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
-SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 #: Records per round trip.
 COUNT = 10
-
-_PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
-               f'user_{USER}="{PASSWORD}" user_{NO_ACL_USER}="{NO_ACL_PASSWORD}";')
-_SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-_OAUTH_JAAS = ('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required '
-               'unsecuredLoginStringClaim_sub="admin";')
-
 
 # ---- certificates ----------------------------------------------------------------------------
 
@@ -63,50 +54,15 @@ class Certs:
 
 
 def write_certs(directory: Path) -> Certs:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def issue(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key: ec.EllipticCurvePrivateKey,
-              ca: bool = False, server: bool = False) -> x509.Certificate:
-        builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if ca:
-            builder = builder.add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        if server:
-            sans: list[x509.GeneralName] = [x509.DNSName("localhost"),
-                                            x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    def pem(obj: Any) -> bytes:
-        if isinstance(obj, x509.Certificate):
-            return obj.public_bytes(serialization.Encoding.PEM)
-        return bytes(obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-
-    keys = {n: ec.generate_private_key(ec.SECP256R1()) for n in ("ca", "rogue-ca", "server", "client", "rogue")}
-    ca = issue("test CA", keys["ca"], "test CA", keys["ca"], ca=True)
-    rogue_ca = issue("rogue CA", keys["rogue-ca"], "rogue CA", keys["rogue-ca"], ca=True)
-    server = issue("localhost", keys["server"], "test CA", keys["ca"], server=True)
-    client = issue(USER, keys["client"], "test CA", keys["ca"])
-    rogue = issue(USER, keys["rogue"], "rogue CA", keys["rogue-ca"])
+    ca, rogue_ca = CertAuthority("test CA"), CertAuthority("rogue CA")
+    client_key, client = ca.issue(USER)
+    rogue_key, rogue = rogue_ca.issue(USER)
     files = {
-        "ca.pem": pem(ca), "server.pem": pem(keys["server"]) + pem(server) + pem(ca),
-        "client.crt": pem(client) + pem(ca), "client.key": pem(keys["client"]),
-        "client.pem": pem(keys["client"]) + pem(client) + pem(ca),
-        "rogue.crt": pem(rogue) + pem(rogue_ca), "rogue.key": pem(keys["rogue"]),
-        "rogue.pem": pem(keys["rogue"]) + pem(rogue) + pem(rogue_ca),
+        "ca.pem": ca.pem, "server.pem": ca.server_pem(),
+        "client.crt": pem(client, ca.cert), "client.key": pem(client_key),
+        "client.pem": pem(client_key, client, ca.cert),
+        "rogue.crt": pem(rogue, rogue_ca.cert), "rogue.key": pem(rogue_key),
+        "rogue.pem": pem(rogue_key, rogue, rogue_ca.cert),
     }
     directory.mkdir(parents=True, exist_ok=True)
     for file, data in files.items():
@@ -207,24 +163,15 @@ def for_client(all_cases: list[Case], client: str, certs: Certs) -> list[Case]:
 
 def settings(certs: Certs) -> dict[str, str]:
     """The secured listeners' settings, in Kafka's names (listener addresses are the broker's own)."""
-    conf = {
-        "sasl.enabled.mechanisms": ",".join(MECHANISMS),
-        "ssl.keystore.type": "PEM",
-        "ssl.keystore.location": str(certs.server),
-        "ssl.truststore.type": "PEM",
-        "ssl.truststore.location": str(certs.ca),
-        "listener.name.ssl.ssl.client.auth": "required",
+    users = {USER: PASSWORD, NO_ACL_USER: NO_ACL_PASSWORD}
+    conf = secure_settings(dict.fromkeys(PROTOCOLS, 0), MECHANISMS, users, certs, ssl_client_auth="required")
+    conf.update({
         # The client certificate's subject "CN=alice" is the principal User:alice.
         "ssl.principal.mapping.rules": "RULE:^CN=(.*)$/$1/,DEFAULT",
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         # ANONYMOUS: the PLAINTEXT listener the test itself sets up topics and users on.
         "super.users": f"User:{USER};User:ANONYMOUS",
-    }
-    for listener in ("sasl_plaintext", "sasl_ssl"):
-        conf[f"listener.name.{listener}.plain.sasl.jaas.config"] = _PLAIN_JAAS
-        conf[f"listener.name.{listener}.scram-sha-256.sasl.jaas.config"] = _SCRAM_JAAS
-        conf[f"listener.name.{listener}.scram-sha-512.sasl.jaas.config"] = _SCRAM_JAAS
-        conf[f"listener.name.{listener}.oauthbearer.sasl.jaas.config"] = _OAUTH_JAAS
+    })
     return conf
 
 
@@ -250,13 +197,9 @@ PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL", "SSL")
 
 @contextmanager
 def start_kafkalite(workdir: Path, certs: Certs) -> Iterator[Running]:
-    ports = {p: free_port() for p in PROTOCOLS}
-    listeners = "PLAINTEXT://127.0.0.1:0," + ",".join(f"{p}://127.0.0.1:{port}" for p, port in ports.items())
-    conf = {"listeners": listeners, **settings(certs)}
-    proc = BrokerProcess(workdir / "data", extra_args=[a for k, v in conf.items() for a in ("--override", f"{k}={v}")])
-    proc.start()
+    proc, ports = _start_kafkalite(workdir / "data", PROTOCOLS, settings(certs))
     try:
-        yield Running("kafkalite", proc.bootstrap, {p: f"127.0.0.1:{port}" for p, port in ports.items()})
+        yield Running("kafkalite", proc.bootstrap, {p: f"127.0.0.1:{ports[p]}" for p in PROTOCOLS})
     finally:
         if proc.alive():
             proc.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +132,15 @@ def _first_consumer_error(consumer: Consumer, timeout: float = 20.0) -> KafkaErr
     return wait_for(poll, timeout, what="a consumer error")
 
 
+def _refusal(make_consumer: Callable[[], Consumer]) -> int:
+    """The code of the first error a fresh consumer meets (it is closed after)."""
+    consumer = make_consumer()
+    try:
+        return int(_first_consumer_error(consumer).code())
+    finally:
+        consumer.close()
+
+
 def _consume(consumer: Consumer, count: int, timeout: float = 20.0) -> list[bytes]:
     values: list[bytes] = []
     deadline = time.monotonic() + timeout
@@ -189,17 +198,9 @@ def test_consumer_group_needs_read_on_group_and_topic(secured: SecuredBroker, to
         c.subscribe([topic_name])
         return c
 
-    c = consumer()
-    try:
-        assert _first_consumer_error(c).code() == KafkaError.GROUP_AUTHORIZATION_FAILED
-    finally:
-        c.close()
+    assert _refusal(consumer) == KafkaError.GROUP_AUTHORIZATION_FAILED
     carol.grant(ResourceType.GROUP, group, AclOperation.READ)
-    c = consumer()
-    try:  # in the group now, but the fetch is refused
-        assert _first_consumer_error(c).code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
-    finally:
-        c.close()
+    assert _refusal(consumer) == KafkaError.TOPIC_AUTHORIZATION_FAILED  # in the group now, but not the topic
     carol.grant(ResourceType.TOPIC, topic_name, AclOperation.READ)
     c = consumer()
     try:

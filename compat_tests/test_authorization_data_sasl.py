@@ -23,7 +23,7 @@ from confluent_kafka.admin import (
 )
 
 from compat_tests.authz_tls import STANDARD_AUTHORIZER
-from compat_tests.test_authorization_data import _consume, _deliver, _first_consumer_error
+from compat_tests.test_authorization_data import _consume, _deliver, _refusal
 
 secure = pytest.importorskip("compat_tests.secure", reason="SASL listeners (branch sasl) not merged yet")
 
@@ -74,11 +74,7 @@ def test_oauthbearer_subject_is_the_principal(sasl_broker: Any, topic_name: str)
         c.subscribe([topic_name])
         return c
 
-    c = consumer()
-    try:
-        assert _first_consumer_error(c).code() == KafkaError.GROUP_AUTHORIZATION_FAILED
-    finally:
-        c.close()
+    assert _refusal(consumer) == KafkaError.GROUP_AUTHORIZATION_FAILED
     _setup(sasl_broker, f"{topic_name}-other", [(ResourceType.GROUP, group, "User:carol", AclOperation.READ)])
     c = consumer()
     try:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import logging
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from compat_tests.brokerproc import BrokerProcess, free_port
@@ -22,6 +21,7 @@ from compat_tests.secure import (
     SecureBroker,
     aiokafka_conf,
     confluent_conf,
+    confluent_round_trip,
     kafka_python_conf,
     kafka_python_token_provider,
     start_secure_broker,
@@ -39,28 +39,11 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBrok
     assert broker.stop() == 0
 
 
-def _round_trip(conf: dict[str, object], topic: str, count: int = 20) -> list[bytes]:
-    producer = Producer(conf)
-    for i in range(count):
-        producer.produce(topic, value=f"v{i}".encode())
-    assert producer.flush(20) == 0
-    consumer = Consumer({**conf, "group.id": f"g-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    out: list[bytes] = []
-    deadline = time.monotonic() + 20
-    while len(out) < count and time.monotonic() < deadline:
-        msg = consumer.poll(0.5)
-        if msg is not None and msg.error() is None:
-            out.append(msg.value())
-    consumer.close()
-    return out
-
-
 @pytest.mark.parametrize("listener", ["SASL_PLAINTEXT", "SASL_SSL"])
 @pytest.mark.parametrize("mechanism", ["PLAIN", "OAUTHBEARER"])
 def test_confluent_round_trip(sasl_broker: SecureBroker, listener: str, mechanism: str, topic_name: str) -> None:
     conf = confluent_conf(sasl_broker, listener, mechanism, "alice")
-    assert _round_trip(conf, topic_name) == [f"v{i}".encode() for i in range(20)]
+    assert confluent_round_trip(conf, topic_name) == [f"v{i}".encode() for i in range(20)]
 
 
 @pytest.mark.parametrize("listener", ["SASL_PLAINTEXT", "SASL_SSL"])
@@ -150,7 +133,7 @@ def test_serve_sasl_plain_user_shortcut(tmp_path: Path, topic_name: str) -> None
         address = f"127.0.0.1:{proc.port + 2}"
         assert f"bootstrap.servers={address} security.protocol=SASL_PLAINTEXT sasl.mechanism=PLAIN" in printed
         conf = confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "bob-pw")
-        assert _round_trip(conf, topic_name, 3) == [b"v0", b"v1", b"v2"]
+        assert confluent_round_trip(conf, topic_name, 3) == [b"v0", b"v1", b"v2"]
         with pytest.raises(KafkaException):
             AdminClient(confluent_conf(address, "SASL_PLAINTEXT", "PLAIN", "bob", "alice-pw")).list_topics(timeout=2)
     finally:

@@ -90,12 +90,18 @@ def _metadata(client: Raw) -> Any:
     return client.call(MetadataRequest(version=12, topics=[], allow_auto_topic_creation=False), MetadataResponse)
 
 
+def _metadata_closes(client: Raw, correlation_id: int) -> bool:
+    """Send a Metadata request where the broker expects the SASL handshake: True when it closes
+    the connection without an answer."""
+    request = MetadataRequest(version=12, topics=[], allow_auto_topic_creation=False)
+    request.with_header(correlation_id=correlation_id, client_id="raw")
+    client.sock.sendall(bytes(request.encode(header=True, framed=True)))
+    return bool(client.closed_by_broker())
+
+
 def test_metadata_before_authentication_closes_the_connection(sasl_bootstrap: str) -> None:
     with Raw(sasl_bootstrap) as client:
-        request = MetadataRequest(version=12, topics=[], allow_auto_topic_creation=False)
-        request.with_header(correlation_id=1, client_id="raw")
-        client.sock.sendall(bytes(request.encode(header=True, framed=True)))
-        assert client.closed_by_broker()
+        assert _metadata_closes(client, correlation_id=1)
 
 
 def test_api_versions_then_a_request_other_than_the_handshake_closes(sasl_bootstrap: str) -> None:
@@ -105,10 +111,7 @@ def test_api_versions_then_a_request_other_than_the_handshake_closes(sasl_bootst
         )
         keys = {entry.api_key for entry in versions.api_keys}
         assert {17, 36} <= keys
-        request = MetadataRequest(version=12, topics=[], allow_auto_topic_creation=False)
-        request.with_header(correlation_id=5, client_id="raw")
-        client.sock.sendall(bytes(request.encode(header=True, framed=True)))
-        assert client.closed_by_broker()
+        assert _metadata_closes(client, correlation_id=5)
 
 
 def test_unsupported_mechanism_lists_the_enabled_ones_then_closes(sasl_bootstrap: str) -> None:

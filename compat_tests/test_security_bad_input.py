@@ -19,16 +19,15 @@ import socket
 import ssl
 import struct
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
+from compat_tests.secure import confluent_round_trip
 from kafkalite.server.tls import SelfSigned, write_self_signed
 
 pytestmark = pytest.mark.timeout(180)
@@ -119,21 +118,8 @@ def until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, float]:
 
 def round_trip(conf: dict[str, object], topic: str, count: int = 20) -> None:
     """A real client produces ``count`` records and reads them back over the secured listener."""
-    producer = Producer(conf)
     values = [f"{topic}-{i}".encode() for i in range(count)]
-    for value in values:
-        producer.produce(topic, value=value)
-    assert producer.flush(20) == 0
-    consumer = Consumer({**conf, "group.id": f"g-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    got: list[bytes] = []
-    deadline = time.monotonic() + 20
-    while len(got) < count and time.monotonic() < deadline:
-        msg = consumer.poll(0.5)
-        if msg is not None and msg.error() is None:
-            got.append(msg.value())
-    consumer.close()
-    assert got == values
+    assert confluent_round_trip(conf, topic, count, prefix=f"{topic}-") == values
 
 
 @pytest.mark.parametrize("kind", ["random", "plaintext-request", "truncated-hello", "hello-then-garbage"])

@@ -440,6 +440,18 @@ def _dash(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
+def _program_result(client: str, case_id: str, results: dict[str, Any], secured: Running, certs: Certs,
+                    request: pytest.FixtureRequest) -> tuple[Case, dict[str, Any]]:
+    """The case as ``client`` (a program that ran every case) got it, and what it saw; a round trip
+    ("ok") is checked here: every record back, in order."""
+    mark_known_difference(request, secured, client, case_id)
+    case = prepared(secured, client, certs)[case_id]
+    got = results[case_id]
+    if case.expect == "ok":
+        assert got == {"values": case.values}
+    return case, got
+
+
 @pytest.fixture(scope="module")
 def java_results(secured: Running, certs: Certs, java_client: JavaClient,
                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -456,17 +468,13 @@ def java_results(secured: Running, certs: Certs, java_client: JavaClient,
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_java_client(case_id: str, java_results: dict[str, Any], secured: Running, certs: Certs,
                      request: pytest.FixtureRequest) -> None:
-    mark_known_difference(request, secured, "java", case_id)
-    case = prepared(secured, "java", certs)[case_id]
-    got = java_results[case_id]
-    if case.expect == "ok":
-        assert got == {"values": case.values}
-    elif case.expect == "authz":
+    case, got = _program_result("java", case_id, java_results, secured, certs, request)
+    if case.expect == "authz":
         assert got["error"] == "TopicAuthorizationException", got
     elif case.expect == "sasl":
         assert got["error"] == "SaslAuthenticationException", got
         assert kafka_message(case) in got["message"], got
-    else:
+    elif case.expect == "ssl":
         assert got["error"] == "SslAuthenticationException", got
 
 
@@ -490,17 +498,13 @@ def go_results(secured: Running, certs: Certs, request: pytest.FixtureRequest,
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_franz_go(case_id: str, go_results: dict[str, Any], secured: Running, certs: Certs,
                   request: pytest.FixtureRequest) -> None:
-    mark_known_difference(request, secured, "go", case_id)
-    case = prepared(secured, "go", certs)[case_id]
-    got = go_results[case_id]
-    if case.expect == "ok":
-        assert got == {"values": case.values}
-    elif case.expect == "authz":
+    case, got = _program_result("go", case_id, go_results, secured, certs, request)
+    if case.expect == "authz":
         assert got["code"] == "TOPIC_AUTHORIZATION_FAILED", got
     elif case.expect == "sasl":
         assert got["code"] == "SASL_AUTHENTICATION_FAILED", got
         assert got["error"].endswith(f"SASL Authentication failed.: {kafka_message(case)}"), got
-    else:
+    elif case.expect == "ssl":
         # The broker's TLS alert; which one is the TLS stack's choice (Java's: bad_certificate).
         assert got["error"].startswith("remote error: tls: "), got
 
@@ -521,12 +525,8 @@ def js_results(secured: Running, certs: Certs, tmp_path_factory: pytest.TempPath
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_kafkajs(case_id: str, js_results: dict[str, Any], secured: Running, certs: Certs,
                  request: pytest.FixtureRequest) -> None:
-    mark_known_difference(request, secured, "js", case_id)
-    case = prepared(secured, "js", certs)[case_id]
-    got = js_results[case_id]
-    if case.expect == "ok":
-        assert got == {"values": case.values}
-    elif case.expect == "authz":
+    case, got = _program_result("js", case_id, js_results, secured, certs, request)
+    if case.expect == "authz":
         # KafkaJS wraps the broker's TOPIC_AUTHORIZATION_FAILED in a non-retriable error.
         assert got == {"error": "Not authorized to access topics: [Topic authorization failed]",
                        "type": "KafkaJSNonRetriableError", "code": None}
@@ -538,7 +538,7 @@ def test_kafkajs(case_id: str, js_results: dict[str, Any], secured: Running, cer
     elif case.expect == "sasl":
         assert got["type"] == "KafkaJSSASLAuthenticationError", got
         assert got["error"].endswith(f"authentication failed: {kafka_message(case)}"), got
-    else:
+    elif case.expect == "ssl":
         assert got["type"] == "KafkaJSNumberOfRetriesExceeded", got
         assert got["error"].startswith("Connection error: ") and "SSL alert number" in got["error"], got
 

@@ -6,28 +6,21 @@ trusted and an untrusted client certificate), or by ``kafkalite serve --tls-self
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import shutil
 import socket
 import ssl
 import struct
 import subprocess
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
+from compat_tests.secure import CertAuthority, confluent_round_trip, pem, start_kafkalite
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,52 +35,16 @@ class Certs:
     rogue_key: Path
 
 
-def _name(cn: str, ou: str | None = None) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    if ou:
-        attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou))
-    return x509.Name(attrs)
-
-
-def _issue(
-    subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
-    ca: bool = False, sans: list[x509.GeneralName] | None = None,
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(obj: x509.Certificate | ec.EllipticCurvePrivateKey) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    pkcs8, plain = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    return obj.private_bytes(serialization.Encoding.PEM, pkcs8, plain)
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     d = tmp_path_factory.mktemp("certs")
-    ca_key, rogue_ca_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name, rogue_name = _name("test CA"), _name("rogue CA")
-    ca = _issue(ca_name, ca_key, ca_name, ca_key, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server = _issue(_name("localhost"), server_key, ca_name, ca_key, sans=sans)
-    client_key, rogue_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    client = _issue(_name("client", "dev"), client_key, ca_name, ca_key)
-    rogue = _issue(_name("rogue"), rogue_key, rogue_name, rogue_ca_key)
+    ca, rogue_ca = CertAuthority("test CA"), CertAuthority("rogue CA")
+    client_key, client = ca.issue("client", "dev")
+    rogue_key, rogue = rogue_ca.issue("rogue")
     files = {
-        "ca.pem": _pem(ca), "server.pem": _pem(server_key) + _pem(server) + _pem(ca),
-        "client.pem": _pem(client), "client.key": _pem(client_key),
-        "rogue.pem": _pem(rogue), "rogue.key": _pem(rogue_key),
+        "ca.pem": ca.pem, "server.pem": ca.server_pem(),
+        "client.pem": pem(client), "client.key": pem(client_key),
+        "rogue.pem": pem(rogue), "rogue.key": pem(rogue_key),
     }
     for name, data in files.items():
         (d / name).write_bytes(data)
@@ -95,35 +52,10 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 def _ssl_broker(tmp_path: Path, certs: Certs, *extra: str) -> tuple[BrokerProcess, int]:
-    ssl_port = free_port()
-    listeners = f"PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:{ssl_port}"
-    proc = BrokerProcess(tmp_path / "data", extra_args=[
-        "--override", f"listeners={listeners}",
-        "--override", f"ssl.keystore.location={certs.server}",
-        "--override", f"ssl.truststore.location={certs.ca}",
-        *[arg for setting in extra for arg in ("--override", setting)],
-    ])
-    proc.start()
-    return proc, ssl_port
-
-
-def _round_trip(conf: dict[str, object], topic: str, count: int = 50, total: int | None = None) -> list[bytes]:
-    """Produce ``count`` records, then read the partition until ``total`` (default ``count``) are back."""
-    total = total or count
-    producer = Producer(conf)
-    for i in range(count):
-        producer.produce(topic, value=f"v{i}".encode())
-    assert producer.flush(20) == 0
-    consumer = Consumer({**conf, "group.id": f"g-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    out: list[bytes] = []
-    deadline = time.monotonic() + 20
-    while len(out) < total and time.monotonic() < deadline:
-        msg = consumer.poll(0.5)
-        if msg is not None and msg.error() is None:
-            out.append(msg.value())
-    consumer.close()
-    return out
+    settings = {"ssl.keystore.location": str(certs.server), "ssl.truststore.location": str(certs.ca)}
+    settings.update(setting.split("=", 1) for setting in extra)
+    proc, ports = start_kafkalite(tmp_path / "data", ["SSL"], settings)
+    return proc, ports["SSL"]
 
 
 def _stop(proc: BrokerProcess) -> None:
@@ -159,7 +91,7 @@ def test_self_signed_serves_confluent_and_kafka_python(tmp_path: Path, topic_nam
             "bootstrap.servers": ssl_address, "security.protocol": "SSL",
             "ssl.ca.location": str(tls_dir / "ca.pem"),
         }
-        values = _round_trip(conf, topic_name)
+        values = confluent_round_trip(conf, topic_name, 50)
         assert values == [f"v{i}".encode() for i in range(50)]
 
         producer = KafkaProducer(
@@ -241,7 +173,7 @@ def test_client_certificates_required(tmp_path: Path, certs: Certs, topic_name: 
         with_cert = {
             **base, "ssl.certificate.location": str(certs.client_cert), "ssl.key.location": str(certs.client_key),
         }
-        assert len(_round_trip(with_cert, topic_name, 10)) == 10
+        assert len(confluent_round_trip(with_cert, topic_name, 10)) == 10
 
         for cert, key in ((None, None), (certs.rogue_cert, certs.rogue_key)):
             ctx = ssl.create_default_context(cafile=str(certs.ca))
@@ -260,7 +192,7 @@ def test_client_certificates_required(tmp_path: Path, certs: Certs, topic_name: 
         producer.flush(10)
         assert len(errors) == 1 and errors[0] is not None  # no certificate: never delivered
         # The broker still serves the trusted client.
-        assert len(_round_trip(with_cert, topic_name, 10, total=20)) == 20
+        assert len(confluent_round_trip(with_cert, topic_name, 10, total=20)) == 20
     finally:
         _stop(proc)
 
@@ -275,8 +207,8 @@ def test_tls_garbage_costs_only_its_connection(tmp_path: Path, certs: Certs, top
         conf = {
             "bootstrap.servers": f"127.0.0.1:{ssl_port}", "security.protocol": "SSL", "ssl.ca.location": str(certs.ca),
         }
-        assert len(_round_trip(conf, topic_name, 5)) == 5
-        assert len(_round_trip({"bootstrap.servers": proc.bootstrap}, topic_name, 5, total=10)) == 10
+        assert len(confluent_round_trip(conf, topic_name, 5)) == 5
+        assert len(confluent_round_trip({"bootstrap.servers": proc.bootstrap}, topic_name, 5, total=10)) == 10
     finally:
         _stop(proc)
 

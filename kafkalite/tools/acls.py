@@ -13,7 +13,7 @@ SECURITY_DISABLED, shown as such).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import click
 
 from kafkalite.tools.common import (
     TIMEOUT_SECONDS,
+    F,
     admin_client,
     bootstrap_option,
     emit,
@@ -184,13 +185,33 @@ def list_acls(bootstrap: str, client_config: tuple[str, ...], output: str, topic
     emit(_rows(found.values()), COLUMNS, output)
 
 
+def edit_options(pattern_types: list[str]) -> Callable[[F], F]:
+    """The options of ``add`` and ``remove`` (kafka-acls.sh's); only the pattern types they take
+    differ (both default to literal)."""
+
+    def decorate(func: F) -> F:
+        for option in reversed([
+            bootstrap_option, output_option, resource_options, principal_options,
+            click.option("--resource-pattern-type", "pattern_type", default="literal", show_default=True,
+                         type=click.Choice(pattern_types, case_sensitive=False)),
+        ]):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _named_resources(topics: Iterable[str], groups: Iterable[str], txn_ids: Iterable[str],
+                     cluster: bool) -> list[Resource]:
+    """The resources ``add`` and ``remove`` act on; a usage error when none is named."""
+    resources = _resources(topics, groups, txn_ids, cluster)
+    if not resources:
+        raise click.UsageError("name a resource: --topic, --group, --transactional-id or --cluster")
+    return resources
+
+
 @acls.command()
-@bootstrap_option
-@output_option
-@resource_options
-@principal_options
-@click.option("--resource-pattern-type", "pattern_type", default="literal", show_default=True,
-              type=click.Choice(["literal", "prefixed"], case_sensitive=False))
+@edit_options(["literal", "prefixed"])
 def add(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tuple[str, ...],
         groups: tuple[str, ...], txn_ids: tuple[str, ...], cluster: bool, allow_principals: tuple[str, ...],
         deny_principals: tuple[str, ...], allow_hosts: tuple[str, ...], deny_hosts: tuple[str, ...],
@@ -198,9 +219,7 @@ def add(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tup
     """Add ACLs: each principal x host x operation x resource; prints what was added."""
     from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
-    resources = _resources(topics, groups, txn_ids, cluster)
-    if not resources:
-        raise click.UsageError("name a resource: --topic, --group, --transactional-id or --cluster")
+    resources = _named_resources(topics, groups, txn_ids, cluster)
     entries = _principal_entries(allow_principals, deny_principals, allow_hosts, deny_hosts, "*")
     if not entries:
         raise click.UsageError("name a principal: --allow-principal or --deny-principal")
@@ -224,12 +243,7 @@ def add(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tup
 
 
 @acls.command()
-@bootstrap_option
-@output_option
-@resource_options
-@principal_options
-@click.option("--resource-pattern-type", "pattern_type", default="literal", show_default=True,
-              type=click.Choice(["any", "match", "literal", "prefixed"], case_sensitive=False))
+@edit_options(["any", "match", "literal", "prefixed"])
 def remove(bootstrap: str, client_config: tuple[str, ...], output: str, topics: tuple[str, ...],
            groups: tuple[str, ...], txn_ids: tuple[str, ...], cluster: bool, allow_principals: tuple[str, ...],
            deny_principals: tuple[str, ...], allow_hosts: tuple[str, ...], deny_hosts: tuple[str, ...],
@@ -243,9 +257,7 @@ def remove(bootstrap: str, client_config: tuple[str, ...], output: str, topics: 
         ResourceType,
     )
 
-    resources = _resources(topics, groups, txn_ids, cluster)
-    if not resources:
-        raise click.UsageError("name a resource: --topic, --group, --transactional-id or --cluster")
+    resources = _named_resources(topics, groups, txn_ids, cluster)
     entries: list[tuple[str | None, str | None, str]] = [
         (p, h, perm) for p, h, perm in _principal_entries(allow_principals, deny_principals, allow_hosts, deny_hosts,
                                                           None)

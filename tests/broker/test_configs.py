@@ -2,7 +2,6 @@
 
 import pytest
 
-from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.configs import (
     APPEND,
     BROKER,
@@ -17,25 +16,7 @@ from kafkalite.broker.configs import (
     TOPIC,
     ResourceError,
 )
-from kafkalite.clock import ManualClock
-from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
-
-
-@pytest.fixture
-def make_state(tmp_path):
-    states = []
-
-    def _make(**props):
-        config = BrokerConfig.from_properties({"log.dirs": str(tmp_path / "data"), **props})
-        state = BrokerState(config, ManualClock())
-        state.open()
-        states.append(state)
-        return state
-
-    yield _make
-    for state in states:
-        state.close()
 
 
 def entries(state, rtype, name, keys=None):

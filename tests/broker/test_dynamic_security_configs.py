@@ -12,8 +12,6 @@ import pytest
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.configs import BROKER, DELETE, SET, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC, ResourceError
-from kafkalite.clock import ManualClock
-from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
 from kafkalite.server.tls import ReloadableContext, listener_reloader, server_context, write_self_signed
 
@@ -23,22 +21,6 @@ KS = "listener.name.ssl.ssl.keystore.location"
 @pytest.fixture
 def certs(tmp_path: Path) -> tuple[Path, Path]:
     return write_self_signed(tmp_path / "a").keystore, write_self_signed(tmp_path / "b").keystore
-
-
-@pytest.fixture
-def make_state(tmp_path: Path):
-    states = []
-
-    def _make(**props: str) -> BrokerState:
-        config = BrokerConfig.from_properties({"log.dirs": str(tmp_path / "data"), **props})
-        state = BrokerState(config, ManualClock())
-        state.open()
-        states.append(state)
-        return state
-
-    yield _make
-    for state in states:
-        state.close()
 
 
 def refused(

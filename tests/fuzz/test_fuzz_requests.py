@@ -12,7 +12,6 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,19 +25,6 @@ CONNECTIONS = int(os.environ.get("KAFKALITE_FUZZ_ITERATIONS", CI_CONNECTIONS))
 TIMEOUT = max(120, CONNECTIONS // 50)
 #: How long a fuzzed connection waits for answers: a request may park (a long-poll Fetch, a JoinGroup).
 TIMEOUT_SECONDS = 2.0
-
-
-@pytest.fixture
-def broker_log() -> Iterator[ErrorLog]:
-    """The broker's warnings and errors, kept out of pytest's own capture (one per fuzzed close)."""
-    handler = ErrorLog()
-    logger = logging.getLogger("kafkalite")
-    handlers, propagate, level = logger.handlers[:], logger.propagate, logger.level
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.WARNING)
-    yield handler
-    logger.handlers, logger.propagate, logger.level = handlers, propagate, level
 
 
 def only_broker_log(handler: ErrorLog) -> None:

@@ -19,7 +19,6 @@ import random
 import struct
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,18 +37,6 @@ JAAS_PLAIN = (
     'org.apache.kafka.common.security.plain.PlainLoginModule required '
     f'user_{USER}="{PASSWORD}" user_admin="admin-secret";'
 )
-
-
-@pytest.fixture
-def broker_log() -> Iterator[ErrorLog]:
-    handler = ErrorLog()
-    logger = logging.getLogger("kafkalite")
-    handlers, propagate, level = logger.handlers[:], logger.propagate, logger.level
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.WARNING)
-    yield handler
-    logger.handlers, logger.propagate, logger.level = handlers, propagate, level
 
 
 def served_mechanisms() -> list[str]:
