@@ -132,6 +132,9 @@ def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
     return answers
 
 
+#: The first live test also waits for ``kafka_answers``: every scenario run against Apache Kafka (and one
+#: more Kafka per secured family setup), about two minutes on a loaded machine.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
               kafka_answers: dict[str, Any]) -> None:
