@@ -124,13 +124,9 @@ def prepared(secured: Running, client: str, certs: Certs) -> dict[str, Case]:
 # Kafka 4.4 (checked with KAFKALITE_SECURITY_REFERENCE=1, where these pass). They run as strict
 # xfails on kafkalite only: once the broker is fixed they XPASS and fail, and the entry must go.
 
-_NO_TLS_ALERT = ("kafkalite closes a TLS connection whose client certificate failed verification without "
-                 "sending the TLS alert (asyncio's SSL transport drops it); Kafka sends one (Java's "
-                 "bad_certificate), which is what clients report")
-KAFKALITE_DIFFERS: dict[tuple[str, str], str] = {
-    **{(client, "untrusted-client-cert"): _NO_TLS_ALERT
-       for client in ("confluent", "kafka-python", "java", "go", "js", "kcat")},
-}
+#: None today: the last ones (the TLS alert for a refused client certificate, the answer to a request
+#: during SASL authentication, the SCRAM nonce check) were fixed in the broker.
+KAFKALITE_DIFFERS: dict[tuple[str, str], str] = {}
 
 
 def mark_known_difference(request: pytest.FixtureRequest, secured: Running, client: str, case_id: str) -> None:
@@ -639,15 +635,12 @@ def test_request_during_sasl_authentication_is_answered_then_closed(secured: Run
         assert raw.sock.recv(1) == b""  # then closed
 
 
-def test_refused_client_certificate_gets_a_tls_alert(secured: Running, certs: Certs,
-                                                     request: pytest.FixtureRequest) -> None:
+def test_refused_client_certificate_gets_a_tls_alert(secured: Running, certs: Certs) -> None:
     """A client certificate from a CA the SSL listener does not trust: the broker's TLS stack says so
     with an alert (Java's: bad_certificate) before closing, which is what clients show their users."""
     import socket
     import ssl
 
-    if secured.name == "kafkalite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=_NO_TLS_ALERT))
     context = ssl.create_default_context(cafile=str(certs.ca))
     context.load_cert_chain(certs.rogue_cert, certs.rogue_key)
     host, port = secured.bootstrap("SSL").rsplit(":", 1)

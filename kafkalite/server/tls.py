@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kafkalite.config import BROKER_CONFIGS, LIST, BrokerConfig, ConfigError, typed_value
 
@@ -130,7 +130,53 @@ class ReloadableContext(ssl.SSLContext):
         self.current = current
 
     def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:  # type: ignore[override]
-        return self.current.wrap_bio(*args, **kwargs)
+        outgoing = kwargs["outgoing"] if "outgoing" in kwargs else args[1]
+        return cast(ssl.SSLObject, AlertFirst(self.current.wrap_bio(*args, **kwargs), outgoing))
+
+
+#: OpenSSL's reasons for refusing a client's certificate (or its absence under ssl.client.auth=required).
+CLIENT_CERTIFICATE_REFUSED = frozenset({"CERTIFICATE_VERIFY_FAILED", "PEER_DID_NOT_RETURN_A_CERTIFICATE"})
+
+
+class AlertFirst:
+    """A server-side SSLObject whose failed handshake sends its TLS alert before failing.
+
+    When OpenSSL refuses a client certificate (from an untrusted CA, or none under
+    ``ssl.client.auth=required``), the alert saying why is already in the outgoing buffer, but asyncio's and
+    uvloop's TLS transports close the connection on the error without sending it, so the client
+    only sees a reset. Kafka's (Java's) TLS sends the alert, and clients report it ("certificate
+    unknown", "bad certificate"). So the first failure is held back: the handshake says it wants
+    more data, which makes the transport send what is pending (the alert), and the failure is raised
+    on the next call, when the client hangs up or the handshake timeout ends it.
+    Everything else is the wrapped object's; the data path's methods are bound directly.
+    """
+
+    def __init__(self, obj: ssl.SSLObject, outgoing: ssl.MemoryBIO) -> None:
+        self._obj = obj
+        self._outgoing = outgoing
+        self._failure: ssl.SSLError | None = None
+        self.read = obj.read
+        self.write = obj.write
+        self.pending = obj.pending
+        self.unwrap = obj.unwrap
+        self.getpeercert = obj.getpeercert
+
+    def do_handshake(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        try:
+            self._obj.do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as exc:
+            # Only a refused client certificate: garbage or a plaintext request still closes at once.
+            if exc.reason not in CLIENT_CERTIFICATE_REFUSED or not self._outgoing.pending:
+                raise
+            self._failure = exc
+            raise ssl.SSLWantReadError("the TLS alert goes out first") from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._obj, name)
 
 
 def kafka_reload_message(exc: ConfigError) -> str:
