@@ -21,21 +21,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
     NewPartitions,
     NewTopic,
+    ResourcePatternType,
     ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
 )
 
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
 from kafkalite.embedded import Broker
 from kafkalite.storage.fs import FaultyFS
+from kafkalite.tools.quotas import admin as quota_admin
+from kafkalite.tools.quotas import alter as quota_alter
+from kafkalite.tools.quotas import describe as quota_describe
 
 STORAGE_ERROR = KafkaError.KAFKA_STORAGE_ERROR
 
@@ -477,3 +488,162 @@ def test_a_real_small_tmpfs_fills_and_recovers(tmp_path, topic_name):
         if proc.alive():
             proc.kill9()
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+# ---- security state: ACLs, SCRAM credentials, client quotas (metadata logs) ------------------------------------
+
+#: ACLs on; the (unauthenticated) test clients may do everything. Passed as a copy: BrokerConfig adds to it.
+SECURED = {
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:ANONYMOUS",
+}
+
+
+def _acl(topic: str, principal: str = "User:alice") -> AclBinding:
+    return AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, principal, "*", AclOperation.READ,
+                      AclPermissionType.ALLOW)
+
+
+def _topic_acls(admin: AdminClient, topic: str) -> set[str]:
+    flt = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None, None, AclOperation.ANY,
+                           AclPermissionType.ANY)
+    return {acl.principal for acl in admin.describe_acls(flt, request_timeout=15).result(15)}
+
+
+def _scram(admin: AdminClient, user: str) -> dict[str, int] | None:
+    """mechanism name -> iterations, or None for a user without credentials."""
+    try:
+        desc = admin.describe_user_scram_credentials([user], request_timeout=15)[user].result(15)
+    except KafkaException as exc:
+        assert exc.args[0].code() == KafkaError.RESOURCE_NOT_FOUND, exc
+        return None
+    return {info.mechanism.name: info.iterations for info in desc.scram_credential_infos}
+
+
+def _quotas(bootstrap: str, user: str) -> dict[str, float]:
+    client = quota_admin(bootstrap)
+    try:
+        found = quota_describe(client, [("user", 0, user)])
+    finally:
+        client.close()
+    return found[0][1] if found else {}
+
+
+@pytest.mark.parametrize("sync", ["never", "always"])
+def test_security_changes_on_a_full_disk_fail_with_storage_error_and_change_nothing(tmp_path, topic_name, sync):
+    """CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas on a full disk (or a failing fsync).
+
+    Each answers KAFKA_STORAGE_ERROR for what it would have changed, changes nothing in memory or on
+    disk, and keeps its connection; once space is back the same change works and survives a restart.
+    """
+    fs = FaultyFS()
+    data = tmp_path / "data"
+    broker = Broker(data_dir=data, fs=fs, fsync=sync, static_configs=dict(SECURED)).start()
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    upsert = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), b"secret")
+    try:
+        bootstrap = broker.bootstrap_servers
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        kept = _acl(topic_name, "User:kept")
+        admin.create_acls([kept], request_timeout=15)[kept].result(15)
+        logs = {name: (data / name).read_bytes() for name in ("acls.log", "scram.log", "quotas.log")}
+        if sync == "always":  # the write lands, its fsync fails: each change must be cut back off
+            fs.fail_next_syncs(2, prefix=data / "acls.log")
+            fs.fail_next_syncs(1, prefix=data / "scram.log")
+            fs.fail_next_syncs(1, prefix=data / "quotas.log")
+        else:
+            fs.fill()
+
+        fresh = _acl(topic_name)
+        with pytest.raises(KafkaException) as raised:
+            admin.create_acls([fresh], request_timeout=15)[fresh].result(15)
+        assert raised.value.args[0].code() == STORAGE_ERROR
+        assert "could not be saved" in raised.value.args[0].str()
+        flt = AclBindingFilter(ResourceType.TOPIC, topic_name, ResourcePatternType.LITERAL, "User:kept", None,
+                               AclOperation.ANY, AclPermissionType.ANY)
+        with pytest.raises(KafkaException) as raised:
+            admin.delete_acls([flt], request_timeout=15)[flt].result(15)
+        assert raised.value.args[0].code() == STORAGE_ERROR
+        with pytest.raises(KafkaException) as raised:
+            admin.alter_user_scram_credentials([upsert], request_timeout=15)[user].result(15)
+        assert raised.value.args[0].code() == STORAGE_ERROR
+        client = quota_admin(bootstrap)
+        try:
+            [(_, code, message)] = quota_alter(client, [({"user": user}, {"producer_byte_rate": 1024.0})])
+        finally:
+            client.close()
+        assert code == STORAGE_ERROR and message is not None and "could not be saved" in message
+
+        # Nothing changed, in memory (the same admin client is still answered) or on disk.
+        assert _topic_acls(admin, topic_name) == {"User:kept"}
+        assert _scram(admin, user) is None
+        assert _quotas(bootstrap, user) == {}
+        for name, before in logs.items():
+            assert (data / name).read_bytes() == before, name
+
+        fs.free()
+        admin.create_acls([fresh], request_timeout=15)[fresh].result(15)
+        assert [b.principal for b in admin.delete_acls([flt], request_timeout=15)[flt].result(15)] == ["User:kept"]
+        admin.alter_user_scram_credentials([upsert], request_timeout=15)[user].result(15)
+        client = quota_admin(bootstrap)
+        try:
+            assert quota_alter(client, [({"user": user}, {"producer_byte_rate": 1024.0})])[0][1:] == (0, None)
+        finally:
+            client.close()
+        broker.stop()
+    finally:
+        fs.free()
+        if broker.running:
+            broker.stop()
+
+    restarted = Broker(data_dir=data, static_configs=dict(SECURED)).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": restarted.bootstrap_servers})
+        assert _topic_acls(admin, topic_name) == {"User:alice"}
+        assert _scram(admin, user) == {"SCRAM_SHA_256": 4096}
+        assert _quotas(restarted.bootstrap_servers, user) == {"producer_byte_rate": 1024.0}
+    finally:
+        restarted.stop()
+
+
+def test_security_state_survives_kill9_under_fsync_always(tmp_path, topic_name):
+    """ACLs, SCRAM users and quotas acknowledged under ``--fsync always`` are there after a kill -9."""
+    args = ["--fsync", "always", *(a for k, v in SECURED.items() for a in ("--override", f"{k}={v}"))]
+    proc = BrokerProcess(tmp_path / "data", extra_args=args)
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    try:
+        proc.start()
+        admin = AdminClient({"bootstrap.servers": proc.bootstrap})
+        gone = _acl(topic_name, "User:gone")
+        for acl in (_acl(topic_name), gone):
+            admin.create_acls([acl], request_timeout=15)[acl].result(15)
+        gone_filter = AclBindingFilter(ResourceType.TOPIC, topic_name, ResourcePatternType.LITERAL, "User:gone",
+                                       None, AclOperation.ANY, AclPermissionType.ANY)
+        assert len(admin.delete_acls([gone_filter], request_timeout=15)[gone_filter].result(15)) == 1
+        upsert = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 5000), b"pw")
+        admin.alter_user_scram_credentials([upsert], request_timeout=15)[user].result(15)
+        client = quota_admin(proc.bootstrap)
+        try:
+            assert quota_alter(client, [({"user": user}, {"consumer_byte_rate": 2048.0})])[0][1:] == (0, None)
+        finally:
+            client.close()
+        proc.kill9()  # no clean shutdown: what was acknowledged is on disk
+        proc.start()
+        admin = AdminClient({"bootstrap.servers": proc.bootstrap})
+        assert _topic_acls(admin, topic_name) == {"User:alice"}
+        assert _scram(admin, user) == {"SCRAM_SHA_512": 5000}
+        assert _quotas(proc.bootstrap, user) == {"consumer_byte_rate": 2048.0}
+        assert proc.stop(timeout=15) == 0
+    finally:
+        if proc.alive():
+            proc.kill9()
+
+
+def test_broker_configs_json_is_private(faulty_broker):
+    """broker-configs.json may hold listener passwords: only its owner reads it (0600)."""
+    broker, _fs = faulty_broker
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    entry = ConfigEntry("log.cleaner.backoff.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.BROKER, "1", incremental_configs=[entry])
+    admin.incremental_alter_configs([resource])[resource].result(15)
+    assert (broker.data_dir / "broker-configs.json").stat().st_mode & 0o777 == 0o600

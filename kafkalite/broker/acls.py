@@ -154,11 +154,12 @@ class AclStore:
     def create(self, acls: list[AclBinding]) -> None:
         """Add valid bindings (already present ones are no-ops, as in Kafka); durable before return."""
         fresh = list(dict.fromkeys(a for a in acls if a not in self.acls))
-        if fresh:
-            self.log.append_batch([to_record(a) for a in fresh])
-            self._synced()
+        if not fresh:
+            return
+        self.log.append_durably([to_record(a) for a in fresh], self.fsync)  # OSError: nothing changed
         for acl in fresh:
             self._put(acl)
+        self.log.compact_quietly(self.snapshot)  # after the change: the snapshot must hold it
 
     def matching(self, flt: AclFilter) -> list[AclBinding]:
         return sorted(a for a in self.acls if flt.matches(a))
@@ -168,16 +169,11 @@ class AclStore:
         found = [self.matching(f) for f in filters]
         gone = list(dict.fromkeys(a for acls in found for a in acls))
         if gone:
-            self.log.append_batch([to_record(a, "acl_delete") for a in gone])
-            self._synced()
-        for acl in gone:
-            self._drop(acl)
+            self.log.append_durably([to_record(a, "acl_delete") for a in gone], self.fsync)  # OSError: nothing
+            for acl in gone:
+                self._drop(acl)
+            self.log.compact_quietly(self.snapshot)
         return found
-
-    def _synced(self) -> None:
-        if self.fsync:
-            self.log.flush()
-        self.log.maybe_compact(self.snapshot)
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [to_record(a) for a in sorted(self.acls)]

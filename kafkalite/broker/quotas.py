@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafkalite.errors import ErrorCode
-from kafkalite.storage.metadata_log import MetadataLog
+from kafkalite.storage.metadata_log import MetadataLog, unsaved_message
 
 USER = "user"
 CLIENT_ID = "client-id"
@@ -287,6 +287,7 @@ class QuotaStore:
         """
         results: dict[Entity, tuple[ErrorCode, str | None]] = {}
         records: list[dict[str, Any]] = []
+        changed: set[Entity] = set()  # entities with a record to write
         for alteration in alterations:
             entity = alteration.entity
             changes: dict[str, float | None] = {}
@@ -323,15 +324,23 @@ class QuotaStore:
                 continue
             records.extend(fresh)
             results[entity] = (ErrorCode.NONE, None)
+            if fresh:
+                changed.add(entity)
         if records and not validate_only:
             if self.log is not None:
-                self.log.append_batch(records)
-                if self.fsync:
-                    self.log.flush()
-                self.log.maybe_compact(self.snapshot)
+                try:
+                    self.log.append_durably(records, self.fsync)
+                except OSError as exc:  # a full disk: no entity changes, in memory or on disk
+                    unsaved = (ErrorCode.KAFKA_STORAGE_ERROR, unsaved_message(exc))
+                    return [
+                        (entity, *(unsaved if entity in changed and code == ErrorCode.NONE else (code, message)))
+                        for entity, (code, message) in results.items()
+                    ]
             for record in records:
                 self.replay(record, reindex=False)
             self._reindex()
+            if self.log is not None:
+                self.log.compact_quietly(self.snapshot)  # after the change: the snapshot must hold it
         return [(entity, code, message) for entity, (code, message) in results.items()]
 
     # ---- DescribeClientQuotas (ClientQuotasImage.describe) ----

@@ -34,7 +34,7 @@ from kafkalite.security.scram import (
     random_salt,
     salted_password,
 )
-from kafkalite.storage.metadata_log import MetadataLog
+from kafkalite.storage.metadata_log import MetadataLog, unsaved_message
 
 DUPLICATE_ALTER = "A user credential cannot be altered twice in the same request"
 DELETE_MISSING = "Attempt to delete a user credential that does not exist"
@@ -166,12 +166,10 @@ class ScramStore:
         """Durable (under ``--fsync always``) before the state changes and the answer goes out."""
         if not records:
             return
-        self.log.append_batch(records)
-        if self.fsync:
-            self.log.flush()
+        self.log.append_durably(records, self.fsync)  # OSError: nothing changed, in memory or on disk
         for record in records:
             self._apply(record)
-        self.log.maybe_compact(self.snapshot)
+        self.log.compact_quietly(self.snapshot)
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [to_record(name, cred) for (name, _m), cred in sorted(self.credentials.items())]
@@ -239,7 +237,11 @@ class ScramStore:
                                           up.iterations)
             records.append(to_record(name, cred))
         results.extend((name, code, message) for name, (code, message) in errors.ordered())
-        self._commit(records)
+        try:
+            self._commit(records)
+        except OSError as exc:  # a full disk: every change fails, none is made (the connection stays)
+            unsaved = (int(ErrorCode.KAFKA_STORAGE_ERROR), unsaved_message(exc))
+            return [(name, *unsaved) if code == 0 else (name, code, message) for name, code, message in results]
         return results
 
     # ---- DescribeUserScramCredentials (ScramImage.describe) ------------------------------------------------

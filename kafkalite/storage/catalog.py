@@ -51,14 +51,14 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, fs: FileSystem = REAL_FS) -> None:
+def atomic_write(path: Path, data: bytes, fs: FileSystem = REAL_FS, private: bool = False) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
 
     Write a temporary file, fsync it, rename it over ``path`` (``fs.atomic_write``; a failure
     leaves no temporary file), then fsync the directory: until the directory is synced, a power
-    loss may undo the rename and bring the old file back.
+    loss may undo the rename and bring the old file back. ``private``: mode 0600.
     """
-    _fs.atomic_write(path, data, fs)
+    _fs.atomic_write(path, data, fs, private)
     fsync_dir(path.parent)
 
 
@@ -191,4 +191,6 @@ class Catalog:
 
     def save_broker_configs(self, broker: dict[str, str], default: dict[str, str]) -> None:
         doc = {"version": 1, "broker": broker, "default": default}
-        atomic_write(self.data_dir / BROKER_CONFIGS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode(), self.fs)
+        data = json.dumps(doc, indent=1, sort_keys=True).encode()
+        # 0600: it may hold listener passwords (kept unencrypted, as Kafka keeps them)
+        atomic_write(self.data_dir / BROKER_CONFIGS_FILE, data, self.fs, private=True)

@@ -66,16 +66,19 @@ def write_all(fs: FileSystem, fd: int, data: bytes | bytearray | memoryview, off
             done += fs.pwrite(fd, view[done:], offset + done)
 
 
-def atomic_write(path: Path, data: bytes, fs: FileSystem = REAL_FS) -> None:
+def atomic_write(path: Path, data: bytes, fs: FileSystem = REAL_FS, private: bool = False) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
 
     A failed write (a full disk) removes the temporary file, so it holds no space, and leaves
-    ``path`` as it was.
+    ``path`` as it was. ``private``: mode 0600 (the file may hold passwords), set on the
+    temporary file before anything is written to it, even one left over by a crash.
     """
     tmp = path.with_name(path.name + ".tmp")
-    fd = fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
     try:
         try:
+            if private:
+                os.fchmod(fd, 0o600)
             write_all(fs, fd, data)
             fs.fsync(fd)
         finally:

@@ -28,6 +28,11 @@ from kafkalite.storage.jobs import FsyncJob
 log = logging.getLogger(__name__)
 
 
+def unsaved_message(exc: OSError) -> str:
+    """The error_message of an admin change answered KAFKA_STORAGE_ERROR because its record could not be written."""
+    return f"could not be saved: {exc.strerror or exc}"
+
+
 def _line(record: dict[str, Any]) -> bytes:
     body = json.dumps(record, separators=(",", ":")).encode()
     return b"%08x %s\n" % (crc32c(body), body)
@@ -120,6 +125,38 @@ class MetadataLog:
                 log.exception("could not cut back %s after a failed write", self.path)
             raise
         self._size += len(data)
+
+    def append_durably(self, records: list[dict[str, Any]], sync: bool) -> None:
+        """``append_batch``, then (``sync``: ``--fsync always``) fsync; all-or-nothing either way.
+
+        A failed fsync cuts the records back off too: the caller answers that nothing changed,
+        so they must not come back at the next replay.
+        """
+        before = self._size
+        self.append_batch(records)
+        if not sync:
+            return
+        try:
+            self.flush()
+        except OSError:
+            assert self._fd is not None
+            try:
+                self._fs.ftruncate(self._fd, before)
+                self._size = before
+            except OSError:
+                log.exception("could not cut back %s after a failed fsync", self.path)
+            raise
+
+    def compact_quietly(self, snapshot: Callable[[], list[dict[str, Any]]]) -> None:
+        """``maybe_compact`` after a change already durable: its failure (a full disk) is no error of the change.
+
+        The log is whole either way (the rewrite is an atomic replace); compaction is tried again
+        after the next change.
+        """
+        try:
+            self.maybe_compact(snapshot)
+        except OSError as exc:
+            log.warning("could not compact %s: %s", self.path, exc)
 
     def maybe_compact(self, snapshot: Callable[[], list[dict[str, Any]]]) -> bool:
         """Rewrite the log from ``snapshot()`` once it has grown past the threshold."""

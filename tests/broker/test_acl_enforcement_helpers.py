@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kafkalite.broker.acls import AclStore, authorized_by_resource_type, denied_error, denied_names
+from kafkalite.broker.acls import AclStore, acl_filter, authorized_by_resource_type, denied_error, denied_names
 from kafkalite.broker.authorized_operations import CLUSTER, NOT_REQUESTED, described_cluster_operations
 from kafkalite.broker.authorizer import AclBinding, Operation, PatternType, Permission, ResourceType
 from kafkalite.errors import ErrorCode
@@ -91,3 +91,17 @@ def test_cluster_operations_need_describe(store: AclStore) -> None:
         1 << Op.DESCRIBE
     )
     assert described_cluster_operations(ctx(store, "User:admin"), True) == CLUSTER
+
+
+def test_a_compaction_right_after_a_change_keeps_it(tmp_path: Path) -> None:
+    """The log is compacted from the state after the change: the new bindings and deletions survive a replay."""
+    path = tmp_path / "acls.log"
+    store = AclStore(MetadataLog(path, compact_bytes=1), True)  # every change compacts
+    store.log.open()
+    store.create([acl(T, "a", Op.READ), acl(T, "b", Op.READ)])
+    store.create([acl(T, "c", Op.READ)])
+    store.delete([acl_filter(T, "a", LIT, None, None, Op.READ, ALLOW)])
+    store.log.close()
+    again = AclStore(MetadataLog(path), True)
+    again.load(again.log.replay())
+    assert list(again) == [acl(T, "b", Op.READ), acl(T, "c", Op.READ)]

@@ -14,6 +14,7 @@ from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.configs import BROKER, DELETE, SET, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC, ResourceError
 from kafkalite.errors import ErrorCode
 from kafkalite.server.tls import ReloadableContext, listener_reloader, server_context, write_self_signed
+from kafkalite.storage.fs import FaultyFS
 
 KS = "listener.name.ssl.ssl.keystore.location"
 
@@ -120,6 +121,32 @@ def test_listener_keystore_validated_then_reloaded(make_state, certs, tmp_path: 
     current = context.current
     state.configs.replace(BROKER, "1", {KS: str(b), "sasl.kerberos.service.name": "kafka"}, False)
     assert context.current is current
+
+
+def test_listener_keystore_not_reloaded_when_the_configs_cannot_be_saved(make_state, certs) -> None:
+    """A full disk: KAFKA_STORAGE_ERROR, the listener keeps its keystore; once space is back the change is made."""
+    a, b = certs
+    state = make_state(**{
+        "listeners": "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL",
+        KS: str(a),
+    })
+    context = ReloadableContext(server_context(state.config, "SSL"))
+    state.configs.watch_listener("SSL", listener_reloader(state.config, "SSL", context))
+    first = context.current
+    saved = state.config.data_dir / "broker-configs.json"
+    before = saved.read_bytes() if saved.exists() else None
+    fs = FaultyFS()
+    state.catalog.fs = fs
+    fs.fill()
+    err = refused(state, "1", {KS: str(b), "listener.name.ssl.ssl.key.password": "secret"})
+    assert err.code == ErrorCode.KAFKA_STORAGE_ERROR
+    assert context.current is first and state.configs.per_broker == {}
+    assert (saved.read_bytes() if saved.exists() else None) == before
+    fs.free()
+    state.configs.replace(BROKER, "1", {KS: str(b)}, False)
+    assert context.current is not first and state.configs.per_broker == {KS: str(b)}
+    assert saved.stat().st_mode & 0o777 == 0o600  # it may hold listener passwords
 
 
 def test_saved_listener_settings_apply_at_start(make_state, certs, tmp_path: Path) -> None:

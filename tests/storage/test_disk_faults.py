@@ -148,6 +148,29 @@ def test_a_failed_metadata_log_append_lands_nothing(tmp_path):
     assert list(MetadataLog(tmp_path / "m.log").replay()) == [{"a": 1}]
 
 
+def test_a_durable_append_whose_fsync_fails_lands_nothing(tmp_path):
+    fs = FaultyFS()
+    mlog = MetadataLog(tmp_path / "m.log", fs=fs)
+    list(mlog.replay())
+    mlog.open()
+    mlog.append_durably([{"a": 1}], sync=True)
+    fs.fail_next_syncs(1, prefix=tmp_path / "m.log")
+    with pytest.raises(OSError) as raised:
+        mlog.append_durably([{"b": 2}], sync=True)
+    assert raised.value.errno == errno.EIO
+    mlog.append_durably([{"c": 3}], sync=True)  # appended where the failed record was cut back
+    mlog.close()
+    assert list(MetadataLog(tmp_path / "m.log").replay()) == [{"a": 1}, {"c": 3}]
+
+
+def test_atomic_write_private_is_0600_even_over_a_stale_temporary(tmp_path):
+    path = tmp_path / "broker-configs.json"
+    (tmp_path / "broker-configs.json.tmp").write_bytes(b"left by a crash")
+    (tmp_path / "broker-configs.json.tmp").chmod(0o644)
+    atomic_write(path, b"{}", private=True)
+    assert path.stat().st_mode & 0o777 == 0o600 and path.read_bytes() == b"{}"
+
+
 def test_faults_can_be_limited_to_a_path_prefix(tmp_path):
     fs = FaultyFS()
     (tmp_path / "a").mkdir()

@@ -26,6 +26,7 @@ from kafkalite.broker.acls import (
 from kafkalite.broker.authorizer import AclBinding, Operation
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
+from kafkalite.storage.metadata_log import unsaved_message
 
 NO_AUTHORIZER = "No Authorizer is configured on the broker"  # DescribeAcls' words
 #: CreateAcls' and DeleteAcls' (Kafka 4.4's SecurityDisabledException text).
@@ -68,5 +69,12 @@ async def handle_create_acls(ctx: RequestContext, request: Any) -> dict[str, Any
             results.append({"error_code": 0, "error_message": ""})
         else:
             results.append({"error_code": int(ErrorCode.INVALID_REQUEST), "error_message": problem})
-    store.create(valid)
+    try:
+        store.create(valid)
+    except OSError as exc:  # a full disk: none is created; those it would have added say so
+        failed = {"error_code": int(ErrorCode.KAFKA_STORAGE_ERROR), "error_message": unsaved_message(exc)}
+        results = [
+            dict(failed) if result["error_code"] == 0 and acl not in store.acls else result
+            for acl, result in zip(acls, results)
+        ]
     return {"throttle_time_ms": 0, "results": results}

@@ -16,6 +16,7 @@ from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.handlers.create_acls import NO_AUTHORIZER_CONFIGURED
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.errors import ErrorCode
+from kafkalite.storage.metadata_log import unsaved_message
 
 
 @api(31, "DeleteAcls", 1, 3)
@@ -47,6 +48,18 @@ async def handle_delete_acls(ctx: RequestContext, request: Any) -> dict[str, Any
                 for _ in filters
             ],
         }
+    try:
+        deletions = store.delete(filters)
+    except OSError as exc:  # a full disk: none is deleted; the filters that match something say so
+        unsaved = unsaved_message(exc)
+        return {
+            "throttle_time_ms": 0,
+            "filter_results": [
+                {"error_code": int(ErrorCode.KAFKA_STORAGE_ERROR), "error_message": unsaved, "matching_acls": []}
+                if store.matching(f) else {"error_code": 0, "error_message": None, "matching_acls": []}
+                for f in filters
+            ],
+        }
     results = [
         {
             "error_code": 0,
@@ -58,6 +71,6 @@ async def handle_delete_acls(ctx: RequestContext, request: Any) -> dict[str, Any
                 for a in deleted
             ],
         }
-        for deleted in store.delete(filters)
+        for deleted in deletions
     ]
     return {"throttle_time_ms": 0, "filter_results": results}
