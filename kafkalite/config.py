@@ -783,7 +783,9 @@ class BrokerConfig:
         self.data_dir = Path(self.data_dir)
         if self.fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {self.fsync!r}")
-        # A field given directly is a static setting like one from server.properties.
+        # A field given directly is a static setting like one from server.properties; the caller's
+        # dict is copied first, so one reused for several brokers never carries the last one's port.
+        self.static_configs = dict(self.static_configs)
         for attr, name in _FIELDS.items():
             value = getattr(self, attr)
             if value != _field_default(name):
