@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -214,18 +214,21 @@ def test_oauthbearer_session_lifetime_only_from_v1(sasl_bootstrap: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("token", "challenge"),
+    ("make_token", "challenge"),
     [
-        (unsecured_jwt("alice", -60, scope="kafka", issued_at=time.time() - 120), '{"status":"invalid_token"}'),
-        (unsecured_jwt("alice", 600, scope="other"), '{"status":"insufficient_scope", "scope":"[kafka]"}'),
-        (unsecured_jwt("alice", 600, scope="kafka", issued_at=time.time() + 3600), '{"status":"invalid_token"}'),
-        (unsecured_jwt("", 600, scope="kafka"), '{"status":"invalid_token"}'),
-        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.", '{"status":"invalid_token"}'),
+        (lambda: unsecured_jwt("alice", -60, scope="kafka", issued_at=time.time() - 120), '{"status":"invalid_token"}'),
+        (lambda: unsecured_jwt("alice", 600, scope="other"), '{"status":"insufficient_scope", "scope":"[kafka]"}'),
+        (lambda: unsecured_jwt("alice", 600, scope="kafka", issued_at=time.time() + 3600),
+         '{"status":"invalid_token"}'),
+        (lambda: unsecured_jwt("", 600, scope="kafka"), '{"status":"invalid_token"}'),
+        (lambda: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.", '{"status":"invalid_token"}'),
     ],
     ids=["expired", "scope", "future-iat", "no-principal", "alg-not-none"],
 )
-def test_oauthbearer_refused_token_error_challenge_then_failure(sasl_bootstrap: str, token: str,
+def test_oauthbearer_refused_token_error_challenge_then_failure(sasl_bootstrap: str, make_token: Callable[[], str],
                                                                 challenge: str) -> None:
+    # Tokens are made when the test runs, not when it is collected: a long suite would see them expire.
+    token = make_token()
     with Raw(sasl_bootstrap) as client:
         _handshake(client, "OAUTHBEARER")
         first = _authenticate(client, _oauth_message(token))
