@@ -7,6 +7,7 @@ default; listener SSL settings validated (the keystore read) before anything cha
 
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,15 +89,21 @@ def test_security_name_rules_and_messages(make_state) -> None:
     assert all(s["value"] is None for s in jaas["synonyms"])
 
 
-def test_listener_keystore_validated_then_reloaded(make_state, certs, tmp_path: Path) -> None:
-    a, b = certs
+def _ssl_listener(make_state: Any, keystore: Path) -> tuple[Any, ReloadableContext]:
+    """A broker state with an SSL listener serving ``keystore``, its context reloaded by config changes."""
     state = make_state(**{
         "listeners": "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL",
-        KS: str(a),
+        KS: str(keystore),
     })
     context = ReloadableContext(server_context(state.config, "SSL"))
     state.configs.watch_listener("SSL", listener_reloader(state.config, "SSL", context))
+    return state, context
+
+
+def test_listener_keystore_validated_then_reloaded(make_state, certs, tmp_path: Path) -> None:
+    a, b = certs
+    state, context = _ssl_listener(make_state, a)
     first = context.current
     bad = tmp_path / "bad.pem"
     bad.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
@@ -126,13 +133,7 @@ def test_listener_keystore_validated_then_reloaded(make_state, certs, tmp_path: 
 def test_listener_keystore_not_reloaded_when_the_configs_cannot_be_saved(make_state, certs) -> None:
     """A full disk: KAFKA_STORAGE_ERROR, the listener keeps its keystore; once space is back the change is made."""
     a, b = certs
-    state = make_state(**{
-        "listeners": "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL",
-        KS: str(a),
-    })
-    context = ReloadableContext(server_context(state.config, "SSL"))
-    state.configs.watch_listener("SSL", listener_reloader(state.config, "SSL", context))
+    state, context = _ssl_listener(make_state, a)
     first = context.current
     saved = state.config.data_dir / "broker-configs.json"
     before = saved.read_bytes() if saved.exists() else None
