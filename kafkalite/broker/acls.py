@@ -297,44 +297,12 @@ def denied_names(ctx: Any, operation: Operation, resource_type: ResourceType, na
 def authorized_by_resource_type(ctx: Any, operation: Operation, resource_type: ResourceType) -> bool:
     """Kafka's Authorizer.authorizeByResourceType: may the principal ``operation`` on *some* resource of the type?
 
-    As Kafka's default implementation (used by StandardAuthorizer): a super user (or anyone a
-    literal ``hardcode`` resource would allow) is allowed; a DENY of the literal wildcard denies;
-    otherwise an ALLOW (literal or prefixed, the operation itself or ALL: no implied operations)
-    allows unless a DENY of the same literal name or of a prefix of its name dominates it. Used by
-    InitProducerId: an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on any topic.
+    Used by InitProducerId: an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on any topic.
     """
     store: AclStore = ctx.state.acls
-    if not store.enabled or authorized(ctx, operation, resource_type, "hardcode"):
+    if not store.enabled:
         return True
-    principal, host = principal_of(ctx), host_of(ctx.peer)
-    deny_literal: set[str] = set()
-    deny_prefixed: set[str] = set()
-    allows: list[AclBinding] = []
-    wildcard_allow = False
-    for acl in store.acls:
-        if acl.resource_type != resource_type or acl.host not in (host, "*"):
-            continue
-        if acl.principal not in (principal, "User:*") or acl.operation not in (operation, Operation.ALL):
-            continue
-        if acl.permission == Permission.DENY:
-            if acl.pattern_type == PatternType.LITERAL:
-                if acl.name == "*":
-                    return False
-                deny_literal.add(acl.name)
-            elif acl.pattern_type == PatternType.PREFIXED:
-                deny_prefixed.add(acl.name)
-        elif acl.permission == Permission.ALLOW and acl.pattern_type in (PatternType.LITERAL, PatternType.PREFIXED):
-            if acl.pattern_type == PatternType.LITERAL and acl.name == "*":
-                wildcard_allow = True
-            allows.append(acl)
-    if wildcard_allow:
-        return True
-    for acl in allows:
-        if acl.pattern_type == PatternType.LITERAL and acl.name in deny_literal:
-            continue
-        if not any(acl.name[:n] in deny_prefixed for n in range(1, len(acl.name) + 1)):
-            return True
-    return False
+    return store.authorizer.authorize_by_resource_type(principal_of(ctx), host_of(ctx.peer), operation, resource_type)
 
 
 def denied_error(ctx: Any, operation: Operation, resource_type: ResourceType, name: str) -> int:

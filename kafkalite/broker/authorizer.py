@@ -179,3 +179,44 @@ class Authorizer:
             ):
                 allowed = True
         return allowed or (not found and self.allow_if_no_acl)
+
+    def authorize_by_resource_type(
+        self, principal: str, host: str, operation: Operation, resource_type: ResourceType
+    ) -> bool:
+        """Kafka's default ``authorizeByResourceType`` (used by StandardAuthorizer).
+
+        A super user (or anyone a literal ``hardcode`` resource would allow) is allowed; a DENY of the
+        literal wildcard denies; otherwise an ALLOW (literal or prefixed, the operation itself or
+        ALL: no implied operations) allows unless a DENY of the same literal name or of a prefix of
+        its name dominates it.
+        """
+        if self.authorize(principal, host, operation, resource_type, "hardcode"):
+            return True
+        deny_literal: set[str] = set()
+        deny_prefixed: set[str] = set()
+        allows: list[AclBinding] = []
+        wildcard_allow = False
+        for acl in self._by_type.get(resource_type, ()):
+            if acl.host not in (host, WILDCARD) or acl.principal not in (principal, WILDCARD_PRINCIPAL):
+                continue
+            if acl.operation not in (operation, Operation.ALL):
+                continue
+            if acl.permission == Permission.DENY:
+                if acl.pattern_type == PatternType.LITERAL:
+                    if acl.name == WILDCARD:
+                        return False
+                    deny_literal.add(acl.name)
+                elif acl.pattern_type == PatternType.PREFIXED:
+                    deny_prefixed.add(acl.name)
+            elif acl.permission == Permission.ALLOW and acl.pattern_type in (PatternType.LITERAL, PatternType.PREFIXED):
+                if acl.pattern_type == PatternType.LITERAL and acl.name == WILDCARD:
+                    wildcard_allow = True
+                allows.append(acl)
+        if wildcard_allow:
+            return True
+        for acl in allows:
+            if acl.pattern_type == PatternType.LITERAL and acl.name in deny_literal:
+                continue
+            if not any(acl.name[:n] in deny_prefixed for n in range(1, len(acl.name) + 1)):
+                return True
+        return False
