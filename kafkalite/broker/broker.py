@@ -15,9 +15,11 @@ from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_tasks import LogTasks
+from kafkalite.broker.nodes import Node, Nodes
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.broker.quotas import QuotaStore
+from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
@@ -52,6 +54,10 @@ class BrokerState:
             self.catalog, self.clock.now_ms, config.fsync, self.write_behind, self.file_handles
         )
         self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
+        #: Broker identities and their liveness (one, or N in a simulated cluster).
+        self.nodes = Nodes([Node(config.node_id, config.advertised[0], config.advertised[1])])
+        #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
+        self.replicas = ReplicaManager(self.nodes, self.cluster)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)

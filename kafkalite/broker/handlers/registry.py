@@ -35,6 +35,9 @@ class Session:
     #: On a SASL listener: the connection's authentication state (security/sasl_state.py); the
     #: dispatcher admits requests through it and the SASL handlers drive it.
     sasl: SaslConnection | None = None
+    #: The broker identity whose listener the connection came in on (a simulated cluster has
+    #: several); None: the configured ``node.id``.
+    node_id: int | None = None
 
 
 @dataclass
@@ -59,6 +62,13 @@ class RequestContext:
     def advertised(self) -> tuple[str, int]:
         """The address to give this client: the advertised address of the listener it came in on."""
         return self.session.advertised if self.session is not None else self.state.config.advertised
+
+    @property
+    def node_id(self) -> int:
+        """The node this request was sent to: leadership and coordinator checks are made for it."""
+        if self.session is not None and self.session.node_id is not None:
+            return self.session.node_id
+        return self.state.config.node_id
 
     @property
     def principal(self) -> str:

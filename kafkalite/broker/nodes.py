@@ -1,0 +1,130 @@
+"""The broker identities of this process and whether each is up: the single owner of liveness.
+
+A kafkalite process is one broker by default, or a simulated cluster of N (``--brokers N``,
+``Broker(brokers=N)``): node ids 1..N, each with its own listeners, one data dir with a folder
+per node. Whatever must react when a node stops or starts (its listeners in the server layer,
+leadership and ISR in ``replication.py``, coordinators) subscribes here with ``watch``; this
+module never touches sockets or logs itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+log = logging.getLogger(__name__)
+
+
+class NodeEvent(Enum):
+    STOPPED = "stopped"  # a clean shutdown: leaders moved away first, logs flushed
+    KILLED = "killed"  # an unclean stop: connections cut, unflushed data may be lost
+    STARTED = "started"
+    PAUSED = "paused"  # replication to this node paused (a lagging follower); it still serves
+    RESUMED = "resumed"
+
+
+class UnknownNode(KeyError):
+    """A node id that is not one of this cluster's (control requests answer it clearly)."""
+
+    def __init__(self, node_id: int, known: list[int]) -> None:
+        super().__init__(node_id)
+        self.message = f"unknown node {node_id}: this cluster's nodes are {', '.join(map(str, known))}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Node:
+    """One broker identity. ``host``/``port`` are its default listener's advertised address."""
+
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+    alive: bool = True
+    #: Its followers do not fetch while paused (the ISR shrinks after replica.lag.time.max.ms).
+    replication_paused: bool = False
+    #: Added before each request this node answers (a slow broker).
+    latency_ms: int = 0
+
+
+Watcher = Callable[[Node, NodeEvent], None]
+
+
+class Nodes:
+    """Node ids 1..N (or the one configured ``node.id`` for a single broker), in id order."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self._nodes = {n.node_id: n for n in nodes}
+        self._watchers: list[Watcher] = []
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted(self._nodes)
+
+    @property
+    def count(self) -> int:
+        return len(self._nodes)
+
+    def get(self, node_id: int) -> Node:
+        """The node, or UnknownNode (with the known ids in its message)."""
+        try:
+            return self._nodes[node_id]
+        except KeyError:
+            raise UnknownNode(node_id, self.ids) from None
+
+    def all(self) -> list[Node]:
+        return [self._nodes[i] for i in self.ids]
+
+    def alive(self) -> list[Node]:
+        return [n for n in self.all() if n.alive]
+
+    def alive_ids(self) -> list[int]:
+        return [n.node_id for n in self.all() if n.alive]
+
+    def is_alive(self, node_id: int) -> bool:
+        node = self._nodes.get(node_id)
+        return node is not None and node.alive
+
+    def watch(self, watcher: Watcher) -> None:
+        """Call ``watcher`` after every change (in subscription order, on the event loop)."""
+        self._watchers.append(watcher)
+
+    def _emit(self, node: Node, event: NodeEvent) -> None:
+        log.info("node %d %s", node.node_id, event.value)
+        for watcher in self._watchers:
+            watcher(node, event)
+
+    def stop(self, node_id: int, *, clean: bool = True) -> None:
+        node = self.get(node_id)
+        if not node.alive:
+            return
+        node.alive = False
+        self._emit(node, NodeEvent.STOPPED if clean else NodeEvent.KILLED)
+
+    def start(self, node_id: int) -> None:
+        node = self.get(node_id)
+        if node.alive:
+            return
+        node.alive = True
+        self._emit(node, NodeEvent.STARTED)
+
+    def pause_replication(self, node_id: int) -> None:
+        node = self.get(node_id)
+        if not node.replication_paused:
+            node.replication_paused = True
+            self._emit(node, NodeEvent.PAUSED)
+
+    def resume_replication(self, node_id: int) -> None:
+        node = self.get(node_id)
+        if node.replication_paused:
+            node.replication_paused = False
+            self._emit(node, NodeEvent.RESUMED)
+
+    def set_latency(self, node_id: int, latency_ms: int) -> None:
+        if latency_ms < 0:
+            raise ValueError("latency_ms must be >= 0")
+        self.get(node_id).latency_ms = latency_ms
