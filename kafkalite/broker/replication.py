@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from kafkalite.broker.cluster import TopicError
 from kafkalite.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -100,13 +101,11 @@ LEADER_IMBALANCE_PER_BROKER_PERCENTAGE = 10
 _COPY_BYTES = 1 << 20
 
 
-class PlacementError(Exception):
+class PlacementError(TopicError):
     """Replicas cannot be placed (Kafka's InvalidReplicationFactorException): INVALID_REPLICATION_FACTOR."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.code = ErrorCode.INVALID_REPLICATION_FACTOR
-        self.message = message
+        super().__init__(ErrorCode.INVALID_REPLICATION_FACTOR, message)
 
 
 class _BrokerList:
@@ -434,17 +433,21 @@ class ReplicaManager:
             existing = [st.replicas for (t, _), st in sorted(self._states.items()) if t == topic]
         return striped_placement(brokers, partitions, replication_factor, self._rng, existing)
 
-    def assign(self, topic: str, assignment: list[list[int]], first_index: int = 0) -> None:
-        """The replicas the next ``cluster.create_topic``/``add_partitions`` of ``topic`` gets.
+    def assign(self, topic: str, first_index: int, replicas: list[list[int]]) -> None:
+        """The replica lists of the next partitions ``first_index``.. of ``topic`` to be created.
 
         CreateTopics and CreatePartitions call it (with ``place()``'s answer or the request's
-        manual assignment) just before creating; partitions created without it are placed with
-        ``default.replication.factor``.
+        manual assignment) just *before* ``cluster.create_topic``/``add_partitions``, which open
+        each replica's log on its node; partitions created without it (auto-created topics) are
+        placed with ``default.replication.factor``. A single broker records nothing.
         """
         if self.clustered:
             self._pending.setdefault(topic, {}).update(
-                {first_index + i: list(replicas) for i, replicas in enumerate(assignment)}
+                {first_index + i: list(replica_list) for i, replica_list in enumerate(replicas)}
             )
+
+    def forget(self, topic: str) -> None:
+        """A deleted topic's partitions (already forgotten when its logs were deleted: kept for callers)."""
 
     def elect(self, topic: str, index: int, kind: ElectionKind) -> tuple[ErrorCode, str | None]:
         """ElectLeaders for one partition: (error, message) as Kafka answers it."""

@@ -44,7 +44,7 @@ def make_cluster(tmp_path: Path) -> Iterator[Callable[..., BrokerState]]:
 
 
 def _create(state: BrokerState, name: str, assignment: list[list[int]], configs: dict[str, str] | None = None) -> None:
-    state.replicas.assign(name, assignment)
+    state.replicas.assign(name, 0, assignment)
     state.cluster.create_topic(name, len(assignment), configs)
 
 
