@@ -51,8 +51,6 @@ class ReplicaLog(PartitionLog):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._hw: int | None = None
-        #: Stamped into the batches this replica appends as leader.
-        self.leader_epoch = 0
         #: (epoch, start offset) in epoch order: Kafka's LeaderEpochFileCache.
         self.epochs: list[tuple[int, int]] = []
         self.start_offset = 0  # where a fresh (rebuilt) copy starts: the leader's log start offset
@@ -81,9 +79,7 @@ class ReplicaLog(PartitionLog):
 
     def append(self, data: bytearray, headers: list[BatchHeader]) -> AppendResult:
         """As the leader: stamp the current leader epoch, append, note a new epoch's start offset."""
-        epoch = self.leader_epoch
-        for header in headers:
-            _EPOCH.pack_into(data, header.position + _EPOCH_AT, epoch)
+        epoch = self.leader_epoch  # PartitionLog.append stamps it
         before = self.log_end_offset
         result = super().append(data, headers)
         if self.log_end_offset > before:
@@ -304,6 +300,10 @@ class ClusterLogs:
         for name, _, _ in topics:
             self.leaders[name] = []
             self.refresh(name)
+        self.loaded()
+
+    def loaded(self) -> None:
+        """Called once every node's logs are open (ReplicaManager sets leader epochs and HWs)."""
 
     def refresh(self, topic: str, index: int | None = None) -> None:
         """Point ``logs_of(topic)`` at the current leaders' logs (after an election or growth)."""

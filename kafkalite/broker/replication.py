@@ -268,6 +268,7 @@ class ReplicaManager:
         }
         self.logs: ClusterLogs = ClusterLogs(catalog, managers, self._leader_of, self._prepare, self._forget)
         cluster.logs = self.logs  # type: ignore[assignment]
+        self.logs.loaded = self._loaded  # type: ignore[method-assign]
         self.log = MetadataLog(catalog.data_dir / "partitions.log", fs=catalog.fs)
         for record in self.log.replay():
             self._apply(record)
@@ -622,6 +623,25 @@ class ReplicaManager:
             random.Random(name),
         )
         self._commit([PartitionState(r, list(r), r[0]).to_record(name, i) for i, r in enumerate(placed)])
+
+    def _loaded(self) -> None:
+        """After a (re)start: leaders stamp their epoch again, high watermarks are recomputed."""
+        for key in sorted(self._states):
+            st = self._states[key]
+            if st.leader < 0:  # offline when the cluster stopped: a live ISR member leads again
+                for r in st.isr:
+                    if self.nodes.is_alive(r):
+                        self._unfence(key, r)
+                        break
+                continue
+            if key[0] in _INTERNAL_NAMES:
+                continue
+            leader_log: Any = self.logs.replica(st.leader, *key)
+            if leader_log is not None:
+                leader_log.leader_epoch = st.leader_epoch
+                self._update_hw(key)
+                if len(st.isr) < len(st.replicas):
+                    self._schedule(key)  # followers out of the ISR catch up
 
     def _leader_of(self, topic: str, index: int) -> int:
         st = self._states.get((topic, index))

@@ -91,6 +91,9 @@ class OffsetOutOfRange(Exception):
 class PartitionLog:
     """Segments of one partition; the event loop is its only caller."""
 
+    #: Stamped into every batch appended as leader (a replicated partition's epoch; else 0).
+    leader_epoch = 0
+
     def __init__(
         self,
         directory: Path,
@@ -257,7 +260,7 @@ class PartitionLog:
         next_offset = base
         patched: list[BatchHeader] = []
         for header in headers:
-            patch_base_offset(data, header, next_offset)
+            patch_base_offset(data, header, next_offset, self.leader_epoch)
             if append_time >= 0:
                 set_log_append_time(data, header, append_time)
                 header = header._replace(max_timestamp=append_time, attributes=header.attributes | 0x08)
