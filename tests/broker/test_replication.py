@@ -14,11 +14,11 @@ import pytest
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.nodes import Node, Nodes
+from kafkalite.broker.replica_logs import batch_epoch
 from kafkalite.broker.replication import PlacementError, striped_placement
 from kafkalite.clock import ManualClock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
-from kafkalite.broker.replica_logs import batch_epoch
 from kafkalite.records.batch import iter_headers, validate_batches
 from tests.helpers import simple_batch
 
