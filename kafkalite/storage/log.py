@@ -636,6 +636,21 @@ class PartitionLog:
         self.segments.clear()
         return clean
 
+    def reopen(self, directory: Path | None = None, clean_shutdown: bool = True) -> None:
+        """Open again after ``close`` (in ``directory`` when the log moved there), keeping what
+        the replication layer set: the log start offset, the high watermark, the leader epoch."""
+        floor, hw, epoch = self._start_floor, self._hw, self.leader_epoch
+        if directory is not None:
+            self.directory = directory
+        self._fresh = False
+        self._undo, self._undo_window = None, None
+        self.producer_state = ProducerStateManager()
+        self.open(clean_shutdown)
+        self.restore_log_start_offset(floor)
+        self.leader_epoch = epoch
+        if hw is not None:
+            self.set_high_watermark(hw)
+
     def delete(self) -> Path:
         """Close the segments and rename the directory to ``<name>.<uuid>-delete`` (Kafka's way).
 

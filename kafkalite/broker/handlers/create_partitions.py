@@ -122,7 +122,7 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
         return {"throttle_time_ms": 0, "results": results}
     # Directories and first segments of large requests are made in a worker thread meanwhile.
     dirs = [
-        cluster.catalog.partition_dir(name, i)
+        cluster.logs.partition_dir(name, i)
         for name, count in to_grow
         for i in range(len(cluster.topics[name].partitions), count)
     ]
