@@ -165,9 +165,9 @@ class PartitionLog:
 
     def _open_epoch_cache(self) -> None:
         """The checkpointed epochs (cut to the log's range), else rebuilt from the batches."""
-        cache = None if self._fresh else LeaderEpochCache.read(self.directory, self._fs)
+        cache = None if self._fresh else LeaderEpochCache.read(self.directory, self._fs, self._submit)
         if cache is None:
-            cache = LeaderEpochCache(self.directory, self._fs)
+            cache = LeaderEpochCache(self.directory, self._fs, submit=self._submit)
             for seg in self.segments:
                 for epoch, base_offset in seg.leader_epochs():
                     if epoch >= 0 and epoch != cache.latest_epoch:
@@ -338,7 +338,17 @@ class PartitionLog:
                 header = header._replace(max_timestamp=append_time, attributes=header.attributes | 0x08)
             patched.append(at_offset(header, next_offset))
             next_offset += header.last_offset_delta + 1
-        self._store(data, patched, next_offset, first.producer_id != NO_PRODUCER_ID)
+        # as ``_store``, inline: this is the produce path
+        self._maybe_roll(len(data), next_offset)
+        active = self.active
+        active.append(data, patched)
+        if first.producer_id != NO_PRODUCER_ID:
+            window = active.window
+            if window is not None and window is not self._undo_window:
+                self._undo = {}  # these appends wait to be written: keep what they change
+                self._undo_window = window
+            for header in patched:
+                self._track_batch(active, header, data if header.is_control else b"")  # a marker comes alone
         return AppendResult(base, next_offset - 1, append_time)
 
     def _store(

@@ -122,11 +122,12 @@ def _collect(
             plog = topic.partitions[fp.partition]
             keys.append((topic.name, fp.partition))
             lso = plog.last_stable_offset
-            entry["high_watermark"] = plog.high_watermark
+            hw = plog.high_watermark
+            entry["high_watermark"] = hw
             entry["last_stable_offset"] = lso
             entry["log_start_offset"] = plog.log_start_offset
             limit = min(fp.partition_max_bytes, remaining)
-            upper = lso if read_committed else plog.high_watermark  # a follower-set HW hides the unreplicated tail
+            upper = lso if read_committed else hw  # consumers read up to the HW (replication may hold it back)
             try:
                 data = plog.read(fp.fetch_offset, limit, total == 0, upper) if limit > 0 or total == 0 else b""
             except OffsetOutOfRange:
