@@ -112,6 +112,9 @@ class LogManager:
         #: Where jobs run; the broker sets a worker thread's scheduler (see ``attach``).
         self.submit: Submit = run_inline
         self.logs: dict[str, list[PartitionLog]] = {}
+        #: Logs opened one by one (``open_replica``): a simulated node hosting some partitions of a topic.
+        self.replicas: dict[TopicPartition, PartitionLog] = {}
+        self._checkpointed: dict[str, dict[TopicPartition, int]] = {}  # read at load, for replicas opened later
         self._dirty: set[PartitionLog] = set()
         #: First offset not yet cleaned, per compacted partition (Kafka's cleaner checkpoint).
         self.cleaner_offsets: dict[TopicPartition, int] = {}
@@ -157,6 +160,7 @@ class LogManager:
         for log_dir in self.log_dirs:
             starts.update(self._read_checkpoint(log_dir, LOG_START_OFFSET_CHECKPOINT))
             cleaned.update(self._read_checkpoint(log_dir, CLEANER_OFFSET_CHECKPOINT))
+        self._checkpointed = {LOG_START_OFFSET_CHECKPOINT: starts, CLEANER_OFFSET_CHECKPOINT: cleaned}
         for (name, index), offset in starts.items():
             plog = self.get(name, index)
             if plog is not None:
@@ -204,9 +208,8 @@ class LogManager:
         False if any could not be flushed (a full disk): every log is closed all the same.
         """
         clean = True
-        for plogs in self.logs.values():
-            for plog in plogs:
-                clean = plog.close() and clean
+        for _, plog in self.all_logs():
+            clean = plog.close() and clean
         self._dirty.clear()
         return clean
 
@@ -215,7 +218,7 @@ class LogManager:
     def get(self, topic: str, index: int) -> PartitionLog | None:
         plogs = self.logs.get(topic)
         if plogs is None or not 0 <= index < len(plogs):
-            return None
+            return self.replicas.get((topic, index)) if self.replicas else None
         return plogs[index]
 
     def logs_of(self, topic: str) -> list[PartitionLog]:
@@ -226,6 +229,59 @@ class LogManager:
         for name, plogs in list(self.logs.items()):
             for index, plog in enumerate(plogs):
                 yield (name, index), plog
+        if self.replicas:
+            yield from list(self.replicas.items())
+
+    # ---- single partitions (a simulated node's replicas) -------------------------------------------
+
+    def open_replica(self, topic: str, index: int, config: LogConfig, clean_shutdown: bool = True) -> PartitionLog:
+        """Open one partition's log on its own, for a node hosting only some partitions of a topic.
+
+        The partition's directory is loaded from whichever log directory holds it, else a new
+        one is placed as any new partition is. Such logs live in ``replicas``, not in the
+        topic-wide lists, and ``get``, flushing, retention, cleaning, checkpoints, ``move`` and
+        ``describe_dirs`` cover them alike. Open every hosted replica right after ``load`` (with
+        no topics, or some): checkpointed offsets of partitions not open at the next checkpoint
+        are dropped, as Kafka drops those of partitions it no longer has. Opening one already
+        open returns it.
+        """
+        tp = (topic, index)
+        plog = self.get(topic, index)
+        if plog is not None:
+            return plog
+        name = f"{topic}-{index}"
+        existing = next((d for d in self.log_dirs if (d / name).is_dir()), None)
+        planned = self._planned.pop(tp, None)
+        log_dir = existing or planned or self._place()
+        plog = PartitionLog(
+            log_dir / name, config, self.now_ms, self.write_behind,
+            self.handles, self._run, self.fs, leader_epochs=self.leader_epochs,
+        )
+        plog.open(clean_shutdown if existing is not None else True)
+        start = self._checkpointed.get(LOG_START_OFFSET_CHECKPOINT, {}).pop(tp, None)
+        if start is not None:
+            plog.restore_log_start_offset(start)
+            if plog.log_start_offset > 0:
+                self._saved_start_offsets[tp] = plog.log_start_offset
+        cleaned = self._checkpointed.get(CLEANER_OFFSET_CHECKPOINT, {}).pop(tp, None)
+        if cleaned is not None and plog.log_start_offset <= cleaned <= plog.log_end_offset:
+            self.cleaner_offsets[tp] = self._saved_cleaner_offsets[tp] = cleaned
+        self.replicas[tp] = plog
+        return plog
+
+    def delete_replica(self, topic: str, index: int) -> bool:
+        """Delete a log ``open_replica`` opened (the node no longer hosts it); False if none is open.
+
+        The directory is renamed to ``-delete`` now and removed by a job, as a deleted topic's.
+        """
+        plog = self.replicas.pop((topic, index), None)
+        if plog is None:
+            return False
+        self._dirty.discard(plog)
+        plog.delete()
+        self.cleaner_offsets.pop((topic, index), None)
+        self.checkpoint()
+        return True
 
     # ---- log directories -------------------------------------------------------------------------
 
@@ -425,6 +481,8 @@ class LogManager:
         plogs = self.logs.pop(topic, [])
         if self._planned:
             self._planned = {tp: d for tp, d in self._planned.items() if tp[0] != topic}
+        if self.replicas:
+            plogs = plogs + [self.replicas.pop(tp) for tp in [tp for tp in self.replicas if tp[0] == topic]]
         for plog in plogs:
             self._dirty.discard(plog)
             plog.delete()
@@ -443,7 +501,8 @@ class LogManager:
     def reconfigure(self, topic: str, config: LogConfig) -> bool:
         """Apply a topic's new log config; stricter retention is enforced at once. True if it was."""
         tightened = False
-        for plog in self.logs.get(topic, []):
+        hosted = [plog for tp, plog in self.replicas.items() if tp[0] == topic] if self.replicas else []
+        for plog in self.logs.get(topic, []) + hosted:
             before, plog.config = plog.config, config
             if plog.segments and _retention_tightened(before, config) and self._online(plog):
                 tightened = True

@@ -171,3 +171,26 @@ def test_a_broker_with_several_log_dirs_spreads_its_partitions(tmp_path):
         assert [state.log_manager.dir_of("t", i) for i in range(3)] == [d1, d2, d1]
     finally:
         state.close()
+
+
+def test_a_node_opens_only_the_replicas_it_hosts(manager, tmp_path):
+    node = [tmp_path / "node-3" / "dir-0", tmp_path / "node-3" / "dir-1"]
+    m = manager(node, leader_epochs=True)
+    p1 = m.open_replica("t", 1, LogConfig())
+    p3 = m.open_replica("t", 3, LogConfig())
+    assert m.open_replica("t", 1, LogConfig()) is p1 and m.get("t", 3) is p3 and m.get("t", 0) is None
+    assert {m.dir_of("t", 1), m.dir_of("t", 3)} == set(node)
+    produce(p3, simple_batch(4))
+    p3.delete_records_before(2)
+    m.checkpoint()
+    assert sorted(tp for tp, _ in m.all_logs()) == [("t", 1), ("t", 3)]
+    assert m.move("t", 3, next(d for d in node if d != m.dir_of("t", 3)))
+    m.close()
+    again = manager(node, leader_epochs=True)
+    q3 = again.open_replica("t", 3, LogConfig())
+    assert (q3.log_start_offset, q3.log_end_offset) == (2, 4) and q3.epoch_cache is not None
+    assert again.delete_replica("t", 3) and not again.delete_replica("t", 3)
+    again.open_replica("t", 1, LogConfig())
+    again.delete_topic("t")
+    assert again.replicas == {}
+    assert sorted(p.name for d in node for p in d.iterdir() if p.is_dir()) == []
