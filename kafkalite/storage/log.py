@@ -367,6 +367,16 @@ class PartitionLog:
                 control = data[header.position : header.position + header.length] if header.is_control else b""
                 self._track_batch(active, header, control)
 
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """(epoch, end offset) for OffsetForLeaderEpoch (Kafka's endOffsetForEpoch; -1, -1 if unknown).
+
+        Without an epoch cache (one broker) the current epoch ends at the log end offset.
+        """
+        cache = self.epoch_cache
+        if cache is not None:
+            return cache.end_offset_for(epoch, self.log_end_offset)
+        return (epoch, self.log_end_offset) if epoch == self.leader_epoch else (-1, -1)
+
     def become_leader(self, epoch: int) -> None:
         """Lead from here at ``epoch``: later appends carry it, and it starts at the log end
         offset in the epoch cache (Kafka assigns the epoch start offset on becoming leader)."""

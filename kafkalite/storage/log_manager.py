@@ -25,6 +25,7 @@ inline). Nothing here imports asyncio; the event loop is the only caller.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -307,6 +308,16 @@ class LogManager:
         if log_dir not in self.offline_dirs:
             log.error("log directory %s is offline", log_dir)
             self.offline_dirs.add(log_dir)
+
+    def io_error(self, plog: PartitionLog, exc: OSError) -> bool:
+        """A log's disk access failed: an I/O error (not a full disk, which kafkalite rides out
+        and retries) takes its directory offline, as Kafka's LogDirFailureChannel does. Returns
+        whether the directory is offline now."""
+        log_dir = plog.directory.parent
+        if exc.errno == errno.ENOSPC or log_dir not in self.log_dirs:
+            return log_dir in self.offline_dirs
+        self.mark_offline(log_dir)
+        return True
 
     def _online(self, plog: PartitionLog) -> bool:
         return not self.offline_dirs or plog.directory.parent not in self.offline_dirs

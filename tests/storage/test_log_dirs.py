@@ -194,3 +194,45 @@ def test_a_node_opens_only_the_replicas_it_hosts(manager, tmp_path):
     again.delete_topic("t")
     assert again.replicas == {}
     assert sorted(p.name for d in node for p in d.iterdir() if p.is_dir()) == []
+
+
+def test_an_io_error_takes_the_directory_offline_a_full_disk_does_not(manager, tmp_path):
+    import errno
+
+    dirs = [tmp_path / "d0", tmp_path / "d1"]
+    m = manager(dirs)
+    m.create("t", 2, LogConfig())
+    assert not m.io_error(m.get("t", 0), OSError(errno.ENOSPC, "full"))
+    assert m.offline_dirs == set()
+    assert m.io_error(m.get("t", 0), OSError(errno.EIO, "broken"))
+    assert m.offline_dirs == {dirs[0]} and not m.partition_offline("t", 1)
+
+
+def test_a_checkpoint_refused_by_one_full_directory_is_written_again(tmp_path, clock):
+    dirs = [tmp_path / "d0", tmp_path / "d1"]
+    fs = FaultyFS()
+    m = LogManager(Catalog(tmp_path / "data", fs), clock.now_ms, log_dirs=dirs)
+    m.load((), clean_shutdown=True)
+    m.create("t", 2, LogConfig())
+    for i in range(2):
+        produce(m.get("t", i), simple_batch(3))
+        m.get("t", i).delete_records_before(2)
+    fs.fill(prefix=dirs[0])
+    with pytest.raises(OSError):
+        m.checkpoint()  # inline jobs: the failure surfaces (a worker logs it)
+    assert not (dirs[0] / LOG_START_OFFSET_CHECKPOINT).exists()
+    fs.free()
+    m.checkpoint()  # nothing changed, but the failed write is retried
+    assert (dirs[0] / LOG_START_OFFSET_CHECKPOINT).read_text() == "0\n1\nt 0 2\n"
+    assert (dirs[1] / LOG_START_OFFSET_CHECKPOINT).read_text() == "0\n1\nt 1 2\n"
+    m.close()
+
+
+def test_end_offset_for_epoch_without_a_cache_is_the_current_epoch(tmp_path, clock):
+    from kafkalite.storage.log import PartitionLog
+
+    plog = PartitionLog(tmp_path / "t-0", LogConfig(), clock.now_ms)
+    plog.open(clean_shutdown=True)
+    produce(plog, simple_batch(3))
+    assert plog.end_offset_for_epoch(0) == (0, 3) and plog.end_offset_for_epoch(1) == (-1, -1)
+    plog.close()
