@@ -142,11 +142,15 @@ class LogManager:
         """Open every partition of ``topics`` ((name, partition count, config)) and the checkpoints."""
         self._leftovers = []
         found: dict[str, Path] = {}  # partition directory name -> its log dir (several dirs only)
+        futures: list[Path] = []
         for log_dir in self.log_dirs:
-            self._leftovers += sorted(p for p in log_dir.iterdir() if is_delete_dir(p))
+            names = os.listdir(log_dir)  # once: a data dir may hold thousands of partitions
+            self._leftovers += sorted(p for p in (log_dir / n for n in names) if is_delete_dir(p))
+            futures += sorted(p for p in (log_dir / n for n in names) if is_future_dir(p))
             if len(self.log_dirs) > 1:
-                found.update((p.name, log_dir) for p in log_dir.iterdir() if not p.name.startswith("."))
-        self._complete_moves(found)
+                found.update((name, log_dir) for name in names if not name.startswith("."))
+        if futures:
+            self._complete_moves(futures, found)
         if self._leftovers:
             log.info("%d deleted partition director(ies) left to remove", len(self._leftovers))
         for name, count, config in topics:
@@ -182,26 +186,26 @@ class LogManager:
         except FileNotFoundError:
             return {}
 
-    def _complete_moves(self, found: dict[str, Path]) -> None:
+    def _complete_moves(self, futures: list[Path], found: dict[str, Path]) -> None:
         """Finish or drop what an interrupted ``move`` left (``-future`` directories).
 
         The removal of the source directory (renamed to ``-delete``) commits a move: a future
         directory whose partition has no live directory left is renamed into place; one whose
         source is still there is an unfinished copy, removed (the move is abandoned).
         """
-        for log_dir in self.log_dirs:
-            for future in sorted(p for p in log_dir.iterdir() if is_future_dir(p)):
-                name = future.name.rsplit(".", 1)[0]
-                live = found.get(name) if len(self.log_dirs) > 1 else (log_dir if (log_dir / name).exists() else None)
-                if live is None:
-                    log.info("completing the interrupted move of %s into %s", name, log_dir)
-                    future.rename(log_dir / name)
-                    fsync_dir(log_dir)
-                    found[name] = log_dir
-                else:
-                    log.info("discarding the unfinished copy %s", future)
-                    self._leftovers.append(future)
-                found.pop(future.name, None)
+        for future in futures:
+            log_dir = future.parent
+            name = future.name.rsplit(".", 1)[0]
+            live = found.get(name) if len(self.log_dirs) > 1 else (log_dir if (log_dir / name).exists() else None)
+            if live is None:
+                log.info("completing the interrupted move of %s into %s", name, log_dir)
+                future.rename(log_dir / name)
+                fsync_dir(log_dir)
+                found[name] = log_dir
+            else:
+                log.info("discarding the unfinished copy %s", future)
+                self._leftovers.append(future)
+            found.pop(future.name, None)
 
     def close(self) -> bool:
         """Close every log (fsync, producer snapshot): on the caller's thread, at shutdown only.
@@ -618,6 +622,8 @@ class LogManager:
             if not plog.config.compact or len(plog.segments) < 2 or not self._online(plog):
                 continue
             first_dirty = self.cleaner_offsets.get(tp, 0)
+            if first_dirty > plog.log_end_offset:  # truncated since (a follower): clean from there
+                first_dirty = self.cleaner_offsets[tp] = plog.log_end_offset
             if plan_cleaning(plog, first_dirty, now_ms) is None:
                 continue
             ratio = dirty_ratio(plog, first_dirty, now_ms)
