@@ -451,18 +451,34 @@ def test_unknown_node_is_a_clear_error(kafka_cluster: Broker) -> None:
     kafka_cluster.resume_replication(2)
 
 
-def test_serve_brokers_flag_lists_every_node(tmp_path: Any) -> None:
-    port = free_port()
-    while any(not _refused("127.0.0.1", p) for p in (port + 1, port + 2)):
+def _serve_three(tmp_path: Any) -> tuple[subprocess.Popen[str], int, str]:
+    """``kafkalite serve --brokers 3`` on three consecutive free ports: (process, first port, ready line).
+
+    Another process may take one of the ports between the check and the bind: then it is tried again.
+    """
+    log_path = tmp_path / "serve.log"
+    for _attempt in range(5):
         port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kafkalite", "serve", "--brokers", "3", "--port", str(port),
-         "--data-dir", str(tmp_path / "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
+        if any(not _refused("127.0.0.1", p) for p in (port + 1, port + 2)):
+            continue
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "kafkalite", "serve", "--brokers", "3", "--port", str(port),
+                 "--data-dir", str(tmp_path / "data")],
+                stdout=subprocess.PIPE, stderr=log, text=True,
+            )
         assert proc.stdout is not None
         line = proc.stdout.readline()
+        if line:
+            return proc, port, line
+        proc.wait(15)
+        assert "cannot listen" in log_path.read_text(), log_path.read_text()[-2000:]
+    raise AssertionError("no three consecutive free ports")
+
+
+def test_serve_brokers_flag_lists_every_node(tmp_path: Any) -> None:
+    proc, port, line = _serve_three(tmp_path)
+    try:
         expected = ",".join(f"127.0.0.1:{p}" for p in (port, port + 1, port + 2))
         assert f"bootstrap.servers={expected} " in line
         metadata = _metadata(f"127.0.0.1:{port + 2}")
