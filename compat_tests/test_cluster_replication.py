@@ -10,13 +10,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.protocol.consumer import (
+    FetchRequest,
+    FetchResponse,
+    OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
+)
+from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+from kafka.protocol.producer import ProduceRequest, ProduceResponse
+from kafka.record.memory_records import MemoryRecordsBuilder
 
 from compat_tests.conftest import wait_for
+from compat_tests.rawclient import RawClient
 from kafkalite.embedded import Broker
 
 
@@ -108,3 +119,66 @@ def test_kafka_python_acks_all_follows_the_leader(cluster: Broker) -> None:
         producer.close()
     new_leader, _, isr = _partition(cluster, topic)
     assert new_leader != leader and len(isr) == 2
+
+
+# ---- epochs after a leader change, as a 3-node Kafka 4.4 answers them (checked with ReferenceKafka(nodes=3)) ----
+
+
+def _raw_partition(address: str, topic: str) -> Any:
+    with RawClient(address) as raw:
+        md = raw.call(MetadataRequest(version=12, topics=[(None, topic)], allow_auto_topic_creation=False),
+                      MetadataResponse)
+    return md, md.topics[0].partitions[0]
+
+
+def _address(md: Any, node_id: int) -> str:
+    (broker,) = [b for b in md.brokers if b.node_id == node_id]
+    return f"{broker.host}:{broker.port}"
+
+
+def _one_record() -> bytes:
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+    builder.append(0, b"k", b"v", [])
+    builder.close()
+    return bytes(builder.buffer())
+
+
+def test_epochs_fence_and_diverge_after_a_leader_change(cluster: Broker) -> None:
+    topic = _create(cluster)
+    first = cluster.bootstrap_servers.split(",")[0]
+    md, p = _raw_partition(first, topic)
+    old = p.leader_id
+    with RawClient(_address(md, old)) as raw:
+        for _ in range(3):
+            raw.call(ProduceRequest(version=9, transactional_id=None, acks=-1, timeout_ms=5000,
+                                    topic_data=[(topic, [(0, _one_record())])]), ProduceResponse)
+    cluster.stop_node(old)
+    other = next(b for b in md.brokers if b.node_id != old)
+    md, p = _raw_partition(f"{other.host}:{other.port}", topic)
+    assert p.leader_id not in (old, -1) and p.leader_epoch == 1 and list(p.offline_replicas) == [old]
+    with RawClient(_address(md, p.leader_id)) as raw:
+        produced = raw.call(ProduceRequest(version=9, transactional_id=None, acks=-1, timeout_ms=5000,
+                                           topic_data=[(topic, [(0, _one_record())])]), ProduceResponse)
+        assert produced.responses[0].partition_responses[0].base_offset == 3
+
+        def fetch(epoch: int, offset: int, last: int) -> Any:
+            response = raw.call(FetchRequest(version=12, replica_id=-1, max_wait_ms=0, min_bytes=1,
+                                             max_bytes=1 << 20, isolation_level=0, session_id=0, session_epoch=-1,
+                                             topics=[(topic, [(0, epoch, offset, last, -1, 1 << 20)])],
+                                             forgotten_topics_data=[], rack_id=""), FetchResponse)
+            return response.responses[0].partitions[0]
+
+        def end_of(epoch: int, current: int) -> tuple[int, int, int]:
+            response = raw.call(OffsetForLeaderEpochRequest(version=4, replica_id=-1,
+                                                            topics=[(topic, [(0, current, epoch)])]),
+                                OffsetForLeaderEpochResponse)
+            part = response.topics[0].partitions[0]
+            return part.error_code, part.leader_epoch, part.end_offset
+
+        assert fetch(0, 0, -1).error_code == 74  # FENCED_LEADER_EPOCH
+        diverged = fetch(1, 5, 0)
+        assert diverged.error_code == 0 and diverged.high_watermark == 4
+        assert (diverged.diverging_epoch.epoch, diverged.diverging_epoch.end_offset) == (0, 3)
+        assert end_of(0, 1) == (0, 0, 3)
+        assert end_of(1, 1) == (0, 1, 4)
+        assert end_of(0, 0) == (74, -1, -1)
