@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic as KafkaNewTopic
 from kafka.protocol.consumer import (
     FetchRequest,
     FetchResponse,
@@ -182,3 +183,48 @@ def test_epochs_fence_and_diverge_after_a_leader_change(cluster: Broker) -> None
         assert end_of(0, 1) == (0, 0, 3)
         assert end_of(1, 1) == (0, 1, 4)
         assert end_of(0, 0) == (74, -1, -1)
+
+
+def test_consumer_detects_truncation_after_an_unclean_election(cluster: Broker) -> None:
+    """Node B misses records 5..9; with A stopped, B leads uncleanly; A's extra records are lost.
+
+    kafka-python, having read 0..9, fetches on with last_fetched_epoch 0: the new leader answers
+    diverging_epoch (0, 5), the consumer validates with OffsetForLeaderEpoch, seeks back to 5 and
+    reads what B wrote since (KIP-320).
+    """
+    name = f"unclean-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
+    admin.create_topics([KafkaNewTopic(name, num_partitions=-1, replication_factor=-1, replica_assignments={0: [1, 2]},
+                                       topic_configs={"unclean.leader.election.enable": "true"})])
+    admin.close()
+    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "acks": "1"})
+
+    def send(values: list[str]) -> None:
+        for value in values:
+            producer.produce(name, value=value.encode(), partition=0)
+        assert producer.flush(30) == 0
+
+    send([f"old{i}" for i in range(5)])
+    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers, auto_offset_reset="earliest",
+                             consumer_timeout_ms=500)
+    consumer.assign([TopicPartition(name, 0)])
+    try:
+        cluster.stop_node(2)
+        send([f"lost{i}" for i in range(5)])  # only node 1 has offsets 5..9
+        seen: list[bytes] = []
+        wait_for(lambda: seen.extend(m.value for m in consumer) or len(seen) >= 10, timeout=20,
+                 what="the consumer reading 0..9")
+        assert seen == [f"old{i}".encode() for i in range(5)] + [f"lost{i}".encode() for i in range(5)]
+        cluster.stop_node(1)
+        cluster.start_node(2)  # the only live replica, out of sync: it leads (unclean), 5..9 are gone
+        assert _partition(cluster, name)[0] == 2
+        send([f"new{i}" for i in range(3)])
+        after: list[tuple[int, bytes]] = []
+        wait_for(lambda: after.extend((m.offset, m.value) for m in consumer) or len(after) >= 3, timeout=20,
+                 what="the consumer reading past the truncation")
+        assert after == [(5 + i, f"new{i}".encode()) for i in range(3)]
+    finally:
+        consumer.close()
+    cluster.start_node(1)  # the old leader truncates to the new leader's log and follows it
+    wait_for(lambda: sorted(_partition(cluster, name)[2]) == [1, 2], what="node 1 back in the ISR")
+    assert _segment_bytes(cluster, 1, name) == _segment_bytes(cluster, 2, name)
