@@ -733,6 +733,11 @@ class ReplicaManager:
                 break
             self.logs.node(node_id).appended(flog)
         flog.set_high_watermark(min(leader_log.high_watermark, flog.log_end_offset))
+        if leader_log.log_start_offset > flog.log_start_offset:  # DeleteRecords reaches followers too
+            try:
+                flog.delete_records_before(min(leader_log.log_start_offset, flog.high_watermark))
+            except OffsetOutOfRange:
+                pass
         return flog
 
     def _update_hw(self, key: TopicPartition) -> None:

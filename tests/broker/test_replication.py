@@ -279,3 +279,12 @@ def test_single_broker_answers_unchanged(tmp_path: Path) -> None:
         assert (tmp_path / "one" / "t-0").is_dir()
     finally:
         state.close()
+
+
+def test_followers_follow_the_leaders_log_start_offset(make_cluster) -> None:
+    state = make_cluster()
+    _create(state, "t", [[1, 2, 3]])
+    _produce(state, "t", 0, 5)
+    state.cluster.partition("t", 0).delete_records_before(3)
+    _produce(state, "t", 0, 1)
+    assert [state.replicas.logs.replica(n, "t", 0).log_start_offset for n in (1, 2, 3)] == [3, 3, 3]
