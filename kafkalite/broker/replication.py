@@ -16,6 +16,7 @@ the node the request came in on leads the partition, then read or write ``Cluste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -734,10 +735,8 @@ class ReplicaManager:
             self.logs.node(node_id).appended(flog)
         flog.set_high_watermark(min(leader_log.high_watermark, flog.log_end_offset))
         if leader_log.log_start_offset > flog.log_start_offset:  # DeleteRecords reaches followers too
-            try:
+            with contextlib.suppress(OffsetOutOfRange):
                 flog.delete_records_before(min(leader_log.log_start_offset, flog.high_watermark))
-            except OffsetOutOfRange:
-                pass
         return flog
 
     def _update_hw(self, key: TopicPartition) -> None:
