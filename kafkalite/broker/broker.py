@@ -158,6 +158,11 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
         self.file_handles.close_all()  # none should be left: every segment closed its own
+        try:
+            self.replicas.close()
+        except OSError as exc:
+            clean = False
+            log.warning("could not close partitions.log: %s", exc)
         for metadata_log in (self.group_log, self.txn_log, self.acl_log, self.scram_log, self.quota_log):
             try:
                 metadata_log.close()

@@ -294,12 +294,17 @@ class ReplicaManager:
         if not records:
             return
         try:
-            self.log.append_durably(records, False)
+            self.log.append_durably(records, self.cluster.config.fsync == "always")
         except OSError as exc:
             log.warning("could not persist partition states (%s): kept in memory", exc)
         for record in records:
             self._apply(record)
         self.log.compact_quietly(self.snapshot)
+
+    def close(self) -> None:
+        """At shutdown: close partitions.log (the logs themselves are the LogManagers')."""
+        if self.clustered:
+            self.log.close()
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [st.to_record(t, i) for (t, i), st in sorted(self._states.items())]
