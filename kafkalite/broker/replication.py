@@ -470,10 +470,7 @@ class ReplicaManager:
             if st.leader == preferred:
                 return ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
             if not self.nodes.is_alive(preferred) or preferred not in st.isr:
-                return (
-                    ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
-                    f"Failed to elect leader for partition {topic}-{index} under strategy PreferredElectionStrategy",
-                )
+                return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, "The preferred leader was not available."
             new = st.copy()
             new.leader, new.leader_epoch = preferred, st.leader_epoch + 1
             self._change(key, new)
@@ -482,10 +479,7 @@ class ReplicaManager:
             return ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
         candidate = next((r for r in st.replicas if self.nodes.is_alive(r)), None)
         if candidate is None:
-            return (
-                ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
-                f"Failed to elect leader for partition {topic}-{index} under strategy UncleanElectionStrategy",
-            )
+            return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, "Eligible topic partition leaders are not available."
         new = st.copy()
         new.leader, new.leader_epoch, new.isr = candidate, st.leader_epoch + 1, [candidate]
         self._change(key, new)
