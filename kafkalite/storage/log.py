@@ -4,10 +4,12 @@ Owns offset assignment (the log end offset), segment rolling and the log start o
 With one replica the high watermark is the log end offset; a replication layer sets it
 instead (``set_high_watermark``), appends a leader's batches as they are (``append_replica``),
 truncates a diverged tail (``truncate_to``) and keeps the leader epoch cache
-(``storage/epoch_cache.py``, when the log is opened with ``leader_epochs``). Appends reach the OS before they
-are acknowledged (before ``append`` returns, or with a WriteBehind at the end of the loop turn
-and always before any response is sent), so an acknowledged batch survives a kill -9 of the
-broker; fsync is the caller's policy (``sync_job``, run by the LogManager's worker).
+(``storage/epoch_cache.py``, when the log is opened with ``leader_epochs``).
+
+Appends reach the OS before they are acknowledged (before ``append`` returns, or with a
+WriteBehind at the end of the loop turn and always before any response is sent), so an
+acknowledged batch survives a kill -9 of the broker; fsync is the caller's policy
+(``sync_job``, run by the LogManager's worker).
 
 Nothing here blocks on the disk beyond a ``write``: a roll hands the sealed segment's fsync
 and the producer snapshot to ``submit`` as a job (``storage/jobs.py``), deleted segments are
@@ -490,17 +492,16 @@ class PartitionLog:
         self.active.write_pending()
         self._undo, self._undo_window = None, None
         old = self.segments
-        fresh = next((seg for seg in old if seg.base_offset == offset and seg.size == 0), None)
-        if fresh is None:
-            stale = self.directory / f"{offset:020d}.log"
-            if stale.exists():  # a segment at this base holding data: it goes with the others
-                index = next(i for i, seg in enumerate(old) if seg.base_offset == offset)
-                self._submit(self._retire(old.pop(index)))
+        same = next((i for i, seg in enumerate(old) if seg.base_offset == offset), None)
+        if same is not None and old[same].size == 0:
+            fresh = old.pop(same)  # already the empty segment wanted
+        else:
+            if same is not None:  # a segment at this base holding data: it goes first
+                self._submit(self._retire(old.pop(same)))
             fresh = self._segment(offset, self._now_ms())
         self.segments = [fresh]
         for seg in reversed(old):
-            if seg is not fresh:
-                self._submit(self._retire(seg))
+            self._submit(self._retire(seg))
         for snap in snapshot_offsets(self.directory):
             snapshot_path(self.directory, snap).unlink(missing_ok=True)
         self._start_floor = offset

@@ -236,3 +236,55 @@ def test_end_offset_for_epoch_without_a_cache_is_the_current_epoch(tmp_path, clo
     produce(plog, simple_batch(3))
     assert plog.end_offset_for_epoch(0) == (0, 3) and plog.end_offset_for_epoch(1) == (-1, -1)
     plog.close()
+
+
+_MOVE_KILLER = """
+import os, sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from kafkalite.storage.catalog import Catalog
+from kafkalite.storage.log import LogConfig
+from kafkalite.storage.log_manager import LogManager
+
+renames = int(sys.argv[1])
+seen = 0
+real = Path.rename
+
+def rename(self, target):
+    global seen
+    seen += 1
+    if seen > renames:
+        os._exit(9)  # a kill -9 before this rename
+    return real(self, target)
+
+Path.rename = rename
+dirs = [Path({d0!r}), Path({d1!r})]
+m = LogManager(Catalog(Path({data!r})), lambda: 0, log_dirs=dirs)
+m.load([("t", 1, LogConfig())], clean_shutdown=True)
+m.move("t", 0, dirs[1])
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("renames", [0, 1, 2])
+def test_a_kill_during_a_move_recovers_one_whole_copy(manager, tmp_path, renames):
+    import os
+    import subprocess
+    import sys
+
+    dirs = [tmp_path / "d0", tmp_path / "d1"]
+    m = manager(dirs)
+    (plog,) = m.create("t", 1, LogConfig())
+    for i in range(3):
+        produce(plog, simple_batch(2, tag=f"v{i}"))
+    values = [r.value for r in read_all(plog)]
+    m.close()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = _MOVE_KILLER.format(root=root, d0=str(dirs[0]), d1=str(dirs[1]), data=str(tmp_path / "data"))
+    done = subprocess.run([sys.executable, "-c", script, str(renames)], check=False, timeout=60)
+    assert done.returncode == (0 if renames == 2 else 9)  # two renames: the move completed
+    again = manager(dirs, topics=[("t", 1, LogConfig())], clean=False)
+    again.attach(lambda job: job.run())
+    assert again.dir_of("t", 0) == (dirs[0] if renames == 0 else dirs[1])
+    assert [r.value for r in read_all(again.get("t", 0))] == values
+    assert sorted(p.name for d in dirs for p in d.iterdir() if p.is_dir()) == ["t-0"]
