@@ -18,6 +18,7 @@ from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.nodes import Node, Nodes
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.quorum import Quorum
 from kafkalite.broker.quotas import QuotaStore
 from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
@@ -58,6 +59,8 @@ class BrokerState:
         self.nodes = Nodes([Node(config.node_id, config.advertised[0], config.advertised[1])])
         #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
         self.replicas = ReplicaManager(self.nodes, self.cluster)
+        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
+        self.quorum = Quorum(self.nodes, self.clock)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)
