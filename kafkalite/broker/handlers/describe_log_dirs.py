@@ -39,7 +39,7 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
     dirs = node_log_dirs(state, node)
     by_dir: dict[Path, dict[str, list[dict[str, Any]]]] = {d: {} for d in dirs}
     for name, index, plog in hosted(state, node, wanted):
-        entry = {
+        entry: dict[str, Any] = {
             "partition_index": index,
             "partition_size": plog.size_bytes,
             "offset_lag": offset_lag(state, name, index, plog),

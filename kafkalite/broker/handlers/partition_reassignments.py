@@ -62,6 +62,7 @@ async def handle_alter_partition_reassignments(ctx: RequestContext, request: Any
     for t in request.topics:
         partitions = []
         for p in t.partitions:
+            message: str | None
             try:
                 _reassign(ctx, t.name, p.partition_index, p.replicas, allow_rf_change)
                 code, message = ErrorCode.NONE, None
