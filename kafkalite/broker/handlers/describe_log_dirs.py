@@ -58,8 +58,7 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
                 "error_code": ErrorCode.NONE,
                 "log_dir": str(directory),
                 "topics": [
-                    {"name": name, "partitions": sorted(parts, key=lambda p: p["partition_index"])}
-                    for name, parts in sorted(topics.items())
+                    {"name": name, "partitions": sorted(topics[name], key=_index)} for name in sorted(topics)
                 ],
                 "total_bytes": total,
                 "usable_bytes": usable,
@@ -67,3 +66,7 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
             }
         )
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "results": results}
+
+
+def _index(partition: dict[str, Any]) -> int:
+    return int(partition["partition_index"])
