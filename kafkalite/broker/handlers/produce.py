@@ -35,6 +35,7 @@ fails later, at the end of the loop turn, closes it too (BrokerConnection._check
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -230,6 +231,20 @@ def _whole_request_error(request: Any, by_id: bool, code: ErrorCode) -> list[dic
     return responses
 
 
+async def _wait_replicated(state: Any, pending: list[tuple[dict[str, Any], str, int, int]], timeout_ms: int) -> None:
+    """acks=all in a simulated cluster: each answer waits until the ISR has its batch (Kafka's DelayedProduce).
+
+    Only the error code changes (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    NOT_LEADER_OR_FOLLOWER); the offsets stay, as Kafka's delayed answer keeps them.
+    """
+    codes = await asyncio.gather(
+        *(state.replicas.wait_replicated(topic, index, end, timeout_ms) for _, topic, index, end in pending)
+    )
+    for (answer, _, _, _), code in zip(pending, codes, strict=True):
+        if code and not answer["error_code"]:
+            answer["error_code"] = int(code)
+
+
 @api(0, "Produce", 0, 13)
 async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
     state = ctx.state
@@ -240,6 +255,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     by_id = version >= TOPIC_ID_VERSION
     now = state.clock.now_ms()  # the request's time, for all its timestamp checks
     responses: list[dict[str, Any]] = []
+    replicating = state.replicating  # a simulated cluster: acks=all waits for the ISR
+    acks_pending: list[tuple[dict[str, Any], str, int, int]] = []
     denied: AbstractSet[str] | None = _NONE_DENIED
     if state.acls.enabled:
         denied = _denied_topics(ctx, request, by_id)
@@ -279,6 +296,11 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if not acks_ok:
                 results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
                 continue
+            if acks == -1 and replicating:  # Kafka refuses before the append when the ISR is too small
+                code = state.replicas.min_isr_problem(topic.name, index)
+                if code:
+                    results.append(_partition_error(index, code))
+                    continue
             try:
                 if version < MAGIC_V2_VERSION:
                     records = up_convert(records)  # an old client's v0/v1 message set
@@ -383,12 +405,16 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     results[-1] = _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR)
                     continue
             state.appended(topic.name, index, plog)
+            if acks == -1 and replicating:
+                acks_pending.append((answer, topic.name, index, result.last_offset + 1))
         entry: dict[str, Any] = {"partition_responses": results}
         if by_id:
             entry["topic_id"] = topic_data.topic_id
         else:
             entry["name"] = topic_data.name
         responses.append(entry)
+    if acks_pending:
+        await _wait_replicated(state, acks_pending, request.timeout_ms)
     if acks == 0:
         failed = sum(1 for t in responses for p in t["partition_responses"] if p["error_code"])
         if failed:
