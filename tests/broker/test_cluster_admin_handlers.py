@@ -46,17 +46,20 @@ class StubReplicas(ReplicaManager):
     """Partition states set by the test; elect/reassign answers scripted, calls recorded."""
 
     def __init__(self, nodes: Nodes, cluster: Any) -> None:
-        super().__init__(nodes, cluster)
+        super().__init__(Nodes([Node(1, "127.0.0.1", 9001)]), cluster)  # the single-broker manager
+        self.nodes = nodes
         self.states: dict[tuple[str, int], PartitionState] = {}
         self.elections: dict[tuple[str, int], tuple[ErrorCode, str | None]] = {}
         self.calls: list[tuple[str, int, Any]] = []
 
     def state(self, topic: str, index: int) -> PartitionState | None:
-        return self.states.get((topic, index)) or super().state(topic, index)
+        if (topic, index) in self.states:
+            return self.states[(topic, index)]
+        return PartitionState([1], [1], 1) if self.cluster.partition(topic, index) is not None else None
 
     def elect(self, topic: str, index: int, kind: Any) -> tuple[ErrorCode, str | None]:
         self.calls.append((topic, index, kind))
-        return self.elections.get((topic, index), super().elect(topic, index, kind))
+        return self.elections.get((topic, index), (ErrorCode.ELECTION_NOT_NEEDED, None))
 
     def reassign(self, topic: str, index: int, replicas: list[int] | None) -> tuple[ErrorCode, str | None]:
         self.calls.append((topic, index, replicas))
