@@ -15,12 +15,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import ElectionType, KafkaError
 from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import ElectionNotNeededError, NoError
 from kafka.structs import TopicPartition, TopicPartitionReplica
@@ -28,6 +30,7 @@ from kafka.structs import TopicPartition, TopicPartitionReplica
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
 from compat_tests.rawclient import RawClient
+from kafkalite.config import BrokerConfig
 from kafkalite.conformance.reference import ReferenceKafka, java_available
 from kafkalite.embedded import Broker
 from kafkalite.protocol import codec
@@ -452,3 +455,44 @@ def test_cluster_preferred_election(nodes_up: Broker) -> None:
         assert again[CkTopicPartition(name, 0)].code() == KafkaError.ELECTION_NOT_NEEDED
     finally:
         admin.close()
+
+
+# ---- several log dirs -------------------------------------------------------------------------------
+
+
+def test_several_log_dirs_describe_and_move(tmp_path: Path) -> None:
+    """``log.dirs`` listing two dirs: each dir lists its partitions, and a move keeps the records."""
+    if "log_dirs" not in getattr(BrokerConfig, "__dataclass_fields__", {}):
+        pytest.skip("several log.dirs come with the storage work (c14-storage)")
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    broker = Broker(data_dir=dirs[0], log_dirs=dirs)
+    broker.start()
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        admin.create_topics([NewTopic("spread", 4, 1)])
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+        for i in range(40):
+            producer.send("spread", b"x" * 100, partition=i % 4)
+        producer.flush()
+        producer.close()
+
+        def placement() -> dict[int, str]:
+            (result,) = admin.describe_log_dirs()
+            return {p["partition_index"]: d["log_dir"] for d in result["log_dirs"] for t in d["topics"]
+                    for p in t["partitions"] if t["name"] == "spread"}
+
+        before = placement()
+        assert sorted(before) == [0, 1, 2, 3] and set(before.values()) == {str(d.resolve()) for d in dirs}
+        (target,) = {str(d.resolve()) for d in dirs} - {before[0]}
+        replica = TopicPartitionReplica("spread", 0, admin.describe_log_dirs()[0]["broker"])
+        moved = admin.alter_replica_log_dirs({replica: target})
+        assert list(moved.values()) == [NoError]
+        assert placement() == {**before, 0: target}
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest",
+                                 consumer_timeout_ms=3000)
+        consumer.assign([TopicPartition("spread", 0)])
+        assert len(list(consumer)) == 10
+        consumer.close()
+        admin.close()
+    finally:
+        broker.stop()
