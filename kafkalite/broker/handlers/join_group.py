@@ -10,6 +10,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.deferred import deferred
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import JoinParams
@@ -20,6 +21,11 @@ async def handle_join_group(ctx: RequestContext, request: Any) -> dict[str, Any]
     denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
     if denied:  # Kafka's JoinGroupRequest.getErrorResponse
         return {"throttle_time_ms": 0, "error_code": denied, "generation_id": -1, "protocol_type": None,
+                "protocol_name": None if ctx.version >= 7 else "", "leader": "", "skip_assignment": False,
+                "member_id": "", "members": []}
+    not_here = group_coordinator_error(ctx, request.group_id)
+    if not_here:  # the same shape, no member id (Kafka 4.4 on a node that does not coordinate the group)
+        return {"throttle_time_ms": 0, "error_code": not_here, "generation_id": -1, "protocol_type": None,
                 "protocol_name": None if ctx.version >= 7 else "", "leader": "", "skip_assignment": False,
                 "member_id": "", "members": []}
     rebalance_timeout = request.rebalance_timeout_ms if ctx.version >= 1 else request.session_timeout_ms
