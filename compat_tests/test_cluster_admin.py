@@ -30,7 +30,6 @@ from kafka.structs import TopicPartition, TopicPartitionReplica
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
 from compat_tests.rawclient import RawClient
-from kafkalite.config import BrokerConfig
 from kafkalite.conformance.reference import ReferenceKafka, java_available
 from kafkalite.embedded import Broker
 from kafkalite.protocol import codec
@@ -462,8 +461,6 @@ def test_cluster_preferred_election(nodes_up: Broker) -> None:
 
 def test_several_log_dirs_describe_and_move(tmp_path: Path) -> None:
     """``log.dirs`` listing two dirs: each dir lists its partitions, and a move keeps the records."""
-    if "log_dirs" not in getattr(BrokerConfig, "__dataclass_fields__", {}):
-        pytest.skip("several log.dirs come with the storage work (c14-storage)")
     dirs = [tmp_path / "a", tmp_path / "b"]
     broker = Broker(data_dir=dirs[0], log_dirs=dirs)
     broker.start()
@@ -493,6 +490,38 @@ def test_several_log_dirs_describe_and_move(tmp_path: Path) -> None:
         consumer.assign([TopicPartition("spread", 0)])
         assert len(list(consumer)) == 10
         consumer.close()
+        admin.close()
+    finally:
+        broker.stop()
+
+
+def test_cluster_nodes_with_several_log_dirs(tmp_path: Path) -> None:
+    """In a simulated cluster each node has its own dirs (node-K/dir-J); a move stays within the node."""
+    broker = Broker(brokers=3, data_dir=tmp_path / "data", log_dirs=[tmp_path / "data", tmp_path / "more"])
+    broker.start()
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        name = f"dirs-{uuid.uuid4().hex[:8]}"
+        admin.create_topics([NewTopic(name, 4, 2)])
+
+        def layout() -> dict[int, dict[str, list[int]]]:
+            return {r["broker"]: {d["log_dir"]: sorted(p["partition_index"] for t in d["topics"] if t["name"] == name
+                                                       for p in t["partitions"]) for d in r["log_dirs"]}
+                    for r in admin.describe_log_dirs()}
+
+        wait_for(lambda: sum(len(v) for dirs in layout().values() for v in dirs.values()) == 8, what="8 replicas")
+        before = layout()
+        for node, dirs in before.items():
+            assert sorted(Path(d).name for d in dirs) == ["dir-0", "dir-1"]
+            assert {Path(d).parent.name for d in dirs} == {f"node-{node}"}
+        node, dirs = next((n, d) for n, d in before.items() if any(d.values()))
+        source = next(d for d, parts in dirs.items() if parts)
+        (target,) = set(dirs) - {source}
+        moving = dirs[source][0]
+        assert admin.alter_replica_log_dirs({TopicPartitionReplica(name, moving, node): target}) == {
+            TopicPartitionReplica(name, moving, node): NoError}
+        after = layout()[node]
+        assert moving in after[target] and moving not in after[source]
         admin.close()
     finally:
         broker.stop()
