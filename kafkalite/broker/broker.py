@@ -18,6 +18,7 @@ from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.nodes import Nodes, nodes_from_config
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.quorum import Quorum
 from kafkalite.broker.quotas import QuotaStore
 from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
@@ -62,6 +63,8 @@ class BrokerState:
         self.nodes = nodes or nodes_from_config(config)
         #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
         self.replicas = ReplicaManager(self.nodes, self.cluster)
+        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
+        self.quorum = Quorum(self.nodes, self.clock)
         #: With N nodes, one LogManager per node behind ``replica_logs.ClusterLogs``.
         self.replicating = self.replicas.clustered
         if self.replicating:
