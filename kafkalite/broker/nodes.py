@@ -60,6 +60,8 @@ class Nodes:
     def __init__(self, nodes: list[Node]) -> None:
         self._nodes = {n.node_id: n for n in nodes}
         self._watchers: list[Watcher] = []
+        #: Told when a node's latency changes (the fault registry arms the dispatcher's check).
+        self.latency_changed: Callable[[], None] | None = None
 
     @property
     def ids(self) -> list[int]:
@@ -128,3 +130,5 @@ class Nodes:
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
         self.get(node_id).latency_ms = latency_ms
+        if self.latency_changed is not None:
+            self.latency_changed()

@@ -29,6 +29,7 @@ from kafkalite.server.memory_pool import RequestMemoryPool
 from kafkalite.storage.fs import FileSystem
 
 if TYPE_CHECKING:
+    from kafkalite.control import ControlServer
     from kafkalite.metrics import BrokerMetrics
     from kafkalite.security.sasl import CredentialLookup
     from kafkalite.security.sasl_state import SaslListenerConfig
@@ -56,6 +57,7 @@ class KafkaliteServer:
         log_requests: bool = False,
         metrics_port: int | None = None,
         fs: FileSystem | None = None,
+        control_port: int | None = None,
     ) -> None:
         self.config = config
         self.state = BrokerState(config, clock, fs)
@@ -66,6 +68,9 @@ class KafkaliteServer:
 
             self.metrics = BrokerMetrics(self.state)
         self.dispatcher = Dispatcher(self.state, log_requests=log_requests, observer=self.metrics)
+        #: The fault control endpoint on a port of its own (control.py); also on the metrics port.
+        self.control_port = control_port
+        self.control: ControlServer | None = None
         self.connections: set[BrokerConnection] = set()
         self.connections_accepted = 0
         queued_max = broker_setting(config, "queued.max.request.bytes")
@@ -144,6 +149,7 @@ class KafkaliteServer:
         self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
         self._watch_listener_configs()
         loop = asyncio.get_running_loop()
+        self.state.faults.bind_loop(loop)  # fault controls from other threads run on this loop
         where = f"{self.config.host}:{self.config.port}"
         try:
             for index, listener in enumerate(self.listeners):
@@ -165,6 +171,11 @@ class KafkaliteServer:
                     self.config.port = listener.port
             if self.metrics is not None and self.metrics_port is not None:
                 self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
+            if self.control_port is not None:
+                from kafkalite.control import ControlServer
+
+                self.control = ControlServer(self.state.faults)
+                self.control_port = await self.control.serve(self.config.host, self.control_port)
         except BaseException as exc:
             for server in self._servers:
                 server.close()
@@ -342,6 +353,9 @@ class KafkaliteServer:
             await self._stop_accepting(server)
         if self.metrics is not None:
             await self.metrics.close()
+        if self.control is not None:
+            await self.control.close()
+        self.state.faults.bind_loop(None)
         self.state.notifier.wake_all()
         self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)
