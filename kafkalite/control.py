@@ -68,7 +68,7 @@ class ControlAPI:
     def __init__(self, faults: FaultRegistry) -> None:
         self.faults = faults
 
-    def handle(self, method: str, target: str, raw: bytes) -> Answer:
+    async def handle(self, method: str, target: str, raw: bytes) -> Answer:
         path, _, query_text = target.partition("?")
         path = path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(query_text).items()}
@@ -79,11 +79,11 @@ class ControlAPI:
         if not isinstance(body, dict):
             return 400, {"error": "the body must be a JSON object"}
         try:
-            return self._route(method, path, query, body)
+            return await self._route(method, path, query, body)
         except FaultError as exc:
             return 400, {"error": str(exc)}
 
-    def _route(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Answer:
+    async def _route(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Answer:
         parts = path.strip("/").split("/")
         head = parts[0]
         faults = self.faults
@@ -133,7 +133,7 @@ class ControlAPI:
                     faults.set_latency(node, body.get("ms", 0))
                 else:
                     _fields(body, set())
-                    faults.node_action(node, parts[2])
+                    await faults.node_action_async(node, parts[2])
                 return 200, {"nodes": faults.nodes()}
             return 405, {"error": f"{method} {path}: GET /nodes or POST /nodes/<id>/<action>"}
         return 404, {"error": f"no route {path}: try /faults, /nodes, /coordinators or /storage"}
@@ -186,7 +186,7 @@ async def respond(api: ControlAPI, method: str, target: str, head: bytes, reader
     else:
         raw = await asyncio.wait_for(reader.readexactly(length), HTTP_READ_TIMEOUT) if length else b""
         try:
-            status, answer = api.handle(method, target, raw)
+            status, answer = await api.handle(method, target, raw)
         except Exception as exc:  # a control call must not take the broker down
             log.exception("control request %s %s failed", method, target)
             status, answer = 500, {"error": f"internal error: {exc}"}

@@ -29,7 +29,7 @@ import errno
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -262,15 +262,19 @@ class FaultRegistry:
         self._disk: list[_DiskFault] = []
         self._disk_used = False  # a given FaultyFS is left alone until a disk fault is set here
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._node_control: Callable[..., Awaitable[None]] | None = None
         #: The dispatcher's single check: any request rule, or any node with latency.
         self.armed = False
         state.nodes.latency_changed = self._rearm
 
     # ---- wiring ------------------------------------------------------------------------------
 
-    def bind_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        """The loop that owns the broker state (the server sets it at start, clears it at stop)."""
+    def bind_loop(self, loop: asyncio.AbstractEventLoop | None,
+                  node_control: Callable[..., Awaitable[None]] | None = None) -> None:
+        """The loop that owns the broker state, and the server's node control (its listeners follow
+        a node's stop and start); the server sets them at start and clears them at stop."""
         self._loop = loop
+        self._node_control = node_control
 
     def _on_loop(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the broker's loop and return its result (at once when already there)."""
@@ -586,28 +590,60 @@ class FaultRegistry:
             raise FaultError(str(exc)) from None
         return node
 
+    #: Node actions by their control names (``control_node`` of the server takes the long ones).
+    NODE_ACTIONS = {"stop": "stop", "kill": "kill", "start": "start", "pause": "pause_replication",
+                    "resume": "resume_replication", "pause_replication": "pause_replication",
+                    "resume_replication": "resume_replication"}
+
     def set_latency(self, node: int, latency_ms: int) -> None:
-        """Delay every request node ``node`` answers by ``latency_ms`` (0: none)."""
+        """Delay every request node ``node`` answers by ``latency_ms`` (0: none), without blocking the loop."""
         self._node(node)
         latency_ms = _millis("latency_ms", latency_ms)
         self._on_loop(lambda: self._state.nodes.set_latency(node, latency_ms))
         self._rearm()
 
-    def node_action(self, node: int, action: str) -> None:
-        """stop / kill / start / pause / resume one node (its listeners and leaders react)."""
+    def _node_call(self, node: int, action: str) -> tuple[str, int]:
         self._node(node)
+        name = self.NODE_ACTIONS.get(action)
+        if name is None:
+            raise FaultError(f"unknown node action {action!r}: one of stop, start, kill, pause, resume, latency")
+        return name, node
+
+    async def node_action_async(self, node: int, action: str) -> None:
+        """stop / kill / start / pause / resume one node, on the loop; returns once its listeners
+        followed (closed, or listening again)."""
+        name, node = self._node_call(node, action)
+        if self._node_control is not None:
+            await self._node_control(name, node)
+            return
+        self._apply_node(name, node)
+
+    def node_action(self, node: int, action: str) -> None:
+        """``node_action_async`` from any thread but the loop's (the test's thread)."""
+        name, node = self._node_call(node, action)
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            self._apply_node(name, node)
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("on the broker's loop: use 'await faults.node_action_async(...)'")
+        asyncio.run_coroutine_threadsafe(self.node_action_async(node, action), loop).result(LOOP_CALL_TIMEOUT_SECONDS)
+
+    def _apply_node(self, name: str, node: int) -> None:
+        """Without a server (no listeners to follow): the liveness change alone."""
         nodes = self._state.nodes
-        actions: dict[str, Callable[[], None]] = {
-            "stop": lambda: nodes.stop(node, clean=True),
-            "kill": lambda: nodes.stop(node, clean=False),
-            "start": lambda: nodes.start(node),
-            "pause": lambda: nodes.pause_replication(node),
-            "resume": lambda: nodes.resume_replication(node),
-        }
-        run = actions.get(action)
-        if run is None:
-            raise FaultError(f"unknown node action {action!r}: one of {', '.join(actions)}, latency")
-        self._on_loop(run)
+        if name in ("stop", "kill"):
+            nodes.stop(node, clean=name == "stop")
+        elif name == "start":
+            nodes.start(node)
+        elif name == "pause_replication":
+            nodes.pause_replication(node)
+        else:
+            nodes.resume_replication(node)
 
     def nodes(self) -> list[dict[str, Any]]:
         return [
