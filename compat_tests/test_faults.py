@@ -381,3 +381,63 @@ def test_cluster_node_stop_start_and_latency(tmp_path: Path) -> None:
         node3 = cluster.faults.disk_full(node=3)
         assert node3["path"].endswith("/node-3/")
         cluster.faults.clear()
+
+
+# ---- retriable errors on the consumer and transaction paths --------------------------------------------------
+
+
+def test_consumer_rides_out_retriable_errors(fault_broker: Broker, faults: FaultRegistry, topic: str) -> None:
+    producer = Producer({"bootstrap.servers": fault_broker.bootstrap_servers})
+    for i in range(3):
+        producer.produce(topic, f"r{i}".encode())
+    producer.flush(15)
+    group = f"riding-{uuid.uuid4().hex[:8]}"
+    injected = [
+        faults.fail("FindCoordinator", "COORDINATOR_NOT_AVAILABLE", count=2),
+        faults.fail("OffsetFetch", "COORDINATOR_LOAD_IN_PROGRESS", count=1, key=group),
+        faults.fail("ListOffsets", "NOT_LEADER_OR_FOLLOWER", count=1, topic=topic),
+        faults.fail("Fetch", "NOT_LEADER_OR_FOLLOWER", count=2, topic=topic),
+        faults.fail("OffsetCommit", "COORDINATOR_LOAD_IN_PROGRESS", count=1, key=group),
+    ]
+    consumer = Consumer({"bootstrap.servers": fault_broker.bootstrap_servers, "group.id": group,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         "topic.metadata.refresh.interval.ms": 1000})
+    consumer.subscribe([topic])
+    values: list[bytes] = []
+    try:
+        def three() -> bool:
+            msg = consumer.poll(0.2)
+            if msg is not None and msg.error() is None:
+                values.append(msg.value())
+            return len(values) >= 3
+
+        wait_for(three, timeout=45, what="three records through the injected errors")
+        consumer.commit(asynchronous=False)  # retried through COORDINATOR_LOAD_IN_PROGRESS
+    finally:
+        consumer.close()
+    assert values == [b"r0", b"r1", b"r2"]
+    assert [f.hits for f in injected] == [2, 1, 1, 2, 1]
+
+
+def test_transactional_producer_rides_out_coordinator_errors(fault_broker: Broker, faults: FaultRegistry,
+                                                             topic: str) -> None:
+    txn_id = f"txn-{uuid.uuid4().hex[:8]}"
+    loading = faults.coordinator_loading(transactional_id=txn_id, count=2)
+    producer = Producer({"bootstrap.servers": fault_broker.bootstrap_servers, "transactional.id": txn_id})
+    producer.init_transactions(30)
+    faults.fail("AddPartitionsToTxn", "CONCURRENT_TRANSACTIONS", count=1, key=txn_id)
+    faults.fail("EndTxn", "COORDINATOR_LOAD_IN_PROGRESS", count=1, key=txn_id)
+    producer.begin_transaction()
+    producer.produce(topic, b"in-txn")
+    producer.commit_transaction(30)
+    assert loading.hits == 2
+    assert faults.list() == []
+    consumer = Consumer({"bootstrap.servers": fault_broker.bootstrap_servers, "group.id": f"g-{txn_id}",
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer.subscribe([topic])
+    try:
+        msg = wait_for(lambda: (m := consumer.poll(0.2)) is not None and m.error() is None and m, timeout=30,
+                       what="the committed record")
+        assert msg.value() == b"in-txn"
+    finally:
+        consumer.close()
