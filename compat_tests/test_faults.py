@@ -318,7 +318,8 @@ def test_cli_against_the_endpoint(fault_broker: Broker, faults: FaultRegistry) -
     assert result.exit_code == 0, result.output
     listed = json.loads(runner.invoke(cli_main, ["faults", "--url", url, "list"]).output)
     assert [(f["apis"], f["action"]) for f in listed["faults"]] == [(["Produce"], "error"), (["Fetch"], "throttle")]
-    result = runner.invoke(cli_main, ["faults", "--url", url, "coordinator", "loading", "--group", "g1", "--count", "1"])
+    result = runner.invoke(cli_main, ["faults", "--url", url, "coordinator", "loading", "--group", "g1",
+                                      "--count", "1"])
     assert result.exit_code == 0 and "COORDINATOR_LOAD_IN_PROGRESS" in result.output
     assert runner.invoke(cli_main, ["faults", "--url", url, "clear"]).exit_code == 0
     assert faults.list() == []

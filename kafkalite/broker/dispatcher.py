@@ -186,21 +186,16 @@ class Dispatcher:
                 peer,
             )
         ctx = RequestContext(self.state, header, peer, session=session)
-        hit: Hit | None = None
-        if self.faults.armed:
-            hit = await self._fault(ctx, api_key, request)
-            if hit is not None and hit.action == "error":
-                return self._fault_response(ctx, api_key, version, request, hit, flexible)
+        if self.faults.armed:  # faults on demand (faults.py): the only check while none is set
+            faulted = await self._fault(ctx, api_key, version, request, flexible)
+            if faulted is not None:
+                return faulted
         quoted = self.quotas.active
         started_ns = thread_time_ns() if quoted and self.quotas.timed else None
         try:
             result: dict[str, Any] | None = await spec.handler(ctx, request)
         except CloseConnection as exc:
             raise ProtocolViolation(f"{spec.name} v{version}: {exc}") from exc
-        if hit is not None and hit.action == "throttle":
-            ctx.throttle_ms = max(ctx.throttle_ms, hit.throttle_ms)
-            if result is not None and _has_throttle_field(api_key):
-                result["throttle_time_ms"] = ctx.throttle_ms
         if quoted and api_key not in _UNQUOTED:
             frame = self._enforce(ctx, api_key, version, request, result, len(data), started_ns,
                                   flexible and api_key != API_VERSIONS_KEY)
@@ -208,6 +203,8 @@ class Dispatcher:
                 return frame
         if ctx.throttle_ms > 0:
             self.mute_ms = ctx.throttle_ms
+            if result is not None and _has_throttle_field(api_key):  # a throttle fault's, or the quotas' again
+                result["throttle_time_ms"] = max(result.get("throttle_time_ms") or 0, ctx.throttle_ms)
         if result is None:
             if ctx.unwritten:  # acks=0: nothing to correct, but a failed write closes the connection
                 self.unconfirmed = Unconfirmed(api_key, version, b"", {}, ctx.unwritten)
@@ -217,9 +214,11 @@ class Dispatcher:
             self.unconfirmed = Unconfirmed(api_key, version, head, result, ctx.unwritten)
         return self.encoder.frame(api_key, version, head, result)
 
-    async def _fault(self, ctx: RequestContext, api_key: int, request: Any) -> Hit | None:
-        """The node's latency and the first matching request fault (faults.py), with its delay
-        served and a drop carried out; what is left for the caller is an error or a throttle."""
+    async def _fault(self, ctx: RequestContext, api_key: int, version: int, request: Any,
+                     flexible: bool) -> memoryview | None:
+        """The node's latency and the first matching request fault (faults.py): its delay served,
+        a drop carried out (ProtocolViolation), an error answered (the frame returned), a throttle
+        left in ``ctx.throttle_ms`` for the response and the KIP-219 mute."""
         faults = self.faults
         latency = faults.latency_ms(ctx.node_id)
         if latency:
@@ -231,10 +230,15 @@ class Dispatcher:
             await asyncio.sleep(hit.delay_ms / 1000)
         if hit.action == "drop":
             raise ProtocolViolation(f"fault injected: connection dropped at {api_key=}")
-        if hit.action == "error" and api_key == PRODUCE_KEY and request.acks == 0:
+        if hit.action == "throttle":
+            ctx.throttle_ms = max(ctx.throttle_ms, hit.throttle_ms)
+            return None
+        if hit.action != "error":
+            return None
+        if api_key == PRODUCE_KEY and request.acks == 0:
             # Kafka answers a failed acks=0 produce by closing the connection (no response is due)
             raise ProtocolViolation(f"fault injected: acks=0 produce failed with {hit.error!r}")
-        return hit
+        return self._fault_response(ctx, api_key, version, request, hit, flexible)
 
     def _fault_response(self, ctx: RequestContext, api_key: int, version: int, request: Any, hit: Hit,
                         flexible: bool) -> memoryview:
