@@ -442,3 +442,18 @@ def test_transactional_producer_rides_out_coordinator_errors(fault_broker: Broke
         assert msg.value() == b"in-txn"
     finally:
         consumer.close()
+
+
+def test_control_routes_on_the_metrics_port(tmp_path: Path) -> None:
+    with Broker(data_dir=tmp_path / "data", metrics_port=0) as broker:
+        base = f"http://127.0.0.1:{broker.metrics_port}"
+        request = urllib.request.Request(f"{base}/faults", method="POST",
+                                         data=json.dumps({"api": "Heartbeat", "error": 27}).encode())
+        with urllib.request.urlopen(request, timeout=15) as response:
+            assert response.status == 201
+        assert broker.faults.list()[0]["error"] == "REBALANCE_IN_PROGRESS"
+        with urllib.request.urlopen(f"{base}/metrics", timeout=15) as response:  # metrics as before
+            assert b"kafkalite_requests" in response.read()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/nodes/4/stop", method="POST"), timeout=15)
+        assert info.value.code == 400 and "unknown node 4" in json.loads(info.value.read())["error"]
