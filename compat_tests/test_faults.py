@@ -26,7 +26,12 @@ from click.testing import CliRunner
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaProducer
-from kafka.errors import KafkaStorageError, TopicAuthorizationFailedError
+from kafka.errors import (
+    KafkaStorageError,
+    NotLeaderForPartitionError,
+    RequestTimedOutError,
+    TopicAuthorizationFailedError,
+)
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
@@ -378,6 +383,10 @@ def test_cluster_node_stop_start_and_latency(tmp_path: Path) -> None:
         assert time.monotonic() - started >= 0.4
         assert http(cluster, "POST", "/nodes/1/latency", {"ms": 0})[0] == 200
         assert not cluster.faults.armed
+        cluster.set_latency(2, 50)  # the Broker's own node control arms the dispatcher too
+        assert cluster.faults.armed and cluster.faults.nodes()[1]["latency_ms"] == 50
+        cluster.faults.clear()
+        assert not cluster.faults.armed
 
         node3 = cluster.faults.disk_full(node=3)
         assert node3["path"].endswith("/node-3/")
@@ -457,3 +466,27 @@ def test_control_routes_on_the_metrics_port(tmp_path: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(urllib.request.Request(f"{base}/nodes/4/stop", method="POST"), timeout=15)
         assert info.value.code == 400 and "unknown node 4" in json.loads(info.value.read())["error"]
+
+
+def test_error_sequence_as_librdkafka_error_stacks(fault_broker: Broker, faults: FaultRegistry, topic: str) -> None:
+    """Errors one request each, in order, NONE letting one through; over HTTP and the CLI too."""
+    sequence = faults.fail_sequence("Produce", ["NOT_LEADER_OR_FOLLOWER", "NONE", "REQUEST_TIMED_OUT"], topic=topic)
+    assert [f.action for f in sequence] == ["error", "pass", "error"]
+    kp = KafkaProducer(bootstrap_servers=fault_broker.bootstrap_servers, retries=0)
+    try:
+        with pytest.raises(NotLeaderForPartitionError):
+            kp.send(topic, b"1").get(timeout=20)
+        assert kp.send(topic, b"2").get(timeout=20).offset == 0
+        with pytest.raises(RequestTimedOutError):
+            kp.send(topic, b"3").get(timeout=20)
+        assert kp.send(topic, b"4").get(timeout=20).offset == 1
+    finally:
+        kp.close()
+    status, answer = http(fault_broker, "POST", "/faults", {"api": "Fetch", "errors": ["NOT_LEADER_OR_FOLLOWER", 7]})
+    assert status == 201 and [f["error_code"] for f in answer["sequence"]] == [6, 7]
+    status, answer = http(fault_broker, "POST", "/faults", {"api": "Fetch", "errors": ["NOT_LEADER_OR_FOLLOWER", "X"]})
+    assert status == 400 and "unknown error code 'X'" in answer["error"]
+    result = CliRunner().invoke(cli_main, ["faults", "--url", f"http://127.0.0.1:{fault_broker.control_port}", "fail",
+                                           "Metadata", "LEADER_NOT_AVAILABLE,NONE"])
+    assert result.exit_code == 0, result.output
+    assert [f["action"] for f in faults.list()] == ["error", "error", "error", "pass"]

@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from kafkalite.broker.broker import BrokerState
 
 T = TypeVar("T")
-Action = Literal["error", "delay", "drop", "throttle"]
-ACTIONS: tuple[str, ...] = ("error", "delay", "drop", "throttle")
+#: ``pass`` lets a matching request through untouched (a NONE in an error sequence).
+Action = Literal["error", "delay", "drop", "throttle", "pass"]
+ACTIONS: tuple[str, ...] = ("error", "delay", "drop", "throttle", "pass")
 #: How long a control call from another thread waits for the loop to carry it out.
 LOOP_CALL_TIMEOUT_SECONDS = 30.0
 
@@ -358,6 +359,22 @@ class FaultRegistry:
         """Answer the next ``count`` matching requests (all, until cleared, when None) with ``error``,
         in the API's own error shape; ``delay_ms`` delays that answer."""
         return self.add(api, "error", error=error, count=count, **match)
+
+    def fail_sequence(self, api: int | str | Iterable[int | str], errors: Iterable[int | str | ErrorCode],
+                      **match: Any) -> list[RequestFault]:
+        """librdkafka's error stack: the next matching requests get these errors, one each, in order
+        (``NONE`` lets one request through). Checked whole before any is set."""
+        codes = [error_code_of(e) for e in errors]
+        if not codes:
+            raise FaultError("an error sequence needs at least one error code")
+        if match.get("count") is not None:
+            raise FaultError("an error sequence takes one request per error: no count")
+        match.pop("count", None)
+        apis = [api] if isinstance(api, (int, str)) else list(api)
+        for a in apis:
+            api_key_of(a)
+        return [self.add(apis, "error", error=c, count=1, **match) if c != ErrorCode.NONE
+                else self.add(apis, "pass", count=1, **match) for c in codes]
 
     def delay(self, api: int | str | Iterable[int | str], delay_ms: int, count: int | None = None,
               **match: Any) -> RequestFault:
