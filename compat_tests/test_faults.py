@@ -490,3 +490,59 @@ def test_error_sequence_as_librdkafka_error_stacks(fault_broker: Broker, faults:
                                            "Metadata", "LEADER_NOT_AVAILABLE,NONE"])
     assert result.exit_code == 0, result.output
     assert [f["action"] for f in faults.list()] == ["error", "error", "error", "pass"]
+
+
+# ---- faults scoped to one node of a simulated cluster ----------------------------------------------------------
+
+
+@pytest.fixture
+def cluster3(tmp_path: Path) -> Iterator[Broker]:
+    with Broker(data_dir=tmp_path / "data", brokers=3, control_port=0) as cluster:
+        yield cluster
+
+
+def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    meta = admin.list_topics(topic, timeout=10)
+    return {p.id: p.leader for p in meta.topics[topic].partitions.values()}
+
+
+def test_disk_full_on_one_node_fails_only_its_partitions(cluster3: Broker) -> None:
+    topic = "per-node-disk"
+    admin = AdminClient({"bootstrap.servers": cluster3.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(15)
+    led = wait_for(lambda: (m := leaders(cluster3.bootstrap_servers, topic)) and all(v > 0 for v in m.values()) and m,
+                   what="leaders")
+    assert sorted(led.values()) == [1, 2, 3]
+    full = next(p for p, node in led.items() if node == 2)
+    status, _ = http(cluster3, "POST", "/storage", {"action": "full", "node": 2})
+    assert status == 201
+    kp = KafkaProducer(bootstrap_servers=cluster3.bootstrap_servers, retries=0)
+    try:
+        for partition in led:
+            future = kp.send(topic, b"x", partition=partition)
+            if partition == full:
+                with pytest.raises(KafkaStorageError):
+                    future.get(timeout=20)
+            else:
+                assert future.get(timeout=20).offset == 0
+        assert http(cluster3, "DELETE", "/storage?node=2")[0] == 200
+        assert kp.send(topic, b"y", partition=full).get(timeout=20).offset == 0
+    finally:
+        kp.close()
+
+
+def test_coordinator_move_in_a_cluster(cluster3: Broker) -> None:
+    group = "moving-group"
+
+    def coordinator() -> int:
+        # a fresh client each time: librdkafka's admin client keeps asking the coordinator it cached
+        admin = AdminClient({"bootstrap.servers": cluster3.bootstrap_servers})
+        return int(admin.describe_consumer_groups([group])[group].result(15).coordinator.id)
+
+    before = coordinator()
+    status, answer = http(cluster3, "POST", "/coordinators", {"action": "move", "group": group})
+    assert status == 200 and answer["node"] != before
+    assert wait_for(lambda: coordinator() == answer["node"], what="FindCoordinator naming the new node")
+    assert cluster3.faults.move_coordinator(group=group, node=before) == before
+    assert wait_for(lambda: coordinator() == before, what="the coordinator back")
