@@ -262,6 +262,7 @@ class FaultRegistry:
         self._ids = itertools.count(1)
         self._disk: list[_DiskFault] = []
         self._disk_used = False  # a given FaultyFS is left alone until a disk fault is set here
+        self._disk_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._node_control: Callable[..., Awaitable[None]] | None = None
         #: The dispatcher's single check: any request rule, or any node with latency.
@@ -399,11 +400,12 @@ class FaultRegistry:
                     self._forget(fault)
                     self._rearm()
                     return True
-        for disk in self._disk:
-            if disk.id == fault_id:
-                self._disk.remove(disk)
-                self._apply_disk()
-                return True
+        with self._disk_lock:
+            for disk in self._disk:
+                if disk.id == fault_id:
+                    self._disk.remove(disk)
+                    self._apply_disk()
+                    return True
         return False
 
     def _forget(self, fault: RequestFault) -> None:
@@ -552,19 +554,21 @@ class FaultRegistry:
 
     def _add_disk(self, kind: Literal["full", "io_errors"], node: int | None, count: int | None) -> dict[str, Any]:
         self._faulty()
-        self._disk_used = True
         fault = _DiskFault(kind, node, self._log_dir(node), count, next(self._ids))
-        self._disk.append(fault)
-        self._apply_disk()
+        with self._disk_lock:
+            self._disk_used = True
+            self._disk.append(fault)
+            self._arm_disk(fault)
         return fault.describe()
 
     def clear_disk(self, node: int | None = None) -> None:
         """Forget the disk faults (of one node), so writes succeed again."""
         if node is not None:
             self._node(node)
-        self._disk = [d for d in self._disk if node is not None and d.node_id != node]
-        if self._disk_used:
-            self._apply_disk()
+        with self._disk_lock:
+            self._disk = [d for d in self._disk if node is not None and d.node_id != node]
+            if self._disk_used:
+                self._apply_disk()
 
     def _faulty(self) -> Any:
         from kafkalite.storage.fs import FaultyFS, SwitchableFS
@@ -576,25 +580,33 @@ class FaultRegistry:
             return fs
         raise FaultError("storage faults need the broker's own file system (this broker was given another)")
 
+    def _arm_disk(self, fault: _DiskFault) -> None:
+        """Add one disk fault's rules to the file system (which counts them down itself) and route
+        storage through it (the disk lock held)."""
+        from kafkalite.storage.fs import SwitchableFS
+
+        faulty = self._faulty()
+        if fault.kind == "full":
+            faulty.fill(prefix=fault.prefix)
+        else:
+            n = fault.count if fault.count is not None else 1 << 62
+            faulty.fail_next_writes(n, errno.EIO, prefix=fault.prefix)
+            faulty.fail_next_syncs(n, errno.EIO, prefix=fault.prefix)
+        fs = self._state.fs
+        if isinstance(fs, SwitchableFS) and not fs.engaged:
+            fs.engage()
+
     def _apply_disk(self) -> None:
-        """Rebuild the file system's failure rules from the disk faults (FaultyFS counts down itself)."""
+        """After a removal: the file system's rules rebuilt from the faults left (the disk lock held;
+        a counted fault left starts its count again), or the real disk back when none is."""
         from kafkalite.storage.fs import SwitchableFS
 
         fs = self._state.fs
-        faulty = self._faulty()
-        faulty.free()
+        self._faulty().free()
         for fault in self._disk:
-            if fault.kind == "full":
-                faulty.fill(prefix=fault.prefix)
-            else:
-                n = fault.count if fault.count is not None else 1 << 62
-                faulty.fail_next_writes(n, errno.EIO, prefix=fault.prefix)
-                faulty.fail_next_syncs(n, errno.EIO, prefix=fault.prefix)
-        if isinstance(fs, SwitchableFS):
-            if self._disk:
-                fs.engage()
-            else:
-                fs.release()
+            self._arm_disk(fault)
+        if isinstance(fs, SwitchableFS) and not self._disk:
+            fs.release()
 
     # ---- node faults ----------------------------------------------------------------------------------
 
