@@ -8,6 +8,9 @@ Registered through the ``pytest11`` entry point, so installing kafkalite is enou
 - ``kafka_bootstrap`` (session): its ``bootstrap.servers`` string.
 - ``kafka_topic_factory``: ``kafka_topic_factory(partitions=1, configs=None) -> name`` creates a
   fresh topic through the Kafka protocol (CreateTopics) and returns its unique name.
+- ``kafka_faults``: the session broker's fault controls (``kafkalite.broker.faults.FaultRegistry``:
+  ``kafka_faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=3)``, ``.delay``, ``.drop``,
+  ``.throttle``, ``.coordinator_loading``, ``.disk_full`` ...), every fault cleared after the test.
 - ``kafka_cluster`` (function): a fresh simulated 3-node cluster (``Broker(brokers=3)``, nodes
   1, 2 and 3 on free ports, a temporary data directory) for one test, with node faults::
 
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from kafkalite.broker.faults import FaultRegistry
     from kafkalite.embedded import Broker
 
 TOPIC_TIMEOUT_SECONDS = 30.0
@@ -101,3 +105,13 @@ def kafka_topic_factory(_kafkalite_admin: Any, request: pytest.FixtureRequest) -
         return name
 
     return make
+
+
+@pytest.fixture
+def kafka_faults(kafkalite_broker: Broker) -> Iterator[FaultRegistry]:
+    """Faults on demand for the session's broker; whatever the test set is cleared after it."""
+    faults = kafkalite_broker.faults
+    try:
+        yield faults
+    finally:
+        faults.clear()
