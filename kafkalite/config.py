@@ -514,6 +514,13 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
         c(
+            "kafkalite.brokers",
+            INT,
+            "1",
+            between(1, 64),
+            "Broker identities simulated in this process (node ids 1..N, ports consecutive from port)",
+        ),
+        c(
             "kafkalite.open.segment.files.max",
             INT,
             "-1",
@@ -764,6 +771,8 @@ class BrokerConfig:
     socket_request_max_bytes: int = _setting("socket.request.max.bytes")
     fsync: str = _setting("kafkalite.fsync")
     fsync_interval_ms: int = _setting("kafkalite.fsync.interval.ms")
+    #: Simulated broker identities (1: a plain single broker, node ``node_id``; N: nodes 1..N).
+    brokers: int = _setting("kafkalite.brokers")
     group_initial_rebalance_delay_ms: int = _setting("group.initial.rebalance.delay.ms")
     group_min_session_timeout_ms: int = _setting("group.min.session.timeout.ms")
     group_max_session_timeout_ms: int = _setting("group.max.session.timeout.ms")

@@ -15,7 +15,7 @@ from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_tasks import LogTasks
-from kafkalite.broker.nodes import Node, Nodes
+from kafkalite.broker.nodes import nodes_from_config
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.broker.quotas import QuotaStore
@@ -55,7 +55,7 @@ class BrokerState:
         )
         self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
         #: Broker identities and their liveness (one, or N in a simulated cluster).
-        self.nodes = Nodes([Node(config.node_id, config.advertised[0], config.advertised[1])])
+        self.nodes = nodes_from_config(config)
         #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
         self.replicas = ReplicaManager(self.nodes, self.cluster)
         self.configs = ConfigResources(config, self.catalog, self.cluster)

@@ -73,6 +73,9 @@ class ReplicaManager:
     def __init__(self, nodes: Nodes, cluster: Cluster) -> None:
         self.nodes = nodes
         self.cluster = cluster
+        #: A simulated cluster's replica lists, as CreateTopics / CreatePartitions assigned them.
+        #: (A placeholder until the replication work: leader = first live replica, ISR = live ones.)
+        self._assigned: dict[tuple[str, int], list[int]] = {}
 
     # ---- what handlers read --------------------------------------------------------------------
 
@@ -80,8 +83,15 @@ class ReplicaManager:
         """The partition's state, or None if the partition does not exist."""
         if self.cluster.partition(topic, index) is None:
             return None
-        node = self.nodes.ids[0]
-        return PartitionState(replicas=[node], isr=[node], leader=node)
+        if not self.nodes.multi:
+            node = self.nodes.ids[0]
+            return PartitionState(replicas=[node], isr=[node], leader=node)
+        replicas = self._assigned.get((topic, index))
+        if replicas is None:  # created without CreateTopics (auto-created, loaded from disk)
+            factor = min(max(self.cluster.config.default_replication_factor, 1), self.nodes.count)
+            replicas = self._assigned[(topic, index)] = self.place(1, factor, index)[0]
+        alive = [r for r in replicas if self.nodes.is_alive(r)]
+        return PartitionState(replicas=list(replicas), isr=alive, leader=alive[0] if alive else -1)
 
     def leader_problem(self, topic: str, index: int, node_id: int) -> ErrorCode:
         """NONE if ``node_id`` leads the partition now; else the error a client request gets.
@@ -125,7 +135,25 @@ class ReplicaManager:
 
     def place(self, partitions: int, replication_factor: int, first_index: int = 0) -> list[list[int]]:
         """Replica lists for new partitions, as Kafka's placer makes them (TopicError when impossible)."""
-        return [[self.nodes.ids[0]] for _ in range(partitions)]
+        if not self.nodes.multi:
+            return [[self.nodes.ids[0]] for _ in range(partitions)]
+        ids = self.nodes.alive_ids() or self.nodes.ids
+        return [
+            [ids[(first_index + i + j) % len(ids)] for j in range(replication_factor)] for i in range(partitions)
+        ]
+
+    def assign(self, topic: str, first_index: int, replicas: list[list[int]]) -> None:
+        """Record the replica lists of new partitions ``first_index``.. of ``topic`` (CreateTopics,
+        CreatePartitions, after the partitions are created). A single broker records nothing."""
+        if not self.nodes.multi:
+            return
+        for offset, replica_list in enumerate(replicas):
+            self._assigned[(topic, first_index + offset)] = list(replica_list)
+
+    def forget(self, topic: str) -> None:
+        """A deleted topic's partitions."""
+        for key in [k for k in self._assigned if k[0] == topic]:
+            del self._assigned[key]
 
     def elect(self, topic: str, index: int, kind: ElectionKind) -> tuple[ErrorCode, str | None]:
         """ElectLeaders for one partition: (error, message) as Kafka answers it."""
