@@ -384,6 +384,11 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("default.replication.factor", INT, "1", between(1, 1), "Replication factor of auto-created topics"),
         c("auto.create.topics.enable", BOOLEAN, "true", None, "Create unknown topics on Metadata"),
         c("delete.topic.enable", BOOLEAN, "true", None, "Allow DeleteTopics"),
+        # replication in a simulated cluster (kafkalite.broker.replication; Kafka's defaults)
+        c("replica.lag.time.max.ms", INT, "30000", at_least(1), "A follower behind this long leaves the ISR"),
+        c("auto.leader.rebalance.enable", BOOLEAN, "true", None, "Move leadership back to preferred replicas"),
+        c("leader.imbalance.check.interval.seconds", INT, "300", at_least(1), "How often leaders are rebalanced"),
+        c("leader.imbalance.per.broker.percentage", INT, "10", at_least(0), "Imbalance that triggers a rebalance"),
         # authorization (kafkalite.broker.acls): ACL APIs answer SECURITY_DISABLED while this is empty
         c(
             "authorizer.class.name",

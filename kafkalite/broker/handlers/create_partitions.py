@@ -126,7 +126,7 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             current = len(cluster.topics[name].partitions)
             placements[name] = (
                 [list(a.broker_ids) for a in topic_request.assignments] if topic_request.assignments is not None
-                else ctx.state.replicas.place(adding, _replication_factor(ctx, name), current)
+                else ctx.state.replicas.place(adding, _replication_factor(ctx, name), current, topic=name)
             )
         to_grow.append((name, topic_request.count))
         results.append(_result(name))
@@ -147,14 +147,13 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             if problem is not None:
                 by_name[name].update(_result(name, *problem))
                 continue
-        before = len(cluster.topics[name].partitions)
+        if name in placements:  # before the logs open: each replica's on its node
+            ctx.state.replicas.assign(name, len(cluster.topics[name].partitions), placements[name])
         try:
             cluster.add_partitions(name, count, prepared)
         except OSError as exc:  # a full disk: nothing was added (see Cluster.add_partitions)
             by_name[name].update(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot add partitions: {exc}"))
             continue
-        if name in placements:
-            ctx.state.replicas.assign(name, before, placements[name])
     return {"throttle_time_ms": 0, "results": results}
 
 

@@ -264,11 +264,11 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 if clash is not None:
                     entry.update(_result(entry["name"], *clash))
                     continue
+            if placement is not None:  # before the logs open: each replica's on its node
+                ctx.state.replicas.assign(entry["name"], 0, placement)
             entry["topic_id"] = cluster.create_topic(
                 entry["name"], partitions, configs, save=False, prepared=prepared
             ).topic_id
-            if placement is not None:
-                ctx.state.replicas.assign(entry["name"], 0, placement)
             created.append(entry)
             since_yield += partitions
     finally:

@@ -52,8 +52,8 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
                 entry["error_code"] = int(ErrorCode.UNKNOWN_LEADER_EPOCH)
             elif 0 <= current < LEADER_EPOCH:
                 entry["error_code"] = int(ErrorCode.FENCED_LEADER_EPOCH)
-            elif leader_problem is not None and leader_problem(t.topic, p.partition, ctx.node_id):
-                entry["error_code"] = int(leader_problem(t.topic, p.partition, ctx.node_id))
+            elif leader_problem is not None and (problem := leader_problem(t.topic, p.partition, ctx.node_id)):
+                entry["error_code"] = int(problem)
             elif p.leader_epoch == LEADER_EPOCH:
                 entry["leader_epoch"] = LEADER_EPOCH
                 entry["end_offset"] = plog.log_end_offset
