@@ -45,8 +45,8 @@ def cluster(make_state: Callable[..., BrokerState]) -> BrokerState:
     state = make_state(**{"kafkalite.brokers": "3", "port": "19092"})
     for node in state.nodes.all():
         node.endpoints = {"PLAINTEXT": (node.host, node.port)}
+    state.replicas.assign("t", 0, [[1, 2, 3], [2, 3, 1], [3, 1, 2]])  # before the logs open, as CreateTopics
     state.cluster.create_topic("t", 3)
-    state.replicas.assign("t", 0, state.replicas.place(3, 3))
     return state
 
 
@@ -98,8 +98,8 @@ def test_a_stopped_node_leaves_the_broker_list_and_shows_offline(cluster: Broker
 
 
 def test_a_partition_without_live_replica_has_no_leader(cluster: BrokerState) -> None:
-    cluster.cluster.create_topic("solo", 1)
     cluster.replicas.assign("solo", 0, [[3]])
+    cluster.cluster.create_topic("solo", 1)
     cluster.nodes.stop(3, clean=False)
     request = MetadataRequest(version=12, topics=[(None, "solo")], allow_auto_topic_creation=False)
     (partition,) = call(cluster, handle_metadata, 3, 12, request, 1)["topics"][0]["partitions"]
