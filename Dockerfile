@@ -1,8 +1,11 @@
 # kafkalite: a Kafka-compatible broker in one small image.
 #   docker build -t kafkalite .
 #   docker run --rm -p 9092:9092 kafkalite
+#   docker run --rm -p 9092-9094:9092-9094 -e KAFKALITE_BROKERS=3 kafkalite   # a simulated 3-broker cluster
 # Clients outside the container reach it as localhost:9092 (KAFKALITE_ADVERTISED_HOST);
 # set that to the name other containers use (e.g. "kafka" in docker compose) when they are the clients.
+# With KAFKALITE_BROKERS=N, node K listens on and advertises port 9092 + K - 1: publish each of them
+# on the same port of the host (the ports clients are told are the container's).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,15 +28,17 @@ RUN pip install /tmp/kafkalite-src && rm -rf /tmp/kafkalite-src
 
 ENV KAFKALITE_HOST=0.0.0.0 \
     KAFKALITE_PORT=9092 \
+    KAFKALITE_BROKERS=1 \
     KAFKALITE_ADVERTISED_HOST=localhost \
     KAFKALITE_DATA_DIR=/var/lib/kafkalite
 
 USER kafkalite
 WORKDIR /var/lib/kafkalite
 VOLUME ["/var/lib/kafkalite"]
-EXPOSE 9092
+# 9092 is the broker; 9093 and 9094 are nodes 2 and 3 of a cluster (KAFKALITE_BROKERS=3).
+EXPOSE 9092-9094
 
-# One ApiVersions round trip on KAFKALITE_PORT, standard library only.
+# One ApiVersions round trip on KAFKALITE_PORT (node 1 of a cluster), standard library only.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-m", "kafkalite.healthcheck"]
 

@@ -485,13 +485,16 @@ class ReferenceBroker(RunningBroker):
         tag: str,
         extra_listeners: dict[str, str] | None = None,
         overrides: dict[str, str] | None = None,
+        nodes: int = 1,
     ) -> None:
-        """``extra_listeners`` and ``overrides`` as ReferenceKafka takes them (the TLS and SASL_SSL rows)."""
+        """``extra_listeners`` and ``overrides`` as ReferenceKafka takes them (the TLS and SASL_SSL rows);
+        ``nodes`` > 1: a KRaft quorum of that many broker+controller JVMs (the cluster rows)."""
         self.spec = spec
         base = workdir / f"{spec.name}-{tag}"
         base.mkdir(parents=True)
         self.kafka = _reference_module().ReferenceKafka(
-            workdir=base, java_opts=KAFKA_JAVA_OPTS, extra_listeners=extra_listeners, overrides=overrides
+            nodes=nodes, workdir=base, java_opts=KAFKA_JAVA_OPTS, extra_listeners=extra_listeners,
+            overrides=overrides,
         )
         self.port = self.kafka.port
         self.data_dir = base / "node-1" / "data"

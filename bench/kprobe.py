@@ -90,3 +90,17 @@ def metadata_probe(host: str, port: int, timeout: float = 1.0) -> None:
         request, flexible = _metadata_request(version)
         if not _call(sock, API_METADATA, version, 2, request, flexible):
             raise ProbeUnsupported("empty Metadata response")
+
+
+def brokers_listed(host: str, port: int, timeout: float = 1.0) -> int:
+    """How many brokers a Metadata v1 answer from ``host:port`` lists (for the cluster rows).
+
+    v1 because every broker here answers it (Apache Kafka 4 still does) and its broker array
+    comes first in the body. Connection problems raise OSError.
+    """
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = _call(sock, API_METADATA, 1, 1, struct.pack(">i", 0), flexible=False)  # no topics
+    if len(body) < 4:
+        raise ProbeUnsupported("short Metadata v1 response")
+    return int(struct.unpack_from(">i", body, 0)[0])

@@ -26,6 +26,14 @@ def metrics_for(plan: Plan) -> list[Metric]:
     rows = [
         Metric("startup_ms", f"startup to metadata (median of {plan.startup_runs})", "ms", False, 1),
         Metric("rss_idle_mib", "RSS idle", "MiB", False, 1),
+        Metric(
+            "cluster_startup_ms",
+            f"3-node cluster: start to metadata listing 3 brokers on every node (median of {plan.startup_runs})",
+            "ms",
+            False,
+            1,
+        ),
+        Metric("cluster_rss_idle_mib", f"3-node cluster: RSS idle (median of {plan.startup_runs})", "MiB", False, 1),
     ]
     multi = plan.multi
     multi_rows = []

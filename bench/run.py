@@ -30,6 +30,7 @@ from types import FrameType
 import confluent_kafka
 
 import brokers
+import cluster
 import scenarios
 import secure
 from config import (
@@ -340,6 +341,8 @@ def bench_broker(spec: brokers.BrokerSpec, plan: Plan, workdir: Path) -> BrokerR
         broker.stop()
     # One more start, with SSL and SASL_SSL listeners beside PLAINTEXT (kafkalite and Apache Kafka).
     secure.run_security(spec, plan, workdir, res)
+    # And a 3-node cluster's start time and idle RSS (kafkalite's simulated cluster, 3 Kafka JVMs).
+    cluster.run_cluster(spec, plan, workdir, res)
     return res
 
 

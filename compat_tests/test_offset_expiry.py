@@ -40,6 +40,13 @@ def test_offsets_of_an_empty_group_expire_and_the_group_is_removed() -> None:
             tp = TopicPartition(topic, 0)
             consumer = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap_servers, group_id=group,
                                      enable_auto_commit=False, session_timeout_ms=6000)
+            # The topic's metadata before the first poll, so the first JoinGroup already assigns the
+            # partition. Otherwise kafka-python 3.0.12 joins with no metadata, assigns nothing, and
+            # rebalances again once the metadata arrives; when a poll's timeout expires during that
+            # second rebalance, the client never applies the SyncGroup answer (need_rejoin() is
+            # False by then, so no later poll collects the join) and stays unassigned. That was
+            # the CI flake "timed out waiting for assignment"; the broker answered every request.
+            assert consumer.partitions_for_topic(topic) == {0}
             wait_for(lambda: consumer.poll(timeout_ms=100) is not None and consumer.assignment(), what="assignment")
             consumer.commit({tp: OffsetAndMetadata(5, "", -1)})
             consumer.close()  # LeaveGroup: the group is Empty from now on

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import deque
 
 import pytest
 from confluent_kafka import Producer
@@ -22,7 +24,20 @@ def test_old_and_new_clients_read_each_other(
     for i in range(5):
         assert old.send(topic_name, key=f"k{i}".encode(), value=f"old-{i}".encode()).get(timeout=10).offset == i
     old.close()
-    new = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": compression or "none"})
+    # librdkafka's own account of the produce (connections, metadata, requests, retries), kept in memory
+    # and shown only if the flush below fails: CI once saw flush() leave all 5 messages undelivered.
+    client_log: deque[str] = deque(maxlen=300)
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            client_log.append(self.format(record))
+
+    rdkafka = logging.getLogger(f"rdkafka-{topic_name}")
+    rdkafka.propagate = False
+    rdkafka.addHandler(Keep())
+    rdkafka.setLevel(logging.DEBUG)
+    new = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": compression or "none",
+                    "debug": "broker,topic,msg,protocol", "logger": rdkafka})
     failures: list[str] = []
 
     def delivered(err: object, _msg: object) -> None:
@@ -32,7 +47,11 @@ def test_old_and_new_clients_read_each_other(
     for i in range(5):
         new.produce(topic_name, key=f"k{i}".encode(), value=f"new-{i}".encode(), on_delivery=delivered)
     # A generous bound: under a loaded CI machine librdkafka's first metadata round trips can be slow.
-    assert new.flush(60) == 0, f"undelivered; errors {failures}; broker log: {broker.log_text()[-3000:]}"
+    undelivered = new.flush(60)
+    assert undelivered == 0, (
+        f"{undelivered} undelivered; errors {failures}; broker log: {broker.log_text()[-3000:]}; "
+        "librdkafka: " + "\n".join(client_log)
+    )
     assert failures == []
 
     modern = consume_all(broker, topic_name, 10)

@@ -31,7 +31,7 @@ def test_base_user_port_volume() -> None:
     assert instructions("FROM") == ["python:3.12-slim"]
     (user,) = instructions("USER")
     assert user not in ("root", "0")
-    assert instructions("EXPOSE") == ["9092"]
+    assert instructions("EXPOSE") == ["9092-9094"]  # nodes 1..3 of KAFKALITE_BROKERS=3
     (volume,) = instructions("VOLUME")
     assert "/var/lib/kafkalite" in volume
 
@@ -43,6 +43,16 @@ def test_environment_matches_serve_options() -> None:
     assert env["KAFKALITE_HOST"] == "0.0.0.0"
     assert env["KAFKALITE_ADVERTISED_HOST"] == "localhost"
     assert env["KAFKALITE_DATA_DIR"] in " ".join(instructions("VOLUME"))
+    assert env["KAFKALITE_BROKERS"] == "1"
+
+
+def test_cluster_ports_are_exposed() -> None:
+    """KAFKALITE_BROKERS=3 puts nodes on KAFKALITE_PORT + 0..2: every one of them is exposed."""
+    env = dict(re.findall(r"(KAFKALITE_\w+)=(\S+)", " ".join(instructions("ENV"))))
+    (exposed,) = instructions("EXPOSE")
+    first, _, last = exposed.partition("-")
+    base = int(env["KAFKALITE_PORT"])
+    assert (int(first), int(last)) == (base, base + 2)
 
 
 def test_healthcheck_and_command() -> None:
