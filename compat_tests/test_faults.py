@@ -507,8 +507,9 @@ def leaders(bootstrap: str, topic: str) -> dict[int, int]:
     return {p.id: p.leader for p in meta.topics[topic].partitions.values()}
 
 
-def test_disk_full_on_one_node_fails_only_its_partitions(cluster3: Broker) -> None:
-    topic = "per-node-disk"
+@pytest.mark.parametrize("acks", [1, "all"])
+def test_disk_full_on_one_node_fails_only_its_partitions(cluster3: Broker, acks: int | str) -> None:
+    topic = f"per-node-disk-{acks}"
     admin = AdminClient({"bootstrap.servers": cluster3.bootstrap_servers})
     admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(15)
     led = wait_for(lambda: (m := leaders(cluster3.bootstrap_servers, topic)) and all(v > 0 for v in m.values()) and m,
@@ -517,15 +518,15 @@ def test_disk_full_on_one_node_fails_only_its_partitions(cluster3: Broker) -> No
     full = next(p for p, node in led.items() if node == 2)
     status, _ = http(cluster3, "POST", "/storage", {"action": "full", "node": 2})
     assert status == 201
-    # acks=1: with acks=all a refused leader append is answered REQUEST_TIMED_OUT after timeout_ms
-    # instead (the ISR wait does not learn of the dropped write), see the branch report
-    kp = KafkaProducer(bootstrap_servers=cluster3.bootstrap_servers, retries=0, acks=1)
+    # acks=all too: the refused leader write is answered KAFKA_STORAGE_ERROR at once, not
+    # REQUEST_TIMED_OUT when the ISR wait ends (request_timeout_ms below the produce timeout shows it)
+    kp = KafkaProducer(bootstrap_servers=cluster3.bootstrap_servers, retries=0, acks=acks, request_timeout_ms=20000)
     try:
         for partition in led:
             future = kp.send(topic, b"x", partition=partition)
             if partition == full:
                 with pytest.raises(KafkaStorageError):
-                    future.get(timeout=20)
+                    future.get(timeout=10)
             else:
                 assert future.get(timeout=20).offset == 0
         assert http(cluster3, "DELETE", "/storage?node=2")[0] == 200

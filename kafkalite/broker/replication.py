@@ -371,6 +371,11 @@ class ReplicaManager:
         if not self.clustered:
             return ErrorCode.NONE
         key = (topic, index)
+        leader_log = self.cluster.partition(topic, index)
+        if leader_log is not None:
+            # The leader's bytes reach its disk before followers copy them, as in Kafka: a write the
+            # disk refuses (full, I/O error) drops the batch here, and the answer says so at once.
+            leader_log.write_pending()
         self._replicate(key)  # followers copy now (the scheduled round then finds nothing to do)
         done = self._replicated(key, end_offset)
         if done is not None:
@@ -391,6 +396,8 @@ class ReplicaManager:
         plog = self.cluster.partition(*key)
         if st is None or plog is None:
             return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        if plog.log_end_offset < end_offset:  # the leader's write failed: the batch was dropped
+            return ErrorCode.KAFKA_STORAGE_ERROR
         if plog.high_watermark < end_offset:
             return None
         if len(st.isr) < self.min_insync_replicas(key[0]):
