@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from kafkalite.conformance import corpus, runner
 from kafkalite.conformance.reference import ReferenceKafka
+
+if TYPE_CHECKING:
+    from kafkalite.embedded import Broker
 
 SCENARIOS = corpus.load()
 KNOWN = runner.parse_divergences((Path(__file__).parent.parent / "CONFORMANCE.md").read_text())
@@ -46,6 +49,25 @@ class Target:
     bootstrap: str
     listeners: dict[str, str] = field(default_factory=dict)
     refused: str = ""  # why kafkalite would not start with this setup (a slice not landed yet)
+    control: runner.NodeControl | None = None  # stops and starts nodes of a simulated cluster
+
+
+def _cluster(setup: corpus.BrokerSetup, data_dir: Path) -> tuple[Target, Broker | None]:
+    """kafkalite as a simulated cluster of ``setup.nodes`` nodes, in this process (an embedded
+    ``Broker(brokers=N)``, whose ``stop_node``/``start_node`` the cluster scenarios call), or the
+    reason it cannot be had on this branch yet."""
+    from kafkalite.embedded import Broker
+
+    if setup.overrides or setup.listeners or setup.scram:
+        return Target("", refused="cluster scenarios run on a default cluster only (no overrides/listeners)"), None
+    try:
+        cluster = Broker(port=0, data_dir=data_dir, brokers=setup.nodes)
+    except TypeError as exc:  # BrokerConfig has no 'brokers' field: c14-nodes has not landed here
+        return Target("", refused=f"kafkalite has no simulated cluster (Broker(brokers=N)) yet: {exc}"), None
+    if not hasattr(cluster, "stop_node"):
+        return Target("", refused="kafkalite's Broker has no stop_node/start_node yet"), None
+    cluster.start()
+    return Target(cluster.bootstrap_servers, control=cluster), cluster
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +78,16 @@ def configured_brokers(
     (reference_overrides, reference_listeners, reference_scram), as Apache Kafka is."""
     started: dict[corpus.BrokerSetup, Target] = {}
     procs: list[BrokerProcess] = []
+    clusters: list[Broker] = []
 
     def for_scenario(scenario: corpus.Scenario) -> Target:
         setup = scenario.setup
         if not setup:
             return Target(broker.bootstrap)
+        if setup not in started and setup.nodes > 1:
+            started[setup], cluster = _cluster(setup, tmp_path_factory.mktemp("cluster") / "data")
+            if cluster is not None:
+                clusters.append(cluster)
         if setup not in started:
             ports = {name: free_port() for name, _ in setup.listeners}
             proc = BrokerProcess(tmp_path_factory.mktemp("configured") / "data", extra_args=setup.kafkalite_args(ports))
@@ -81,6 +108,8 @@ def configured_brokers(
     for proc in procs:
         if proc.alive():
             proc.stop()
+    for cluster in clusters:
+        cluster.stop()
 
 
 def _target(configured_brokers: Callable[[corpus.Scenario], Target], scenario: corpus.Scenario) -> Target:
@@ -99,7 +128,8 @@ def transcripts() -> dict[str, Any]:
 def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
                 transcripts: dict[str, Any]) -> None:
     target = _target(configured_brokers, scenario)
-    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners,
+                             control=target.control)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     if outcome.status == "unsupported":
         # Only where Kafka itself does not serve the version (kafkalite serving more is fine).
@@ -111,7 +141,9 @@ def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.
 def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
     """Apache Kafka's live answers to every scenario (run once, in corpus order).
 
-    Scenarios with a setup (reference_overrides, listeners, SCRAM users) run against another Kafka started with it.
+    Scenarios with a setup (reference_overrides, listeners, SCRAM users, ``reference_nodes``) run against another
+    Kafka started with it: the cluster family's 3-node Kafka starts once here (about 15 s), and its node-stop
+    scenario stops and restarts one of its nodes.
     """
     answers: dict[str, Any] = {}
     groups: dict[corpus.BrokerSetup, list[corpus.Scenario]] = {}
@@ -125,7 +157,7 @@ def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
             for scenario in group:
                 missing = runner.unsupported(scenario, versions)
                 answers[scenario.id] = ({"unsupported": ", ".join(missing)} if missing
-                                        else runner.run(scenario, kafka.bootstrap, listeners=listeners))
+                                        else runner.run(scenario, kafka.bootstrap, listeners=listeners, control=kafka))
         finally:
             if setup:
                 kafka.stop()
@@ -139,11 +171,13 @@ def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
 def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
               kafka_answers: dict[str, Any]) -> None:
     target = _target(configured_brokers, scenario)
-    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners,
+                             control=target.control)
     if outcome.status == "error":
         # The harness could not finish the scenario (an answer missing under a loaded CI machine, with a JVM
         # beside us): run it once more on fresh connections; a real difference is "differs", not "error".
-        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners)
+        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners,
+                                 control=target.control)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     assert not outcome.unexplained, _report(outcome)
 
