@@ -18,6 +18,7 @@ from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.nodes import Nodes, nodes_from_config
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.quorum import Quorum
 from kafkalite.broker.quotas import QuotaStore
 from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
@@ -65,6 +66,8 @@ class BrokerState:
         self.replicating = self.replicas.clustered
         if self.replicating:
             self.log_manager = self.replicas.logs  # type: ignore[assignment]
+        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
+        self.quorum = Quorum(self.nodes, self.clock)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)
