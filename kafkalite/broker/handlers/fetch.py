@@ -164,7 +164,7 @@ def _collect(
             entry["last_stable_offset"] = lso
             entry["log_start_offset"] = plog.log_start_offset
             limit = min(fp.partition_max_bytes, remaining)
-            upper = lso if read_committed else 2**63 - 1
+            upper = lso if read_committed else plog.high_watermark  # a follower-set HW hides the unreplicated tail
             try:
                 data = plog.read(fp.fetch_offset, limit, total == 0, upper) if limit > 0 or total == 0 else b""
             except OffsetOutOfRange:
