@@ -17,7 +17,7 @@ import pytest
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from kafkalite.conformance import corpus, runner
-from kafkalite.conformance.reference import ReferenceKafka
+from kafkalite.conformance.reference import KAFKA_VERSION, java_available
 
 if TYPE_CHECKING:
     from kafkalite.embedded import Broker
@@ -138,45 +138,61 @@ def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.
 
 
 @pytest.fixture(scope="module")
-def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
-    """Apache Kafka's live answers to every scenario (run once, in corpus order).
+def kafka_answers(request: pytest.FixtureRequest) -> Callable[[corpus.Scenario], dict[str, Any]]:
+    """Apache Kafka's live answers, by scenario id, for the scenarios sharing a scenario's broker setup.
 
-    Scenarios with a setup (reference_overrides, listeners, SCRAM users, ``reference_nodes``) run against another
-    Kafka started with it: the cluster family's 3-node Kafka starts once here (about 15 s), and its node-stop
-    scenario stops and restarts one of its nodes.
+    Each setup's scenarios run at once, in corpus order, the first time one of them is tested: the default ones
+    against the session's ``reference_kafka``, those with a setup (reference_overrides, listeners, SCRAM users,
+    ``reference_nodes``) against another Kafka started with it and stopped after them. So a run selecting one
+    family (``-k cluster3``) starts only the Kafka it needs: the cluster family's 3-node Kafka starts once (about
+    15 s), and its node-stop scenarios stop and restart one of its nodes.
     """
-    answers: dict[str, Any] = {}
-    groups: dict[corpus.BrokerSetup, list[corpus.Scenario]] = {}
-    for scenario in SCENARIOS:
-        groups.setdefault(scenario.setup, []).append(scenario)
-    for setup, group in groups.items():
-        kafka = runner.reference_for(setup).start() if setup else reference_kafka
+    if not java_available():
+        pytest.skip(f"Apache Kafka {KAFKA_VERSION} needs java and mvn on PATH")
+    answers: dict[corpus.BrokerSetup, dict[str, Any]] = {}
+    failed: dict[corpus.BrokerSetup, str] = {}
+
+    def for_scenario(scenario: corpus.Scenario) -> dict[str, Any]:
+        setup = scenario.setup
+        if setup in failed:  # its Kafka did not start or broke: fail the rest of the group at once, not again slowly
+            pytest.fail(f"Apache Kafka's answers for this setup could not be had: {failed[setup]}")
+        if setup in answers:
+            return answers[setup]
+        group = [s for s in SCENARIOS if s.setup == setup]
+        try:
+            kafka = runner.reference_for(setup).start() if setup else request.getfixturevalue("reference_kafka")
+        except RuntimeError as exc:
+            failed[setup] = str(exc)[:2000]
+            raise
         try:
             versions = runner.advertised_versions(kafka.bootstrap)
             listeners = {name: kafka.listener_bootstrap(name) for name, _ in setup.listeners}
-            for scenario in group:
-                missing = runner.unsupported(scenario, versions)
-                answers[scenario.id] = ({"unsupported": ", ".join(missing)} if missing
-                                        else runner.run(scenario, kafka.bootstrap, listeners=listeners, control=kafka))
+            answers[setup] = {
+                s.id: ({"unsupported": ", ".join(missing)} if (missing := runner.unsupported(s, versions))
+                       else runner.run(s, kafka.bootstrap, listeners=listeners, control=kafka))
+                for s in group}
         finally:
             if setup:
                 kafka.stop()
-    return answers
+        return answers[setup]
+
+    return for_scenario
 
 
-#: The first live test also waits for ``kafka_answers``: every scenario run against Apache Kafka (and one
-#: more Kafka per secured family setup), about two minutes on a loaded machine.
+#: The first live test of each broker setup also waits for Apache Kafka's answers to that setup's scenarios: the
+#: default ones take about two minutes on a loaded machine, the cluster family under one.
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
-              kafka_answers: dict[str, Any]) -> None:
+              kafka_answers: Callable[[corpus.Scenario], dict[str, Any]]) -> None:
     target = _target(configured_brokers, scenario)
-    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners,
+    expected = kafka_answers(scenario)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, expected, listeners=target.listeners,
                              control=target.control)
     if outcome.status == "error":
         # The harness could not finish the scenario (an answer missing under a loaded CI machine, with a JVM
         # beside us): run it once more on fresh connections; a real difference is "differs", not "error".
-        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners,
+        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, expected, listeners=target.listeners,
                                  control=target.control)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     assert not outcome.unexplained, _report(outcome)
