@@ -552,6 +552,8 @@ class ReplicaManager:
         if new.leader not in target or new.leader not in new.isr:
             candidate = next((r for r in target if r in new.isr and self.nodes.is_alive(r)), -1)
             new.leader, new.leader_epoch = candidate, st.leader_epoch + 1
+        elif gone:  # Kafka bumps the leader epoch whenever replicas leave (PartitionChangeBuilder), to fence them
+            new.leader_epoch = st.leader_epoch + 1
         self._change(key, new)
         for r in gone:
             self.logs.node(r).drop(*key)

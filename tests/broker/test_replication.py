@@ -263,6 +263,25 @@ def test_reassignment_adds_catches_up_then_removes(make_cluster, tmp_path: Path)
     assert state.replicas.reassign("t", 0, [4])[0] == ErrorCode.INVALID_REPLICA_ASSIGNMENT
 
 
+def test_replicas_leaving_advance_the_leader_epoch_though_the_leader_stays(make_cluster) -> None:
+    """Kafka bumps the leader epoch when a change removes replicas (fencing them), not when it only adds or
+    reorders (checked against a 3-node Kafka 4.4: conformance cluster3/node-stopped-reassign, reassign-rf3-reorder)."""
+    state = make_cluster()
+    _create(state, "t", [[1, 2, 3]])
+    assert state.replicas.reassign("t", 0, [3, 2, 1]) == (ErrorCode.NONE, None)
+    assert state.replicas.state("t", 0).leader_epoch == 0  # reordered only
+    assert state.replicas.reassign("t", 0, [1, 2]) == (ErrorCode.NONE, None)
+    st = state.replicas.state("t", 0)
+    assert st.replicas == [1, 2] and st.leader == 1 and st.leader_epoch == 1
+    _create(state, "u", [[3]])
+    state.nodes.stop(1)
+    assert state.replicas.reassign("u", 0, [3, 1]) == (ErrorCode.NONE, None)
+    assert state.replicas.state("u", 0).adding_replicas == [1]  # node 1 is down: stays in progress
+    assert state.replicas.reassign("u", 0, None) == (ErrorCode.NONE, None)
+    st = state.replicas.state("u", 0)
+    assert st.replicas == [3] and st.leader == 3 and st.leader_epoch == 1
+
+
 def test_single_broker_answers_unchanged(tmp_path: Path) -> None:
     config = BrokerConfig.from_properties({"log.dirs": str(tmp_path / "one")})
     state = BrokerState(config, ManualClock())
