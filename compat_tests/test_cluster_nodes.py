@@ -316,7 +316,7 @@ def test_group_requests_to_another_node_are_not_coordinator(cluster: Broker) -> 
                         JoinGroupResponse)
         beat = raw.call(HeartbeatRequest(version=4, group_id=group, generation_id=1, member_id="m-1",
                                          group_instance_id=None), HeartbeatResponse)
-    assert (join.error_code, join.generation_id, join.member_id, join.members) == (NOT_COORDINATOR, -1, "m-1", [])
+    assert (join.error_code, join.generation_id, join.member_id, join.members) == (NOT_COORDINATOR, -1, "", [])
     assert beat.error_code == NOT_COORDINATOR
 
 
@@ -451,18 +451,34 @@ def test_unknown_node_is_a_clear_error(kafka_cluster: Broker) -> None:
     kafka_cluster.resume_replication(2)
 
 
-def test_serve_brokers_flag_lists_every_node(tmp_path: Any) -> None:
-    port = free_port()
-    while any(not _refused("127.0.0.1", p) for p in (port + 1, port + 2)):
+def _serve_three(tmp_path: Any) -> tuple[subprocess.Popen[str], int, str]:
+    """``kafkalite serve --brokers 3`` on three consecutive free ports: (process, first port, ready line).
+
+    Another process may take one of the ports between the check and the bind: then it is tried again.
+    """
+    log_path = tmp_path / "serve.log"
+    for _attempt in range(5):
         port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kafkalite", "serve", "--brokers", "3", "--port", str(port),
-         "--data-dir", str(tmp_path / "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
+        if any(not _refused("127.0.0.1", p) for p in (port + 1, port + 2)):
+            continue
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "kafkalite", "serve", "--brokers", "3", "--port", str(port),
+                 "--data-dir", str(tmp_path / "data")],
+                stdout=subprocess.PIPE, stderr=log, text=True,
+            )
         assert proc.stdout is not None
         line = proc.stdout.readline()
+        if line:
+            return proc, port, line
+        proc.wait(15)
+        assert "cannot listen" in log_path.read_text(), log_path.read_text()[-2000:]
+    raise AssertionError("no three consecutive free ports")
+
+
+def test_serve_brokers_flag_lists_every_node(tmp_path: Any) -> None:
+    proc, port, line = _serve_three(tmp_path)
+    try:
         expected = ",".join(f"127.0.0.1:{p}" for p in (port, port + 1, port + 2))
         assert f"bootstrap.servers={expected} " in line
         metadata = _metadata(f"127.0.0.1:{port + 2}")
@@ -470,3 +486,133 @@ def test_serve_brokers_flag_lists_every_node(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+# ---- the NOT_COORDINATOR answers, as a three-node Kafka gives them ---------------------------------
+
+
+def _coordinator(address: str, key_type: int, key: str) -> int:
+    """The coordinator node of ``key`` (Kafka creates its internal topic on the first ask: polled)."""
+    def find() -> int | None:
+        with RawClient(address) as raw:
+            (found,) = raw.call(FindCoordinatorRequest(version=4, key_type=key_type, coordinator_keys=[key]),
+                                FindCoordinatorResponse).coordinators
+        return found.node_id if found.error_code == 0 else None
+
+    return wait_for(find, timeout=60, what=f"a coordinator for {key}")
+
+
+def _not_coordinator_answers(bootstrap: str, topic: str) -> dict[str, str]:
+    """Every group and transaction API sent to a node that does not coordinate the key: the whole answers."""
+    from kafka.protocol.admin import (
+        DeleteGroupsRequest,
+        DeleteGroupsResponse,
+        DescribeGroupsRequest,
+        DescribeGroupsResponse,
+        DescribeTransactionsRequest,
+        DescribeTransactionsResponse,
+    )
+    from kafka.protocol.consumer import (
+        LeaveGroupRequest,
+        LeaveGroupResponse,
+        OffsetCommitRequest,
+        OffsetCommitResponse,
+        OffsetDeleteRequest,
+        OffsetDeleteResponse,
+        OffsetFetchRequest,
+        OffsetFetchResponse,
+        SyncGroupRequest,
+        SyncGroupResponse,
+    )
+    from kafka.protocol.producer import (
+        AddOffsetsToTxnRequest,
+        AddOffsetsToTxnResponse,
+        AddPartitionsToTxnRequest,
+        AddPartitionsToTxnResponse,
+        EndTxnRequest,
+        EndTxnResponse,
+        InitProducerIdRequest,
+        InitProducerIdResponse,
+        TxnOffsetCommitRequest,
+        TxnOffsetCommitResponse,
+    )
+
+    first = _addresses(bootstrap)[0]
+    metadata = _metadata(first)
+    group, txn = "shape-group", "shape-txn"
+    group_home, txn_home = _coordinator(first, 0, group), _coordinator(first, 1, txn)
+    group_elsewhere = _address_of(metadata, next(b.node_id for b in metadata.brokers if b.node_id != group_home))
+    txn_elsewhere = _address_of(metadata, next(b.node_id for b in metadata.brokers if b.node_id != txn_home))
+    answers: dict[str, Any] = {}
+    with RawClient(group_elsewhere) as raw:
+        answers["JoinGroup v9"] = raw.call(JoinGroupRequest(
+            version=9, group_id=group, session_timeout_ms=10000, rebalance_timeout_ms=10000, member_id="m-1",
+            group_instance_id=None, protocol_type="consumer", protocols=[("range", b"")], reason=None,
+        ), JoinGroupResponse)
+        answers["JoinGroup v5"] = raw.call(JoinGroupRequest(
+            version=5, group_id=group, session_timeout_ms=10000, rebalance_timeout_ms=10000, member_id="",
+            group_instance_id=None, protocol_type="consumer", protocols=[("range", b"")],
+        ), JoinGroupResponse)
+        answers["SyncGroup v5"] = raw.call(SyncGroupRequest(
+            version=5, group_id=group, generation_id=1, member_id="m-1", group_instance_id=None,
+            protocol_type="consumer", protocol_name="range", assignments=[],
+        ), SyncGroupResponse)
+        answers["Heartbeat v4"] = raw.call(HeartbeatRequest(
+            version=4, group_id=group, generation_id=1, member_id="m-1", group_instance_id=None,
+        ), HeartbeatResponse)
+        answers["LeaveGroup v5"] = raw.call(LeaveGroupRequest(
+            version=5, group_id=group, members=[("m-1", None, None)],
+        ), LeaveGroupResponse)
+        answers["OffsetCommit v8"] = raw.call(OffsetCommitRequest(
+            version=8, group_id=group, generation_id_or_member_epoch=-1, member_id="", group_instance_id=None,
+            topics=[(topic, [(0, 5, -1, None)])],
+        ), OffsetCommitResponse)
+        answers["OffsetFetch v8"] = raw.call(OffsetFetchRequest(
+            version=8, groups=[(group, [(topic, [0])])], require_stable=False,
+        ), OffsetFetchResponse)
+        answers["OffsetFetch v6"] = raw.call(OffsetFetchRequest(
+            version=6, group_id=group, topics=[(topic, [0])], require_stable=False,
+        ), OffsetFetchResponse)
+        answers["DescribeGroups v5"] = raw.call(DescribeGroupsRequest(
+            version=5, groups=[group], include_authorized_operations=False,
+        ), DescribeGroupsResponse)
+        answers["DeleteGroups v2"] = raw.call(DeleteGroupsRequest(version=2, groups_names=[group]),
+                                              DeleteGroupsResponse)
+        answers["OffsetDelete v0"] = raw.call(OffsetDeleteRequest(
+            version=0, group_id=group, topics=[(topic, [(0,)])],
+        ), OffsetDeleteResponse)
+        answers["TxnOffsetCommit v3"] = raw.call(TxnOffsetCommitRequest(
+            version=3, transactional_id=txn, group_id=group, producer_id=1, producer_epoch=0, generation_id=-1,
+            member_id="", group_instance_id=None, topics=[(topic, [(0, 5, -1, None)])],
+        ), TxnOffsetCommitResponse)
+    with RawClient(txn_elsewhere) as raw:
+        answers["InitProducerId v4"] = raw.call(InitProducerIdRequest(
+            version=4, transactional_id=txn, transaction_timeout_ms=60000, producer_id=-1, producer_epoch=-1,
+        ), InitProducerIdResponse)
+        answers["AddPartitionsToTxn v3"] = raw.call(AddPartitionsToTxnRequest(
+            version=3, v3_and_below_transactional_id=txn, v3_and_below_producer_id=1, v3_and_below_producer_epoch=0,
+            v3_and_below_topics=[(topic, [0])],
+        ), AddPartitionsToTxnResponse)
+        answers["AddOffsetsToTxn v3"] = raw.call(AddOffsetsToTxnRequest(
+            version=3, transactional_id=txn, producer_id=1, producer_epoch=0, group_id=group,
+        ), AddOffsetsToTxnResponse)
+        answers["EndTxn v3"] = raw.call(EndTxnRequest(
+            version=3, transactional_id=txn, producer_id=1, producer_epoch=0, committed=True,
+        ), EndTxnResponse)
+        answers["DescribeTransactions v0"] = raw.call(DescribeTransactionsRequest(
+            version=0, transactional_ids=[txn],
+        ), DescribeTransactionsResponse)
+    # The answers as kafka-python prints them, without the correlation header.
+    return {api: repr(response).replace(topic, "<topic>") for api, response in answers.items()}
+
+
+def test_not_coordinator_answers_as_a_three_node_kafka(cluster: Broker, reference_cluster: ReferenceKafka) -> None:
+    name = f"nc-{uuid.uuid4().hex[:8]}"
+    _create(cluster.bootstrap_servers, name, 1, 3)
+    _create(reference_cluster.bootstrap, name, 1, 3)
+    ours = _not_coordinator_answers(cluster.bootstrap_servers, name)
+    kafkas = _not_coordinator_answers(reference_cluster.bootstrap, name)
+    assert all("error_code=16" in answer for answer in ours.values()), ours
+    assert {api: ours[api] for api in ours if ours[api] != kafkas[api]} == {
+        api: kafkas[api] for api in ours if ours[api] != kafkas[api]
+    }
