@@ -62,12 +62,12 @@ class BrokerState:
         self.nodes = nodes or nodes_from_config(config)
         #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
         self.replicas = ReplicaManager(self.nodes, self.cluster)
+        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
+        self.quorum = Quorum(self.nodes, self.clock)
         #: With N nodes, one LogManager per node behind ``replica_logs.ClusterLogs``.
         self.replicating = self.replicas.clustered
         if self.replicating:
             self.log_manager = self.replicas.logs  # type: ignore[assignment]
-        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
-        self.quorum = Quorum(self.nodes, self.clock)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)
