@@ -328,15 +328,14 @@ class ReplicaManager:
     def leader_problem(self, topic: str, index: int, node_id: int) -> ErrorCode:
         """NONE if ``node_id`` leads the partition now; else the error a client request gets.
 
-        UNKNOWN_TOPIC_OR_PARTITION (no such partition), LEADER_NOT_AVAILABLE (offline: no leader),
-        NOT_LEADER_OR_FOLLOWER (another node leads it).
+        UNKNOWN_TOPIC_OR_PARTITION (no such partition), NOT_LEADER_OR_FOLLOWER (another node leads it, or none
+        does: Kafka's broker answers a partition it does not lead so whether or not it has a leader, as a 3-node
+        Kafka 4.4 does for Produce with the only replica stopped; only Metadata says LEADER_NOT_AVAILABLE).
         """
         state = self.state(topic, index)
         if state is None:
             return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        if state.leader < 0:
-            return ErrorCode.LEADER_NOT_AVAILABLE
-        return ErrorCode.NONE if state.leader == node_id else ErrorCode.NOT_LEADER_OR_FOLLOWER
+        return ErrorCode.NONE if state.leader == node_id >= 0 else ErrorCode.NOT_LEADER_OR_FOLLOWER
 
     def min_insync_replicas(self, topic: str) -> int:
         t = self.cluster.topics.get(topic)

@@ -208,7 +208,7 @@ def test_offline_partition_and_unclean_election_truncates_the_old_leader(make_cl
     state.nodes.stop(1)
     clean = state.replicas.state("clean", 0)
     assert clean.leader == -1 and clean.isr == [1]
-    assert state.replicas.leader_problem("clean", 0, 2) == ErrorCode.LEADER_NOT_AVAILABLE
+    assert state.replicas.leader_problem("clean", 0, 2) == ErrorCode.NOT_LEADER_OR_FOLLOWER  # as Kafka's broker
     dirty = state.replicas.state("dirty", 0)
     assert dirty.leader == 2 and dirty.isr == [2]
     assert state.cluster.partition("dirty", 0).log_end_offset == leo2
