@@ -52,7 +52,9 @@ for it) and ``steps``. A step is one of:
   paths of topic arrays whose partitions' node ids are relabelled ``<n1>``, ``<n2>``... by first
   appearance in the topic's replica lists, for topics placed by the broker, where the random start
   does not count) or ``placement_per_partition`` (the same, each partition apart: partitions added
-  by CreatePartitions, which Kafka places from a new random start);
+  by CreatePartitions, which Kafka places from a new random start) or ``same_node`` ({dotted path:
+  kind}: the node id there shown as ``<kind:K>``, numbered by first appearance, for a node Kafka
+  chose at random, such as a key's coordinator, where only sameness across nodes counts);
 - ``{"login": {"mechanism": "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512", "username", "password"},
   "conn": ...}``: a whole SASL login on that connection, compared as what each SaslAuthenticate
   answered (code, message, session lifetime) and, for SCRAM, whether the server's signature verifies

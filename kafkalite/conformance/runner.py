@@ -176,6 +176,7 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
     run_id = run_id or uuid.uuid4().hex[:8]
     names = {n: f"cf-{scenario.slug}-{n}-{run_id}"[:240] for n in NAMES}
     normalise = Normaliser(names)
+    node_numbers: dict[str, dict[Any, str]] = {}  # ``same_node``: node ids numbered by first appearance, per kind
     values: dict[str, Any] = dict(names)
     values["uuid"] = str(uuid.uuid4())  # a fresh id per run, e.g. a client instance the broker never saw
     conns: dict[str, Connection] = {}
@@ -210,16 +211,19 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
                 entry["api"], entry["version"] = step["api"], step["version"]
             for path in step.get("own_names_only") or []:
                 answer = _own_names_only(answer, path.split("."), list(names.values()))
+            shown = answer  # what is compared: node ids a cluster chose at random renamed (``save`` reads ``answer``)
             for path in step.get("placement") or []:
-                answer = _at(answer, path.split("."), _relabel_topic)
+                shown = _at(shown, path.split("."), _relabel_topic)
             for path in step.get("placement_per_partition") or []:
-                answer = _at(answer, path.split("."), _relabel_each_partition)
+                shown = _at(shown, path.split("."), _relabel_each_partition)
+            for path, kind in (step.get("same_node") or {}).items():
+                shown = _number_nodes(shown, path.split("."), node_numbers.setdefault(kind, {}), kind)
             if scenario.nodes > 1:
-                answer = _any_broker(answer)
-            if step.get("throttle_shape") and isinstance(answer, dict) and "throttle_time_ms" in answer:
-                answer = {**answer, "$throttle": "<positive>" if answer["throttle_time_ms"] > 0 else 0}
+                shown = _any_broker(shown)
+            if step.get("throttle_shape") and isinstance(shown, dict) and "throttle_time_ms" in shown:
+                shown = {**shown, "$throttle": "<positive>" if shown["throttle_time_ms"] > 0 else 0}
             normalise.exact = frozenset(step.get("exact") or ())
-            response = normalise(answer)  # always: it numbers generated ids for the later steps
+            response = normalise(shown)  # always: it numbers generated ids for the later steps
             for path, field_name in (step.get("key_by") or {}).items():
                 response = _key_by(response, path.split("."), field_name)
             if step.get("compare", True) is False:
@@ -311,6 +315,24 @@ def _relabel_each_partition(topic: Any) -> Any:
         return topic
     parts = [_relabel_topic({"partitions": [p]})["partitions"][0] for p in topic["partitions"]]
     return {**topic, "partitions": parts}
+
+
+def _number_nodes(value: Any, path: list[str], numbers: dict[Any, str], kind: str) -> Any:
+    """``value`` with the node id at ``path`` (``*``: any list index) shown as ``<kind:K>``, K by first appearance
+    of that kind in the scenario run (``-1`` kept): for answers naming a node Kafka chose at random (the
+    coordinator of a key lives where a random placement put its ``__consumer_offsets`` partition), where which
+    node does not count but that every node answers the same one does. Kinds are numbered apart: whether a
+    group's and a transactional id's coordinators share a node is chance too."""
+    if not path:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return numbers.setdefault(value, f"<{kind}:{len(numbers) + 1}>")
+        return value
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [_number_nodes(v, rest, numbers, kind) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _number_nodes(value[head], rest, numbers, kind)}
+    return value
 
 
 def _any_broker(answer: Any) -> Any:
