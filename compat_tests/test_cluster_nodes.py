@@ -428,6 +428,46 @@ def test_stop_node_closes_its_port_and_start_node_reopens_it(kafka_cluster: Brok
     assert sorted(b.node_id for b in _metadata(f"{host}:{port}").brokers) == [1, 2, 3]
 
 
+def test_stopping_a_leader_moves_its_partitions_and_clients_follow(kafka_cluster: Broker) -> None:
+    """An idempotent acks=all producer (confluent-kafka) keeps going across a node's stop and start."""
+    name = f"move-{uuid.uuid4().hex[:8]}"
+    _create(kafka_cluster.bootstrap_servers, name, 3, 3)
+    first = _addresses(kafka_cluster.bootstrap_servers)
+    led_by_1 = [i for i, p in _partitions(first[1], name).items() if p.leader_id == 1]
+    assert led_by_1
+    producer = Producer({"bootstrap.servers": kafka_cluster.bootstrap_servers, "enable.idempotence": True,
+                         "acks": "all"})
+    errors: list[Any] = []
+
+    def send(values: range) -> None:
+        for i in values:
+            producer.produce(name, value=str(i).encode(), partition=i % 3,
+                             on_delivery=lambda err, msg: errors.append(err) if err is not None else None)
+        assert producer.flush(30) == 0
+
+    send(range(0, 60))
+    kafka_cluster.stop_node(1)
+    moved = _partitions(first[1], name)
+    for i in led_by_1:
+        assert moved[i].leader_id in (2, 3) and moved[i].leader_epoch > 0
+    assert all(p.offline_replicas == [1] for p in moved.values())
+    send(range(60, 120))
+    kafka_cluster.start_node(1)
+    send(range(120, 180))
+    assert errors == []
+    consumer = KafkaConsumer(name, bootstrap_servers=first[2], auto_offset_reset="earliest", group_id=None,
+                             consumer_timeout_ms=15000)
+    try:
+        values = []
+        for message in consumer:
+            values.append(int(message.value))
+            if len(values) == 180:
+                break
+    finally:
+        consumer.close()
+    assert sorted(values) == list(range(180))  # nothing lost, nothing twice
+
+
 def test_kill_node_cuts_connections_at_once(kafka_cluster: Broker) -> None:
     host, port = kafka_cluster.node_address(3)
     with RawClient(f"{host}:{port}") as raw:

@@ -155,3 +155,24 @@ def test_single_broker_answers_are_unchanged(make_state: Callable[..., BrokerSta
     assert body["controller_id"] == 7
     (partition,) = body["topics"][0]["partitions"]
     assert (partition["leader_id"], partition["replica_nodes"], partition["isr_nodes"]) == (7, [7], [7])
+
+
+def test_describe_topic_partitions_shows_no_error_for_a_leaderless_partition(cluster: BrokerState) -> None:
+    """Kafka 4.4 answers such a partition with leader -1 and no error here (Metadata: LEADER_NOT_AVAILABLE)."""
+    from kafka.protocol.admin import DescribeTopicPartitionsRequest
+
+    from kafkalite.broker.handlers.describe_topic_partitions import handle_describe_topic_partitions
+
+    cluster.replicas.assign("solo", 0, [[2]])
+    cluster.cluster.create_topic("solo", 1)
+    cluster.nodes.stop(2)
+    request = DescribeTopicPartitionsRequest(version=0, topics=[("solo",)], response_partition_limit=100, cursor=None)
+    body = call(cluster, handle_describe_topic_partitions, 75, 0, request, 1)
+    (partition,) = body["topics"][0]["partitions"]
+    assert (partition["error_code"], partition["leader_id"], partition["replica_nodes"],
+            partition["offline_replicas"]) == (0, -1, [2], [2])
+    request = MetadataRequest(version=0, topics=["solo"])
+    (old,) = call(cluster, handle_metadata, 3, 0, request, 1)["topics"][0]["partitions"]
+    assert (old["error_code"], old["leader_id"], old["replica_nodes"], old["isr_nodes"]) == (
+        int(ErrorCode.LEADER_NOT_AVAILABLE), -1, [], []
+    )
