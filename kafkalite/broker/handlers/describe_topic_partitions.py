@@ -88,8 +88,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
                 "name": name,
                 "topic_id": topic.topic_id,
                 "is_internal": False,
-                "partitions": _without_leader_errors(
-                    partition_entries(ctx, topic, shown, eligible_leader_replicas=[], last_known_elr=[])),
+                "partitions": partition_entries(ctx, topic, shown, eligible_leader_replicas=[], last_known_elr=[]),
                 "topic_authorized_operations": operations_for(ctx, ResourceType.TOPIC, name, True),
             }
         )
@@ -98,13 +97,3 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
             break
     topics += [_error_topic(n, ErrorCode.TOPIC_AUTHORIZATION_FAILED, NOT_REQUESTED) for n in denied]
     return {"throttle_time_ms": 0, "topics": topics, "next_cursor": next_cursor}
-
-
-def _without_leader_errors(partitions: list[Any]) -> list[Any]:
-    """Kafka's DescribeTopicPartitions answers a partition without a live leader with no error (leader -1, its
-    replicas and offline replicas tell the rest), where Metadata says LEADER_NOT_AVAILABLE (checked against a
-    3-node Kafka 4.4 with a node stopped: conformance scenario cluster3/node-stopped)."""
-    for entry in partitions:
-        if entry["error_code"] == ErrorCode.LEADER_NOT_AVAILABLE:
-            entry["error_code"] = int(ErrorCode.NONE)
-    return partitions
