@@ -55,7 +55,8 @@ class BrokerState:
         self.file_handles = FileHandles(int(config.get("kafkalite.open.segment.files.max")))
         #: The partition logs' owner (fsync policy, retention, checkpoints, deletion).
         self.log_manager = LogManager(
-            self.catalog, self.clock.now_ms, config.fsync, self.write_behind, self.file_handles
+            self.catalog, self.clock.now_ms, config.fsync, self.write_behind, self.file_handles,
+            log_dirs=config.log_dirs if len(config.log_dirs) > 1 else None,
         )
         self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
         #: Broker identities and their liveness (one, or N in a simulated cluster).
@@ -160,6 +161,11 @@ class BrokerState:
         self.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         clean = self.cluster.close()
         self.file_handles.close_all()  # none should be left: every segment closed its own
+        try:
+            self.replicas.close()
+        except OSError as exc:
+            clean = False
+            log.warning("could not close partitions.log: %s", exc)
         for metadata_log in (self.group_log, self.txn_log, self.acl_log, self.scram_log, self.quota_log):
             try:
                 metadata_log.close()

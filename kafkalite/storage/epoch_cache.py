@@ -6,12 +6,14 @@ epoch wrote. Followers find where their log diverged from the leader's with it
 
 Persisted as Kafka's ``leader-epoch-checkpoint`` in the partition directory: a version line
 (0), an entry count, then ``epoch start_offset`` lines. Written atomically (temporary file,
-rename) through the storage FileSystem. As in Kafka, a new entry (``assign``) is written and
-fsynced at once, so the file never misses an entry; truncations are written without an
-fsync (a kill -9 keeps what was written; the loader truncates stale entries to the log's
-range anyway). A write that fails (a full disk) removes the file instead, so a restart
-rebuilds the entries from the batches' partitionLeaderEpoch rather than trusting a stale
-file; the next change (or ``flush``) writes it again.
+rename) through the storage FileSystem. As in Kafka, a new entry (``assign``) is written at
+once, so the file never misses an entry after a kill -9; its fsync (power loss) is a job
+handed to ``submit`` (a worker thread in the broker: a leader election over thousands of
+partitions must not fsync each on the event loop; inline without one). Truncations are
+written without an fsync (the loader truncates stale entries to the log's range anyway).
+A write that fails (a full disk) removes the file instead, so a restart rebuilds the
+entries from the batches' partitionLeaderEpoch rather than trusting a stale file; the next
+change (or ``flush``) writes it again.
 
 Knows nothing of segments: the partition log calls it (``storage/log.py``).
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kafkalite.storage.fs import REAL_FS, FileSystem, write_all
+from kafkalite.storage.jobs import FsyncJob, Submit
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,16 @@ def decode_entries(text: str) -> list[EpochEntry] | None:
 class LeaderEpochCache:
     """(epoch, start offset) entries, both strictly increasing; see the module docstring."""
 
-    def __init__(self, directory: Path, fs: FileSystem = REAL_FS, entries: list[EpochEntry] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        fs: FileSystem = REAL_FS,
+        entries: list[EpochEntry] | None = None,
+        submit: Submit | None = None,
+    ) -> None:
         self.path = directory / LEADER_EPOCH_CHECKPOINT
         self._fs = fs
+        self._submit = submit  # where fsyncs run (None: inline, before the rename)
         self._entries: list[EpochEntry] = list(entries or [])
         self._epochs: list[int] = [e.epoch for e in self._entries]  # for bisection
         self.dirty = False  # the file does not hold the entries (a write failed); ``flush`` retries
@@ -77,7 +87,7 @@ class LeaderEpochCache:
     # ---- loading -------------------------------------------------------------------------------
 
     @classmethod
-    def read(cls, directory: Path, fs: FileSystem = REAL_FS) -> LeaderEpochCache | None:
+    def read(cls, directory: Path, fs: FileSystem = REAL_FS, submit: Submit | None = None) -> LeaderEpochCache | None:
         """The cache persisted in ``directory``; None when there is no usable file (rebuild it)."""
         path = directory / LEADER_EPOCH_CHECKPOINT
         try:
@@ -91,7 +101,7 @@ class LeaderEpochCache:
         if entries is None:
             log.warning("malformed %s: rebuilt from the log", path)
             return None
-        cache = cls(directory, fs)
+        cache = cls(directory, fs, submit=submit)
         for entry in entries:  # through assign's rules, as Kafka reads it: a bad file cannot break order
             if entry.epoch >= 0 and entry.start_offset >= 0:
                 cache._assign(entry)
@@ -233,11 +243,14 @@ class LeaderEpochCache:
             fd = fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
                 write_all(fs, fd, encode_entries(self._entries))
-                if sync:
+                if sync and self._submit is None:
                     fs.fsync(fd)
             finally:
                 fs.close(fd)
             fs.replace(tmp, self.path)
+            if sync and self._submit is not None:
+                # Inline (tools, tests) a failed fsync raises here; in a worker it is logged there.
+                self._submit(FsyncJob(paths=[self.path], dirs=[self.path.parent], fs=fs))
         except FileNotFoundError:  # the partition directory is gone (deleted, moved): nothing to keep
             self.dirty = False
             return False

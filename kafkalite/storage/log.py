@@ -4,10 +4,12 @@ Owns offset assignment (the log end offset), segment rolling and the log start o
 With one replica the high watermark is the log end offset; a replication layer sets it
 instead (``set_high_watermark``), appends a leader's batches as they are (``append_replica``),
 truncates a diverged tail (``truncate_to``) and keeps the leader epoch cache
-(``storage/epoch_cache.py``, when the log is opened with ``leader_epochs``). Appends reach the OS before they
-are acknowledged (before ``append`` returns, or with a WriteBehind at the end of the loop turn
-and always before any response is sent), so an acknowledged batch survives a kill -9 of the
-broker; fsync is the caller's policy (``sync_job``, run by the LogManager's worker).
+(``storage/epoch_cache.py``, when the log is opened with ``leader_epochs``).
+
+Appends reach the OS before they are acknowledged (before ``append`` returns, or with a
+WriteBehind at the end of the loop turn and always before any response is sent), so an
+acknowledged batch survives a kill -9 of the broker; fsync is the caller's policy
+(``sync_job``, run by the LogManager's worker).
 
 Nothing here blocks on the disk beyond a ``write``: a roll hands the sealed segment's fsync
 and the producer snapshot to ``submit`` as a job (``storage/jobs.py``), deleted segments are
@@ -165,9 +167,9 @@ class PartitionLog:
 
     def _open_epoch_cache(self) -> None:
         """The checkpointed epochs (cut to the log's range), else rebuilt from the batches."""
-        cache = None if self._fresh else LeaderEpochCache.read(self.directory, self._fs)
+        cache = None if self._fresh else LeaderEpochCache.read(self.directory, self._fs, self._submit)
         if cache is None:
-            cache = LeaderEpochCache(self.directory, self._fs)
+            cache = LeaderEpochCache(self.directory, self._fs, submit=self._submit)
             for seg in self.segments:
                 for epoch, base_offset in seg.leader_epochs():
                     if epoch >= 0 and epoch != cache.latest_epoch:
@@ -338,7 +340,17 @@ class PartitionLog:
                 header = header._replace(max_timestamp=append_time, attributes=header.attributes | 0x08)
             patched.append(at_offset(header, next_offset))
             next_offset += header.last_offset_delta + 1
-        self._store(data, patched, next_offset, first.producer_id != NO_PRODUCER_ID)
+        # as ``_store``, inline: this is the produce path
+        self._maybe_roll(len(data), next_offset)
+        active = self.active
+        active.append(data, patched)
+        if first.producer_id != NO_PRODUCER_ID:
+            window = active.window
+            if window is not None and window is not self._undo_window:
+                self._undo = {}  # these appends wait to be written: keep what they change
+                self._undo_window = window
+            for header in patched:
+                self._track_batch(active, header, data if header.is_control else b"")  # a marker comes alone
         return AppendResult(base, next_offset - 1, append_time)
 
     def _store(
@@ -356,6 +368,16 @@ class PartitionLog:
             for header in headers:
                 control = data[header.position : header.position + header.length] if header.is_control else b""
                 self._track_batch(active, header, control)
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """(epoch, end offset) for OffsetForLeaderEpoch (Kafka's endOffsetForEpoch; -1, -1 if unknown).
+
+        Without an epoch cache (one broker) the current epoch ends at the log end offset.
+        """
+        cache = self.epoch_cache
+        if cache is not None:
+            return cache.end_offset_for(epoch, self.log_end_offset)
+        return (epoch, self.log_end_offset) if epoch == self.leader_epoch else (-1, -1)
 
     def become_leader(self, epoch: int) -> None:
         """Lead from here at ``epoch``: later appends carry it, and it starts at the log end
@@ -470,17 +492,16 @@ class PartitionLog:
         self.active.write_pending()
         self._undo, self._undo_window = None, None
         old = self.segments
-        fresh = next((seg for seg in old if seg.base_offset == offset and seg.size == 0), None)
-        if fresh is None:
-            stale = self.directory / f"{offset:020d}.log"
-            if stale.exists():  # a segment at this base holding data: it goes with the others
-                index = next(i for i, seg in enumerate(old) if seg.base_offset == offset)
-                self._submit(self._retire(old.pop(index)))
+        same = next((i for i, seg in enumerate(old) if seg.base_offset == offset), None)
+        if same is not None and old[same].size == 0:
+            fresh = old.pop(same)  # already the empty segment wanted
+        else:
+            if same is not None:  # a segment at this base holding data: it goes first
+                self._submit(self._retire(old.pop(same)))
             fresh = self._segment(offset, self._now_ms())
         self.segments = [fresh]
         for seg in reversed(old):
-            if seg is not fresh:
-                self._submit(self._retire(seg))
+            self._submit(self._retire(seg))
         for snap in snapshot_offsets(self.directory):
             snapshot_path(self.directory, snap).unlink(missing_ok=True)
         self._start_floor = offset
@@ -635,6 +656,21 @@ class PartitionLog:
                 log.warning("could not close %s: %s", seg.log_path, exc)
         self.segments.clear()
         return clean
+
+    def reopen(self, directory: Path | None = None, clean_shutdown: bool = True) -> None:
+        """Open again after ``close`` (in ``directory`` when the log moved there), keeping what
+        the replication layer set: the log start offset, the high watermark, the leader epoch."""
+        floor, hw, epoch = self._start_floor, self._hw, self.leader_epoch
+        if directory is not None:
+            self.directory = directory
+        self._fresh = False
+        self._undo, self._undo_window = None, None
+        self.producer_state = ProducerStateManager()
+        self.open(clean_shutdown)
+        self.restore_log_start_offset(floor)
+        self.leader_epoch = epoch
+        if hw is not None:
+            self.set_high_watermark(hw)
 
     def delete(self) -> Path:
         """Close the segments and rename the directory to ``<name>.<uuid>-delete`` (Kafka's way).
