@@ -15,12 +15,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import ElectionType, KafkaError
 from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import ElectionNotNeededError, NoError
 from kafka.structs import TopicPartition, TopicPartitionReplica
@@ -452,3 +454,74 @@ def test_cluster_preferred_election(nodes_up: Broker) -> None:
         assert again[CkTopicPartition(name, 0)].code() == KafkaError.ELECTION_NOT_NEEDED
     finally:
         admin.close()
+
+
+# ---- several log dirs -------------------------------------------------------------------------------
+
+
+def test_several_log_dirs_describe_and_move(tmp_path: Path) -> None:
+    """``log.dirs`` listing two dirs: each dir lists its partitions, and a move keeps the records."""
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    broker = Broker(data_dir=dirs[0], log_dirs=dirs)
+    broker.start()
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        admin.create_topics([NewTopic("spread", 4, 1)])
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+        for i in range(40):
+            producer.send("spread", b"x" * 100, partition=i % 4)
+        producer.flush()
+        producer.close()
+
+        def placement() -> dict[int, str]:
+            (result,) = admin.describe_log_dirs()
+            return {p["partition_index"]: d["log_dir"] for d in result["log_dirs"] for t in d["topics"]
+                    for p in t["partitions"] if t["name"] == "spread"}
+
+        before = placement()
+        assert sorted(before) == [0, 1, 2, 3] and set(before.values()) == {str(d.resolve()) for d in dirs}
+        (target,) = {str(d.resolve()) for d in dirs} - {before[0]}
+        replica = TopicPartitionReplica("spread", 0, admin.describe_log_dirs()[0]["broker"])
+        moved = admin.alter_replica_log_dirs({replica: target})
+        assert list(moved.values()) == [NoError]
+        assert placement() == {**before, 0: target}
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest",
+                                 consumer_timeout_ms=3000)
+        consumer.assign([TopicPartition("spread", 0)])
+        assert len(list(consumer)) == 10
+        consumer.close()
+        admin.close()
+    finally:
+        broker.stop()
+
+
+def test_cluster_nodes_with_several_log_dirs(tmp_path: Path) -> None:
+    """In a simulated cluster each node has its own dirs (node-K/dir-J); a move stays within the node."""
+    broker = Broker(brokers=3, data_dir=tmp_path / "data", log_dirs=[tmp_path / "data", tmp_path / "more"])
+    broker.start()
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        name = f"dirs-{uuid.uuid4().hex[:8]}"
+        admin.create_topics([NewTopic(name, 4, 2)])
+
+        def layout() -> dict[int, dict[str, list[int]]]:
+            return {r["broker"]: {d["log_dir"]: sorted(p["partition_index"] for t in d["topics"] if t["name"] == name
+                                                       for p in t["partitions"]) for d in r["log_dirs"]}
+                    for r in admin.describe_log_dirs()}
+
+        wait_for(lambda: sum(len(v) for dirs in layout().values() for v in dirs.values()) == 8, what="8 replicas")
+        before = layout()
+        for node, dirs in before.items():
+            assert sorted(Path(d).name for d in dirs) == ["dir-0", "dir-1"]
+            assert {Path(d).parent.name for d in dirs} == {f"node-{node}"}
+        node, dirs = next((n, d) for n, d in before.items() if any(d.values()))
+        source = next(d for d, parts in dirs.items() if parts)
+        (target,) = set(dirs) - {source}
+        moving = dirs[source][0]
+        assert admin.alter_replica_log_dirs({TopicPartitionReplica(name, moving, node): target}) == {
+            TopicPartitionReplica(name, moving, node): NoError}
+        after = layout()[node]
+        assert moving in after[target] and moving not in after[source]
+        admin.close()
+    finally:
+        broker.stop()

@@ -344,3 +344,33 @@ def test_idempotent_producer_survives_lost_responses(java_client: JavaClient, tm
     finally:
         proxy.close()
         proxied.kill9()
+
+
+def test_admin_cluster_ops_on_three_nodes(java_client: JavaClient, tmp_path: Path) -> None:
+    """The Java AdminClient on a simulated 3-node cluster: the quorum, a reordering reassignment then a
+    preferred election moving the leader, elections not needed, log dirs, config resources. The
+    expectations are what the same scenario printed on ReferenceKafka(nodes=3) (placement aside)."""
+    cluster = BrokerProcess(tmp_path / "data", extra_args=["--override", "kafkalite.brokers=3"])
+    cluster.start()
+    try:
+        topic = _name("ops")
+        result = java_client.run("admin-cluster-ops", cluster.bootstrap, topic, "2")
+    finally:
+        cluster.stop()
+    quorum = result["quorum"]
+    assert quorum["voters"] == [{"id": i, "log_end_offset_set": True, "last_fetch_set": True} for i in (1, 2, 3)]
+    assert (quorum["observers"], quorum["nodes"], quorum["high_watermark_set"]) == (0, [1, 2, 3], True)
+    assert quorum["leader"] in (1, 2, 3) and quorum["epoch"] >= 1
+    assert result["elect_not_needed"] == {f"{topic}-0": "ElectionNotNeededException",
+                                          f"{topic}-9": "UnknownTopicOrPartitionException"}
+    assert result["elect_unclean"] == {f"{topic}-0": "ElectionNotNeededException"}
+    before = result["replicas_before"]
+    assert len(before) == 2 and result["replicas_after"] == before[::-1]
+    assert result["cancel_none"] == {"error": "NoReassignmentInProgressException"}
+    # The reordered list's first replica is now preferred: the election moves leadership to it.
+    assert result["elect_after_reorder"] == {f"{topic}-0": "none"}
+    assert result["leader_after"] == before[1]
+    assert result["replica_dir"].endswith(f"node-{before[1]}")
+    assert (result["replica_future_dir"], result["move_to_same_dir"]) == (None, "ok")
+    assert result["config_resources"] == {"BROKER": ["1", "2", "3"], "BROKER_LOGGER": ["1", "2", "3"],
+                                          "TOPIC": [topic]}

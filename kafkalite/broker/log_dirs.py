@@ -76,12 +76,11 @@ def hosted(state: BrokerState, node_id: int, wanted: list[tuple[str, list[int] |
                 yield name, index, plog
 
 
-def offset_lag(state: BrokerState, topic: str, index: int, plog: PartitionLog) -> int:
-    """How far this copy's log end is behind the partition's high watermark (Kafka: never negative)."""
-    leader = state.cluster.partition(topic, index)
-    if leader is None or leader is plog:
-        return 0
-    return max(0, leader.high_watermark - plog.log_end_offset)
+def offset_lag(plog: PartitionLog) -> int:
+    """Kafka's offset lag of a current (not future) replica: its high watermark less its log end, never
+    negative. A follower's high watermark is the one its leader gave it, so this is almost always 0;
+    a lagging follower shows in the ISR, not here (Kafka's ReplicaManager.getLogEndOffsetLag)."""
+    return max(0, plog.high_watermark - plog.log_end_offset)
 
 
 def offline_dirs(state: BrokerState, node_id: int) -> set[Path]:

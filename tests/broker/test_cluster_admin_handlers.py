@@ -23,6 +23,7 @@ from kafkalite.broker.handlers.partition_reassignments import (
     handle_list_partition_reassignments,
 )
 from kafkalite.broker.handlers.registry import RequestContext
+from kafkalite.broker.log_dirs import node_log_dirs
 from kafkalite.broker.nodes import Node, Nodes
 from kafkalite.broker.quorum import IDLE_RECORD_MS, Quorum
 from kafkalite.broker.replication import PartitionState, ReplicaManager
@@ -199,7 +200,7 @@ def test_a_node_hosting_no_replica_lists_its_dir_empty_and_refuses_moves(state: 
     body = answer(state, 35, 4, handle_describe_log_dirs, topics=[("a", [0, 1])])
     # (The stub's partitions keep the single broker's logs: reported in the dir they are really in.)
     assert [p["partition_index"] for r in body["results"] for t in r["topics"] for p in t["partitions"]] == [1]
-    log_dir = str(state.config.data_dir.resolve() / "node-1")  # node 1 of a cluster: its own folder
+    log_dir = str(node_log_dirs(state, 1)[0])
     moved = answer(state, 34, 1, handle_alter_replica_log_dirs, dirs=[(log_dir, [("a", [0])])])
     assert moved["results"][0]["partitions"] == [{"partition_index": 0, "error_code": ErrorCode.REPLICA_NOT_AVAILABLE}]
 

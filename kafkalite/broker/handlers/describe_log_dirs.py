@@ -1,9 +1,9 @@
 """DescribeLogDirs (key 35), v0-v5 (v0 beyond Kafka 4): the log dirs of the node asked and its replicas' sizes.
 
 Each node answers for itself (``ctx.node_id``; ``broker/log_dirs.py``): every log dir it has,
-with the replicas it hosts there (size on disk; offset lag: how far the copy's log end is behind
-the partition's high watermark, 0 on the leader), so a client asking every broker, as admin
-clients do, sees each replica once per node that holds it. ``topics`` null means every topic;
+with the replicas it hosts there (size on disk; offset lag as Kafka computes it for a current
+replica: its own high watermark less its log end, so 0 but for a moment), so a client asking
+every broker, as admin clients do, sees each replica once per node that holds it. ``topics`` null means every topic;
 named topics or partitions that do not exist or are not on this node are left out, as Kafka
 does. v4 adds the file system's total and usable bytes of each dir, v5 whether the directory is
 cordoned (never). A dir taken offline after an I/O error answers KAFKA_STORAGE_ERROR, empty.
@@ -42,7 +42,7 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
         entry: dict[str, Any] = {
             "partition_index": index,
             "partition_size": plog.size_bytes,
-            "offset_lag": offset_lag(state, name, index, plog),
+            "offset_lag": offset_lag(plog),
             "is_future_key": False,
         }
         by_dir.setdefault(log_dir_of(state, node, plog), {}).setdefault(name, []).append(entry)

@@ -51,6 +51,7 @@ final class AdminScenarios {
         all.put("admin-groups", AdminScenarios::groups);
         all.put("admin-cluster", AdminScenarios::cluster);
         all.put("admin-producers-transactions", AdminScenarios::producersAndTransactions);
+        all.put("admin-cluster-ops", AdminScenarios::clusterOps);
     }
 
     static Object attempt(ThrowingSupplier body) {
@@ -397,5 +398,91 @@ final class AdminScenarios {
         return map("state", d.state().toString(), "producer_id", d.producerId(), "epoch", d.producerEpoch(),
                 "timeout_ms", d.transactionTimeoutMs(), "partitions", parts,
                 "start_time_set", d.transactionStartTimeMs().isPresent());
+    }
+
+    /**
+     * The APIs of several brokers: the metadata quorum, a reassignment that reorders partition 0's
+     * replicas (then a preferred election moves its leader to the new first replica), elections, the
+     * replicas' log dirs and a no-op move, and the config resources. Args: topic, replication factor.
+     */
+    static Object clusterOps(String bootstrap, String[] args) throws Exception {
+        String topic = args[0];
+        short rf = Short.parseShort(args[1]);
+        Map<String, Object> result = map();
+        try (Admin admin = Main.admin(bootstrap)) {
+            org.apache.kafka.clients.admin.QuorumInfo q = admin.describeMetadataQuorum().quorumInfo().get();
+            List<Object> voters = new ArrayList<>();
+            for (org.apache.kafka.clients.admin.QuorumInfo.ReplicaState v : q.voters()) {
+                voters.add(map("id", v.replicaId(), "log_end_offset_set", v.logEndOffset() >= 0,
+                        "last_fetch_set", v.lastFetchTimestamp().isPresent()));
+            }
+            result.put("quorum", map("leader", q.leaderId(), "epoch", q.leaderEpoch(),
+                    "high_watermark_set", q.highWatermark() >= 0, "voters", voters,
+                    "observers", q.observers().size(), "nodes", new java.util.TreeSet<>(q.nodes().keySet())));
+
+            admin.createTopics(List.of(new NewTopic(topic, 2, rf))).all().get();
+            TopicPartition tp0 = new TopicPartition(topic, 0);
+            TopicPartition missing = new TopicPartition(topic, 9);
+            List<Integer> replicas = replicasOf(admin, topic, 0);
+            result.put("replicas_before", replicas);
+            result.put("elect_not_needed", electionErrors(admin, org.apache.kafka.common.ElectionType.PREFERRED,
+                    Set.of(tp0, missing)));
+            result.put("elect_unclean", electionErrors(admin, org.apache.kafka.common.ElectionType.UNCLEAN,
+                    Set.of(tp0)));
+
+            List<Integer> reordered = new ArrayList<>(replicas);
+            java.util.Collections.reverse(reordered);
+            admin.alterPartitionReassignments(Map.of(tp0, java.util.Optional.of(
+                    new org.apache.kafka.clients.admin.NewPartitionReassignment(reordered)))).all().get();
+            long deadline = System.currentTimeMillis() + 15000;
+            while (!admin.listPartitionReassignments(Set.of(tp0)).reassignments().get().isEmpty()
+                    && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            result.put("replicas_after", replicasOf(admin, topic, 0));
+            result.put("cancel_none", attempt(() -> {
+                admin.alterPartitionReassignments(Map.of(tp0, java.util.Optional.empty())).all().get();
+                return "ok";
+            }));
+            result.put("elect_after_reorder", electionErrors(admin, org.apache.kafka.common.ElectionType.PREFERRED,
+                    Set.of(tp0)));
+            result.put("leader_after", admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
+                    .partitions().get(0).leader().id());
+
+            int holder = replicasOf(admin, topic, 0).get(0);
+            org.apache.kafka.common.TopicPartitionReplica tpr =
+                    new org.apache.kafka.common.TopicPartitionReplica(topic, 0, holder);
+            org.apache.kafka.clients.admin.DescribeReplicaLogDirsResult.ReplicaLogDirInfo info =
+                    admin.describeReplicaLogDirs(List.of(tpr)).all().get().get(tpr);
+            result.put("replica_dir", info.getCurrentReplicaLogDir());
+            result.put("replica_future_dir", info.getFutureReplicaLogDir());
+            result.put("move_to_same_dir", attempt(() -> {
+                admin.alterReplicaLogDirs(Map.of(tpr, info.getCurrentReplicaLogDir())).all().get();
+                return "ok";
+            }));
+
+            Map<String, Object> resources = new TreeMap<>();
+            for (ConfigResource r : admin.listConfigResources().all().get()) {
+                if (r.type() != ConfigResource.Type.TOPIC || r.name().equals(topic)) {
+                    ((List<String>) resources.computeIfAbsent(r.type().toString(), k -> new ArrayList<String>()))
+                            .add(r.name());
+                }
+            }
+            result.put("config_resources", resources);
+        }
+        return result;
+    }
+
+    static List<Integer> replicasOf(Admin admin, String topic, int partition) throws Exception {
+        TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+        return d.partitions().get(partition).replicas().stream().map(Node::id).toList();
+    }
+
+    static Map<String, Object> electionErrors(Admin admin, org.apache.kafka.common.ElectionType type,
+                                              Set<TopicPartition> partitions) throws Exception {
+        Map<String, Object> out = new TreeMap<>();
+        admin.electLeaders(type, partitions).partitions().get().forEach((tp, error) ->
+                out.put(tp.toString(), error.map(e -> (Object) e.getClass().getSimpleName()).orElse("none")));
+        return out;
     }
 }
