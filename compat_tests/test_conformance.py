@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from kafkalite.conformance import corpus, runner
-from kafkalite.conformance.reference import ReferenceKafka
+from kafkalite.conformance.reference import KAFKA_VERSION, java_available
+
+if TYPE_CHECKING:
+    from kafkalite.embedded import Broker
 
 SCENARIOS = corpus.load()
 KNOWN = runner.parse_divergences((Path(__file__).parent.parent / "CONFORMANCE.md").read_text())
@@ -46,6 +49,25 @@ class Target:
     bootstrap: str
     listeners: dict[str, str] = field(default_factory=dict)
     refused: str = ""  # why kafkalite would not start with this setup (a slice not landed yet)
+    control: runner.NodeControl | None = None  # stops and starts nodes of a simulated cluster
+
+
+def _cluster(setup: corpus.BrokerSetup, data_dir: Path) -> tuple[Target, Broker | None]:
+    """kafkalite as a simulated cluster of ``setup.nodes`` nodes, in this process (an embedded
+    ``Broker(brokers=N)``, whose ``stop_node``/``start_node`` the cluster scenarios call), or the
+    reason it cannot be had on this branch yet."""
+    from kafkalite.embedded import Broker
+
+    if setup.overrides or setup.listeners or setup.scram:
+        return Target("", refused="cluster scenarios run on a default cluster only (no overrides/listeners)"), None
+    try:
+        cluster = Broker(port=0, data_dir=data_dir, brokers=setup.nodes)
+    except TypeError as exc:  # BrokerConfig has no 'brokers' field: c14-nodes has not landed here
+        return Target("", refused=f"kafkalite has no simulated cluster (Broker(brokers=N)) yet: {exc}"), None
+    if not hasattr(cluster, "stop_node"):
+        return Target("", refused="kafkalite's Broker has no stop_node/start_node yet"), None
+    cluster.start()
+    return Target(cluster.bootstrap_servers, control=cluster), cluster
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +78,16 @@ def configured_brokers(
     (reference_overrides, reference_listeners, reference_scram), as Apache Kafka is."""
     started: dict[corpus.BrokerSetup, Target] = {}
     procs: list[BrokerProcess] = []
+    clusters: list[Broker] = []
 
     def for_scenario(scenario: corpus.Scenario) -> Target:
         setup = scenario.setup
         if not setup:
             return Target(broker.bootstrap)
+        if setup not in started and setup.nodes > 1:
+            started[setup], cluster = _cluster(setup, tmp_path_factory.mktemp("cluster") / "data")
+            if cluster is not None:
+                clusters.append(cluster)
         if setup not in started:
             ports = {name: free_port() for name, _ in setup.listeners}
             proc = BrokerProcess(tmp_path_factory.mktemp("configured") / "data", extra_args=setup.kafkalite_args(ports))
@@ -81,6 +108,8 @@ def configured_brokers(
     for proc in procs:
         if proc.alive():
             proc.stop()
+    for cluster in clusters:
+        cluster.stop()
 
 
 def _target(configured_brokers: Callable[[corpus.Scenario], Target], scenario: corpus.Scenario) -> Target:
@@ -99,7 +128,8 @@ def transcripts() -> dict[str, Any]:
 def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
                 transcripts: dict[str, Any]) -> None:
     target = _target(configured_brokers, scenario)
-    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners,
+                             control=target.control)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     if outcome.status == "unsupported":
         # Only where Kafka itself does not serve the version (kafkalite serving more is fine).
@@ -108,42 +138,62 @@ def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.
 
 
 @pytest.fixture(scope="module")
-def kafka_answers(reference_kafka: ReferenceKafka) -> dict[str, Any]:
-    """Apache Kafka's live answers to every scenario (run once, in corpus order).
+def kafka_answers(request: pytest.FixtureRequest) -> Callable[[corpus.Scenario], dict[str, Any]]:
+    """Apache Kafka's live answers, by scenario id, for the scenarios sharing a scenario's broker setup.
 
-    Scenarios with a setup (reference_overrides, listeners, SCRAM users) run against another Kafka started with it.
+    Each setup's scenarios run at once, in corpus order, the first time one of them is tested: the default ones
+    against the session's ``reference_kafka``, those with a setup (reference_overrides, listeners, SCRAM users,
+    ``reference_nodes``) against another Kafka started with it and stopped after them. So a run selecting one
+    family (``-k cluster3``) starts only the Kafka it needs: the cluster family's 3-node Kafka starts once (about
+    15 s), and its node-stop scenarios stop and restart one of its nodes.
     """
-    answers: dict[str, Any] = {}
-    groups: dict[corpus.BrokerSetup, list[corpus.Scenario]] = {}
-    for scenario in SCENARIOS:
-        groups.setdefault(scenario.setup, []).append(scenario)
-    for setup, group in groups.items():
-        kafka = runner.reference_for(setup).start() if setup else reference_kafka
+    if not java_available():
+        pytest.skip(f"Apache Kafka {KAFKA_VERSION} needs java and mvn on PATH")
+    answers: dict[corpus.BrokerSetup, dict[str, Any]] = {}
+    failed: dict[corpus.BrokerSetup, str] = {}
+
+    def for_scenario(scenario: corpus.Scenario) -> dict[str, Any]:
+        setup = scenario.setup
+        if setup in failed:  # its Kafka did not start or broke: fail the rest of the group at once, not again slowly
+            pytest.fail(f"Apache Kafka's answers for this setup could not be had: {failed[setup]}")
+        if setup in answers:
+            return answers[setup]
+        group = [s for s in SCENARIOS if s.setup == setup]
+        try:
+            kafka = runner.reference_for(setup).start() if setup else request.getfixturevalue("reference_kafka")
+        except RuntimeError as exc:
+            failed[setup] = str(exc)[:2000]
+            raise
         try:
             versions = runner.advertised_versions(kafka.bootstrap)
             listeners = {name: kafka.listener_bootstrap(name) for name, _ in setup.listeners}
-            for scenario in group:
-                missing = runner.unsupported(scenario, versions)
-                answers[scenario.id] = ({"unsupported": ", ".join(missing)} if missing
-                                        else runner.run(scenario, kafka.bootstrap, listeners=listeners))
+            answers[setup] = {
+                s.id: ({"unsupported": ", ".join(missing)} if (missing := runner.unsupported(s, versions))
+                       else runner.run(s, kafka.bootstrap, listeners=listeners, control=kafka))
+                for s in group}
         finally:
             if setup:
                 kafka.stop()
-    return answers
+        return answers[setup]
+
+    return for_scenario
 
 
-#: The first live test also waits for ``kafka_answers``: every scenario run against Apache Kafka (and one
-#: more Kafka per secured family setup), about two minutes on a loaded machine.
+#: The first live test of each broker setup also waits for Apache Kafka's answers to that setup's scenarios: the
+#: default ones take about two minutes on a loaded machine, the cluster family under one.
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_live(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.Scenario], Target],
-              kafka_answers: dict[str, Any]) -> None:
+              kafka_answers: Callable[[corpus.Scenario], dict[str, Any]]) -> None:
     target = _target(configured_brokers, scenario)
-    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners)
+    expected = kafka_answers(scenario)
+    [outcome] = runner.check([scenario], target.bootstrap, KNOWN, expected, listeners=target.listeners,
+                             control=target.control)
     if outcome.status == "error":
         # The harness could not finish the scenario (an answer missing under a loaded CI machine, with a JVM
         # beside us): run it once more on fresh connections; a real difference is "differs", not "error".
-        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, kafka_answers, listeners=target.listeners)
+        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, expected, listeners=target.listeners,
+                                 control=target.control)
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     assert not outcome.unexplained, _report(outcome)
 

@@ -336,15 +336,14 @@ class ReplicaManager:
     def leader_problem(self, topic: str, index: int, node_id: int) -> ErrorCode:
         """NONE if ``node_id`` leads the partition now; else the error a client request gets.
 
-        UNKNOWN_TOPIC_OR_PARTITION (no such partition), LEADER_NOT_AVAILABLE (offline: no leader),
-        NOT_LEADER_OR_FOLLOWER (another node leads it).
+        UNKNOWN_TOPIC_OR_PARTITION (no such partition), NOT_LEADER_OR_FOLLOWER (another node leads it, or none
+        does: Kafka's broker answers a partition it does not lead so whether or not it has a leader, as a 3-node
+        Kafka 4.4 does for Produce with the only replica stopped; only Metadata says LEADER_NOT_AVAILABLE).
         """
         state = self.state(topic, index)
         if state is None:
             return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        if state.leader < 0:
-            return ErrorCode.LEADER_NOT_AVAILABLE
-        return ErrorCode.NONE if state.leader == node_id else ErrorCode.NOT_LEADER_OR_FOLLOWER
+        return ErrorCode.NONE if state.leader == node_id >= 0 else ErrorCode.NOT_LEADER_OR_FOLLOWER
 
     def min_insync_replicas(self, topic: str) -> int:
         t = self.cluster.topics.get(topic)
@@ -558,6 +557,8 @@ class ReplicaManager:
         if new.leader not in target or new.leader not in new.isr:
             candidate = next((r for r in target if r in new.isr and self.nodes.is_alive(r)), -1)
             new.leader, new.leader_epoch = candidate, st.leader_epoch + 1
+        elif gone:  # Kafka bumps the leader epoch whenever replicas leave (PartitionChangeBuilder), to fence them
+            new.leader_epoch = st.leader_epoch + 1
         self._change(key, new)
         for r in gone:
             self.logs.drop(r, *key)

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         for setup, group in groups.items():
             with runner.reference_for(setup) as kafka:
                 listeners = {name: kafka.listener_bootstrap(name) for name, _ in setup.listeners}
-                count += runner.record(group, kafka.bootstrap, kafka_version=KAFKA_VERSION, listeners=listeners)
+                count += runner.record(group, kafka.bootstrap, kafka_version=KAFKA_VERSION, listeners=listeners,
+                                       control=kafka)
     print(f"recorded {count} scenarios from Apache Kafka {KAFKA_VERSION} into {runner.transcripts_dir()}")
     return 0
 

@@ -12,7 +12,10 @@ kafkalite as ``serve --add-scram``); ``connections`` ({name: {"listener": ..., "
 "login": {"mechanism": "PLAIN", "username": ..., "password": ...}}}, family-wide or per scenario;
 SCRAM-SHA-256/512 too)
 say which listener a named connection opens to, its client id, and a SASL login (SaslHandshake v1
-then SaslAuthenticate v2, not compared) done before its first step. A scenario has a ``name``, an
+then SaslAuthenticate v2, not compared) done before its first step; a connection's ``"node": K``
+opens it to broker K's address as Metadata lists it. ``reference_nodes`` (family or scenario) runs
+both brokers as a cluster of that many nodes (``ReferenceKafka(nodes=N)``, kafkalite's
+``Broker(brokers=N)``); such scenarios are reported unsupported by a broker listing fewer. A scenario has a ``name``, an
 ``about``, optional ``versions`` (the scenario runs once per version, ``"$v"`` in a step standing
 for it) and ``steps``. A step is one of:
 
@@ -43,6 +46,15 @@ for it) and ``steps``. A step is one of:
   A request step may also say ``unsupported_ok`` (true: send it even when the broker does not
   advertise the version, as for the client telemetry APIs Kafka answers without listing them);
 - ``{"receive": id}``: the answer of an earlier ``send_only`` step;
+- ``{"stop_node": K}`` / ``{"start_node": K}``: stop or start node K of the cluster through the node
+  control the runner was given (not compared; every open connection is closed first, later steps
+  reconnect to live nodes). A request step of a cluster scenario may also say ``placement`` (dotted
+  paths of topic arrays whose partitions' node ids are relabelled ``<n1>``, ``<n2>``... by first
+  appearance in the topic's replica lists, for topics placed by the broker, where the random start
+  does not count) or ``placement_per_partition`` (the same, each partition apart: partitions added
+  by CreatePartitions, which Kafka places from a new random start) or ``same_node`` ({dotted path:
+  kind}: the node id there shown as ``<kind:K>``, numbered by first appearance, for a node Kafka
+  chose at random, such as a key's coordinator, where only sameness across nodes counts);
 - ``{"login": {"mechanism": "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512", "username", "password"},
   "conn": ...}``: a whole SASL login on that connection, compared as what each SaslAuthenticate
   answered (code, message, session lifetime) and, for SCRAM, whether the server's signature verifies
@@ -82,9 +94,11 @@ class BrokerSetup:
     overrides: tuple[tuple[str, str], ...] = ()
     listeners: tuple[tuple[str, str], ...] = ()
     scram: tuple[str, ...] = ()
+    #: Broker nodes of the cluster (``reference_nodes``): 1, or a simulated cluster of N.
+    nodes: int = 1
 
     def __bool__(self) -> bool:
-        return bool(self.overrides or self.listeners or self.scram)
+        return bool(self.overrides or self.listeners or self.scram or self.nodes > 1)
 
     def kafkalite_args(self, listener_ports: dict[str, int]) -> list[str]:
         """``kafkalite serve`` arguments for this setup; ``listener_ports`` gives each extra listener's port."""
@@ -96,6 +110,8 @@ class BrokerSetup:
             if protocols:
                 args += ["--override", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT," + ",".join(protocols)]
         args += [arg for entry in self.scram for arg in ("--add-scram", entry)]
+        if self.nodes > 1:
+            args += ["--brokers", str(self.nodes)]
         return args
 
 
@@ -114,8 +130,10 @@ class Scenario:
     listeners: dict[str, str] = field(default_factory=dict)
     #: Initial SCRAM users, ``kafka-storage format --add-scram`` entries.
     scram: list[str] = field(default_factory=list)
-    #: Named connections: {name: {"listener", "client_id", "login"}} (see the module docstring).
+    #: Named connections: {name: {"listener", "client_id", "login", "node"}} (see the module docstring).
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Broker nodes both clusters run with (``reference_nodes``; 1: a single broker).
+    nodes: int = 1
 
     @property
     def overrides_key(self) -> tuple[tuple[str, str], ...]:
@@ -124,7 +142,7 @@ class Scenario:
     @property
     def setup(self) -> BrokerSetup:
         """How both brokers must be configured for this scenario (scenarios sharing one share a broker)."""
-        return BrokerSetup(self.overrides_key, tuple(sorted(self.listeners.items())), tuple(self.scram))
+        return BrokerSetup(self.overrides_key, tuple(sorted(self.listeners.items())), tuple(self.scram), self.nodes)
 
     @property
     def id(self) -> str:
@@ -151,6 +169,7 @@ def load(families: list[str] | None = None) -> list[Scenario]:
         family_listeners = data.get("reference_listeners") or {}
         family_scram = data.get("reference_scram") or []
         family_connections = data.get("connections") or {}
+        family_nodes = int(data.get("reference_nodes") or 1)
         if families and family not in families:
             continue
         seen: set[str] = set()
@@ -166,7 +185,8 @@ def load(families: list[str] | None = None) -> list[Scenario]:
                 out.append(Scenario(family, name, raw.get("about", ""), steps, version, dict(overrides),
                                     dict(raw.get("reference_listeners", family_listeners)),
                                     list(raw.get("reference_scram", family_scram)),
-                                    {**family_connections, **(raw.get("connections") or {})}))
+                                    {**family_connections, **(raw.get("connections") or {})},
+                                    int(raw.get("reference_nodes", family_nodes))))
     return out
 
 

@@ -38,7 +38,11 @@ IDENTIFIERS = {
     "client_instance_id": "client-instance",
 }
 #: Arrays whose order is part of the answer (everything else is sorted before comparing).
-ORDERED = frozenset({"$batches", "records", "$messages", "replica_nodes", "isr_nodes", "offline_replicas"})
+ORDERED = frozenset({"$batches", "records", "$messages", "replica_nodes", "offline_replicas"})
+#: Node sets of a partition: the ISR and (KIP-966) eligible leader replicas. Kafka keeps the ISR in whatever
+#: order its controller rebuilt it (a reassignment reorders the replicas, not the ISR); membership is the
+#: contract. Sorted before comparing, whether node ids or relabelled placement (``<n1>``).
+NODE_SETS = frozenset({"isr_nodes", "eligible_leader_replicas", "last_known_elr"})
 #: Arrays of plain values a broker fills from a set, so their order means nothing (sorted before comparing):
 #: DescribeTransactions' partitions of a topic in a transaction.
 UNORDERED_VALUES = frozenset({"partitions"})
@@ -96,6 +100,9 @@ class Normaliser:
 
 def _plain_set(key: str, items: list[Any]) -> bool:
     """Whether ``items`` is an array of plain values a broker fills from a set (sorted before comparing)."""
+    if key in NODE_SETS:
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in items) or all(
+            isinstance(v, str) for v in items)
     if key in UNORDERED_VALUES:
         return all(isinstance(v, int) and not isinstance(v, bool) for v in items)
     return key in UNORDERED_STRINGS and all(isinstance(v, str) for v in items)

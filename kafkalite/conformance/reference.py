@@ -193,14 +193,40 @@ class ReferenceKafka:
 
     def launch(self) -> None:
         """Start the formatted nodes without waiting for them (each in its own session)."""
-        classpath = f"{ensure_libs()}/*"
-        for index in range(self.nodes):
-            node_dir = self.workdir / f"node-{index + 1}"
-            log = (node_dir / "kafka.log").open("wb")
-            self.procs.append(subprocess.Popen(["java", *self.java_opts, "-cp", classpath, "kafka.Kafka",
-                                                str(node_dir / "server.properties")],
-                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            log.close()
+        self.procs = [self._spawn(index + 1) for index in range(self.nodes)]
+
+    def _spawn(self, node_id: int) -> subprocess.Popen[bytes]:
+        node_dir = self.workdir / f"node-{node_id}"
+        with (node_dir / "kafka.log").open("ab") as log:
+            return subprocess.Popen(["java", *self.java_opts, "-cp", f"{ensure_libs()}/*", "kafka.Kafka",
+                                     str(node_dir / "server.properties")],
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_node(self, node_id: int, timeout: float = 60.0) -> None:
+        """Stop one node as an operator does (SIGTERM: Kafka's controlled shutdown moves its leaders away
+        first); the others keep running. The differential suite's cluster scenarios use this to learn
+        what Kafka shows while a node is down."""
+        proc = self._proc(node_id)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def start_node(self, node_id: int, timeout: float = 90.0) -> None:
+        """Start a node stopped with ``stop_node`` again, on its old ports and log dir; returns once every
+        node's Metadata lists every broker again (it registered and was unfenced)."""
+        if self._proc(node_id).poll() is None:
+            return
+        self.procs[node_id - 1] = self._spawn(node_id)
+        self.wait_ready(timeout)
+
+    def _proc(self, node_id: int) -> subprocess.Popen[bytes]:
+        if not 1 <= node_id <= len(self.procs):
+            raise ValueError(f"unknown node {node_id}: this cluster's nodes are 1..{len(self.procs)}")
+        return self.procs[node_id - 1]
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Block until Metadata on every node lists every broker; stop the nodes and raise if not."""

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kafkalite.conformance import login
 from kafkalite.conformance.corpus import NAMES, BrokerSetup, Scenario, substitute, unresolved
@@ -85,6 +85,20 @@ def unsupported(scenario: Scenario, versions: dict[int, tuple[int, int]]) -> lis
     return out
 
 
+class NodeControl(Protocol):
+    """Stops and starts one node of a cluster under test: ``ReferenceKafka`` for Apache Kafka, the
+    embedded ``kafkalite.Broker(brokers=N)`` for kafkalite. Scenarios with ``stop_node``/``start_node``
+    steps need one; a broker reached only by its address cannot run them."""
+
+    def stop_node(self, node_id: int) -> None: ...
+
+    def start_node(self, node_id: int) -> None: ...
+
+
+class NoNodeControl(Exception):
+    """A scenario stops or starts a node, and nothing was given to do it with."""
+
+
 class LoginFailed(Exception):
     """A connection's SASL login (set-up, not compared) was refused."""
 
@@ -96,8 +110,10 @@ def _open(name: str, scenario: Scenario, bootstrap: str, listeners: dict[str, st
     listener = spec.get("listener")
     if listener and listener not in listeners:
         raise ValueError(f"connection {name!r}: no address for listener {listener} (pass it as NAME=HOST:PORT)")
-    conn = Connection(listeners[listener] if listener else bootstrap,
-                      client_id=spec.get("client_id", "kafkalite-conformance"))
+    address = listeners[listener] if listener else bootstrap
+    if "node" in spec:  # a connection to one node: its address as Metadata advertises it
+        address = node_address(address, int(spec["node"]))
+    conn = Connection(address, client_id=spec.get("client_id", "kafkalite-conformance"))
     login = spec.get("login")
     if login:
         try:
@@ -108,6 +124,38 @@ def _open(name: str, scenario: Scenario, bootstrap: str, listeners: dict[str, st
     return conn
 
 
+def listed_brokers(bootstrap: str) -> list[dict[str, Any]]:
+    """The brokers Metadata v1 (asked of the first reachable bootstrap address) lists."""
+    conn = Connection(bootstrap)
+    try:
+        conn.send("Metadata", 1, {"topics": []})
+        answer = conn.receive()
+    finally:
+        conn.close()
+    if not isinstance(answer, dict):
+        raise ConnectionError(f"{bootstrap} did not answer Metadata")
+    return list(answer.get("brokers") or [])
+
+
+def cluster_problem(scenario: Scenario, brokers: int, control: NodeControl | None) -> str:
+    """Why ``scenario`` cannot run on a cluster of ``brokers`` nodes (``control``: how to stop one), or ""."""
+    if scenario.nodes > brokers:
+        return f"needs a cluster of {scenario.nodes} nodes; the broker lists {brokers}"
+    if control is None and any("stop_node" in step or "start_node" in step for step in scenario.steps):
+        return "stops a node: needs the cluster's node control (kafkalite's Broker(brokers=N), ReferenceKafka)"
+    return ""
+
+
+def node_address(bootstrap: str, node_id: int) -> str:
+    """``host:port`` of broker ``node_id`` as Metadata (asked of the first reachable bootstrap address) lists it."""
+    brokers = listed_brokers(bootstrap)
+    for broker in brokers:
+        if broker["node_id"] == node_id:
+            return f"{broker['host']}:{broker['port']}"
+    listed = ", ".join(str(b["node_id"]) for b in brokers)
+    raise ValueError(f"node {node_id} is not in Metadata's brokers ({listed})")
+
+
 def _login(conn: Connection, mechanism: str, username: str, password: str) -> None:
     """A connection's set-up login (PLAIN or SCRAM): LoginFailed unless the broker accepts it."""
     record = login.exchange(conn, mechanism, username, password)
@@ -116,16 +164,19 @@ def _login(conn: Connection, mechanism: str, username: str, password: str) -> No
 
 
 def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
-        retry_seconds: float = RETRY_SECONDS, listeners: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        retry_seconds: float = RETRY_SECONDS, listeners: dict[str, str] | None = None,
+        control: NodeControl | None = None) -> list[dict[str, Any]]:
     """Send the scenario's steps; return one normalised entry per step.
 
     ``listeners`` maps the broker's other listeners (``SASL_PLAINTEXT``) to their addresses, for
-    scenarios whose connections name one.
+    scenarios whose connections name one. ``control`` stops and starts nodes, for cluster scenarios'
+    ``stop_node``/``start_node`` steps.
     """
     listeners = listeners or {}
     run_id = run_id or uuid.uuid4().hex[:8]
     names = {n: f"cf-{scenario.slug}-{n}-{run_id}"[:240] for n in NAMES}
     normalise = Normaliser(names)
+    node_numbers: dict[str, dict[Any, str]] = {}  # ``same_node``: node ids numbered by first appearance, per kind
     values: dict[str, Any] = dict(names)
     values["uuid"] = str(uuid.uuid4())  # a fresh id per run, e.g. a client instance the broker never saw
     conns: dict[str, Connection] = {}
@@ -137,6 +188,9 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
             if missing:
                 raise ValueError(f"step {index}: nothing saved as {', '.join(missing)}")
             step = substitute(raw_step, values)
+            if "stop_node" in step or "start_node" in step:
+                transcript.append(_control(index, step, control, conns))
+                continue
             conn_name = step.get("conn", "a")
             if "receive" in step:
                 conn = parked.pop(step["receive"])
@@ -157,10 +211,19 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
                 entry["api"], entry["version"] = step["api"], step["version"]
             for path in step.get("own_names_only") or []:
                 answer = _own_names_only(answer, path.split("."), list(names.values()))
-            if step.get("throttle_shape") and isinstance(answer, dict) and "throttle_time_ms" in answer:
-                answer = {**answer, "$throttle": "<positive>" if answer["throttle_time_ms"] > 0 else 0}
+            shown = answer  # what is compared: node ids a cluster chose at random renamed (``save`` reads ``answer``)
+            for path in step.get("placement") or []:
+                shown = _at(shown, path.split("."), _relabel_topic)
+            for path in step.get("placement_per_partition") or []:
+                shown = _at(shown, path.split("."), _relabel_each_partition)
+            for path, kind in (step.get("same_node") or {}).items():
+                shown = _number_nodes(shown, path.split("."), node_numbers.setdefault(kind, {}), kind)
+            if scenario.nodes > 1:
+                shown = _any_broker(shown)
+            if step.get("throttle_shape") and isinstance(shown, dict) and "throttle_time_ms" in shown:
+                shown = {**shown, "$throttle": "<positive>" if shown["throttle_time_ms"] > 0 else 0}
             normalise.exact = frozenset(step.get("exact") or ())
-            response = normalise(answer)  # always: it numbers generated ids for the later steps
+            response = normalise(shown)  # always: it numbers generated ids for the later steps
             for path, field_name in (step.get("key_by") or {}).items():
                 response = _key_by(response, path.split("."), field_name)
             if step.get("compare", True) is False:
@@ -174,6 +237,116 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
         for conn in conns.values():
             conn.close()
     return transcript
+
+
+def _control(index: int, step: dict[str, Any], control: NodeControl | None,
+             conns: dict[str, Connection]) -> dict[str, Any]:
+    """A ``stop_node``/``start_node`` step: done through ``control``; not compared.
+
+    Every open connection is closed first: a stopped node closes its clients' connections (Kafka's
+    controlled shutdown does), and later steps open fresh ones to live nodes.
+    """
+    action = "stop_node" if "stop_node" in step else "start_node"
+    if control is None:
+        raise NoNodeControl(f"{action}: this broker was given without a way to stop or start its nodes")
+    for conn in conns.values():
+        conn.close()
+    conns.clear()
+    getattr(control, action)(int(step[action]))
+    return {"step": index, "control": f"{action} {step[action]}", "compare": False}
+
+
+#: Fields naming broker nodes in a partition's description (Metadata, DescribeTopicPartitions,
+#: ListPartitionReassignments): relabelled by ``placement``.
+NODE_LISTS = frozenset({"replica_nodes", "isr_nodes", "offline_replicas", "eligible_leader_replicas",
+                        "last_known_elr", "replicas", "adding_replicas", "removing_replicas"})
+NODE_SCALARS = frozenset({"leader_id"})
+
+
+def _at(value: Any, path: list[str], change: Any) -> Any:
+    """``value`` with ``change`` applied to each item of the array at ``path`` (``*``: any list index)."""
+    if not path:
+        return [change(v) for v in value] if isinstance(value, list) else value
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [_at(v, rest, change) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _at(value[head], rest, change)}
+    return value
+
+
+def _relabel_topic(topic: Any) -> Any:
+    """A topic's partitions with node ids renamed by first appearance in its replica lists (``<n1>``...).
+
+    Where Kafka places a topic created without assignments is random (StripedReplicaPlacer starts at a
+    random broker), so which node is first does not count; the shape does: how many replicas, that
+    consecutive partitions rotate over the nodes, that the leader is the first replica, that the ISR is
+    all of them.
+    """
+    if not isinstance(topic, dict) or not isinstance(topic.get("partitions"), list):
+        return topic
+    partitions = sorted(topic["partitions"], key=lambda p: p.get("partition_index", 0) if isinstance(p, dict) else 0)
+    labels: dict[int, str] = {}
+    for partition in partitions:
+        for node in (partition.get("replica_nodes") or partition.get("replicas") or []):
+            labels.setdefault(node, f"<n{len(labels) + 1}>")
+
+    def label(node: Any) -> Any:
+        if not isinstance(node, int) or node < 0:
+            return node
+        return labels.setdefault(node, f"<n{len(labels) + 1}>")
+
+    out = []
+    for partition in partitions:
+        changed = dict(partition)
+        for key, value in partition.items():
+            if key in NODE_LISTS and isinstance(value, list):
+                changed[key] = [label(v) for v in value]
+            elif key in NODE_SCALARS:
+                changed[key] = label(value)
+        out.append(changed)
+    return {**topic, "partitions": out}
+
+
+def _relabel_each_partition(topic: Any) -> Any:
+    """As ``_relabel_topic``, each partition on its own: for partitions added later (CreatePartitions
+    without assignments), which Kafka places from a new random start."""
+    if not isinstance(topic, dict) or not isinstance(topic.get("partitions"), list):
+        return topic
+    parts = [_relabel_topic({"partitions": [p]})["partitions"][0] for p in topic["partitions"]]
+    return {**topic, "partitions": parts}
+
+
+def _number_nodes(value: Any, path: list[str], numbers: dict[Any, str], kind: str) -> Any:
+    """``value`` with the node id at ``path`` (``*``: any list index) shown as ``<kind:K>``, K by first appearance
+    of that kind in the scenario run (``-1`` kept): for answers naming a node Kafka chose at random (the
+    coordinator of a key lives where a random placement put its ``__consumer_offsets`` partition), where which
+    node does not count but that every node answers the same one does. Kinds are numbered apart: whether a
+    group's and a transactional id's coordinators share a node is chance too."""
+    if not path:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return numbers.setdefault(value, f"<{kind}:{len(numbers) + 1}>")
+        return value
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [_number_nodes(v, rest, numbers, kind) for v in value]
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _number_nodes(value[head], rest, numbers, kind)}
+    return value
+
+
+def _any_broker(answer: Any) -> Any:
+    """A cluster's answer with ``controller_id`` shown as ``<a broker>`` when it names a listed broker.
+
+    Kafka (KRaft) answers Metadata's and DescribeCluster's controller id with a random live broker, as
+    clients cannot reach the controller quorum; which one is not behaviour, that it is a live one is.
+    """
+    if not isinstance(answer, dict) or "controller_id" not in answer:
+        return answer
+    listed = {b.get("node_id", b.get("broker_id")) for b in answer.get("brokers") or [] if isinstance(b, dict)}
+    if answer["controller_id"] in listed:
+        return {**answer, "controller_id": "<a broker>"}
+    return answer
 
 
 def _request(conn: Connection, step: dict[str, Any], parked: dict[str, Connection], retry_seconds: float) -> Any:
@@ -338,7 +511,7 @@ def compare(scenario: Scenario, expected: Any, actual: list[dict[str, Any]],
 
 
 def record(scenarios: list[Scenario], bootstrap: str, folder: Path | None = None, kafka_version: str = "",
-           listeners: dict[str, str] | None = None) -> int:
+           listeners: dict[str, str] | None = None, control: NodeControl | None = None) -> int:
     """Run the scenarios against Apache Kafka at ``bootstrap`` and merge the answers into the transcripts.
 
     Answers of scenarios no longer in the corpus are dropped from the families recorded.
@@ -348,11 +521,14 @@ def record(scenarios: list[Scenario], bootstrap: str, folder: Path | None = None
     folder = folder or transcripts_dir()
     folder.mkdir(parents=True, exist_ok=True)
     versions = advertised_versions(bootstrap)
+    brokers = len(listed_brokers(bootstrap)) if any(s.nodes > 1 for s in scenarios) else 1
     by_family: dict[str, dict[str, Any]] = {}
     for scenario in scenarios:
+        if cluster_problem(scenario, brokers, control):
+            continue  # a cluster scenario, and this is not the cluster it needs: nothing to record
         missing = unsupported(scenario, versions)
         answer: Any = ({"unsupported": ", ".join(missing)} if missing
-                       else run(scenario, bootstrap, listeners=listeners))
+                       else run(scenario, bootstrap, listeners=listeners, control=control))
         by_family.setdefault(scenario.family, {})[scenario.id] = answer
     for family, recorded in by_family.items():
         path = folder / f"{family}.json"
@@ -366,12 +542,17 @@ def record(scenarios: list[Scenario], bootstrap: str, folder: Path | None = None
 
 def check(scenarios: list[Scenario], bootstrap: str, known: list[Divergence],
           expected: dict[str, Any] | None = None, retry_seconds: float = RETRY_SECONDS,
-          listeners: dict[str, str] | None = None) -> list[Outcome]:
+          listeners: dict[str, str] | None = None, control: NodeControl | None = None) -> list[Outcome]:
     """Run every scenario against ``bootstrap`` and compare with ``expected`` (the transcripts)."""
     expected = load_transcripts() if expected is None else expected
     versions = advertised_versions(bootstrap)
+    brokers = len(listed_brokers(bootstrap)) if any(s.nodes > 1 for s in scenarios) else 1
     outcomes = []
     for scenario in scenarios:
+        problem = cluster_problem(scenario, brokers, control)
+        if problem:
+            outcomes.append(Outcome(scenario, "unsupported", detail=problem))
+            continue
         want = expected.get(scenario.id)
         missing = unsupported(scenario, versions)
         if missing and not (isinstance(want, dict) and "unsupported" in want):
@@ -386,7 +567,7 @@ def check(scenarios: list[Scenario], bootstrap: str, known: list[Divergence],
             outcomes.append(compare(scenario, want, [], known))
             continue
         try:
-            actual = run(scenario, bootstrap, retry_seconds=retry_seconds, listeners=listeners)
+            actual = run(scenario, bootstrap, retry_seconds=retry_seconds, listeners=listeners, control=control)
         except Exception as exc:  # a broker that breaks a scenario: report it, keep going
             outcomes.append(Outcome(scenario, "error", detail=f"{type(exc).__name__}: {exc}"))
             continue
@@ -398,8 +579,8 @@ def reference_for(setup: BrokerSetup) -> ReferenceKafka:
     """Apache Kafka configured as ``setup`` says (not started): settings, extra listeners, SCRAM users."""
     from kafkalite.conformance.reference import ReferenceKafka
 
-    return ReferenceKafka(overrides=dict(setup.overrides), extra_listeners=dict(setup.listeners),
-                          add_scram=list(setup.scram))
+    return ReferenceKafka(nodes=setup.nodes, overrides=dict(setup.overrides),
+                          extra_listeners=dict(setup.listeners), add_scram=list(setup.scram))
 
 
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|\s*(.+?)\s*\|\s*$")

@@ -321,12 +321,23 @@ def decode_response(name: str, version: int, frame: bytes) -> dict[str, Any]:
 # -- the connection -------------------------------------------------------------------------------
 
 
+def _connect(bootstrap: str, timeout: float) -> socket.socket:
+    """A socket to the first address of ``bootstrap`` that accepts one (a stopped cluster node refuses)."""
+    error: OSError | None = None
+    for address in bootstrap.split(","):
+        host, port = address.strip().rsplit(":", 1)
+        try:
+            return socket.create_connection((host, int(port)), timeout=timeout)
+        except OSError as exc:
+            error = exc
+    raise error or OSError(f"no address in {bootstrap!r}")
+
+
 class Connection:
     """One client connection: requests framed with header v1/v2, answers matched by correlation id."""
 
     def __init__(self, bootstrap: str, client_id: str = "kafkalite-conformance", timeout: float = 15.0) -> None:
-        host, port = bootstrap.split(",")[0].rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.sock = _connect(bootstrap, timeout)
         self.client_id = client_id
         self.correlation = 0
         self.closed = False

@@ -210,7 +210,7 @@ def test_offline_partition_and_unclean_election_truncates_the_old_leader(make_cl
     state.nodes.stop(1)
     clean = state.replicas.state("clean", 0)
     assert clean.leader == -1 and clean.isr == [1]
-    assert state.replicas.leader_problem("clean", 0, 2) == ErrorCode.LEADER_NOT_AVAILABLE
+    assert state.replicas.leader_problem("clean", 0, 2) == ErrorCode.NOT_LEADER_OR_FOLLOWER  # as Kafka's broker
     dirty = state.replicas.state("dirty", 0)
     assert dirty.leader == 2 and dirty.isr == [2]
     assert state.cluster.partition("dirty", 0).log_end_offset == leo2
@@ -265,6 +265,25 @@ def test_reassignment_adds_catches_up_then_removes(make_cluster, tmp_path: Path)
     assert state.replicas.logs.replica(1, "t", 0) is None
     assert state.replicas.reassign("t", 0, None)[0] == ErrorCode.NO_REASSIGNMENT_IN_PROGRESS
     assert state.replicas.reassign("t", 0, [4])[0] == ErrorCode.INVALID_REPLICA_ASSIGNMENT
+
+
+def test_replicas_leaving_advance_the_leader_epoch_though_the_leader_stays(make_cluster) -> None:
+    """Kafka bumps the leader epoch when a change removes replicas (fencing them), not when it only adds or
+    reorders (checked against a 3-node Kafka 4.4: conformance cluster3/node-stopped-reassign, reassign-rf3-reorder)."""
+    state = make_cluster()
+    _create(state, "t", [[1, 2, 3]])
+    assert state.replicas.reassign("t", 0, [3, 2, 1]) == (ErrorCode.NONE, None)
+    assert state.replicas.state("t", 0).leader_epoch == 0  # reordered only
+    assert state.replicas.reassign("t", 0, [1, 2]) == (ErrorCode.NONE, None)
+    st = state.replicas.state("t", 0)
+    assert st.replicas == [1, 2] and st.leader == 1 and st.leader_epoch == 1
+    _create(state, "u", [[3]])
+    state.nodes.stop(1)
+    assert state.replicas.reassign("u", 0, [3, 1]) == (ErrorCode.NONE, None)
+    assert state.replicas.state("u", 0).adding_replicas == [1]  # node 1 is down: stays in progress
+    assert state.replicas.reassign("u", 0, None) == (ErrorCode.NONE, None)
+    st = state.replicas.state("u", 0)
+    assert st.replicas == [3] and st.leader == 3 and st.leader_epoch == 1
 
 
 def test_single_broker_answers_unchanged(tmp_path: Path) -> None:

@@ -85,14 +85,19 @@ def replica_list_problem(brokers: list[int], known: set[int], replication_factor
 
 
 def _assignment_problem(assignments: Any, known: set[int]) -> str | None:
-    indexes = sorted(a.partition_index for a in assignments)
-    if indexes != list(range(len(indexes))):
-        return "Partitions should be consecutive and start from 0."
+    """Kafka 4.4's checks in its order and words: list by list, a partition assigned twice, then the replica
+    list; then whether the partitions are 0..n-1."""
     factor = len(assignments[0].broker_ids)
+    seen: set[int] = set()
     for a in assignments:
+        if a.partition_index in seen:
+            return f"Found multiple manual partition assignments for partition {a.partition_index}"
+        seen.add(a.partition_index)
         problem = replica_list_problem(list(a.broker_ids), known, factor)
         if problem is not None:
             return problem
+    if sorted(seen) != list(range(len(seen))):
+        return "partitions should be a consecutive 0-based integer sequence"
     return None
 
 
@@ -174,13 +179,10 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         replication = ct.replication_factor
         if ct.assignments:
             if partitions != -1 or replication != -1:
-                results.append(
-                    _result(
-                        name,
-                        ErrorCode.INVALID_REQUEST,
-                        "Both numPartitions or replicationFactor and replicasAssignments were set.",
-                    )
-                )
+                # Kafka 4.4's controller checks the replication factor first, then the partition count.
+                which = "replication factor" if replication != -1 else "numPartitions"
+                message = f"A manual partition assignment was specified, but {which} was not set to -1."
+                results.append(_result(name, ErrorCode.INVALID_REQUEST, message))
                 continue
             partitions = len(ct.assignments)
             replication = len(ct.assignments[0].broker_ids)

@@ -22,12 +22,17 @@ def _answer_from_cache(ctx: RequestContext, topic: str, p: Any, current: int, pl
     """Fencing by ``current_leader_epoch``, the leader check, then Kafka's LeaderEpochFileCache.endOffsetFor."""
     state = ctx.state.replicas.state(topic, p.partition)
     leader_epoch = state.leader_epoch if state is not None else 0
+    if state is None or ctx.node_id not in state.replicas:  # Kafka: a node without the partition refuses first
+        problem = ctx.state.replicas.leader_problem(topic, p.partition, ctx.node_id)
+        if problem:
+            entry["error_code"] = int(problem)
+            return
     if current >= 0 and current < leader_epoch:
         entry["error_code"] = int(ErrorCode.FENCED_LEADER_EPOCH)
     elif current > leader_epoch:
         entry["error_code"] = int(ErrorCode.UNKNOWN_LEADER_EPOCH)
     elif problem := ctx.state.replicas.leader_problem(topic, p.partition, ctx.node_id):
-        entry["error_code"] = int(problem)  # only the leader answers (Kafka: fetchOnlyFromLeader)
+        entry["error_code"] = int(problem)  # a follower fences by epoch first, then refuses as not the leader
     else:
         entry["leader_epoch"], entry["end_offset"] = plog.end_offset_for_epoch(p.leader_epoch)
 

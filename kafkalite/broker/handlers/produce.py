@@ -317,8 +317,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     continue
             if acks == -1 and replicating:  # Kafka refuses before the append when the ISR is too small
                 code = state.replicas.min_isr_problem(topic.name, index)
-                if code:
-                    results.append(_partition_error(index, code))
+                if code:  # the leader has the log, so Kafka answers its start offset
+                    start = topic.partitions[index].log_start_offset
+                    results.append(_partition_error(index, code, log_start_offset=start))
                     continue
             try:
                 if version < MAGIC_V2_VERSION:
