@@ -193,14 +193,42 @@ class ReferenceKafka:
 
     def launch(self) -> None:
         """Start the formatted nodes without waiting for them (each in its own session)."""
-        classpath = f"{ensure_libs()}/*"
-        for index in range(self.nodes):
-            node_dir = self.workdir / f"node-{index + 1}"
-            log = (node_dir / "kafka.log").open("wb")
-            self.procs.append(subprocess.Popen(["java", *self.java_opts, "-cp", classpath, "kafka.Kafka",
-                                                str(node_dir / "server.properties")],
-                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            log.close()
+        self.procs = [self._launch_node(index) for index in range(self.nodes)]
+
+    def _launch_node(self, index: int) -> subprocess.Popen[bytes]:
+        node_dir = self.workdir / f"node-{index + 1}"
+        with (node_dir / "kafka.log").open("ab") as log:
+            return subprocess.Popen(["java", *self.java_opts, "-cp", f"{ensure_libs()}/*", "kafka.Kafka",
+                                     str(node_dir / "server.properties")],
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_node(self, node_id: int, *, kill: bool = False, timeout: float = 60.0) -> None:
+        """Stop one node of the quorum: SIGTERM is Kafka's controlled shutdown (its leaderships move
+        first), ``kill`` a SIGKILL (a crash: the controller fences it after its session times out).
+        Returns once the process is gone."""
+        proc = self.procs[node_id - 1]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def start_node(self, node_id: int, timeout: float = 90.0) -> None:
+        """Start a stopped node again on its ports and log dir; returns once its Metadata lists every
+        running node (itself included: it is unfenced)."""
+        index = node_id - 1
+        if self.procs[index].poll() is None:
+            return
+        proc = self.procs[index] = self._launch_node(index)
+        deadline = time.monotonic() + timeout
+        while _brokers_in_metadata(self.ports[index]) < sum(p.poll() is None for p in self.procs):
+            if proc.poll() is not None:
+                raise RuntimeError(f"node {node_id} exited with {proc.returncode}: {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"node {node_id} not back after {timeout} s: {self.log_tail()}")
+            time.sleep(0.2)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Block until Metadata on every node lists every broker; stop the nodes and raise if not."""
