@@ -384,6 +384,11 @@ def _broker_defs() -> dict[str, ConfigDef]:
         c("default.replication.factor", INT, "1", between(1, 1), "Replication factor of auto-created topics"),
         c("auto.create.topics.enable", BOOLEAN, "true", None, "Create unknown topics on Metadata"),
         c("delete.topic.enable", BOOLEAN, "true", None, "Allow DeleteTopics"),
+        # replication in a simulated cluster (kafkalite.broker.replication; Kafka's defaults)
+        c("replica.lag.time.max.ms", INT, "30000", at_least(1), "A follower behind this long leaves the ISR"),
+        c("auto.leader.rebalance.enable", BOOLEAN, "true", None, "Move leadership back to preferred replicas"),
+        c("leader.imbalance.check.interval.seconds", INT, "300", at_least(1), "How often leaders are rebalanced"),
+        c("leader.imbalance.per.broker.percentage", INT, "10", at_least(0), "Imbalance that triggers a rebalance"),
         # authorization (kafkalite.broker.acls): ACL APIs answer SECURITY_DISABLED while this is empty
         c(
             "authorizer.class.name",
@@ -513,6 +518,13 @@ def _broker_defs() -> dict[str, ConfigDef]:
         # kafkalite's own settings
         c("kafkalite.fsync", STRING, "never", one_of(*FSYNC_POLICIES), "never, interval or always"),
         c("kafkalite.fsync.interval.ms", INT, "1000", at_least(1), "fsync period of the interval policy"),
+        c(
+            "kafkalite.brokers",
+            INT,
+            "1",
+            between(1, 64),
+            "Broker identities simulated in this process (node ids 1..N, ports consecutive from port)",
+        ),
         c(
             "kafkalite.open.segment.files.max",
             INT,
@@ -764,6 +776,8 @@ class BrokerConfig:
     socket_request_max_bytes: int = _setting("socket.request.max.bytes")
     fsync: str = _setting("kafkalite.fsync")
     fsync_interval_ms: int = _setting("kafkalite.fsync.interval.ms")
+    #: Simulated broker identities (1: a plain single broker, node ``node_id``; N: nodes 1..N).
+    brokers: int = _setting("kafkalite.brokers")
     group_initial_rebalance_delay_ms: int = _setting("group.initial.rebalance.delay.ms")
     group_min_session_timeout_ms: int = _setting("group.min.session.timeout.ms")
     group_max_session_timeout_ms: int = _setting("group.max.session.timeout.ms")

@@ -32,6 +32,11 @@ class Broker:
     on stop; ``clock`` replaces the wall clock (a test's ``ManualClock`` moves the broker's time);
     ``fs`` is the file system storage writes through (a ``FaultyFS`` to fail the disk).
     Any other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
+
+    ``brokers=N`` (N > 1) simulates a cluster in this process: nodes 1..N, each on its own port
+    (consecutive from ``port``, or all free with port 0), ``bootstrap_servers`` listing them
+    all. ``stop_node``, ``kill_node``, ``start_node``, ``pause_replication``,
+    ``resume_replication`` and ``set_latency`` inject node faults from any thread.
     """
 
     def __init__(
@@ -90,6 +95,57 @@ class Broker:
     def data_dir(self) -> Path:
         assert self.config is not None, "the broker is not started"
         return self.config.data_dir
+
+    @property
+    def node_ids(self) -> list[int]:
+        """The node ids of this broker (1..N for a simulated cluster, else ``[node_id]``)."""
+        return list(self._running_server().state.nodes.ids)
+
+    def node_address(self, node_id: int) -> tuple[str, int]:
+        """(host, port) node ``node_id`` advertises on the default listener (UnknownNode if none)."""
+        node = self._running_server().state.nodes.get(node_id)
+        return node.host, node.port
+
+    # ---- node faults (thread-safe: each runs on the broker's loop and waits for it) --------------
+
+    def stop_node(self, node_id: int) -> None:
+        """Stop a node cleanly: its listeners close, its connections end, its leaderships move."""
+        self._control("stop", node_id)
+
+    def kill_node(self, node_id: int) -> None:
+        """Stop a node uncleanly: connections cut at once, unreplicated data may be lost."""
+        self._control("kill", node_id)
+
+    def start_node(self, node_id: int) -> None:
+        """Start a stopped node again: it listens on the same ports and catches up."""
+        self._control("start", node_id)
+
+    def pause_replication(self, node_id: int) -> None:
+        """Stop the node's followers fetching (a lagging follower; it leaves the ISR after
+        ``replica.lag.time.max.ms``). It still answers clients."""
+        self._control("pause_replication", node_id)
+
+    def resume_replication(self, node_id: int) -> None:
+        self._control("resume_replication", node_id)
+
+    def set_latency(self, node_id: int, latency_ms: int) -> None:
+        """Delay every request node ``node_id`` answers by ``latency_ms`` (0: none)."""
+        self._control("set_latency", node_id, latency_ms)
+
+    def _control(self, action: str, node_id: int, *args: int) -> None:
+        server = self._running_server()
+        if self._async_mode:
+            raise RuntimeError(
+                f"this broker runs on an asyncio loop: use 'await broker.control_node_async({action!r}, ...)'"
+            )
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(server.control_node(action, node_id, *args), self._loop)
+        future.result(START_TIMEOUT_SECONDS)
+
+    async def control_node_async(self, action: str, node_id: int, *args: int) -> None:
+        """The node faults from the loop the broker runs on (``start_async``): ``action`` is
+        stop, kill, start, pause_replication, resume_replication or set_latency."""
+        await self._running_server().control_node(action, node_id, *args)
 
     def _running_server(self) -> Any:
         if self._server is None:

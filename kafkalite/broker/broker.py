@@ -15,7 +15,7 @@ from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
 from kafkalite.broker.log_tasks import LogTasks
-from kafkalite.broker.nodes import Node, Nodes
+from kafkalite.broker.nodes import Nodes, nodes_from_config
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
 from kafkalite.broker.quotas import QuotaStore
@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 class BrokerState:
     """What request handlers may read and change."""
 
-    def __init__(self, config: BrokerConfig, clock: Clock | None = None, fs: FileSystem | None = None) -> None:
+    def __init__(
+        self, config: BrokerConfig, clock: Clock | None = None, fs: FileSystem | None = None,
+        nodes: Nodes | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock or Clock()
         #: Every storage write goes through this (a FaultyFS in tests that fail the disk).
@@ -55,13 +58,18 @@ class BrokerState:
         )
         self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
         #: Broker identities and their liveness (one, or N in a simulated cluster).
-        self.nodes = Nodes([Node(config.node_id, config.advertised[0], config.advertised[1])])
+        self.nodes = nodes or nodes_from_config(config)
         #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
         self.replicas = ReplicaManager(self.nodes, self.cluster)
+        #: With N nodes, one LogManager per node behind ``replica_logs.ClusterLogs``.
+        self.replicating = self.replicas.clustered
+        if self.replicating:
+            self.log_manager = self.replicas.logs  # type: ignore[assignment]
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)
         self.notifier = AppendNotifier()
+        self.replicas.notify = self.notifier.notify
         self.producer_ids = ProducerIdAllocator(config.data_dir, self.fs)
         self.group_log = MetadataLog(config.data_dir / "consumer_offsets.log", fs=self.fs)
         self.groups = GroupCoordinator(
@@ -177,6 +185,8 @@ class BrokerState:
         """Note a fresh append for the ``interval`` policy and wake fetchers waiting on it."""
         self.log_manager.appended(plog)
         self.notifier.notify((topic, partition))
+        if self.replicating:
+            self.replicas.appended(topic, partition)
 
     async def checkpoint_log_start_offsets(self) -> None:
         """Write a moved log start offset before answering (DeleteRecords), off the loop."""
@@ -194,6 +204,8 @@ class BrokerState:
         now = self.clock.now_ms()
         self.groups.tick(now)
         self.txns.tick(now)
+        if self.replicating:
+            self.replicas.tick(now)
         self.cluster.save_if_behind()
         if now >= self._next_producer_expiry:
             self._next_producer_expiry = now + self._producer_expiry

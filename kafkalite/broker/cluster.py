@@ -159,8 +159,8 @@ class Cluster:
 
     # ---- changes -----------------------------------------------------------------------------
 
-    def check_new_topic(self, name: str, partitions: int, replication_factor: int) -> None:
-        """Raise TopicError if CreateTopics for these arguments must fail."""
+    def check_new_topic(self, name: str, partitions: int, replication_factor: int, brokers: int = 1) -> None:
+        """Raise TopicError if CreateTopics for these arguments must fail (``brokers``: the live ones)."""
         problem = topic_name_problem(name)
         if problem:
             raise TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem)
@@ -177,12 +177,13 @@ class Cluster:
             raise TopicError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
         if replication_factor <= 0:
             raise TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
-        if replication_factor > 1:
+        if replication_factor > brokers:
             raise TopicError(
                 ErrorCode.INVALID_REPLICATION_FACTOR,
                 f"Unable to replicate the partition {replication_factor} time(s): "
                 "The target replication factor of "
-                f"{replication_factor} cannot be reached because only 1 broker(s) are registered.",
+                f"{replication_factor} cannot be reached because only {brokers} broker(s) are registered "
+                "or some brokers have all their log directories cordoned.",
             )
 
     def create_topic(

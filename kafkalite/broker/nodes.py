@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kafkalite.config import BrokerConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +53,35 @@ class Node:
     replication_paused: bool = False
     #: Added before each request this node answers (a slow broker).
     latency_ms: int = 0
+    #: Listener name -> the address this node advertises on it (set by the server once bound).
+    #: A client is given every node's address on the listener it came in on.
+    endpoints: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 Watcher = Callable[[Node, NodeEvent], None]
+
+
+def node_port(base: int, node_id: int, count: int) -> int:
+    """Node ``node_id``'s port for a listener configured on ``base``: consecutive from it (0: a free one)."""
+    if count == 1 or base == 0:
+        return base
+    return base + node_id - 1
+
+
+def nodes_from_config(config: BrokerConfig) -> Nodes:
+    """The broker identities ``kafkalite.brokers`` asks for.
+
+    One: the configured ``node.id`` on the configured address, exactly a plain broker. N > 1:
+    node ids 1..N, node K on ``port + K - 1`` (all 0 with port 0: the server binds free ones
+    and fills in the ports it got).
+    """
+    count = config.brokers
+    if count < 1:
+        raise ValueError(f"kafkalite.brokers must be at least 1, not {count}")
+    host, port = config.advertised
+    if count == 1:
+        return Nodes([Node(config.node_id, host, port)])
+    return Nodes([Node(i, host, node_port(port, i, count)) for i in range(1, count + 1)])
 
 
 class Nodes:
@@ -60,6 +90,9 @@ class Nodes:
     def __init__(self, nodes: list[Node]) -> None:
         self._nodes = {n.node_id: n for n in nodes}
         self._watchers: list[Watcher] = []
+        #: Several identities (a simulated cluster): handlers skip the leader and coordinator
+        #: checks of a single broker on this one attribute read.
+        self.multi = len(self._nodes) > 1
 
     @property
     def ids(self) -> list[int]:

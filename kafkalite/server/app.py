@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
 
 from kafkalite.broker.broker import BrokerState
 from kafkalite.broker.dispatcher import Dispatcher
 from kafkalite.broker.handlers.registry import Session
 from kafkalite.broker.limits import broker_setting
+from kafkalite.broker.nodes import Node, NodeEvent, node_port
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
@@ -74,7 +76,14 @@ class KafkaliteServer:
         self._server: asyncio.base_events.Server | None = None  # the default (first) listener's
         self._servers: list[asyncio.base_events.Server] = []
         #: The listeners, first the default one; their ``port`` is the bound one once started.
+        #: With several nodes these are node 1's (``node_listeners`` has every node's).
         self.listeners: list[Listener] = []
+        #: Node id -> its copies of the listeners (one node: the same list as ``listeners``).
+        self.node_listeners: dict[int, list[Listener]] = {}
+        #: Node id -> its open listening servers (empty while the node is stopped).
+        self._node_servers: dict[int, list[asyncio.base_events.Server]] = {}
+        #: Node id -> the last listener change scheduled for it (closing or reopening), in order.
+        self._node_changes: dict[int, asyncio.Task[None]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -84,6 +93,9 @@ class KafkaliteServer:
 
     @property
     def bootstrap_servers(self) -> str:
+        """``host:port`` of the default listener; with several nodes, every node's, comma-separated."""
+        if self.state.nodes.multi:
+            return ",".join(f"{n.host}:{n.port}" for n in self.state.nodes.all())
         host, port = self.config.advertised
         return f"{host}:{port}"
 
@@ -109,6 +121,40 @@ class KafkaliteServer:
                     listener.sasl = self._sasl_config(listener)
         except ConfigError as exc:
             raise StartupError(f"invalid listener configuration: {exc}") from exc
+        self.node_listeners = self._listeners_per_node()
+
+    def _listeners_per_node(self) -> dict[int, list[Listener]]:
+        """Every node's copy of each listener: ports consecutive from the configured ones (0 stays 0).
+
+        TLS contexts and SASL tables are shared (one listener name, one setting); ports two
+        nodes' listeners would share stop the start with a message saying what to change.
+        """
+        nodes = self.state.nodes
+        if not nodes.multi:
+            return {nodes.ids[0]: self.listeners}
+        count = nodes.count
+        per_node: dict[int, list[Listener]] = {}
+        taken: dict[int, str] = {}
+        for node_id in nodes.ids:
+            copies = []
+            for listener in self.listeners:
+                adv_port = listener.advertised_port
+                copy = dataclasses.replace(
+                    listener,
+                    port=node_port(listener.port, node_id, count),
+                    advertised_port=None if adv_port is None else node_port(adv_port, node_id, count),
+                )
+                if copy.port:
+                    where = f"listener {copy.name} of node {node_id}"
+                    if copy.port in taken:
+                        raise StartupError(
+                            f"{where} would bind port {copy.port}, which {taken[copy.port]} binds: with "
+                            f"{count} brokers, listeners need ports at least {count} apart (or port 0)"
+                        )
+                    taken[copy.port] = where
+                copies.append(copy)
+            per_node[node_id] = copies
+        return per_node
 
     def _sasl_config(self, listener: Listener) -> SaslListenerConfig:
         """The mechanisms of a SASL listener (security/mechanisms.py); ConfigError when they cannot be served."""
@@ -143,26 +189,15 @@ class KafkaliteServer:
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
         self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
         self._watch_listener_configs()
-        loop = asyncio.get_running_loop()
         where = f"{self.config.host}:{self.config.port}"
         try:
-            for index, listener in enumerate(self.listeners):
-                where = f"{listener.host}:{listener.port}"
-                server = await loop.create_server(
-                    self._connection_factory(listener, index == 0),
-                    listener.host,
-                    listener.port,
-                    reuse_address=True,
-                    backlog=1024,
-                    ssl=listener.ssl_context,
-                    ssl_handshake_timeout=self._tls_handshake_timeout() if listener.ssl_context else None,
-                )
-                self._servers.append(server)
-                if listener.port == 0:
-                    listener.port = server.sockets[0].getsockname()[1]
-                if index == 0:
-                    self._server = server
-                    self.config.port = listener.port
+            for node_id, listeners in self.node_listeners.items():
+                for listener in listeners:
+                    where = f"{listener.host}:{listener.port}"
+                    await self._listen(node_id, listener)
+            self._server = self._servers[0]
+            self.config.port = self.listeners[0].port
+            self._node_bound()
             if self.metrics is not None and self.metrics_port is not None:
                 self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
         except BaseException as exc:
@@ -175,9 +210,7 @@ class KafkaliteServer:
             if isinstance(exc, OSError):
                 raise StartupError(f"cannot listen on {where}: {exc}") from exc
             raise
-        for server in self._servers:
-            for sock in server.sockets:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.state.nodes.watch(self._node_changed)
         if self.config.fsync == "interval":
             self._every("fsync", self.config.fsync_interval_ms / 1000, self.state.flush_dirty)
         # Coordinator timers (session timeouts, rebalance deadlines) are checked this often.
@@ -197,6 +230,111 @@ class KafkaliteServer:
         gc.collect()
         gc.freeze()
 
+    async def _listen(self, node_id: int, listener: Listener) -> None:
+        """Open one listener of one node (its bound port recorded for port 0 and for a restart)."""
+        loop = asyncio.get_running_loop()
+        multi = self.state.nodes.multi
+        default = listener is self.node_listeners[node_id][0]
+        server = await loop.create_server(
+            self._connection_factory(listener, default, node_id if multi else None),
+            listener.host,
+            listener.port,
+            reuse_address=True,
+            backlog=1024,
+            ssl=listener.ssl_context,
+            ssl_handshake_timeout=self._tls_handshake_timeout() if listener.ssl_context else None,
+        )
+        self._servers.append(server)
+        self._node_servers.setdefault(node_id, []).append(server)
+        if listener.port == 0:
+            listener.port = server.sockets[0].getsockname()[1]
+        for sock in server.sockets:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _node_bound(self) -> None:
+        """Give each node its advertised addresses (the default listener's, and one per listener)."""
+        for node_id, listeners in self.node_listeners.items():
+            node = self.state.nodes.get(node_id)
+            node.host, node.port = listeners[0].advertised
+            node.endpoints = {listener.name: listener.advertised for listener in listeners}
+
+    # ---- a simulated cluster's nodes going down and up ------------------------------------------
+
+    def _node_changed(self, node: Node, event: NodeEvent) -> None:
+        """Nodes.watch: close a stopped or killed node's listeners and connections; reopen on start."""
+        if event in (NodeEvent.STOPPED, NodeEvent.KILLED):
+            self._chain(node.node_id, self._close_node(node.node_id, abrupt=event is NodeEvent.KILLED))
+        elif event is NodeEvent.STARTED:
+            self._chain(node.node_id, self._open_node(node.node_id))
+
+    def _chain(self, node_id: int, change: Coroutine[object, object, None]) -> None:
+        """Run ``change`` after the node's previous one, so a quick stop-start ends listening."""
+        previous = self._node_changes.get(node_id)
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            await change
+
+        self._node_changes[node_id] = asyncio.get_running_loop().create_task(run())
+
+    async def node_settled(self, node_id: int) -> None:
+        """Wait until the node's listeners match its liveness (after Nodes.stop / start)."""
+        task = self._node_changes.get(node_id)
+        if task is not None:
+            await task
+
+    async def control_node(self, action: str, node_id: int, *args: int) -> None:
+        """A node fault, on the loop (the embedded Broker's stop_node & co. call this thread-safely).
+
+        ``action``: stop, kill, start, pause_replication, resume_replication or set_latency (ms);
+        returns once the node's listeners follow (closed, or listening again). UnknownNode for an
+        id that is not one of this cluster's.
+        """
+        nodes = self.state.nodes
+        if action == "stop":
+            nodes.stop(node_id, clean=True)
+        elif action == "kill":
+            nodes.stop(node_id, clean=False)
+        elif action == "start":
+            nodes.start(node_id)
+        elif action == "pause_replication":
+            nodes.pause_replication(node_id)
+        elif action == "resume_replication":
+            nodes.resume_replication(node_id)
+        elif action == "set_latency":
+            nodes.set_latency(node_id, args[0])
+        else:
+            raise ValueError(f"unknown node action {action!r}")
+        await self.node_settled(node_id)
+
+    async def _close_node(self, node_id: int, abrupt: bool) -> None:
+        servers = self._node_servers.pop(node_id, [])
+        for server in servers:
+            await self._stop_accepting(server)
+            self._servers.remove(server)
+        multi = self.state.nodes.multi
+        for conn in [c for c in self.connections
+                     if not multi or (c.session is not None and c.session.node_id == node_id)]:
+            if abrupt:
+                conn.kill()
+            else:
+                conn.close_idle()
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+
+    async def _open_node(self, node_id: int) -> None:
+        if self._stopping or node_id in self._node_servers:
+            return
+        try:
+            for listener in self.node_listeners[node_id]:
+                await self._listen(node_id, listener)
+        except OSError as exc:
+            log.error("node %d cannot listen again: %s", node_id, exc)
+            raise
+
     def _watch_listener_configs(self) -> None:
         """SSL listeners follow their dynamic settings (``listener.name.<l>.ssl.*`` via AlterConfigs)."""
         from kafkalite.server.tls import ReloadableContext, listener_reloader
@@ -215,9 +353,15 @@ class KafkaliteServer:
         """
         return self.idle_ms / 1000 if self.idle_ms > 0 else None
 
-    def _connection_factory(self, listener: Listener, default: bool) -> Callable[[], BrokerConnection]:
-        """Connections of ``listener``: the default listener's carry no session (the config's address)."""
-        if default and listener.protocol == "PLAINTEXT":
+    def _connection_factory(
+        self, listener: Listener, default: bool, node_id: int | None = None
+    ) -> Callable[[], BrokerConnection]:
+        """Connections of ``listener``: the default listener's carry no session (the config's address).
+
+        ``node_id``: the simulated node the listener belongs to (several nodes); its connections
+        all carry a session naming it, so handlers know which node was asked.
+        """
+        if default and listener.protocol == "PLAINTEXT" and node_id is None:
             return self._new_connection
         principal_of: Callable[[object], str] | None = None
         if listener.ssl_context is not None and listener.sasl is None:  # SASL_SSL: the SASL login names the principal
@@ -233,7 +377,7 @@ class KafkaliteServer:
         sasl = listener.sasl
 
         def new() -> BrokerConnection:
-            session = Session(listener.name, listener.advertised)
+            session = Session(listener.name, listener.advertised, node_id=node_id)
             if sasl is not None:
                 from kafkalite.security.sasl_state import SaslConnection
 
@@ -338,6 +482,9 @@ class KafkaliteServer:
             return
         self._stopping = True
         self.state.closing = True  # from here on, a connection that arrives is closed at once
+        for change in list(self._node_changes.values()):
+            with contextlib.suppress(Exception):
+                await change
         for server in self._servers:
             await self._stop_accepting(server)
         if self.metrics is not None:

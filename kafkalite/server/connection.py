@@ -203,6 +203,14 @@ class BrokerConnection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    def kill(self) -> None:
+        """Cut the connection at once, unsent answers dropped (a simulated node killed uncleanly)."""
+        self._closing = True
+        self._queue.clear()
+        self._wakeup.set()
+        if self._transport is not None:
+            self._transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self._pool is not None:
             self._pool.forget(self)

@@ -9,6 +9,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import txn_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
 
@@ -18,6 +19,7 @@ async def handle_add_offsets_to_txn(ctx: RequestContext, request: Any) -> dict[s
     denied = denied_error(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactional_id) or (
         denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
     )
+    denied = denied or txn_coordinator_error(ctx, request.transactional_id)
     if denied:
         return {"throttle_time_ms": 0, "error_code": denied}
     code = ctx.state.txns.add_offsets(

@@ -16,6 +16,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_cluster, denied_error, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import txn_coordinator_error
 from kafkalite.broker.handlers.produce import INTERNAL_TOPICS
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
@@ -60,6 +61,9 @@ async def handle_add_partitions_to_txn(ctx: RequestContext, request: Any) -> dic
         partitions = [(t.name, p) for t in request.v3_and_below_topics for p in t.partitions]
         txn_id = request.v3_and_below_transactional_id
         refused = _refused(ctx, txn_id, partitions) if ctx.state.acls.enabled else None
+        not_here = txn_coordinator_error(ctx, txn_id) if refused is None else 0
+        if not_here:
+            refused = {p: not_here for p in partitions}
         codes = refused if refused is not None else txns.add_partitions(
             now, txn_id, request.v3_and_below_producer_id, request.v3_and_below_producer_epoch, partitions
         )
@@ -70,7 +74,10 @@ async def handle_add_partitions_to_txn(ctx: RequestContext, request: Any) -> dic
     results: list[dict[str, Any]] = []
     for txn in request.transactions:
         partitions = [(t.name, p) for t in txn.topics for p in t.partitions]
-        if txn.verify_only:
+        not_here = txn_coordinator_error(ctx, txn.transactional_id)
+        if not_here:
+            codes = {p: not_here for p in partitions}
+        elif txn.verify_only:
             codes = txns.verify_partitions(txn.transactional_id, txn.producer_id, txn.producer_epoch, partitions)
         else:
             codes = txns.add_partitions(now, txn.transactional_id, txn.producer_id, txn.producer_epoch, partitions)

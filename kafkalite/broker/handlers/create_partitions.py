@@ -1,7 +1,9 @@
 """CreatePartitions (key 37), v0-v3: grow a topic's partition count.
 
 The count can only grow (INVALID_PARTITIONS otherwise); a manual assignment must name one
-list per new partition holding only this broker (INVALID_REPLICA_ASSIGNMENT). New partitions
+list per new partition holding only this broker (INVALID_REPLICA_ASSIGNMENT); in a simulated
+cluster, known nodes as many as the topic's replication factor (Kafka's messages), and new
+partitions without an assignment are placed by the replica manager. New partitions
 start empty; clients see them on their next Metadata refresh. ``validate_only`` changes
 nothing.
 
@@ -21,6 +23,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.create_topics import replica_list_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.limits import (
     MAX_PARTITIONS_PER_REQUEST,
@@ -39,7 +42,8 @@ def _result(name: str, code: ErrorCode = ErrorCode.NONE, message: str | None = N
 
 def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str | None] | None:
     cluster = ctx.state.cluster
-    node = ctx.state.config.node_id
+    nodes = ctx.state.nodes
+    known = set(nodes.ids) if nodes.multi else {ctx.state.config.node_id}
     topic = cluster.topics.get(topic_request.name)
     if topic is None:
         return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None  # Kafka's answer carries no message here
@@ -56,20 +60,20 @@ def _problem(ctx: RequestContext, topic_request: Any) -> tuple[ErrorCode, str | 
                 f"Attempted to add {count - current} additional partition(s), but only {len(assignments)} "
                 "assignment(s) were specified.",
             )
+        factor = _replication_factor(ctx, topic_request.name)
         for assignment in assignments:
-            brokers = list(assignment.broker_ids)
-            unknown = [b for b in brokers if b != node]
-            if unknown:
-                return (
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    f"The manual partition assignment includes broker {unknown[0]}, but no such broker is registered.",
-                )
-            if len(brokers) != 1:
-                return (
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    "The manual partition assignment includes an empty or duplicate replica list.",
-                )
+            problem = replica_list_problem(list(assignment.broker_ids), known, factor)
+            if problem is not None:
+                return ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem
     return None
+
+
+def _replication_factor(ctx: RequestContext, name: str) -> int:
+    """The topic's replication factor: its first partition's replica count (one broker: 1)."""
+    if not ctx.state.nodes.multi:
+        return 1
+    state = ctx.state.replicas.state(name, 0)
+    return len(state.replicas) if state is not None else 1
 
 
 @api(37, "CreatePartitions", 0, 3)
@@ -96,6 +100,8 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
     reported: set[str] = set()
     held = partition_count(cluster)
     to_grow: list[tuple[str, int]] = []
+    #: A simulated cluster's replica lists of the new partitions, by topic.
+    placements: dict[str, list[list[int]]] = {}
     for topic_request in request.topics:
         name = topic_request.name
         if names[name] > 1:  # answered once, as Kafka does
@@ -116,6 +122,12 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             results.append(_result(name, ErrorCode.POLICY_VIOLATION, over))
             continue
         held += adding
+        if ctx.state.nodes.multi:
+            current = len(cluster.topics[name].partitions)
+            placements[name] = (
+                [list(a.broker_ids) for a in topic_request.assignments] if topic_request.assignments is not None
+                else ctx.state.replicas.place(adding, _replication_factor(ctx, name), current, topic=name)
+            )
         to_grow.append((name, topic_request.count))
         results.append(_result(name))
     if request.validate_only or not to_grow:
@@ -135,10 +147,13 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
             if problem is not None:
                 by_name[name].update(_result(name, *problem))
                 continue
+        if name in placements:  # before the logs open: each replica's on its node
+            ctx.state.replicas.assign(name, len(cluster.topics[name].partitions), placements[name])
         try:
             cluster.add_partitions(name, count, prepared)
         except OSError as exc:  # a full disk: nothing was added (see Cluster.add_partitions)
             by_name[name].update(_result(name, ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot add partitions: {exc}"))
+            continue
     return {"throttle_time_ms": 0, "results": results}
 
 

@@ -2,8 +2,10 @@
 
 Replication factor -1 or 1 (one broker; more is INVALID_REPLICATION_FACTOR), partitions -1 for
 ``num.partitions`` or from a manual assignment naming only this broker (else
-INVALID_REPLICA_ASSIGNMENT). Illegal names answer INVALID_TOPIC_EXCEPTION, existing topics
-TOPIC_ALREADY_EXISTS, unknown config names or values Kafka refuses INVALID_CONFIG. Configs are
+INVALID_REPLICA_ASSIGNMENT). A simulated cluster takes a replication factor up to its live
+nodes, placed by the replica manager, or manual assignments naming its nodes (Kafka's
+messages). Illegal names answer INVALID_TOPIC_EXCEPTION, existing topics TOPIC_ALREADY_EXISTS,
+unknown config names or values Kafka refuses INVALID_CONFIG. Configs are
 stored with the topic; the answer (v5+) lists every topic config with its value and source.
 ``validate_only`` checks everything and creates nothing. A name given twice in one request is
 answered once, INVALID_REQUEST, and neither entry is created (Kafka's rule), as is
@@ -63,17 +65,34 @@ def _result(name: str, code: ErrorCode, message: str | None) -> dict[str, Any]:
     }
 
 
-def _assignment_problem(assignments: Any, node_id: int) -> str | None:
+def replica_list_problem(brokers: list[int], known: set[int], replication_factor: int | None) -> str | None:
+    """Kafka's validateManualPartitionAssignment: one partition's replica list, in Kafka's words."""
+    if not brokers:
+        return "The manual partition assignment includes an empty replica list."
+    previous = None
+    for broker in sorted(brokers):
+        if broker not in known:
+            return f"The manual partition assignment includes broker {broker}, but no such broker is registered."
+        if broker == previous:
+            return f"The manual partition assignment includes the broker {broker} more than once."
+        previous = broker
+    if replication_factor is not None and len(brokers) != replication_factor:
+        return (
+            f"The manual partition assignment includes a partition with {len(brokers)} replica(s), but this is "
+            f"not consistent with previous partitions, which have {replication_factor} replica(s)."
+        )
+    return None
+
+
+def _assignment_problem(assignments: Any, known: set[int]) -> str | None:
     indexes = sorted(a.partition_index for a in assignments)
     if indexes != list(range(len(indexes))):
         return "Partitions should be consecutive and start from 0."
+    factor = len(assignments[0].broker_ids)
     for a in assignments:
-        brokers = list(a.broker_ids)
-        if not brokers or len(set(brokers)) != len(brokers):
-            return "The manual partition assignment includes an empty or duplicate replica list."
-        unknown = [b for b in brokers if b != node_id]
-        if unknown:
-            return f"The manual partition assignment includes broker {unknown[0]}, but no such broker is registered."
+        problem = replica_list_problem(list(a.broker_ids), known, factor)
+        if problem is not None:
+            return problem
     return None
 
 
@@ -138,7 +157,11 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
         return _refuse_all(request.topics, TOO_MANY_PARTITIONS_MESSAGE)
     held = partition_count(cluster)
     records = 0
-    to_create: list[tuple[dict[str, Any], int, dict[str, str]]] = []
+    nodes = ctx.state.nodes
+    known_nodes = set(nodes.ids) if nodes.multi else {config.node_id}
+    live_nodes = len(nodes.alive_ids()) if nodes.multi else 1
+    #: (answer, partitions, configs, replica lists: a simulated cluster's, else None)
+    to_create: list[tuple[dict[str, Any], int, dict[str, str], list[list[int]] | None]] = []
     for name in sorted(duplicates):  # as Kafka: one error per duplicated name, none of its entries created
         results.append(
             _result(name, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")  # Kafka 4.4's words
@@ -161,7 +184,7 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 continue
             partitions = len(ct.assignments)
             replication = len(ct.assignments[0].broker_ids)
-            problem = _assignment_problem(ct.assignments, config.node_id)
+            problem = _assignment_problem(ct.assignments, known_nodes)
             if problem is not None:
                 results.append(_result(name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem))
                 continue
@@ -169,8 +192,14 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
             partitions = config.num_partitions
         if replication == -1:
             replication = config.default_replication_factor
+        placement: list[list[int]] | None = None
         try:
-            cluster.check_new_topic(name, partitions, replication)
+            cluster.check_new_topic(name, partitions, replication, live_nodes)
+            if nodes.multi:
+                placement = (
+                    [list(a.broker_ids) for a in sorted(ct.assignments, key=lambda a: a.partition_index)]
+                    if ct.assignments else ctx.state.replicas.place(partitions, replication)
+                )
             nulls = [c.name for c in ct.configs if c.value is None]
             if nulls:
                 raise TopicError(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {nulls[0]}")
@@ -210,22 +239,22 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
             entry.update(configs=[], num_partitions=-1, replication_factor=-1,
                          topic_config_error_code=int(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
         results.append(entry)
-        to_create.append((entry, partitions, configs))
+        to_create.append((entry, partitions, configs, placement))
     results += refused
     if records > MAX_RECORDS_PER_USER_OP:  # Kafka's BoundedList overflows, validate_only or not
         return _refuse_all(request.topics, TOO_MANY_RECORDS_MESSAGE)
     if request.validate_only:
-        for entry, _, _ in to_create:
+        for entry, _, _, _ in to_create:
             entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
         return {"throttle_time_ms": 0, "topics": results}
     # Directories and first segments of large requests are made in a worker thread meanwhile.
-    dirs = [cluster.catalog.partition_dir(e["name"], i) for e, partitions, _ in to_create for i in range(partitions)]
+    dirs = [cluster.catalog.partition_dir(e["name"], i) for e, partitions, _, _ in to_create for i in range(partitions)]
     recheck = len(dirs) >= PREPARE_IN_THREAD_MIN
     prepared = await prepare_partition_dirs(dirs)
     since_yield = 0
     created: list[dict[str, Any]] = []
     try:
-        for entry, partitions, configs in to_create:
+        for entry, partitions, configs, placement in to_create:
             if since_yield >= YIELD_EVERY_PARTITIONS:
                 await asyncio.sleep(0)  # let other connections be served between topics
                 since_yield = 0
@@ -235,6 +264,8 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
                 if clash is not None:
                     entry.update(_result(entry["name"], *clash))
                     continue
+            if placement is not None:  # before the logs open: each replica's on its node
+                ctx.state.replicas.assign(entry["name"], 0, placement)
             entry["topic_id"] = cluster.create_topic(
                 entry["name"], partitions, configs, save=False, prepared=prepared
             ).topic_id

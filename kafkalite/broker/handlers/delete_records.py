@@ -29,6 +29,8 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
     topics: list[dict[str, Any]] = []
     changed = False
     allowed = authorized_names(ctx, Operation.DELETE, ResourceType.TOPIC, (t.name for t in request.topics))
+    # A simulated cluster: only the partition's leader deletes (one broker leads everything).
+    leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for t in request.topics:
         partitions: list[dict[str, Any]] = []
         for p in t.partitions:
@@ -43,6 +45,11 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
             if plog is None:
                 entry["error_code"] = int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
                 continue
+            if leader_problem is not None:
+                problem = leader_problem(t.name, p.partition_index, ctx.node_id)
+                if problem:
+                    entry["error_code"] = int(problem)
+                    continue
             offset = plog.high_watermark if p.offset == HIGH_WATERMARK else p.offset
             try:
                 entry["low_watermark"] = plog.delete_records_before(offset)

@@ -17,6 +17,7 @@ from typing import Any
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorized_operations import NOT_REQUESTED, group_operations, operations_for
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupState
 from kafkalite.errors import ErrorCode
@@ -35,6 +36,12 @@ async def handle_describe_groups(ctx: RequestContext, request: Any) -> dict[str,
             refused.append({"error_code": denied, "error_message": None, "group_id": group_id, "group_state": "",
                             "protocol_type": "", "protocol_data": "", "members": [],
                             "authorized_operations": NOT_REQUESTED})
+            continue
+        not_here = group_coordinator_error(ctx, group_id)
+        if not_here:  # Kafka's DescribeGroupsResponse.groupError: the code and the schema's defaults
+            described.append({"error_code": not_here, "error_message": None, "group_id": group_id,
+                              "group_state": "", "protocol_type": "", "protocol_data": "", "members": [],
+                              "authorized_operations": NOT_REQUESTED})
             continue
         if secured:
             operations = operations_for(ctx, ResourceType.GROUP, group_id, requested)

@@ -44,6 +44,8 @@ def _refused(topic: Any, code: ErrorCode, message: str) -> dict[str, Any]:
 async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[str, Any]:
     topics: list[dict[str, Any]] = []
     denied = denied_names(ctx, Operation.READ, ResourceType.TOPIC, (t.name for t in request.topics))
+    # A simulated cluster: only the partition's leader answers (Kafka's Partition.activeProducerState).
+    leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for topic in request.topics:
         partitions: list[dict[str, Any]] = []
         invalid = invalid_topic_message(topic.name)
@@ -67,6 +69,11 @@ async def handle_describe_producers(ctx: RequestContext, request: Any) -> dict[s
                         "active_producers": [],
                     }
                 )
+                continue
+            problem = leader_problem(topic.name, index, ctx.node_id) if leader_problem is not None else 0
+            if problem:
+                partitions.append({"partition_index": index, "error_code": int(problem), "error_message": None,
+                                   "active_producers": []})
                 continue
             producers = [
                 {

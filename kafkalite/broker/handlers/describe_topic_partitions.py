@@ -26,7 +26,7 @@ from kafkalite.broker.acls import authorized_names
 from kafkalite.broker.authorized_operations import NOT_REQUESTED, operations_for
 from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.cluster import topic_name_problem
-from kafkalite.broker.handlers.metadata import partition_entry
+from kafkalite.broker.handlers.metadata import partition_entries
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -48,7 +48,6 @@ def _error_topic(name: str, code: ErrorCode, operations: int) -> dict[str, Any]:
 @api(75, "DescribeTopicPartitions", 0, 0)
 async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
-    node = ctx.state.config.node_id
     names = sorted({t.name for t in request.topics}) if request.topics else sorted(cluster.topics)
     cursor = request.cursor
     if request.topics and cursor is not None and cursor.topic_name not in names:
@@ -89,9 +88,7 @@ async def handle_describe_topic_partitions(ctx: RequestContext, request: Any) ->
                 "name": name,
                 "topic_id": topic.topic_id,
                 "is_internal": False,
-                "partitions": [
-                    partition_entry(node, i, eligible_leader_replicas=[], last_known_elr=[]) for i in shown
-                ],
+                "partitions": partition_entries(ctx, topic, shown, eligible_leader_replicas=[], last_known_elr=[]),
                 "topic_authorized_operations": operations_for(ctx, ResourceType.TOPIC, name, True),
             }
         )

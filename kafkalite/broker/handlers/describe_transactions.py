@@ -12,6 +12,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_names, denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import txn_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.txn import OFFSETS_TOPIC, TxnState, offsets_partition
 from kafkalite.errors import ErrorCode
@@ -23,7 +24,9 @@ TRANSACTIONAL_ID_NOT_FOUND = int(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
 async def handle_describe_transactions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     states: list[dict[str, Any]] = []
     for txn_id in request.transactional_ids:
-        denied = denied_error(ctx, Operation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, txn_id)
+        denied = denied_error(ctx, Operation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, txn_id) or (
+            txn_coordinator_error(ctx, txn_id)
+        )
         meta = None if denied else ctx.state.txns.describe(txn_id)
         if meta is None:
             states.append(

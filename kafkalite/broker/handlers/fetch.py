@@ -15,6 +15,10 @@ offset and is OFFSET_OUT_OF_RANGE (Kafka's leader epoch cache rule). Partition e
 the log answer -1 for the offsets, as Kafka does.
 v13+ names topics by id; v0-v3 (clients older than Kafka 0.11) get the batches down-converted
 to message format v0 (Fetch v0-v1) or v1 (v2-v3).
+
+In a simulated cluster a node serves only partitions it leads (NOT_LEADER_OR_FOLLOWER, with
+the current leader and its endpoint from v16, KIP-951); a consumer from v11 (KIP-392) may also
+read from a follower replica, as Kafka lets it. A partition without leader is LEADER_NOT_AVAILABLE.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_cluster, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.leadership import LeaderHints
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 from kafkalite.records.batch import HEADER_SIZE, read_header
@@ -37,6 +42,10 @@ CURRENT_EPOCH_VERSION = 9
 LAST_FETCHED_EPOCH_VERSION = 12
 LEADER_EPOCH = 0
 REPLICA_STATE_VERSION = 15
+#: KIP-392: a consumer with client metadata may read from a follower replica.
+FOLLOWER_FETCH_VERSION = 11
+#: KIP-951: NOT_LEADER_OR_FOLLOWER names the current leader, and the response its endpoint.
+LEADER_HINT_VERSION = 16
 _NONE_DENIED: frozenset[str] = frozenset()
 
 
@@ -58,11 +67,7 @@ def _denied_topics(ctx: RequestContext, request: Any) -> frozenset[str] | set[st
     a consumer needs READ on each topic, checked before the topic's existence (a topic id nobody
     knows stays UNKNOWN_TOPIC_ID).
     """
-    if ctx.version >= REPLICA_STATE_VERSION:  # a tagged field: absent (None) from consumers
-        replica = request.replica_state.replica_id if request.replica_state is not None else -1
-    else:
-        replica = request.replica_id
-    if replica >= 0:
+    if _replica_id(ctx, request) >= 0:
         return _NONE_DENIED if authorized_cluster(ctx, Operation.CLUSTER_ACTION) else None
     if ctx.version >= TOPIC_ID_VERSION:
         by_id = ctx.state.cluster.by_id
@@ -72,13 +77,37 @@ def _denied_topics(ctx: RequestContext, request: Any) -> frozenset[str] | set[st
     return denied_names(ctx, Operation.READ, ResourceType.TOPIC, names)
 
 
+def _replica_id(ctx: RequestContext, request: Any) -> int:
+    """The fetching follower's node id; -1 for a consumer."""
+    if ctx.version >= REPLICA_STATE_VERSION:  # a tagged field: absent (None) from consumers
+        return int(request.replica_state.replica_id) if request.replica_state is not None else -1
+    return int(request.replica_id)
+
+
+def _leadership_problem(ctx: RequestContext, request: Any, topic: str, index: int) -> ErrorCode:
+    """A simulated cluster: may the node asked serve this partition? (Kafka's localLogWithEpochOrThrow)
+
+    Followers and old consumers must fetch from the leader; a consumer from v11 (KIP-392 client
+    metadata) may also read from any live replica of the partition.
+    """
+    problem = ctx.state.replicas.leader_problem(topic, index, ctx.node_id)
+    consumer = ctx.version >= FOLLOWER_FETCH_VERSION and _replica_id(ctx, request) < 0
+    if problem == ErrorCode.NOT_LEADER_OR_FOLLOWER and consumer:
+        state = ctx.state.replicas.state(topic, index)
+        if state is not None and ctx.node_id in state.replicas:
+            return ErrorCode.NONE
+    return problem
+
+
 def _collect(
-    ctx: RequestContext, request: Any, denied: frozenset[str] | set[str] | None = _NONE_DENIED
+    ctx: RequestContext, request: Any, denied: frozenset[str] | set[str] | None = _NONE_DENIED,
+    hints: LeaderHints | None = None,
 ) -> tuple[list[dict[str, Any]], int, bool, list[tuple[str, int]]]:
     """One pass over the requested partitions: (responses, bytes, any error, partition keys).
 
     ``denied``: topics answered TOPIC_AUTHORIZATION_FAILED (None: all of them). They do not end a
     long poll early, as in Kafka, where refused partitions never reach the replica manager.
+    ``hints``: collects the current leader of partitions answered NOT_LEADER_OR_FOLLOWER (v16+).
     """
     cluster = ctx.state.cluster
     by_id = ctx.version >= TOPIC_ID_VERSION
@@ -88,6 +117,7 @@ def _collect(
     error = False
     keys: list[tuple[str, int]] = []
     responses: list[dict[str, Any]] = []
+    multi = ctx.state.nodes.multi
     for ft in request.topics:
         topic = cluster.by_id.get(ft.topic_id) if by_id else cluster.topics.get(ft.topic)
         partitions: list[dict[str, Any]] = []
@@ -119,6 +149,14 @@ def _collect(
                 entry["error_code"] = int(epoch_error)
                 error = True
                 continue
+            if multi:
+                problem = _leadership_problem(ctx, request, topic.name, fp.partition)
+                if problem:
+                    entry["error_code"] = int(problem)
+                    if problem == ErrorCode.NOT_LEADER_OR_FOLLOWER and hints is not None:
+                        entry["current_leader"] = hints.current_leader(topic.name, fp.partition)
+                    error = True
+                    continue
             plog = topic.partitions[fp.partition]
             keys.append((topic.name, fp.partition))
             lso = plog.last_stable_offset
@@ -175,12 +213,16 @@ async def handle_fetch(ctx: RequestContext, request: Any) -> dict[str, Any]:
     deadline = clock.monotonic() + max(request.max_wait_ms, 0) / 1000.0
     min_bytes = max(request.min_bytes, 1)
     denied = _denied_topics(ctx, request) if ctx.state.acls.enabled else _NONE_DENIED
+    hints = LeaderHints(ctx) if ctx.state.nodes.multi and ctx.version >= LEADER_HINT_VERSION else None
     while True:
-        responses, total, error, keys = _collect(ctx, request, denied)
+        responses, total, error, keys = _collect(ctx, request, denied, hints)
         wait = deadline - clock.monotonic()
         if total >= min_bytes or error or wait <= 0 or not keys or ctx.state.closing:
             break
         if not await ctx.state.notifier.wait(keys, wait):
-            responses, total, error, keys = _collect(ctx, request, denied)
+            responses, total, error, keys = _collect(ctx, request, denied, hints)
             break
+    if hints is not None and hints.endpoints:
+        return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses,
+                "node_endpoints": hints.node_endpoints()}
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}

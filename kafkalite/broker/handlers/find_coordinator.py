@@ -2,7 +2,10 @@
 
 v4+ batches keys (``coordinator_keys``); v0-v3 carry one key. With one broker the answer
 never depends on the key, so it is always this broker's advertised address; a key type other
-than group (0) or transaction (1) is INVALID_REQUEST, as Kafka answers it.
+than group (0) or transaction (1) is INVALID_REQUEST, as Kafka answers it. In a simulated
+cluster the key's coordinator is the replica manager's (Kafka's hash of the key over the
+internal topic's leaders), at its address on the request's listener; while it has none,
+COORDINATOR_NOT_AVAILABLE.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 from kafkalite.broker.acls import DENIED_ERRORS, DENIED_MESSAGES, authorized
 from kafkalite.broker.authorizer import Operation, ResourceType
 from kafkalite.broker.handlers.registry import RequestContext, api
+from kafkalite.broker.replication import CoordinatorKind
 from kafkalite.errors import ErrorCode
 
 GROUP_KEY_TYPE = 0
@@ -35,6 +39,16 @@ def _answer(ctx: RequestContext, key_type: int, key: str, batched: bool = False)
     if key_type not in (GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE):
         return {"error_code": int(ErrorCode.INVALID_REQUEST),
                 "error_message": f"Unsupported key type {key_type}", "node_id": -1, "host": "", "port": -1}
+    if ctx.state.nodes.multi:
+        kind: CoordinatorKind = "group" if key_type == GROUP_KEY_TYPE else "transaction"
+        node = ctx.state.replicas.coordinator_node(kind, key)
+        if node < 0:
+            code = ErrorCode.COORDINATOR_NOT_AVAILABLE
+            message = "" if batched else "The coordinator is not available."
+            return {"error_code": int(code), "error_message": message, "node_id": -1, "host": "", "port": -1}
+        host, port = ctx.address_of(node)
+        return {"error_code": ErrorCode.NONE, "error_message": "" if batched else "NONE", "node_id": node,
+                "host": host, "port": port}
     host, port = ctx.advertised
     return {
         "error_code": ErrorCode.NONE, "error_message": "" if batched else "NONE", "node_id": ctx.state.config.node_id,

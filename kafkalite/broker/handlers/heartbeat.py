@@ -6,6 +6,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 
 
@@ -14,6 +15,9 @@ async def handle_heartbeat(ctx: RequestContext, request: Any) -> dict[str, Any]:
     denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
     if denied:
         return {"throttle_time_ms": 0, "error_code": denied}
+    not_here = group_coordinator_error(ctx, request.group_id)
+    if not_here:
+        return {"throttle_time_ms": 0, "error_code": not_here}
     code = ctx.state.groups.heartbeat(
         ctx.state.clock.now_ms(),
         request.group_id,

@@ -17,6 +17,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_by_resource_type, authorized_cluster, denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import txn_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import fenced_for_version
 from kafkalite.errors import ErrorCode
@@ -38,6 +39,9 @@ async def handle_init_producer_id(ctx: RequestContext, request: Any) -> dict[str
     denied = _denied(ctx, request.transactional_id) if state.acls.enabled else 0
     if denied:
         return {"throttle_time_ms": 0, "error_code": denied, "producer_id": -1, "producer_epoch": -1}
+    not_here = txn_coordinator_error(ctx, request.transactional_id)
+    if not_here:
+        return {"throttle_time_ms": 0, "error_code": not_here, "producer_id": -1, "producer_epoch": -1}
     pid_in = request.producer_id if ctx.version >= 3 else -1
     epoch_in = request.producer_epoch if ctx.version >= 3 else -1
     if request.transactional_id is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.deferred import deferred
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import JoinParams
@@ -22,6 +23,11 @@ async def handle_join_group(ctx: RequestContext, request: Any) -> dict[str, Any]
         return {"throttle_time_ms": 0, "error_code": denied, "generation_id": -1, "protocol_type": None,
                 "protocol_name": None if ctx.version >= 7 else "", "leader": "", "skip_assignment": False,
                 "member_id": "", "members": []}
+    not_here = group_coordinator_error(ctx, request.group_id)
+    if not_here:  # Kafka's coordinator service: the request's member id, the code, defaults
+        return {"throttle_time_ms": 0, "error_code": not_here, "generation_id": -1, "protocol_type": None,
+                "protocol_name": None if ctx.version >= 7 else "", "leader": "", "skip_assignment": False,
+                "member_id": request.member_id or "", "members": []}
     rebalance_timeout = request.rebalance_timeout_ms if ctx.version >= 1 else request.session_timeout_ms
     params = JoinParams(
         group_id=request.group_id,

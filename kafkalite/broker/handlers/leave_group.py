@@ -6,6 +6,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -13,6 +14,7 @@ from kafkalite.errors import ErrorCode
 @api(13, "LeaveGroup", 0, 5)
 async def handle_leave_group(ctx: RequestContext, request: Any) -> dict[str, Any]:
     denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
+    denied = denied or group_coordinator_error(ctx, request.group_id)
     if denied:  # the group-level code alone, no members (LeaveGroupRequest.getErrorResponse)
         return {"throttle_time_ms": 0, "error_code": denied, "members": []}
     if ctx.version >= 3:

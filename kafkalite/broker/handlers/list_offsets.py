@@ -39,6 +39,8 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
     # Topics the principal may not DESCRIBE: every partition refused, listed after the others (as Kafka).
     denied = denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
     refused: list[dict[str, Any]] = []
+    # A simulated cluster: only the partition's leader answers (one broker leads everything).
+    leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for lt in request.topics:
         if denied and lt.name in denied:
             rows = [{"partition_index": lp.partition_index, "error_code": ErrorCode.NONE} for lp in lt.partitions]
@@ -74,6 +76,11 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
             if current > LEADER_EPOCH:
                 _error(entry, ErrorCode.UNKNOWN_LEADER_EPOCH)
                 continue
+            if leader_problem is not None:
+                problem = leader_problem(lt.name, lp.partition_index, ctx.node_id)
+                if problem:
+                    _error(entry, problem)
+                    continue
             ts = lp.timestamp
             if ctx.version == 0:
                 offset = plog.high_watermark if ts == LATEST else plog.log_start_offset if ts == EARLIEST else None

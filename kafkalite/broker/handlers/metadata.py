@@ -1,6 +1,8 @@
 """Metadata (key 3), v0-v13.
 
-One broker that leads every partition. Unknown topics are auto-created when the broker
+One broker that leads every partition; in a simulated cluster (``kafkalite.brokers`` > 1) the
+live nodes, each at its address on the request's listener, and every partition's leader,
+epoch, replicas, ISR and offline replicas from the replica manager. Unknown topics are auto-created when the broker
 allows it (``auto.create.topics.enable``) and the request does (v4+); creation is synchronous
 here, so the topic is answered complete in the same response. Topics asked by id (name null)
 are looked up from v12; at v10-v11 Kafka answers such a request as a whole with INVALID_REQUEST
@@ -53,14 +55,77 @@ def partition_entry(node: int, index: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def topic_entry(ctx: RequestContext, topic: Topic, operations: int = NOT_REQUESTED) -> dict[str, Any]:
+def cluster_partition_entry(ctx: RequestContext, topic: str, index: int, **extra: Any) -> dict[str, Any]:
+    """A partition of a simulated cluster, as Kafka's metadata cache answers it.
+
+    Leader, epoch, replicas, ISR and offline replicas come from the replica manager. A partition
+    whose leader is not a live node answers LEADER_NOT_AVAILABLE with leader -1 (its epoch and
+    replicas still shown); Metadata v0 lists only live replicas and then REPLICA_NOT_AVAILABLE.
+    """
+    nodes = ctx.state.nodes
+    state = ctx.state.replicas.state(topic, index)
+    if state is None:  # deleted meanwhile
+        return {**partition_entry(-1, index, **extra), "error_code": int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+                "replica_nodes": [], "isr_nodes": []}
+    replicas, isr = list(state.replicas), list(state.isr)
+    offline = state.offline_replicas(nodes)
+    code = ErrorCode.NONE
+    leader = state.leader
+    if leader < 0 or not nodes.is_alive(leader):
+        code, leader = ErrorCode.LEADER_NOT_AVAILABLE, -1
+    elif ctx.header.api_key == 3 and ctx.version == 0:  # Kafka's errorUnavailableEndpoints
+        alive_replicas = [r for r in replicas if nodes.is_alive(r)]
+        alive_isr = [r for r in isr if nodes.is_alive(r)]
+        if len(alive_replicas) < len(replicas) or len(alive_isr) < len(isr):
+            code = ErrorCode.REPLICA_NOT_AVAILABLE
+        replicas, isr = alive_replicas, alive_isr
+    return {
+        "error_code": int(code),
+        "partition_index": index,
+        "leader_id": leader,
+        "leader_epoch": state.leader_epoch,
+        "replica_nodes": replicas,
+        "isr_nodes": isr,
+        "offline_replicas": offline,
+        **extra,
+    }
+
+
+def partition_entries(ctx: RequestContext, topic: Topic, indexes: range | list[int], **extra: Any) -> list[Any]:
+    """Metadata / DescribeTopicPartitions entries of these partitions (one broker: it leads them all)."""
+    if ctx.state.nodes.multi:
+        return [cluster_partition_entry(ctx, topic.name, i, **extra) for i in indexes]
     node = ctx.state.config.node_id
+    return [partition_entry(node, i, **extra) for i in indexes]
+
+
+def broker_entries(ctx: RequestContext) -> list[dict[str, Any]]:
+    """The live brokers, each at its address on the listener the request came in on."""
+    if not ctx.state.nodes.multi:
+        host, port = ctx.advertised
+        return [{"node_id": ctx.state.config.node_id, "host": host, "port": port, "rack": None}]
+    entries = []
+    for node in ctx.state.nodes.alive():
+        host, port = ctx.address_of(node.node_id)
+        entries.append({"node_id": node.node_id, "host": host, "port": port, "rack": node.rack})
+    return entries
+
+
+def controller_id(ctx: RequestContext) -> int:
+    """The controller clients are told: Kafka (KRaft) names a live broker; here the lowest live id."""
+    if not ctx.state.nodes.multi:
+        return ctx.state.config.node_id
+    alive = ctx.state.nodes.alive_ids()
+    return alive[0] if alive else -1
+
+
+def topic_entry(ctx: RequestContext, topic: Topic, operations: int = NOT_REQUESTED) -> dict[str, Any]:
     return {
         "error_code": ErrorCode.NONE,
         "name": topic.name,
         "topic_id": topic.topic_id,
         "is_internal": False,
-        "partitions": [partition_entry(node, i) for i in range(len(topic.partitions))],
+        "partitions": partition_entries(ctx, topic, range(len(topic.partitions))),
         "topic_authorized_operations": operations,
     }
 
@@ -82,7 +147,6 @@ def _error_entry(
 async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
     state = ctx.state
     cluster = state.cluster
-    host, port = ctx.advertised
     topics: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []  # TOPIC_AUTHORIZATION_FAILED, answered after the others (as Kafka)
     requested = request.topics
@@ -163,9 +227,9 @@ async def handle_metadata(ctx: RequestContext, request: Any) -> dict[str, Any]:
             topics.append(topic_entry(ctx, topic, ops_of(name)))
     return {
         "throttle_time_ms": 0,
-        "brokers": [{"node_id": state.config.node_id, "host": host, "port": port, "rack": None}],
+        "brokers": broker_entries(ctx),
         "cluster_id": cluster.cluster_id,
-        "controller_id": state.config.node_id,
+        "controller_id": controller_id(ctx),
         "topics": topics + refused,
         "cluster_authorized_operations": described_cluster_operations(
             ctx, 8 <= ctx.version <= 10 and request.include_cluster_authorized_operations

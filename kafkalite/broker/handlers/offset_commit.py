@@ -16,6 +16,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.offsets import every_partition
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -33,7 +34,9 @@ async def handle_offset_commit(ctx: RequestContext, request: Any) -> dict[str, A
     generation = request.generation_id_or_member_epoch if ctx.version >= 1 else -1
     member_id = request.member_id if ctx.version >= 1 else ""
     instance_id = request.group_instance_id if ctx.version >= 7 else None
-    group_error = groups.validate_commit(request.group_id, generation, member_id or "", instance_id, ctx.version)
+    group_error = group_coordinator_error(ctx, request.group_id) or groups.validate_commit(
+        request.group_id, generation, member_id or "", instance_id, ctx.version
+    )
     # Per partition: the group's error, UNKNOWN_TOPIC_OR_PARTITION, or a slot in the one write below.
     codes: list[list[int]] = []
     stored: list[tuple[str, int, int, int, str | None]] = []

@@ -10,6 +10,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -22,6 +23,9 @@ async def handle_offset_delete(ctx: RequestContext, request: Any) -> dict[str, A
         return {"error_code": denied_group, "throttle_time_ms": 0, "topics": []}
     if not request.group_id:
         return {"error_code": int(ErrorCode.INVALID_GROUP_ID), "throttle_time_ms": 0, "topics": []}
+    not_here = group_coordinator_error(ctx, request.group_id)
+    if not_here:
+        return {"error_code": not_here, "throttle_time_ms": 0, "topics": []}
     subscribed = groups.subscribed_topics(request.group_id)
     if subscribed is None:
         return {"error_code": int(ErrorCode.GROUP_ID_NOT_FOUND), "throttle_time_ms": 0, "topics": []}

@@ -11,6 +11,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_names, denied_error, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.coordinator.group import GroupCoordinator
 from kafkalite.errors import ErrorCode
@@ -69,7 +70,7 @@ def _fetch_group(ctx: RequestContext, group_id: str, topics: Any, stable: bool) 
     (offset -1), after the others, when named.
     """
     groups = ctx.state.groups
-    code = denied_error(ctx, Operation.DESCRIBE, ResourceType.GROUP, group_id)
+    code = denied_error(ctx, Operation.DESCRIBE, ResourceType.GROUP, group_id) or group_coordinator_error(ctx, group_id)
     if code:
         return code, []
     if not ctx.state.acls.enabled:

@@ -29,6 +29,8 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
         else set()
     )
     refused: list[dict[str, Any]] = []
+    # A simulated cluster: only the partition's leader answers (one broker leads everything).
+    leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for t in request.topics:
         if denied and t.topic in denied:
             code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
@@ -50,6 +52,8 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
                 entry["error_code"] = int(ErrorCode.UNKNOWN_LEADER_EPOCH)
             elif 0 <= current < LEADER_EPOCH:
                 entry["error_code"] = int(ErrorCode.FENCED_LEADER_EPOCH)
+            elif leader_problem is not None and leader_problem(t.topic, p.partition, ctx.node_id):
+                entry["error_code"] = int(leader_problem(t.topic, p.partition, ctx.node_id))
             elif p.leader_epoch == LEADER_EPOCH:
                 entry["leader_epoch"] = LEADER_EPOCH
                 entry["end_offset"] = plog.log_end_offset

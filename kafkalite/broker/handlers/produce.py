@@ -28,6 +28,10 @@ listed segment whether those bytes were dropped (``LogSegment.lost_since``) and,
 encodes the response again with KAFKA_STORAGE_ERROR for those partitions. The segment has
 rolled its offsets and producer state back, so the client's retry is written as new.
 
+In a simulated cluster only the partition's leader appends: another node answers
+NOT_LEADER_OR_FOLLOWER (with the current leader and its endpoint from v10, KIP-951), a
+partition without leader LEADER_NOT_AVAILABLE, checked after acks as Kafka's replica manager.
+
 acks must be -1, 0 or 1. acks=0 gets no response at all, unless a partition failed: then the
 connection is closed, as Kafka does, so the client refreshes its metadata; a batch whose write
 fails later, at the end of the loop turn, closes it too (BrokerConnection._check_unanswered).
@@ -41,6 +45,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.leadership import LeaderHints
 from kafkalite.broker.handlers.registry import CloseConnection, RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
 from kafkalite.errors import ErrorCode
@@ -65,6 +70,8 @@ TOPIC_ID_VERSION = 13
 MAGIC_V2_VERSION = 3
 ZSTD_VERSION = 7
 IMPLICIT_ADD_VERSION = 12
+#: KIP-951: NOT_LEADER_OR_FOLLOWER names the current leader, and the response its endpoint.
+LEADER_HINT_VERSION = 10
 #: Kafka's internal topics: clients may not write them (kafkalite keeps their state elsewhere).
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 NO_TIMESTAMP = -1
@@ -241,6 +248,9 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     now = state.clock.now_ms()  # the request's time, for all its timestamp checks
     responses: list[dict[str, Any]] = []
     denied: AbstractSet[str] | None = _NONE_DENIED
+    # A simulated cluster: only the partition's leader appends (one broker leads everything).
+    leader_problem = state.replicas.leader_problem if state.nodes.multi else None
+    hints: LeaderHints | None = None
     if state.acls.enabled:
         denied = _denied_topics(ctx, request, by_id)
         if denied is None:
@@ -279,6 +289,15 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
             if not acks_ok:
                 results.append(_partition_error(index, ErrorCode.INVALID_REQUIRED_ACKS))
                 continue
+            if leader_problem is not None:
+                problem = leader_problem(topic.name, index, ctx.node_id)
+                if problem:
+                    failed = _partition_error(index, problem)
+                    if problem == ErrorCode.NOT_LEADER_OR_FOLLOWER and version >= LEADER_HINT_VERSION:
+                        hints = hints or LeaderHints(ctx)
+                        failed["current_leader"] = hints.current_leader(topic.name, index)
+                    results.append(failed)
+                    continue
             try:
                 if version < MAGIC_V2_VERSION:
                     records = up_convert(records)  # an old client's v0/v1 message set
@@ -394,4 +413,6 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
         if failed:
             raise CloseConnection(f"acks=0 produce failed in {failed} partition(s)")
         return None
+    if hints is not None:
+        return {"responses": responses, "throttle_time_ms": 0, "node_endpoints": hints.node_endpoints()}
     return {"responses": responses, "throttle_time_ms": 0}

@@ -70,6 +70,17 @@ class RequestContext:
             return self.session.node_id
         return self.state.config.node_id
 
+    def address_of(self, node_id: int) -> tuple[str, int]:
+        """Node ``node_id``'s address on the listener this request came in on (a simulated cluster)."""
+        if node_id == self.node_id:
+            return self.advertised
+        node = self.state.nodes.get(node_id)
+        if self.session is not None:
+            endpoint = node.endpoints.get(self.session.listener)
+            if endpoint is not None:
+                return endpoint
+        return node.host, node.port
+
     @property
     def principal(self) -> str:
         return self.session.principal if self.session is not None else "User:ANONYMOUS"

@@ -11,6 +11,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.deferred import deferred
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -29,6 +30,10 @@ async def handle_sync_group(ctx: RequestContext, request: Any) -> dict[str, Any]
     denied = denied_error(ctx, Operation.READ, ResourceType.GROUP, request.group_id)
     if denied:  # checked after the mandatory fields, as Kafka does
         return {"throttle_time_ms": 0, "error_code": denied, "protocol_type": None, "protocol_name": None,
+                "assignment": b""}
+    not_here = group_coordinator_error(ctx, request.group_id)
+    if not_here:
+        return {"throttle_time_ms": 0, "error_code": not_here, "protocol_type": None, "protocol_name": None,
                 "assignment": b""}
     body = await deferred(
         lambda respond: groups.sync(

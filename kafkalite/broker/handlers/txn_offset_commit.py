@@ -10,6 +10,7 @@ from typing import Any
 
 from kafkalite.broker.acls import denied_error, denied_names
 from kafkalite.broker.authorizer import Operation, ResourceType
+from kafkalite.broker.handlers.coordination import group_coordinator_error
 from kafkalite.broker.handlers.offsets import commit_partitions, every_partition
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.broker.handlers.txn_errors import not_in_transaction
@@ -26,10 +27,14 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: Any) -> dict[st
     )
     if denied:
         return {"throttle_time_ms": 0, "topics": every_partition(request.topics, denied)}
-    group_error = state.txns.ongoing_with_group(
+    # Sent to the group's coordinator (Kafka's TxnOffsetCommit goes to the group coordinator).
+    not_here = group_coordinator_error(ctx, request.group_id)
+    group_error = not_here or state.txns.ongoing_with_group(
         request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
     )
-    if group_error == ErrorCode.INVALID_TXN_STATE:
+    if not_here:
+        group_error = not_here
+    elif group_error == ErrorCode.INVALID_TXN_STATE:
         group_error = not_in_transaction(ctx.version, 4)
     elif not group_error and ctx.version >= 3:
         group_error = groups.validate_txn_commit(
