@@ -85,9 +85,26 @@ def test_round_trip(n, kafka_topic_factory, kafka_bootstrap):
     assert producer.flush(10) == 0
     got = consume(kafka_bootstrap, topic, 2, 10)
     assert sorted(m.value().decode() for m in got) == sorted(f"{n}-{i}" for i in range(10))
+
+
+def test_kafka_faults_injects_errors_clients_retry(kafka_faults, kafka_topic_factory, kafka_bootstrap):
+    record(kafka_bootstrap)
+    topic = kafka_topic_factory()
+    fault = kafka_faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=2)
+    kafka_faults.delay("Metadata", 1)  # left set: the fixture clears it after the test
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True, "retry.backoff.ms": 20})
+    producer.produce(topic, b"retried")
+    assert producer.flush(20) == 0
+    assert fault.hits == 2
+    assert len(consume(kafka_bootstrap, topic, 1, 1)) == 1
+
+
+def test_kafka_faults_are_cleared_between_tests(kafka_faults, kafka_bootstrap):
+    record(kafka_bootstrap)
+    assert kafka_faults.list() == []
 '''
 
-USER_TEST_COUNT = 10
+USER_TEST_COUNT = 12
 
 
 def plugin_registered() -> bool:

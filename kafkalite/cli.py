@@ -149,6 +149,14 @@ def main() -> None:
     help="Serve Prometheus metrics on http://HOST:PORT/metrics (off by default; 0 picks a free port).",
 )
 @click.option(
+    "--control-port",
+    envvar="KAFKALITE_CONTROL_PORT",
+    default=None,
+    type=int,
+    help="Serve the fault control endpoint (HTTP+JSON, no authentication: for tests) on http://HOST:PORT/faults "
+    "(off by default; 0 picks a free port; also served on --metrics-port). See `kafkalite faults`.",
+)
+@click.option(
     "--tls-self-signed",
     envvar="KAFKALITE_TLS_SELF_SIGNED",
     default=None,
@@ -191,6 +199,7 @@ def serve(
     message_max_bytes: int | None,
     log_requests: bool,
     metrics_port: int | None,
+    control_port: int | None,
     tls_self_signed: Path | None,
     sasl_plain_users: tuple[str, ...],
     add_scram: tuple[str, ...],
@@ -234,7 +243,7 @@ def serve(
     from kafkalite.server.app import StartupError
 
     try:
-        run_event_loop(_serve(config, log_requests, metrics_port, started, tls_ca, plain_users))
+        run_event_loop(_serve(config, log_requests, metrics_port, started, tls_ca, plain_users, control_port))
     except StartupError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -326,10 +335,11 @@ async def _serve(
     started: float,
     tls_ca: Path | None = None,
     plain_users: dict[str, str] | None = None,
+    control_port: int | None = None,
 ) -> None:
     from kafkalite.server.app import KafkaliteServer
 
-    server = KafkaliteServer(config, log_requests=log_requests, metrics_port=metrics_port)
+    server = KafkaliteServer(config, log_requests=log_requests, metrics_port=metrics_port, control_port=control_port)
     if server.metrics is not None:
         server.metrics.add_process_metrics()
     await server.start()
@@ -338,6 +348,8 @@ async def _serve(
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
     elapsed_ms = (time.monotonic() - started) * 1000
     metrics = f", metrics on port {server.metrics_port}" if server.metrics is not None else ""
+    if server.control is not None:
+        metrics += f", fault control on http://{config.host}:{server.control_port}"
     print(
         f"kafkalite ready: bootstrap.servers={server.bootstrap_servers} "
         f"(listening on {config.host}:{config.port}, data in {config.data_dir}{metrics}, {elapsed_ms:.0f} ms)",
@@ -370,13 +382,14 @@ def _register_tools() -> None:
     from kafkalite.tools.acls import acls
     from kafkalite.tools.conformance import conformance
     from kafkalite.tools.consume import consume
+    from kafkalite.tools.faults import faults
     from kafkalite.tools.groups import groups
     from kafkalite.tools.produce import produce
     from kafkalite.tools.quotas import quotas
     from kafkalite.tools.topics import topics
     from kafkalite.tools.users import users
 
-    for command in (topics, produce, consume, groups, acls, conformance, users, quotas):
+    for command in (topics, produce, consume, groups, acls, conformance, users, quotas, faults):
         main.add_command(command)
 
 

@@ -17,10 +17,13 @@ import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkalite.clock import Clock
 from kafkalite.config import BrokerConfig
+
+if TYPE_CHECKING:
+    from kafkalite.broker.faults import FaultRegistry
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -30,7 +33,8 @@ class Broker:
 
     ``port=0`` picks a free port; ``data_dir=None`` uses a temporary directory that is removed
     on stop; ``clock`` replaces the wall clock (a test's ``ManualClock`` moves the broker's time);
-    ``fs`` is the file system storage writes through (a ``FaultyFS`` to fail the disk).
+    ``fs`` is the file system storage writes through (a ``FaultyFS`` to fail the disk);
+    ``control_port`` serves the fault control endpoint over HTTP (kafkalite/control.py).
     Any other keyword is a ``BrokerConfig`` field (``num_partitions``, ``fsync``, ...).
 
     ``brokers=N`` (N > 1) simulates a cluster in this process: nodes 1..N, each on its own port
@@ -47,6 +51,7 @@ class Broker:
         *,
         log_requests: bool = False,
         metrics_port: int | None = None,
+        control_port: int | None = None,
         clock: Clock | None = None,
         fs: Any = None,
         **config: Any,
@@ -57,6 +62,7 @@ class Broker:
         self._config_overrides = config
         self._log_requests = log_requests
         self._metrics_port = metrics_port
+        self._control_port = control_port
         self._clock = clock
         self._fs = fs  # a kafkalite.storage.fs.FileSystem (a FaultyFS in tests); None: the real disk
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -90,6 +96,18 @@ class Broker:
     def metrics_port(self) -> int | None:
         """The port of the Prometheus endpoint, or None when metrics are off."""
         return self._running_server().metrics_port  # type: ignore[no-any-return]
+
+    @property
+    def control_port(self) -> int | None:
+        """The port of the fault control endpoint (``control_port=``), or None when it is off."""
+        return self._running_server().control_port  # type: ignore[no-any-return]
+
+    @property
+    def faults(self) -> FaultRegistry:
+        """Faults on demand (kafkalite.broker.faults), safe to drive from the test's thread:
+        ``broker.faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=3)``, ``.delay``, ``.drop``,
+        ``.throttle``, ``.coordinator_loading``, ``.move_coordinator``, ``.disk_full``, ``.clear()``."""
+        return self._running_server().state.faults  # type: ignore[no-any-return]
 
     @property
     def data_dir(self) -> Path:
@@ -165,7 +183,7 @@ class Broker:
         self.config = BrokerConfig(host=self._host, port=self._requested_port, data_dir=data_dir,
                                    **self._config_overrides)
         return KafkaliteServer(self.config, clock=self._clock, log_requests=self._log_requests,
-                               metrics_port=self._metrics_port, fs=self._fs)
+                               metrics_port=self._metrics_port, fs=self._fs, control_port=self._control_port)
 
     def _cleanup(self) -> None:
         self._server = None

@@ -7,10 +7,11 @@ and consumer group lag from the broker state at scrape time. ``BrokerMetrics`` i
 ``RequestObserver`` (kafkalite.broker.observer): it knows the broker state, not the server, so
 the server imports this module and not the other way round. The endpoint runs on the
 broker's own event loop, so scraping reads broker state from the thread that owns it;
-nothing here changes broker state.
+nothing in this module changes broker state.
 
 Turned on with ``kafkalite serve --metrics-port N`` (``KAFKALITE_METRICS_PORT``); when off,
-this module is not even imported.
+this module is not even imported. The same port answers the fault control routes (control.py:
+/faults, /nodes, /coordinators, /storage), which do change broker state, on request only.
 """
 
 from __future__ import annotations
@@ -147,8 +148,13 @@ class BrokerMetrics:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_READ_TIMEOUT)
             if len(head) > MAX_HTTP_HEAD:
                 raise ValueError("request head too large")
-            method, path, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-            path = path.split("?", 1)[0]
+            method, target, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+            path = target.split("?", 1)[0]
+            from kafkalite.control import ControlAPI, is_control_path, respond
+
+            if is_control_path(path):  # the fault control endpoint shares this port (control.py)
+                await respond(ControlAPI(self.state.faults), method, target, head, reader, writer)
+                return
             if method not in ("GET", "HEAD"):
                 status, ctype, body = "405 Method Not Allowed", "text/plain", b"method not allowed\n"
             elif path in ("/metrics", "/"):

@@ -8,6 +8,9 @@ Registered through the ``pytest11`` entry point, so installing kafkalite is enou
 - ``kafka_bootstrap`` (session): its ``bootstrap.servers`` string.
 - ``kafka_topic_factory``: ``kafka_topic_factory(partitions=1, configs=None) -> name`` creates a
   fresh topic through the Kafka protocol (CreateTopics) and returns its unique name.
+- ``kafka_faults``: the session broker's fault controls (``kafkalite.broker.faults.FaultRegistry``:
+  ``kafka_faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=3)``, ``.delay``, ``.drop``,
+  ``.throttle``, ``.coordinator_loading``, ``.disk_full`` ...), every fault cleared after the test.
 
 To configure the broker, override ``kafkalite_broker`` in a conftest.py. This module only wires
 fixtures; it must stay cheap to import, since pytest loads it in every session.
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from kafkalite.broker.faults import FaultRegistry
     from kafkalite.embedded import Broker
 
 TOPIC_TIMEOUT_SECONDS = 30.0
@@ -71,3 +75,13 @@ def kafka_topic_factory(_kafkalite_admin: Any, request: pytest.FixtureRequest) -
         return name
 
     return make
+
+
+@pytest.fixture
+def kafka_faults(kafkalite_broker: Broker) -> Iterator[FaultRegistry]:
+    """Faults on demand for the session's broker; whatever the test set is cleared after it."""
+    faults = kafkalite_broker.faults
+    try:
+        yield faults
+    finally:
+        faults.clear()

@@ -14,6 +14,7 @@ from kafkalite.broker.acls import AclStore, authorizer_enabled
 from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
+from kafkalite.broker.faults import FaultRegistry
 from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.nodes import Nodes, nodes_from_config
 from kafkalite.broker.notifier import AppendNotifier
@@ -27,7 +28,7 @@ from kafkalite.coordinator.group import GroupConfig, GroupCoordinator
 from kafkalite.coordinator.txn import Partition, TxnCoordinator, TxnEffects
 from kafkalite.errors import ErrorCode
 from kafkalite.storage.catalog import Catalog
-from kafkalite.storage.fs import REAL_FS, FileSystem
+from kafkalite.storage.fs import FileSystem, SwitchableFS
 from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.log import PartitionLog
 from kafkalite.storage.log_manager import LogManager
@@ -46,8 +47,9 @@ class BrokerState:
     ) -> None:
         self.config = config
         self.clock = clock or Clock()
-        #: Every storage write goes through this (a FaultyFS in tests that fail the disk).
-        self.fs = fs or REAL_FS
+        #: Every storage write goes through this: the real disk until a storage fault engages the
+        #: switch (``faults.disk_full``), or the FaultyFS a test gave.
+        self.fs = fs or SwitchableFS()
         self.catalog = Catalog(config.data_dir, self.fs)
         self.write_behind = WriteBehind(self.clock.now_ms)
         # Open segment files, bounded (kafkalite.open.segment.files.max, else from RLIMIT_NOFILE).
@@ -65,6 +67,8 @@ class BrokerState:
         self.replicating = self.replicas.clustered
         if self.replicating:
             self.log_manager = self.replicas.logs  # type: ignore[assignment]
+        #: Faults on demand (requests, coordinators, storage, nodes); armed by tests only.
+        self.faults = FaultRegistry(self)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)

@@ -9,11 +9,14 @@ UNSUPPORTED_VERSION and our supported list.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from time import perf_counter, thread_time_ns
 from typing import Any
 
 from kafkalite.broker.broker import BrokerState
+from kafkalite.broker.fault_responses import error_body
+from kafkalite.broker.faults import Hit
 from kafkalite.broker.handlers import APIS, RequestContext
 from kafkalite.broker.handlers.api_versions import API_VERSIONS_KEY, api_versions_body
 from kafkalite.broker.handlers.registry import CloseConnection, Session
@@ -90,6 +93,8 @@ class Dispatcher:
         self.mute_ms = 0
         #: Client quotas: while none is configured (``active`` False) a request pays one check.
         self.quotas = state.quotas
+        #: Faults on demand: while none is set (``armed`` False) a request pays one check.
+        self.faults = state.faults
         if observer is None:
             self.dispatch = self._dispatch  # type: ignore[method-assign]
 
@@ -181,6 +186,10 @@ class Dispatcher:
                 peer,
             )
         ctx = RequestContext(self.state, header, peer, session=session)
+        if self.faults.armed:  # faults on demand (faults.py): the only check while none is set
+            faulted = await self._fault(ctx, api_key, version, request, flexible)
+            if faulted is not None:
+                return faulted
         quoted = self.quotas.active
         started_ns = thread_time_ns() if quoted and self.quotas.timed else None
         try:
@@ -194,6 +203,8 @@ class Dispatcher:
                 return frame
         if ctx.throttle_ms > 0:
             self.mute_ms = ctx.throttle_ms
+            if result is not None and _has_throttle_field(api_key):  # a throttle fault's, or the quotas' again
+                result["throttle_time_ms"] = max(result.get("throttle_time_ms") or 0, ctx.throttle_ms)
         if result is None:
             if ctx.unwritten:  # acks=0: nothing to correct, but a failed write closes the connection
                 self.unconfirmed = Unconfirmed(api_key, version, b"", {}, ctx.unwritten)
@@ -202,6 +213,43 @@ class Dispatcher:
         if ctx.unwritten:
             self.unconfirmed = Unconfirmed(api_key, version, head, result, ctx.unwritten)
         return self.encoder.frame(api_key, version, head, result)
+
+    async def _fault(self, ctx: RequestContext, api_key: int, version: int, request: Any,
+                     flexible: bool) -> memoryview | None:
+        """The node's latency and the first matching request fault (faults.py): its delay served,
+        a drop carried out (ProtocolViolation), an error answered (the frame returned), a throttle
+        left in ``ctx.throttle_ms`` for the response and the KIP-219 mute."""
+        faults = self.faults
+        latency = faults.latency_ms(ctx.node_id)
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        hit = faults.match(api_key, ctx.header.client_id, ctx.node_id, request)
+        if hit is None:
+            return None
+        if hit.delay_ms:
+            await asyncio.sleep(hit.delay_ms / 1000)
+        if hit.action == "drop":
+            raise ProtocolViolation(f"fault injected: connection dropped at {api_key=}")
+        if hit.action == "throttle":
+            ctx.throttle_ms = max(ctx.throttle_ms, hit.throttle_ms)
+            return None
+        if hit.action != "error":
+            return None
+        if api_key == PRODUCE_KEY and request.acks == 0:
+            # Kafka answers a failed acks=0 produce by closing the connection (no response is due)
+            raise ProtocolViolation(f"fault injected: acks=0 produce failed with {hit.error!r}")
+        return self._fault_response(ctx, api_key, version, request, hit, flexible)
+
+    def _fault_response(self, ctx: RequestContext, api_key: int, version: int, request: Any, hit: Hit,
+                        flexible: bool) -> memoryview:
+        """The injected error in the API's own error shape (fault_responses.py)."""
+        assert hit.error is not None
+        head = response_header(ctx.header.correlation_id, flexible and api_key != API_VERSIONS_KEY)
+        body = error_body(api_key, version, request, hit.error)
+        try:
+            return self.encoder.frame(api_key, version, head, body)
+        except KeyError:  # no field for an error in this response: its empty form
+            return self.encoder.frame(api_key, version, head, {})
 
     def _enforce(self, ctx: RequestContext, api_key: int, version: int, request: Any,
                  result: dict[str, Any] | None, request_size: int, started_ns: int | None,
@@ -245,3 +293,16 @@ class Dispatcher:
             if result is not None and "throttle_time_ms" in result and frame is None:
                 result["throttle_time_ms"] = ctx.throttle_ms
         return frame
+
+
+_THROTTLE_FIELDS: dict[int, bool] = {}
+
+
+def _has_throttle_field(api_key: int) -> bool:
+    """Whether the API's response has a throttle_time_ms field (in some version)."""
+    known = _THROTTLE_FIELDS.get(api_key)
+    if known is None:
+        classes = codec.message_classes(api_key)
+        known = classes is not None and "throttle_time_ms" in classes[1]._struct.fields
+        _THROTTLE_FIELDS[api_key] = known
+    return known

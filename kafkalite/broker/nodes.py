@@ -90,6 +90,8 @@ class Nodes:
     def __init__(self, nodes: list[Node]) -> None:
         self._nodes = {n.node_id: n for n in nodes}
         self._watchers: list[Watcher] = []
+        #: Told when a node's latency changes (the fault registry arms the dispatcher's check).
+        self.latency_changed: Callable[[], None] | None = None
         #: Several identities (a simulated cluster): handlers skip the leader and coordinator
         #: checks of a single broker on this one attribute read.
         self.multi = len(self._nodes) > 1
@@ -161,3 +163,5 @@ class Nodes:
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
         self.get(node_id).latency_ms = latency_ms
+        if self.latency_changed is not None:
+            self.latency_changed()

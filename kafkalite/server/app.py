@@ -31,6 +31,7 @@ from kafkalite.server.memory_pool import RequestMemoryPool
 from kafkalite.storage.fs import FileSystem
 
 if TYPE_CHECKING:
+    from kafkalite.control import ControlServer
     from kafkalite.metrics import BrokerMetrics
     from kafkalite.security.sasl import CredentialLookup
     from kafkalite.security.sasl_state import SaslListenerConfig
@@ -58,6 +59,7 @@ class KafkaliteServer:
         log_requests: bool = False,
         metrics_port: int | None = None,
         fs: FileSystem | None = None,
+        control_port: int | None = None,
     ) -> None:
         self.config = config
         self.state = BrokerState(config, clock, fs)
@@ -68,6 +70,9 @@ class KafkaliteServer:
 
             self.metrics = BrokerMetrics(self.state)
         self.dispatcher = Dispatcher(self.state, log_requests=log_requests, observer=self.metrics)
+        #: The fault control endpoint on a port of its own (control.py); also on the metrics port.
+        self.control_port = control_port
+        self.control: ControlServer | None = None
         self.connections: set[BrokerConnection] = set()
         self.connections_accepted = 0
         queued_max = broker_setting(config, "queued.max.request.bytes")
@@ -189,6 +194,8 @@ class KafkaliteServer:
             raise StartupError(f"cannot open the data in {self.config.data_dir}: {exc}") from exc
         self.state.logs.start()  # log jobs (fsyncs, removals, checkpoints) run in a worker thread from here
         self._watch_listener_configs()
+        # fault controls from other threads run on this loop; node faults through control_node
+        self.state.faults.bind_loop(asyncio.get_running_loop(), self.control_node)
         where = f"{self.config.host}:{self.config.port}"
         try:
             for node_id, listeners in self.node_listeners.items():
@@ -200,6 +207,11 @@ class KafkaliteServer:
             self._node_bound()
             if self.metrics is not None and self.metrics_port is not None:
                 self.metrics_port = await self.metrics.serve(self.config.host, self.metrics_port)
+            if self.control_port is not None:
+                from kafkalite.control import ControlServer
+
+                self.control = ControlServer(self.state.faults)
+                self.control_port = await self.control.serve(self.config.host, self.control_port)
         except BaseException as exc:
             for server in self._servers:
                 server.close()
@@ -489,6 +501,9 @@ class KafkaliteServer:
             await self._stop_accepting(server)
         if self.metrics is not None:
             await self.metrics.close()
+        if self.control is not None:
+            await self.control.close()
+        self.state.faults.bind_loop(None)
         self.state.notifier.wake_all()
         self.state.groups.fail_waiting(ErrorCode.NOT_COORDINATOR)
         await asyncio.gather(*(conn.shutdown() for conn in list(self.connections)), return_exceptions=True)

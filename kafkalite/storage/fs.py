@@ -18,6 +18,7 @@ import contextlib
 import errno
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -224,3 +225,69 @@ class FaultyFS:
 
     def unlink(self, path: StrPath) -> None:
         os.unlink(path)
+
+
+class _RealPathFaultyFS(FaultyFS):
+    """A FaultyFS that remembers files by their real path, so a prefix matches however storage
+    spelled the path (a relative data dir) and whatever the kernel reports for older files."""
+
+    def open(self, path: StrPath, flags: int, mode: int = 0o644) -> int:
+        fd = os.open(path, flags, mode)
+        with self._lock:
+            self._paths[fd] = os.path.realpath(path)
+        return fd
+
+    def forget_paths(self) -> None:
+        with self._lock:
+            self._paths.clear()
+
+
+class SwitchableFS:
+    """The real disk, until faults are engaged: then every call goes through ``faulty``.
+
+    The broker's default file system, so storage faults can be set on a running broker
+    (``FaultRegistry.disk_full``). While released its attributes are the ``os`` functions
+    themselves, as ``RealFS``'s are, so the hot path pays nothing for the seam; engaging
+    rebinds them to the FaultyFS methods (storage looks the function up at each call).
+    """
+
+    open: Callable[..., int]
+    pwrite: Callable[..., int]
+    write: Callable[..., int]
+    fsync: Callable[[int], None]
+    ftruncate: Callable[[int, int], None]
+    close: Callable[[int], None]
+    replace: Callable[..., None]
+    unlink: Callable[..., None]
+
+    def __init__(self) -> None:
+        self.faulty = _RealPathFaultyFS()
+        self.engaged = False
+        self.release()
+
+    def engage(self) -> None:
+        """Route every call through ``faulty`` (its rules decide what fails)."""
+        faulty = self.faulty
+        self.open = faulty.open
+        self.pwrite = faulty.pwrite
+        self.write = faulty.write
+        self.fsync = faulty.fsync
+        self.ftruncate = faulty.ftruncate
+        self.close = faulty.close
+        self.replace = faulty.replace
+        self.unlink = faulty.unlink
+        self.engaged = True
+
+    def release(self) -> None:
+        """Back to the ``os`` calls, every failure rule forgotten."""
+        self.faulty.free()
+        self.open = os.open
+        self.pwrite = os.pwrite
+        self.write = os.write
+        self.fsync = os.fsync
+        self.ftruncate = os.ftruncate
+        self.close = os.close
+        self.replace = os.replace
+        self.unlink = os.unlink
+        self.faulty.forget_paths()  # descriptors opened while engaged may be closed by os.close now
+        self.engaged = False
