@@ -19,6 +19,7 @@ from kafkalite.broker.log_tasks import LogTasks
 from kafkalite.broker.nodes import Nodes, nodes_from_config
 from kafkalite.broker.notifier import AppendNotifier
 from kafkalite.broker.producer_ids import ProducerIdAllocator
+from kafkalite.broker.quorum import Quorum
 from kafkalite.broker.quotas import QuotaStore
 from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.scram_store import ScramStore, split_add_scram_setting
@@ -69,6 +70,8 @@ class BrokerState:
             self.log_manager = self.replicas.logs  # type: ignore[assignment]
         #: Faults on demand (requests, coordinators, storage, nodes); armed by tests only.
         self.faults = FaultRegistry(self)
+        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
+        self.quorum = Quorum(self.nodes, self.clock)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)
