@@ -246,6 +246,7 @@ class Cluster:
                                                       cached=False)[1] for p in range(partitions)}
             consumer.assign(tps)
             out: dict[int, list[str]] = {p: [] for p in range(partitions)}
+            errors: list[str] = []
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 positions = {tp.partition: tp.offset for tp in consumer.position(tps)}
@@ -254,7 +255,11 @@ class Cluster:
                 for m in consumer.consume(500, 0.5):
                     if m.error() is None:
                         out[m.partition()].append(m.value().decode())
-            raise AssertionError(f"read_all({topic}) did not reach the end offsets {ends}")
+                    else:
+                        errors.append(str(m.error()))
+            raise AssertionError(f"read_all({topic}) did not reach the end offsets {ends}: positions "
+                                 f"{ {tp.partition: tp.offset for tp in consumer.position(tps)} }, "
+                                 f"read { {p: len(vs) for p, vs in out.items()} }, errors {errors[-3:]}")
         finally:
             consumer.close()
 
@@ -295,7 +300,8 @@ class KafkaliteCluster(Cluster):
 
     def move_coordinator(self, kind: CoordinatorKind, key: str) -> int:
         before = self.coordinator(kind, key)
-        after = int(self._on_loop(lambda state: state.replicas.move_coordinator(kind, key)))
+        where = {"group": key} if kind == "group" else {"transactional_id": key}
+        after = int(self.broker.faults.move_coordinator(**where))
         assert after != before, f"the {kind} coordinator of {key} did not move from node {before}"
         return before
 

@@ -314,11 +314,12 @@ def test_injected_produce_errors_are_retried(cluster: Cluster, spawn: Callable[.
     cluster.create_topic(topic, partitions=3, replication=3)
     # Retriable on Kafka: the producer refreshes metadata / backs off and sends the batch again,
     # with its sequence numbers, so nothing is lost or written twice.
-    faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=3)
-    faults.fail("Produce", "REQUEST_TIMED_OUT", count=2)
+    injected = [faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=3, topic=topic),
+                faults.fail("Produce", "REQUEST_TIMED_OUT", count=2, topic=topic)]
     producer = spawn("produce", cluster.bootstrap, topic, "3")
     producer.wait_acked(100, timeout=60)
     done = producer.finish()
+    assert [f.hits for f in injected] == [3, 2], "the faults were not all served"
     assert done["errors"] == [] and done["acked"] == done["sent"], done
     values = cluster.read_all(topic, 3)
     for partition in range(3):
@@ -331,13 +332,32 @@ def test_injected_coordinator_errors_are_retried(cluster: Cluster, spawn: Callab
     cluster.create_topic(topic, partitions=2, replication=3)
     records = [f"v{i}" for i in range(100)]
     cluster.produce(topic, records, partitions=2)
-    # Retriable on Kafka: the consumer looks its coordinator up again (NOT_COORDINATOR) or waits
-    # for it to load (COORDINATOR_LOAD_IN_PROGRESS), then joins and commits.
-    faults.fail("FindCoordinator", "COORDINATOR_NOT_AVAILABLE", count=2)
-    faults.fail("JoinGroup", "COORDINATOR_LOAD_IN_PROGRESS", count=2)
-    faults.fail("OffsetCommit", "NOT_COORDINATOR", count=1)
+    # Retriable on Kafka: the consumer asks again for its coordinator (COORDINATOR_NOT_AVAILABLE),
+    # waits for it to load (COORDINATOR_LOAD_IN_PROGRESS), looks it up again (NOT_COORDINATOR),
+    # then joins, syncs and commits.
+    injected = [faults.fail("FindCoordinator", "COORDINATOR_NOT_AVAILABLE", count=2, key=group),
+                faults.coordinator_loading(group=group, count=2),
+                faults.not_coordinator(group=group, count=2)]
     member = spawn("group", cluster.bootstrap, topic, group)
     member.wait(lambda _: {v for _, _, v in member.records()} >= set(records), 60, "every record consumed")
     _wait_committed(cluster, group, topic, cluster.end_offsets(topic, 2))
     done = member.finish()
     assert done.get("crashed") is None, done
+    assert [f.hits for f in injected] == [2, 2, 2], "the faults were not all served"
+
+
+def test_injected_transaction_coordinator_errors_are_retried(cluster: Cluster,
+                                                            spawn: Callable[..., Worker]) -> None:
+    faults = _faults(cluster)
+    topic, txn_id = _name("inject-txn"), _name("txn-id")
+    cluster.create_topic(topic, partitions=2, replication=3)
+    injected = [faults.coordinator_loading(transactional_id=txn_id, count=2),
+                faults.not_coordinator(transactional_id=txn_id, count=2)]
+    worker = spawn("txn", cluster.bootstrap, topic, txn_id)
+    worker.wait(lambda evs: sum(1 for e in evs if e.get("outcome") == "commit") >= 3, 60, "three commits")
+    done = worker.finish()
+    assert done.get("crashed") is None and done["errors"] == [], done
+    assert [f.hits for f in injected] == [2, 2], "the faults were not all served"
+    committed = sorted(e["txn"] for e in worker.snapshot() if e.get("outcome") == "commit")
+    seen = cluster.read_all(topic, 2, isolation="read_committed")
+    assert seen[0] == [f"{k}-{j}" for k in committed for j in (0, 2, 4)]
