@@ -110,6 +110,7 @@ def _collect(
     ``hints``: collects the current leader of partitions answered NOT_LEADER_OR_FOLLOWER (v16+).
     """
     cluster = ctx.state.cluster
+    replicating = ctx.state.replicating  # a simulated cluster: leader epochs and the HW matter
     by_id = ctx.version >= TOPIC_ID_VERSION
     remaining = max(request.max_bytes, 0)  # 0 still gets the first batch, as in Kafka
     read_committed = request.isolation_level == READ_COMMITTED
@@ -144,7 +145,10 @@ def _collect(
                 entry["aborted_transactions"] = []  # Kafka's default for partitions it never looked up
                 error = True
                 continue
-            epoch_error = _epoch_error(ctx.version, fp)
+            plog = topic.partitions[fp.partition]
+            epoch_error = (
+                _replica_epoch_error(ctx, topic.name, fp, plog) if replicating else _epoch_error(ctx.version, fp)
+            )
             if epoch_error is not None:
                 entry["error_code"] = int(epoch_error)
                 error = True
@@ -160,11 +164,17 @@ def _collect(
             plog = topic.partitions[fp.partition]
             keys.append((topic.name, fp.partition))
             lso = plog.last_stable_offset
-            entry["high_watermark"] = plog.high_watermark
+            entry["high_watermark"] = hw = plog.high_watermark
             entry["last_stable_offset"] = lso
             entry["log_start_offset"] = plog.log_start_offset
             limit = min(fp.partition_max_bytes, remaining)
-            upper = lso if read_committed else 2**63 - 1
+            upper = lso if read_committed else hw if replicating else 2**63 - 1  # consumers read up to the HW
+            if replicating and ctx.version >= LAST_FETCHED_EPOCH_VERSION and fp.last_fetched_epoch >= 0:
+                diverging = _diverging_epoch(plog, fp.last_fetched_epoch, fp.fetch_offset)
+                if diverging is not None:  # KIP-320: the consumer's log diverged (an unclean election)
+                    entry["diverging_epoch"] = diverging
+                    error = True
+                    continue
             try:
                 data = plog.read(fp.fetch_offset, limit, total == 0, upper) if limit > 0 or total == 0 else b""
             except OffsetOutOfRange:
@@ -200,6 +210,29 @@ def _epoch_error(version: int, fp: Any) -> ErrorCode | None:
     last_fetched = fp.last_fetched_epoch if version >= LAST_FETCHED_EPOCH_VERSION else -1
     if last_fetched > LEADER_EPOCH:
         return ErrorCode.OFFSET_OUT_OF_RANGE
+    return None
+
+
+def _replica_epoch_error(ctx: RequestContext, topic: str, fp: Any, plog: Any) -> ErrorCode | None:
+    """Kafka's fencing of a fetch by ``current_leader_epoch`` against the partition's leader epoch."""
+    current = fp.current_leader_epoch if ctx.version >= CURRENT_EPOCH_VERSION else -1
+    if current < 0:
+        return None
+    state = ctx.state.replicas.state(topic, fp.partition)
+    if state is None:
+        return None
+    if current < state.leader_epoch:
+        return ErrorCode.FENCED_LEADER_EPOCH
+    if current > state.leader_epoch:
+        return ErrorCode.UNKNOWN_LEADER_EPOCH
+    return None
+
+
+def _diverging_epoch(plog: Any, last_fetched_epoch: int, fetch_offset: int) -> dict[str, int] | None:
+    """The leader's (epoch, end offset) when the fetcher's last epoch ends earlier here (KIP-320)."""
+    epoch, end = plog.end_offset_for_epoch(last_fetched_epoch)
+    if epoch < last_fetched_epoch or end < fetch_offset:
+        return {"epoch": epoch, "end_offset": end}
     return None
 
 

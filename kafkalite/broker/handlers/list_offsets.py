@@ -73,7 +73,14 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 _error(entry, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
                 continue
             current = lp.current_leader_epoch if ctx.version >= CURRENT_EPOCH_VERSION else -1
-            if current > LEADER_EPOCH:
+            leader_epoch = LEADER_EPOCH
+            if ctx.state.replicating:  # a simulated cluster: the partition's own leader epoch
+                st = ctx.state.replicas.state(lt.name, lp.partition_index)
+                entry["leader_epoch"] = leader_epoch = st.leader_epoch if st is not None else LEADER_EPOCH
+                if 0 <= current < leader_epoch:
+                    _error(entry, ErrorCode.FENCED_LEADER_EPOCH)
+                    continue
+            if current > leader_epoch:
                 _error(entry, ErrorCode.UNKNOWN_LEADER_EPOCH)
                 continue
             if leader_problem is not None:

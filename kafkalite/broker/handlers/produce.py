@@ -39,6 +39,7 @@ fails later, at the end of the loop turn, closes it too (BrokerConnection._check
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -237,6 +238,20 @@ def _whole_request_error(request: Any, by_id: bool, code: ErrorCode) -> list[dic
     return responses
 
 
+async def _wait_replicated(state: Any, pending: list[tuple[dict[str, Any], str, int, int]], timeout_ms: int) -> None:
+    """acks=all in a simulated cluster: each answer waits until the ISR has its batch (Kafka's DelayedProduce).
+
+    Only the error code changes (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    NOT_LEADER_OR_FOLLOWER); the offsets stay, as Kafka's delayed answer keeps them.
+    """
+    codes = await asyncio.gather(
+        *(state.replicas.wait_replicated(topic, index, end, timeout_ms) for _, topic, index, end in pending)
+    )
+    for (answer, _, _, _), code in zip(pending, codes, strict=True):
+        if code and not answer["error_code"]:
+            answer["error_code"] = int(code)
+
+
 @api(0, "Produce", 0, 13)
 async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | None:
     state = ctx.state
@@ -247,6 +262,8 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     by_id = version >= TOPIC_ID_VERSION
     now = state.clock.now_ms()  # the request's time, for all its timestamp checks
     responses: list[dict[str, Any]] = []
+    replicating = state.replicating  # a simulated cluster: acks=all waits for the ISR
+    acks_pending: list[tuple[dict[str, Any], str, int, int]] = []
     denied: AbstractSet[str] | None = _NONE_DENIED
     # A simulated cluster: only the partition's leader appends (one broker leads everything).
     leader_problem = state.replicas.leader_problem if state.nodes.multi else None
@@ -297,6 +314,11 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                         hints = hints or LeaderHints(ctx)
                         failed["current_leader"] = hints.current_leader(topic.name, index)
                     results.append(failed)
+                    continue
+            if acks == -1 and replicating:  # Kafka refuses before the append when the ISR is too small
+                code = state.replicas.min_isr_problem(topic.name, index)
+                if code:
+                    results.append(_partition_error(index, code))
                     continue
             try:
                 if version < MAGIC_V2_VERSION:
@@ -402,12 +424,16 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
                     results[-1] = _partition_error(index, ErrorCode.KAFKA_STORAGE_ERROR)
                     continue
             state.appended(topic.name, index, plog)
+            if acks == -1 and replicating:
+                acks_pending.append((answer, topic.name, index, result.last_offset + 1))
         entry: dict[str, Any] = {"partition_responses": results}
         if by_id:
             entry["topic_id"] = topic_data.topic_id
         else:
             entry["name"] = topic_data.name
         responses.append(entry)
+    if acks_pending:
+        await _wait_replicated(state, acks_pending, request.timeout_ms)
     if acks == 0:
         failed = sum(1 for t in responses for p in t["partition_responses"] if p["error_code"])
         if failed:
