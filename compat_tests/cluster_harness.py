@@ -215,51 +215,58 @@ class Cluster:
                              on_delivery=lambda err, _msg: failures.append(str(err)) if err else None)
         assert producer.flush(30) == 0 and not failures, f"produce to {topic} failed: {failures}"
 
-    def end_offsets(self, topic: str, partitions: int) -> dict[int, int]:
-        from confluent_kafka import Consumer
+    # Reading back goes through kafka-python: confluent-kafka consumers created and closed in this
+    # process while the cluster changes under them crashed librdkafka (rd_kafka_cgrp_op, SIGSEGV).
 
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "end-offsets"})
+    def _consumer(self, **config: Any) -> Any:
+        from kafka import KafkaConsumer
+
+        return KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                             request_timeout_ms=10000, **config)
+
+    def end_offsets(self, topic: str, partitions: int) -> dict[int, int]:
+        from kafka import TopicPartition as KTopicPartition
+
+        consumer = self._consumer()
         try:
-            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                    for p in range(partitions)}
+            tps = [KTopicPartition(topic, p) for p in range(partitions)]
+            return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
         finally:
             consumer.close()
 
     def committed(self, group: str, topic: str, partitions: int) -> dict[int, int]:
-        from confluent_kafka import ConsumerGroupTopicPartitions
+        from kafka import KafkaAdminClient
+        from kafka import TopicPartition as KTopicPartition
 
-        request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(partitions)])
-        result = self.admin.list_consumer_group_offsets([request])[group].result(30)
-        return {tp.partition: tp.offset for tp in result.topic_partitions}
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
+        try:
+            tps = [KTopicPartition(topic, p) for p in range(partitions)]
+            answer = admin.list_group_offsets({group: tps})[group]
+            return {tp.partition: meta.offset for tp, meta in answer.items()}
+        finally:
+            admin.close()
 
     def read_all(self, topic: str, partitions: int, isolation: str = "read_uncommitted",
                  timeout: float = 30.0) -> dict[int, list[str]]:
         """Every record's value, per partition in offset order, read up to the end offsets."""
-        from confluent_kafka import Consumer
+        from kafka import TopicPartition as KTopicPartition
 
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"read-all-{time.monotonic_ns()}",
-                             "enable.auto.commit": False, "isolation.level": isolation,
-                             "auto.offset.reset": "earliest"})
+        consumer = self._consumer(isolation_level=isolation, auto_offset_reset="earliest")
         try:
-            tps = [TopicPartition(topic, p, 0) for p in range(partitions)]
-            ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10,
-                                                      cached=False)[1] for p in range(partitions)}
+            tps = [KTopicPartition(topic, p) for p in range(partitions)]
+            ends = {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
             consumer.assign(tps)
+            consumer.seek_to_beginning()
             out: dict[int, list[str]] = {p: [] for p in range(partitions)}
-            errors: list[str] = []
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                positions = {tp.partition: tp.offset for tp in consumer.position(tps)}
-                if all(positions[p] >= ends[p] for p in range(partitions)):
+                if all(consumer.position(tp) >= ends[tp.partition] for tp in tps):
                     return out
-                for m in consumer.consume(500, 0.5):
-                    if m.error() is None:
-                        out[m.partition()].append(m.value().decode())
-                    else:
-                        errors.append(str(m.error()))
+                for tp, records in consumer.poll(500).items():
+                    out[tp.partition].extend(r.value.decode() for r in records)
             raise AssertionError(f"read_all({topic}) did not reach the end offsets {ends}: positions "
-                                 f"{ {tp.partition: tp.offset for tp in consumer.position(tps)} }, "
-                                 f"read { {p: len(vs) for p, vs in out.items()} }, errors {errors[-3:]}")
+                                 f"{ {tp.partition: consumer.position(tp) for tp in tps} }, "
+                                 f"read { {p: len(vs) for p, vs in out.items()} }")
         finally:
             consumer.close()
 
