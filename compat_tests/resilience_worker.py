@@ -157,6 +157,7 @@ def confluent_txn(bootstrap: str, stop: threading.Event, topic: str, txn_id: str
             if outcome == "commit":
                 producer.commit_transaction(60)
             else:
+                producer.flush(60)  # the aborted records reach the log (abort would purge them unsent)
                 producer.abort_transaction(60)
         except KafkaException as e:
             error = e.args[0]
@@ -269,6 +270,7 @@ def kafka_python_txn(bootstrap: str, stop: threading.Event, topic: str, txn_id: 
             if outcome == "commit":
                 producer.commit_transaction()
             else:
+                producer.flush()  # the aborted records reach the log
                 producer.abort_transaction()
         except KafkaError as e:
             errors.append(type(e).__name__)

@@ -173,6 +173,7 @@ final class ResilienceScenarios {
                     if (outcome.equals("commit")) {
                         p.commitTransaction();
                     } else {
+                        p.flush();  // the aborted records reach the log
                         p.abortTransaction();
                     }
                 } catch (ProducerFencedException e) {
