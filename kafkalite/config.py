@@ -768,6 +768,9 @@ class BrokerConfig:
     advertised_host: str | None = _setting("advertised.host.name")
     advertised_port: int | None = _setting("advertised.port")
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
+    #: Every directory ``log.dirs`` lists (the first is ``data_dir``); partitions spread over
+    #: them when there are several (storage/log_manager.py). Empty: ``data_dir`` alone.
+    log_dirs: list[Path] = field(default_factory=list)
     node_id: int = _setting("node.id")
     auto_create_topics: bool = _setting("auto.create.topics.enable")
     num_partitions: int = _setting("num.partitions")
@@ -795,6 +798,7 @@ class BrokerConfig:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
+        self.log_dirs = [Path(d) for d in self.log_dirs]
         if self.fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {self.fsync!r}")
         # A field given directly is a static setting like one from server.properties; the caller's
@@ -882,9 +886,10 @@ class BrokerConfig:
                 kwargs[attr] = typed_value(BROKER_CONFIGS[name], known[name])
         dirs = known.get("log.dirs") or known.get("log.dir")
         if dirs:
-            if len(dirs.split(",")) > 1:
-                log.warning("kafkalite uses one data directory: %s", dirs.split(",")[0])
-            kwargs["data_dir"] = Path(dirs.split(",")[0])
+            listed = [Path(d.strip()) for d in dirs.split(",") if d.strip()]
+            kwargs["data_dir"] = listed[0]
+            if len(listed) > 1:
+                kwargs["log_dirs"] = listed
         if "node.id" not in known and int(known.get("broker.id", "-1")) >= 0:
             kwargs["node_id"] = int(known["broker.id"])
         config = cls(static_configs=known, listener_settings=listener_settings, **kwargs)

@@ -74,6 +74,7 @@ def test_kafka_names_map_to_settings(tmp_path):
     assert (cfg.host, cfg.port) == ("0.0.0.0", 19092)
     assert cfg.advertised == ("myhost", 29092)
     assert cfg.data_dir == Path(f"{tmp_path}/d1")
+    assert cfg.log_dirs == [Path(f"{tmp_path}/d1"), Path(f"{tmp_path}/d2")]
     assert (cfg.num_partitions, cfg.auto_create_topics, cfg.message_max_bytes) == (4, False, 2000000)
     assert cfg.group_initial_rebalance_delay_ms == 250
     assert (cfg.retention_check_interval_ms, cfg.log_cleaner_backoff_ms, cfg.node_id) == (1000, 500, 7)

@@ -57,7 +57,8 @@ class BrokerState:
         self.file_handles = FileHandles(int(config.get("kafkalite.open.segment.files.max")))
         #: The partition logs' owner (fsync policy, retention, checkpoints, deletion).
         self.log_manager = LogManager(
-            self.catalog, self.clock.now_ms, config.fsync, self.write_behind, self.file_handles
+            self.catalog, self.clock.now_ms, config.fsync, self.write_behind, self.file_handles,
+            log_dirs=config.log_dirs if len(config.log_dirs) > 1 else None,
         )
         self.cluster = Cluster(config, self.catalog, self.clock, self.log_manager)
         #: Broker identities and their liveness (one, or N in a simulated cluster).

@@ -104,7 +104,8 @@ class Cluster:
         for record in self.catalog.load_topics():
             if record.topic_id in deleted:  # deleted while topics.json could not be saved
                 for index in range(record.partitions):
-                    shutil.rmtree(self.catalog.partition_dir(record.name, index), ignore_errors=True)
+                    for log_dir in self.logs.log_dirs:
+                        shutil.rmtree(log_dir / f"{record.name}-{index}", ignore_errors=True)
                 self.unsaved = True
                 continue
             records.append(record)

@@ -150,7 +150,7 @@ class ConfigResources:
             static["advertised.listeners"] = f"PLAINTEXT://{host}:{port}"
         static.pop("advertised.host.name", None)
         static.pop("advertised.port", None)
-        static["log.dirs"] = str(cfg.data_dir)
+        static["log.dirs"] = ",".join(map(str, cfg.log_dirs)) if cfg.log_dirs else str(cfg.data_dir)
         static["node.id"] = str(cfg.node_id)
         return static
 

@@ -234,8 +234,8 @@ class ReplicaManager:
         self.notify: Callable[[TopicPartition], None] = lambda key: None
         if not self.clustered:
             return
-        from kafkalite.broker.replica_logs import ClusterLogs, NodeLogManager
-        from kafkalite.storage.catalog import Catalog
+        from kafkalite.broker.replica_logs import ClusterLogs, node_log_dirs
+        from kafkalite.storage.log_manager import LogManager
         from kafkalite.storage.metadata_log import MetadataLog
 
         config = cluster.config
@@ -259,15 +259,17 @@ class ReplicaManager:
         now = cluster.clock.now_ms()
         self._next_lag_check = now
         self._next_rebalance = now + self.imbalance_interval_ms
+        dirs = len(config.log_dirs)
         managers = {
-            node_id: NodeLogManager(
-                node_id, self._hosts, Catalog(catalog.data_dir / f"node-{node_id}", catalog.fs), base.now_ms,
-                base.fsync_policy, base.write_behind, base.handles,
+            node_id: LogManager(
+                catalog, base.now_ms, base.fsync_policy, base.write_behind, base.handles,
+                log_dirs=node_log_dirs(catalog.data_dir, node_id, dirs), leader_epochs=True,
             )
             for node_id in nodes.ids
         }
-        self.logs: ClusterLogs = ClusterLogs(catalog, managers, self._leader_of, self._prepare, self._forget)
+        self.logs: ClusterLogs = ClusterLogs(catalog, managers, self._states_get, self._prepare, self._forget)
         cluster.logs = self.logs  # type: ignore[assignment]
+        self.logs.loaded = self._loaded  # type: ignore[method-assign]
         self.log = MetadataLog(catalog.data_dir / "partitions.log", fs=catalog.fs)
         for record in self.log.replay():
             self._apply(record)
@@ -525,11 +527,8 @@ class ReplicaManager:
         self._change(key, new)
         config = self.cluster.partition(topic, index)
         assert config is not None
-        leader_log = self.logs.replica(st.leader, topic, index) if st.leader >= 0 else None
         for r in adding:
-            self.logs.node(r).host(
-                topic, index, config.config, leader_log.log_start_offset if leader_log is not None else 0
-            )
+            self.logs.host(r, topic, index)
         self._schedule(key)
         return ErrorCode.NONE, None
 
@@ -554,7 +553,7 @@ class ReplicaManager:
             new.leader, new.leader_epoch = candidate, st.leader_epoch + 1
         self._change(key, new)
         for r in gone:
-            self.logs.node(r).drop(*key)
+            self.logs.drop(r, *key)
 
     def move_coordinator(self, kind: CoordinatorKind, key: str, node_id: int | None = None) -> int:
         """Move the coordinator of ``key`` to another live node (a fault); returns the new node."""
@@ -623,9 +622,28 @@ class ReplicaManager:
         )
         self._commit([PartitionState(r, list(r), r[0]).to_record(name, i) for i, r in enumerate(placed)])
 
-    def _leader_of(self, topic: str, index: int) -> int:
-        st = self._states.get((topic, index))
-        return -1 if st is None else st.leader
+    def _loaded(self) -> None:
+        """After a (re)start: leaders stamp their epoch again, high watermarks are recomputed."""
+        for key in sorted(self._states):
+            st = self._states[key]
+            if st.leader < 0:  # offline when the cluster stopped: a live ISR member leads again
+                for r in st.isr:
+                    if self.nodes.is_alive(r):
+                        self._unfence(key, r)
+                        break
+                continue
+            if key[0] in _INTERNAL_NAMES:
+                continue
+            leader_log: Any = self.logs.replica(st.leader, *key)
+            if leader_log is not None:
+                if leader_log.leader_epoch != st.leader_epoch:
+                    leader_log.become_leader(st.leader_epoch)
+                self._update_hw(key)
+                if len(st.isr) < len(st.replicas):
+                    self._schedule(key)  # followers out of the ISR catch up
+
+    def _states_get(self, topic: str, index: int) -> PartitionState | None:
+        return self._states.get((topic, index))
 
     # ---- replication -----------------------------------------------------------------------------
 
@@ -686,34 +704,35 @@ class ReplicaManager:
 
     @staticmethod
     def _epoch_start(plog: Any) -> int:
-        return int(plog.epochs[-1][1]) if plog.epochs else 0
+        """Where the leader's current epoch starts (a follower joins the ISR only past it)."""
+        entry = plog.epoch_cache.latest_entry() if plog.epoch_cache is not None else None
+        return int(entry.start_offset) if entry is not None else 0
 
     def _copy(self, node_id: int, key: TopicPartition, leader_log: Any) -> Any:
         """Copy the leader's batches from this follower's log end offset; returns the follower's log."""
-        from kafkalite.records.batch import iter_headers
         from kafkalite.storage.log import OffsetOutOfRange
 
-        manager = self.logs.node(node_id)
-        flog: Any = manager.get(*key)
+        flog: Any = self.logs.replica(node_id, *key)
         if flog is None:
-            flog = manager.host(*key, leader_log.config, leader_log.log_start_offset)
+            flog = self.logs.host(node_id, *key)
         while flog.log_end_offset < leader_log.log_end_offset:
             try:
                 data = leader_log.read(flog.log_end_offset, _COPY_BYTES)
             except OffsetOutOfRange:  # retention removed what it lacks: start over at the leader's start
-                flog = manager.rebuild(*key, leader_log.log_start_offset)
+                flog.truncate_fully_and_start_at(leader_log.log_start_offset)
                 continue
-            buf = bytearray(data)
-            headers = [h for h in iter_headers(buf) if h.last_offset >= flog.log_end_offset]
-            if not headers:
+            if not data:
                 break
+            before = flog.log_end_offset
             try:
-                flog.append_replica(buf, headers)
+                flog.append_replica(data)
             except OSError as exc:  # the follower's disk refused it: it falls behind (and out of the ISR)
                 log.warning("node %d could not copy %s-%d: %s", node_id, *key, exc)
                 break
-            manager.appended(flog)
-        flog.high_watermark = min(leader_log.high_watermark, flog.log_end_offset)
+            if flog.log_end_offset <= before:
+                break
+            self.logs.node(node_id).appended(flog)
+        flog.set_high_watermark(min(leader_log.high_watermark, flog.log_end_offset))
         return flog
 
     def _update_hw(self, key: TopicPartition) -> None:
@@ -729,9 +748,9 @@ class ReplicaManager:
             if r != st.leader:
                 flog = self.logs.replica(r, *key)
                 hw = min(hw, flog.log_end_offset if flog is not None else 0)
+        was_set = leader_log.high_watermark_is_set
         before = leader_log.high_watermark
-        leader_log.high_watermark = hw
-        if hw > before or leader_log._hw is None:
+        if leader_log.set_high_watermark(hw) > before or not was_set:
             self.notify(key)
         waiters = self._waiters.get(key)
         if waiters:
@@ -752,7 +771,7 @@ class ReplicaManager:
         leader_log: Any = self.logs.replica(new.leader, *key)
         if leader_log is None:
             return
-        leader_log.leader_epoch = new.leader_epoch
+        leader_log.become_leader(new.leader_epoch)
         # The leader's own data stays (it may hold more than the old high watermark: Kafka keeps it).
         for r in new.replicas:
             if r == new.leader:
@@ -767,19 +786,20 @@ class ReplicaManager:
     def _truncate_follower(self, node_id: int, key: TopicPartition, flog: Any, leader_log: Any) -> None:
         """KIP-101: the follower keeps only what the leader's epochs vouch for; the rest goes."""
         end = flog.log_end_offset
-        epoch = flog.latest_epoch
+        cache = flog.epoch_cache
+        epoch = cache.latest_epoch if cache is not None else -1
         if epoch >= 0:
-            leader_epoch, leader_end = leader_log.end_offset_for_epoch(epoch)
-            if leader_end < 0:
-                leader_end = leader_log.log_end_offset if leader_epoch < 0 and not leader_log.epochs else 0
+            _, leader_end = leader_log.end_offset_for_epoch(epoch)
+            if leader_end < 0:  # the leader never had this epoch: keep what precedes it only
+                entry = cache.latest_entry()
+                leader_end = entry.start_offset if entry is not None else 0
             end = min(end, leader_end)
         end = min(end, leader_log.log_end_offset)
         if end < flog.log_end_offset:
-            log.info(
-                "node %d truncates %s-%d from %d to %d (follows node's new epoch)",
-                node_id, *key, flog.log_end_offset, end,
-            )
-            self.logs.node(node_id).rebuild(*key, leader_log.log_start_offset)
+            log.info("node %d truncates %s-%d from %d to %d", node_id, *key, flog.log_end_offset, end)
+            flog.truncate_to(end)
+            if flog.log_end_offset > end or end < flog.log_start_offset:
+                flog.truncate_fully_and_start_at(leader_log.log_start_offset)
 
     # ---- node events and elections ------------------------------------------------------------------
 

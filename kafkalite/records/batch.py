@@ -154,6 +154,11 @@ def patch_base_offset(buf: bytearray, header: BatchHeader, base_offset: int, lea
     _INT32.pack_into(buf, header.position + 12, leader_epoch)
 
 
+def read_leader_epoch(buf: bytes | bytearray | memoryview, pos: int) -> int:
+    """The partitionLeaderEpoch of the batch at ``pos`` (the leader that wrote it)."""
+    return int(_INT32.unpack_from(buf, pos + 12)[0])
+
+
 def set_log_append_time(buf: bytearray, header: BatchHeader, now_ms: int) -> None:
     """Mark the batch LogAppendTime with ``now_ms`` as max timestamp and re-seal its CRC."""
     pos = header.position

@@ -193,6 +193,15 @@ class LogLoader:
         self._drop_snapshots_after(end)
         return loaded
 
+    def rebuild_producer_state(self, segments: list[LogSegment], end: int) -> ProducerStateManager:
+        """Producer state at ``end`` of an open log (after a truncation: Kafka's truncateAndReload).
+
+        From the newest snapshot at or below ``end`` plus the batches after it; snapshots past
+        ``end`` are removed and the replayed segments' transaction indexes re-derived.
+        """
+        self.names = os.listdir(self.directory)
+        return self._rebuild(segments, end)
+
     # ---- producer state ------------------------------------------------------------------
 
     def _snapshot_state(self, limit: int | None, log_start: int) -> tuple[int, ProducerStateManager]:

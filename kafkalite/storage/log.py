@@ -1,7 +1,10 @@
 """The log of one partition: an ordered list of segments in ``<topic>-<partition>/``.
 
 Owns offset assignment (the log end offset), segment rolling and the log start offset.
-With one replica the high watermark is the log end offset. Appends reach the OS before they
+With one replica the high watermark is the log end offset; a replication layer sets it
+instead (``set_high_watermark``), appends a leader's batches as they are (``append_replica``),
+truncates a diverged tail (``truncate_to``) and keeps the leader epoch cache
+(``storage/epoch_cache.py``, when the log is opened with ``leader_epochs``). Appends reach the OS before they
 are acknowledged (before ``append`` returns, or with a WriteBehind at the end of the loop turn
 and always before any response is sent), so an acknowledged batch survives a kill -9 of the
 broker; fsync is the caller's policy (``sync_job``, run by the LogManager's worker).
@@ -23,9 +26,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from kafkalite.records.batch import BatchHeader, at_offset, patch_base_offset, read_header, set_log_append_time
+from kafkalite.records.batch import (
+    BatchHeader,
+    at_offset,
+    patch_base_offset,
+    read_header,
+    read_leader_epoch,
+    set_log_append_time,
+    validate_batches,
+)
 from kafkalite.records.control import build_marker
 from kafkalite.records.records import iter_records
+from kafkalite.storage.epoch_cache import LeaderEpochCache
 from kafkalite.storage.fs import REAL_FS, FileSystem
 from kafkalite.storage.handles import FileHandles
 from kafkalite.storage.index import AbortedTxn
@@ -38,6 +50,7 @@ from kafkalite.storage.loader import (
     LogLoader,
     complete_swap,
     delete_dir_name,
+    snapshot_offsets,
     snapshot_path,
     track_batch,
 )
@@ -88,6 +101,10 @@ class OffsetOutOfRange(Exception):
     """A read asked for an offset outside [log start offset, log end offset]."""
 
 
+class UnexpectedAppendOffset(Exception):
+    """Replicated batches do not continue this log: a base offset below its end (or the previous batch)."""
+
+
 class PartitionLog:
     """Segments of one partition; the event loop is its only caller."""
 
@@ -100,6 +117,7 @@ class PartitionLog:
         handles: FileHandles | None = None,
         submit: Submit = run_inline,
         fs: FileSystem = REAL_FS,
+        leader_epochs: bool = False,
     ) -> None:
         self.directory = directory
         self._write_behind = write_behind
@@ -121,6 +139,12 @@ class PartitionLog:
         # them (None: the producer was new), restored if writing those appends fails.
         self._undo: dict[int, ProducerEntry | None] | None = None
         self._undo_window: object = None  # the segment's pending window ``_undo`` belongs to
+        #: The partitionLeaderEpoch ``append`` stamps into batches (0 with one broker, as today).
+        self.leader_epoch = 0
+        self._track_epochs = leader_epochs
+        #: (epoch, start offset) entries (Kafka's leader-epoch-checkpoint); None unless ``leader_epochs``.
+        self.epoch_cache: LeaderEpochCache | None = None
+        self._hw: int | None = None  # set by a replication layer; None: the log end offset
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -132,10 +156,28 @@ class PartitionLog:
         """
         if self._fresh:
             self.segments = [self._segment(0, self._now_ms())]
-            return
-        loaded = LogLoader(self.directory, self._segment, self._now_ms()).load(clean_shutdown)
-        self.segments = loaded.segments
-        self.producer_state = loaded.producer_state
+        else:
+            loaded = LogLoader(self.directory, self._segment, self._now_ms()).load(clean_shutdown)
+            self.segments = loaded.segments
+            self.producer_state = loaded.producer_state
+        if self._track_epochs:
+            self._open_epoch_cache()
+
+    def _open_epoch_cache(self) -> None:
+        """The checkpointed epochs (cut to the log's range), else rebuilt from the batches."""
+        cache = None if self._fresh else LeaderEpochCache.read(self.directory, self._fs, self._submit)
+        if cache is None:
+            cache = LeaderEpochCache(self.directory, self._fs, submit=self._submit)
+            for seg in self.segments:
+                for epoch, base_offset in seg.leader_epochs():
+                    if epoch >= 0 and epoch != cache.latest_epoch:
+                        cache.assign_unsaved(epoch, base_offset)
+            if cache.entries:
+                cache.write(sync=True)
+        cache.truncate_from_end(self.log_end_offset)
+        cache.truncate_from_start(self.log_start_offset)
+        self.epoch_cache = cache
+        self.leader_epoch = max(cache.latest_epoch, 0)
 
     def _segment(self, base_offset: int, created_ms: int) -> LogSegment:
         seg = LogSegment(
@@ -209,13 +251,38 @@ class PartitionLog:
 
     @property
     def high_watermark(self) -> int:
-        return self.log_end_offset
+        """What consumers may read up to: the log end offset, unless a replication layer set it."""
+        hw = self._hw
+        if hw is None:
+            return self.active.next_offset
+        start = self.log_start_offset
+        return hw if hw >= start else start
+
+    @property
+    def high_watermark_is_set(self) -> bool:
+        return self._hw is not None
+
+    def set_high_watermark(self, offset: int) -> int:
+        """Set the high watermark (replication: the ISR's minimum log end), clamped to
+        [log start offset, log end offset]; returns the value kept. Readers of
+        ``high_watermark``, ``last_stable_offset`` and consumer fetches see it from now on."""
+        hw = min(max(offset, self.log_start_offset), self.log_end_offset)
+        self._hw = hw
+        return hw
+
+    def clear_high_watermark(self) -> None:
+        """Back to one replica's rule: the high watermark is the log end offset."""
+        self._hw = None
 
     @property
     def last_stable_offset(self) -> int:
-        """Offsets below it belong to no open transaction (read_committed reads up to it)."""
+        """Offsets below it belong to no open transaction (read_committed reads up to it).
+
+        Kafka's LSO: the first open transaction's first offset, never beyond the high watermark.
+        """
         first_open = self.producer_state.first_unstable_offset()
-        return self.high_watermark if first_open is None else first_open
+        hw = self.high_watermark
+        return hw if first_open is None or first_open > hw else first_open
 
     def aborted_transactions(self, start: int, end: int) -> list[AbortedTxn]:
         """Aborted transactions that overlap [start, end), for read_committed fetches."""
@@ -230,11 +297,15 @@ class PartitionLog:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def append(self, data: bytearray, headers: list[BatchHeader]) -> AppendResult:
+    def append(
+        self, data: bytearray, headers: list[BatchHeader], leader_epoch: int | None = None
+    ) -> AppendResult:
         """Assign offsets to validated batches in ``data`` and write them in one call.
 
         A retried batch of an idempotent producer is answered with its original offsets and
-        not written again; a sequence gap raises SequenceError and writes nothing.
+        not written again; a sequence gap raises SequenceError and writes nothing. Batches are
+        stamped with ``leader_epoch`` (default: ``self.leader_epoch``, 0 with one broker); the
+        epoch cache learns an epoch's start offset from its first append.
         """
         first = headers[0]
         active = self.active
@@ -253,16 +324,21 @@ class PartitionLog:
                 return AppendResult(*duplicate)
             self._check_sequences(headers)
         base = self.log_end_offset
+        epoch = self.leader_epoch if leader_epoch is None else leader_epoch
+        cache = self.epoch_cache
+        if cache is not None and epoch != cache.latest_epoch:
+            cache.assign(epoch, base)
         append_time = self._now_ms() if self.config.log_append_time else -1
         next_offset = base
         patched: list[BatchHeader] = []
         for header in headers:
-            patch_base_offset(data, header, next_offset)
+            patch_base_offset(data, header, next_offset, epoch)
             if append_time >= 0:
                 set_log_append_time(data, header, append_time)
                 header = header._replace(max_timestamp=append_time, attributes=header.attributes | 0x08)
             patched.append(at_offset(header, next_offset))
             next_offset += header.last_offset_delta + 1
+        # as ``_store``, inline: this is the produce path
         self._maybe_roll(len(data), next_offset)
         active = self.active
         active.append(data, patched)
@@ -272,8 +348,78 @@ class PartitionLog:
                 self._undo = {}  # these appends wait to be written: keep what they change
                 self._undo_window = window
             for header in patched:
-                self._track_batch(active, header, data if header.is_control else b"")
+                self._track_batch(active, header, data if header.is_control else b"")  # a marker comes alone
         return AppendResult(base, next_offset - 1, append_time)
+
+    def _store(
+        self, data: bytes | bytearray, headers: list[BatchHeader], next_offset: int, producers: bool
+    ) -> None:
+        """Roll if due, write batches whose offsets are final, track their producers."""
+        self._maybe_roll(len(data), next_offset)
+        active = self.active
+        active.append(data, headers)
+        if producers:
+            window = active.window
+            if window is not None and window is not self._undo_window:
+                self._undo = {}  # these appends wait to be written: keep what they change
+                self._undo_window = window
+            for header in headers:
+                control = data[header.position : header.position + header.length] if header.is_control else b""
+                self._track_batch(active, header, control)
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """(epoch, end offset) for OffsetForLeaderEpoch (Kafka's endOffsetForEpoch; -1, -1 if unknown).
+
+        Without an epoch cache (one broker) the current epoch ends at the log end offset.
+        """
+        cache = self.epoch_cache
+        if cache is not None:
+            return cache.end_offset_for(epoch, self.log_end_offset)
+        return (epoch, self.log_end_offset) if epoch == self.leader_epoch else (-1, -1)
+
+    def become_leader(self, epoch: int) -> None:
+        """Lead from here at ``epoch``: later appends carry it, and it starts at the log end
+        offset in the epoch cache (Kafka assigns the epoch start offset on becoming leader)."""
+        self.leader_epoch = epoch
+        if self.epoch_cache is not None:
+            self.epoch_cache.assign(epoch, self.log_end_offset)
+
+    def append_replica(self, data: bytes | bytearray | memoryview) -> int:
+        """Append a leader's batches exactly as it wrote them (offsets, epochs, timestamps).
+
+        Returns the new log end offset. The batches are validated as a produce request's are
+        (InvalidBatch); each base offset must be at or past the end of what precedes it (this
+        log's end, then the previous batch), else UnexpectedAppendOffset and nothing is written.
+        A gap is kept (a compacted leader's batches). Producer state and the transaction index
+        follow as for a leader's append, without sequence checks (Kafka's REPLICATION origin),
+        so a follower that becomes leader knows the idempotent producers and open
+        transactions; epoch changes go to the epoch cache. An OSError (a full disk) writes
+        nothing. Empty ``data`` is a no-op.
+        """
+        if not data:
+            return self.log_end_offset
+        buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
+        headers = validate_batches(buf)
+        active = self.active
+        if active.window is not None:
+            active.write_pending()  # a failed deferred write changes the log end: settle it first
+        expected = self.log_end_offset
+        for header in headers:
+            if header.base_offset < expected:
+                raise UnexpectedAppendOffset(
+                    f"{self.directory.name}: replicated batch at offset {header.base_offset} "
+                    f"below the expected {expected}"
+                )
+            expected = header.last_offset + 1
+        cache = self.epoch_cache
+        if cache is not None:
+            for header in headers:
+                epoch = read_leader_epoch(buf, header.position)
+                if epoch >= 0 and epoch != cache.latest_epoch:
+                    cache.assign(epoch, header.base_offset)
+        producers = any(h.producer_id != NO_PRODUCER_ID for h in headers)
+        self._store(buf, headers, expected, producers)
+        return self.log_end_offset
 
     def append_marker(
         self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int = 0
@@ -299,6 +445,83 @@ class PartitionLog:
                 expected,
             ):
                 raise SequenceError("out_of_order", "batches of one request do not continue each other")
+
+    # ---- truncation (a follower whose tail diverged from the leader's) ------------------------
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove every batch at and after ``offset``; returns the new log end offset.
+
+        A batch holding ``offset`` goes whole, so the end may fall below ``offset`` (replication
+        truncates at batch boundaries). Below the log start offset the log is emptied and starts
+        at ``offset`` (``truncate_fully_and_start_at``). As Kafka's truncateTo: producer
+        snapshots past the new end are removed first, then whole segments, newest first, then
+        the segment holding ``offset`` is cut; producer state is reloaded from the newest
+        snapshot below the end, the epoch cache truncated and the high watermark lowered to the
+        end. Every step leaves a prefix of the log, so a kill -9 anywhere recovers a log that
+        is the old one cut somewhere at or after ``offset``; the caller truncates again.
+        """
+        if offset < 0:
+            raise ValueError(f"cannot truncate {self.directory.name} to a negative offset {offset}")
+        self.active.write_pending()  # a deferred write that fails moves the end first
+        if offset >= self.log_end_offset:
+            return self.log_end_offset
+        if offset < self.log_start_offset:
+            self.truncate_fully_and_start_at(offset)
+            return offset
+        self._undo, self._undo_window = None, None
+        for snap in snapshot_offsets(self.directory):
+            if snap > offset:
+                snapshot_path(self.directory, snap).unlink(missing_ok=True)
+        try:
+            while len(self.segments) > 1 and self.active.base_offset >= offset:
+                self._submit(self._retire(self.segments.pop()))
+            self.active.truncate_to(offset)
+        finally:
+            self._after_truncation()
+        log.info("truncated %s to offset %d", self.directory.name, self.log_end_offset)
+        return self.log_end_offset
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Empty the log and restart it at ``offset`` (a follower behind the leader's log start,
+        or truncating below its own). The new empty segment is created before the old ones go,
+        so a kill -9 midway leaves the old log or the new one, never an empty log at 0."""
+        if offset < 0:
+            raise ValueError(f"cannot start {self.directory.name} at a negative offset {offset}")
+        self.active.write_pending()
+        self._undo, self._undo_window = None, None
+        old = self.segments
+        fresh = next((seg for seg in old if seg.base_offset == offset and seg.size == 0), None)
+        if fresh is None:
+            stale = self.directory / f"{offset:020d}.log"
+            if stale.exists():  # a segment at this base holding data: it goes with the others
+                index = next(i for i, seg in enumerate(old) if seg.base_offset == offset)
+                self._submit(self._retire(old.pop(index)))
+            fresh = self._segment(offset, self._now_ms())
+        self.segments = [fresh]
+        for seg in reversed(old):
+            if seg is not fresh:
+                self._submit(self._retire(seg))
+        for snap in snapshot_offsets(self.directory):
+            snapshot_path(self.directory, snap).unlink(missing_ok=True)
+        self._start_floor = offset
+        self.producer_state = ProducerStateManager()
+        if self.epoch_cache is not None:
+            self.epoch_cache.clear()
+        if self._hw is not None:
+            self._hw = offset
+        log.info("truncated %s fully; it starts at offset %d", self.directory.name, offset)
+
+    def _after_truncation(self) -> None:
+        """State derived from the batches, brought back to the (new) log end offset."""
+        end = self.log_end_offset
+        self._start_floor = min(self._start_floor, end)
+        self.producer_state = LogLoader(self.directory, self._segment, self._now_ms()).rebuild_producer_state(
+            self.segments, end
+        )
+        if self.epoch_cache is not None:
+            self.epoch_cache.truncate_from_end(end)
+        if self._hw is not None and self._hw > end:
+            self._hw = end
 
     def _maybe_roll(self, incoming: int, next_offset: int) -> None:
         active = self.active
@@ -417,6 +640,8 @@ class PartitionLog:
         clean = True
         if self.segments and self.log_end_offset > 0:  # an empty log's producer state is empty (see open)
             clean = self._take_snapshot()
+        if self.epoch_cache is not None and not self.epoch_cache.flush():
+            clean = False
         for seg in self.segments:
             try:
                 seg.flush_all()
@@ -430,6 +655,21 @@ class PartitionLog:
                 log.warning("could not close %s: %s", seg.log_path, exc)
         self.segments.clear()
         return clean
+
+    def reopen(self, directory: Path | None = None, clean_shutdown: bool = True) -> None:
+        """Open again after ``close`` (in ``directory`` when the log moved there), keeping what
+        the replication layer set: the log start offset, the high watermark, the leader epoch."""
+        floor, hw, epoch = self._start_floor, self._hw, self.leader_epoch
+        if directory is not None:
+            self.directory = directory
+        self._fresh = False
+        self._undo, self._undo_window = None, None
+        self.producer_state = ProducerStateManager()
+        self.open(clean_shutdown)
+        self.restore_log_start_offset(floor)
+        self.leader_epoch = epoch
+        if hw is not None:
+            self.set_high_watermark(hw)
 
     def delete(self) -> Path:
         """Close the segments and rename the directory to ``<name>.<uuid>-delete`` (Kafka's way).
@@ -453,6 +693,8 @@ class PartitionLog:
     def restore_log_start_offset(self, offset: int) -> None:
         """Apply a checkpointed log start offset at open (clamped to the log end offset)."""
         self._start_floor = min(max(offset, 0), self.log_end_offset)
+        if self.epoch_cache is not None:
+            self.epoch_cache.truncate_from_start(self.log_start_offset)
 
     def delete_records_before(self, offset: int) -> int:
         """Move the log start offset up to ``offset`` (DeleteRecords); returns the new one.
@@ -464,6 +706,8 @@ class PartitionLog:
             raise OffsetOutOfRange(offset)
         self._start_floor = max(self._start_floor, offset)
         self._delete_segments_below_start()
+        if self.epoch_cache is not None:
+            self.epoch_cache.truncate_from_start(self.log_start_offset)
         return self.log_start_offset
 
     def _delete_segments_below_start(self) -> int:
@@ -497,6 +741,10 @@ class PartitionLog:
         seg.delete()  # closes the descriptors; its unlinks find nothing left under the old names
         return RemoveJob(renamed)
 
+    def _below_high_watermark(self, seg: LogSegment) -> bool:
+        """Retention deletes only what every in-sync replica has (Kafka: segments below the HW)."""
+        return self._hw is None or seg.next_offset <= self._hw
+
     def _segment_time(self, seg: LogSegment) -> int:
         """The newest record time of a segment (its creation time when it has none)."""
         return seg.max_timestamp if seg.max_timestamp >= 0 else seg.created_ms
@@ -514,7 +762,11 @@ class PartitionLog:
             return deleted
         now = self._now_ms()
         if cfg.retention_ms >= 0:
-            while self.segments and now - self._segment_time(self.segments[0]) > cfg.retention_ms:
+            while (
+                self.segments
+                and now - self._segment_time(self.segments[0]) > cfg.retention_ms
+                and self._below_high_watermark(self.segments[0])
+            ):
                 if self.segments[0] is self.active:
                     if self.active.size == 0:
                         break
@@ -523,7 +775,11 @@ class PartitionLog:
                 deleted += 1
         if cfg.retention_bytes >= 0:
             excess = self.size_bytes - cfg.retention_bytes
-            while len(self.segments) > 1 and excess - self.segments[0].size >= 0:
+            while (
+                len(self.segments) > 1
+                and excess - self.segments[0].size >= 0
+                and self._below_high_watermark(self.segments[0])
+            ):
                 excess -= self.segments[0].size
                 self._delete_first_segment()
                 deleted += 1

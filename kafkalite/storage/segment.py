@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 # sparse index entry needs only the few headers after it, so lookups read small ones.
 _BULK_CHUNK = 1 << 20
 _LOOKUP_CHUNK = 16 << 10
+# partitionLeaderEpoch: bytes 12..15 of a batch header, outside the CRC
+_EPOCH_OFFSET = 12
+_EPOCH = struct.Struct(">i")
 # Appends this large gain nothing from waiting for others and would cost a copy: written at once.
 WRITE_THROUGH_BYTES = 64 << 10
 
@@ -232,6 +236,58 @@ class LogSegment:
             if off == 0:
                 return
             pos += off
+
+    def leader_epochs(self) -> Iterator[tuple[int, int]]:
+        """(partitionLeaderEpoch, base offset) of every batch, in order (rebuilding the epoch cache)."""
+        self.write_pending()
+        pos = 0
+        while pos < self.size:
+            chunk = os.pread(self._fd, min(_BULK_CHUNK, self.size - pos), pos)
+            off = 0
+            while len(chunk) - off >= HEADER_SIZE:
+                header = read_header(chunk, off)
+                if header.length < HEADER_SIZE or pos + off + header.length > self.size:
+                    return
+                yield _EPOCH.unpack_from(chunk, off + _EPOCH_OFFSET)[0], header.base_offset
+                off += header.length
+            if off == 0:
+                return
+            pos += off
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove the batches holding ``offset`` and later ones; returns the bytes removed.
+
+        A batch that holds ``offset`` goes whole (as Kafka's LogSegment.truncateTo), so the
+        segment may end before ``offset``. The file is cut first; the indexes follow (a crash
+        in between leaves entries past the end, which recovery or the sanity check rebuilds).
+        Producers whose deferred bytes lay past the cut learn it from ``lost_since``.
+        """
+        self.write_pending()
+        found = self.position_of(offset)
+        if found is None:
+            return 0
+        position, first_base = found
+        removed = self.size - position
+        self._fs.ftruncate(self._fd, position)
+        self._unsynced = True
+        self.size = position
+        self.drops.append(position)
+        self._read_hint = (-1, -1)
+        try:
+            self.offset_index.truncate_to_position(position)
+            self.time_index.truncate_to_offset(first_base - self.base_offset)
+        except OSError as exc:  # a full disk: right in memory, written at the next flush (or rebuilt)
+            log.warning("could not rewrite the indexes of %s after truncating it: %s", self.log_path, exc)
+        try:
+            self.txn_index.truncate_from(first_base)
+        except OSError as exc:
+            log.warning("could not rewrite the transaction index of %s: %s", self.log_path, exc)
+        self._next_offset = self.base_offset
+        self._max_timestamp = -1
+        self._max_timestamp_offset = -1
+        self._bytes_since_index = 0
+        self._load_now()  # next offset and max timestamp from what is left (the indexes, then a short scan)
+        return removed
 
     # ---- appending ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from kafkalite.broker.replication import PlacementError, striped_placement
 from kafkalite.clock import ManualClock
 from kafkalite.config import BrokerConfig
 from kafkalite.errors import ErrorCode
-from kafkalite.records.batch import validate_batches
+from kafkalite.records.batch import iter_headers, read_leader_epoch, validate_batches
 from tests.helpers import simple_batch
 
 
@@ -142,7 +142,9 @@ def test_stopped_leader_moves_leadership_and_advances_epochs(make_cluster) -> No
     assert state.cluster.partition("t", 0) is state.replicas.logs.replica(2, "t", 0)
     end = _produce(state, "t", 0, 2)
     assert state.cluster.partition("t", 0).high_watermark == end
-    assert state.cluster.partition("t", 0).epochs[-1] == (1, 4)
+    assert tuple(state.cluster.partition("t", 0).epoch_cache.entries[-1]) == (1, 4)
+    data = bytes(state.cluster.partition("t", 0).read(0, 1 << 20))
+    assert [(h.base_offset, read_leader_epoch(data, h.position)) for h in iter_headers(data)] == [(0, 0), (4, 1)]
     state.nodes.start(1)
     st = state.replicas.state("t", 0)
     assert st.isr == [2, 3, 1] and _leo(state, 1, "t", 0) == end
@@ -234,7 +236,9 @@ def test_states_survive_a_restart(make_cluster) -> None:
     after = again.replicas.state("t", 0)
     assert (after.replicas, after.leader, after.leader_epoch) == (before.replicas, before.leader, before.leader_epoch)
     assert again.cluster.partition("t", 0).log_end_offset == 3
-    assert again.cluster.partition("t", 0).epochs == [(0, 0)]
+    assert [tuple(e) for e in again.cluster.partition("t", 0).epoch_cache.entries] == [(0, 0), (1, 3)]
+    assert again.cluster.partition("t", 0).leader_epoch == after.leader_epoch == 1
+    assert again.cluster.partition("t", 0).high_watermark == 3
 
 
 def test_coordinators_spread_and_move(make_cluster) -> None:

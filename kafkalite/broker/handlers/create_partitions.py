@@ -133,8 +133,9 @@ async def handle_create_partitions(ctx: RequestContext, request: Any) -> dict[st
     if request.validate_only or not to_grow:
         return {"throttle_time_ms": 0, "results": results}
     # Directories and first segments of large requests are made in a worker thread meanwhile.
-    dirs = [
-        cluster.catalog.partition_dir(name, i)
+    # (A simulated cluster's replicas are opened on their nodes at creation: nothing to prepare.)
+    dirs = [] if ctx.state.replicating else [
+        cluster.logs.partition_dir(name, i)
         for name, count in to_grow
         for i in range(len(cluster.topics[name].partitions), count)
     ]

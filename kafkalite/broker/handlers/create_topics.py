@@ -248,7 +248,10 @@ async def handle_create_topics(ctx: RequestContext, request: Any) -> dict[str, A
             entry["topic_id"] = uuid.uuid4()  # Kafka answers the id it would have given
         return {"throttle_time_ms": 0, "topics": results}
     # Directories and first segments of large requests are made in a worker thread meanwhile.
-    dirs = [cluster.catalog.partition_dir(e["name"], i) for e, partitions, _, _ in to_create for i in range(partitions)]
+    # (A simulated cluster's replicas are opened on their nodes at creation: nothing to prepare.)
+    dirs = [] if ctx.state.replicating else [
+        cluster.logs.partition_dir(e["name"], i) for e, partitions, _, _ in to_create for i in range(partitions)
+    ]
     recheck = len(dirs) >= PREPARE_IN_THREAD_MIN
     prepared = await prepare_partition_dirs(dirs)
     since_yield = 0

@@ -168,7 +168,7 @@ def _collect(
             entry["last_stable_offset"] = lso
             entry["log_start_offset"] = plog.log_start_offset
             limit = min(fp.partition_max_bytes, remaining)
-            upper = lso if read_committed else hw if replicating else 2**63 - 1  # consumers read up to the HW
+            upper = lso if read_committed else hw  # consumers read up to the HW (replication may hold it back)
             if replicating and ctx.version >= LAST_FETCHED_EPOCH_VERSION and fp.last_fetched_epoch >= 0:
                 diverging = _diverging_epoch(plog, fp.last_fetched_epoch, fp.fetch_offset)
                 if diverging is not None:  # KIP-320: the consumer's log diverged (an unclean election)
