@@ -76,6 +76,15 @@ def main() -> None:
     help="Port to listen on (0 picks a free one).",
 )
 @click.option(
+    "--brokers",
+    envvar="KAFKALITE_BROKERS",
+    default=None,
+    show_default=BROKER_CONFIGS["kafkalite.brokers"].default,
+    type=click.IntRange(1, 64),
+    help="Simulate a cluster of N brokers in this process: node ids 1..N on ports consecutive from --port "
+    "(all free with --port 0); bootstrap.servers lists them all.",
+)
+@click.option(
     "--advertised-host",
     envvar="KAFKALITE_ADVERTISED_HOST",
     default=None,
@@ -163,7 +172,8 @@ def main() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
     help="Development TLS: write (or reuse) a CA and a localhost certificate in DIR and open an SSL "
-    "listener on the next port (unless listeners says otherwise); prints the client settings.",
+    "listener on the next port (--port + N with --brokers N; unless listeners says otherwise); prints the "
+    "client settings.",
 )
 @click.option(
     "--sasl-plain-user",
@@ -172,6 +182,7 @@ def main() -> None:
     multiple=True,
     metavar="NAME:PASSWORD",
     help="Development SASL: a PLAIN user (repeatable) of a SASL_PLAINTEXT listener opened on --port + 2 "
+    "(--port + 2N with --brokers N) "
     "(unless listeners has one); prints the client settings.",
 )
 @click.option(
@@ -189,6 +200,7 @@ def serve(
     overrides: tuple[str, ...],
     host: str | None,
     port: int | None,
+    brokers: int | None,
     advertised_host: str | None,
     advertised_port: int | None,
     data_dir: Path | None,
@@ -213,6 +225,7 @@ def serve(
     flags: dict[str, object] = {
         "host": host,
         "port": port,
+        "kafkalite.brokers": brokers,
         "advertised.host.name": advertised_host,
         "advertised.port": advertised_port,
         "log.dirs": data_dir,
@@ -255,7 +268,7 @@ def _self_signed(config: BrokerConfig, directory: Path) -> Path:
     files = write_self_signed(directory)
     static = config.static_configs
     if "listeners" not in static:
-        ssl_port = config.port + 1 if config.port else 0
+        ssl_port = config.port + config.brokers if config.port else 0  # after every node's plaintext port
         static["listeners"] = f"PLAINTEXT://{config.host}:{config.port},SSL://{config.host}:{ssl_port}"
     if not any(k in static for k in ("ssl.keystore.location", "ssl.keystore.certificate.chain")):
         static["ssl.keystore.type"] = "PEM"
@@ -277,7 +290,7 @@ def _sasl_plain_users(config: BrokerConfig, entries: tuple[str, ...]) -> dict[st
     static = config.static_configs
     listeners = static.get("listeners") or f"PLAINTEXT://{config.host}:{config.port}"
     if "SASL_PLAINTEXT://" not in listeners:
-        sasl_port = config.port + 2 if config.port else 0
+        sasl_port = config.port + 2 * config.brokers if config.port else 0  # after every node's SSL port
         static["listeners"] = f"{listeners},SASL_PLAINTEXT://{config.host}:{sasl_port}"
     if "sasl.enabled.mechanisms" not in static and not any(
         key.endswith(".sasl.enabled.mechanisms") for key in config.listener_settings

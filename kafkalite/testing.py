@@ -11,6 +11,16 @@ Registered through the ``pytest11`` entry point, so installing kafkalite is enou
 - ``kafka_faults``: the session broker's fault controls (``kafkalite.broker.faults.FaultRegistry``:
   ``kafka_faults.fail("Produce", "NOT_LEADER_OR_FOLLOWER", count=3)``, ``.delay``, ``.drop``,
   ``.throttle``, ``.coordinator_loading``, ``.disk_full`` ...), every fault cleared after the test.
+- ``kafka_cluster`` (function): a fresh simulated 3-node cluster (``Broker(brokers=3)``, nodes
+  1, 2 and 3 on free ports, a temporary data directory) for one test, with node faults::
+
+      def test_survives_a_broker_loss(kafka_cluster):
+          producer = Producer({"bootstrap.servers": kafka_cluster.bootstrap_servers})
+          ...
+          kafka_cluster.stop_node(2)      # its port closes, its leaderships move
+          kafka_cluster.start_node(2)     # listening again on the same port
+          kafka_cluster.kill_node(3)      # an unclean stop: connections cut at once
+          kafka_cluster.pause_replication(1); kafka_cluster.set_latency(1, 200)
 
 To configure the broker, override ``kafkalite_broker`` in a conftest.py. This module only wires
 fixtures; it must stay cheap to import, since pytest loads it in every session.
@@ -44,6 +54,26 @@ def kafkalite_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broke
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def kafka_cluster(tmp_path: Any) -> Iterator[Broker]:
+    """A simulated 3-node cluster for one test: ``bootstrap_servers`` lists its three nodes.
+
+    Node faults go through the returned ``Broker``: ``stop_node(id)``, ``kill_node(id)``,
+    ``start_node(id)``, ``pause_replication(id)``, ``resume_replication(id)``,
+    ``set_latency(id, ms)``; ``node_ids`` and ``node_address(id)`` describe it. Function scope,
+    so faults never leak into the next test; its data directory is the test's ``tmp_path``.
+    Override it in a conftest.py for another size or settings (``Broker(brokers=N, ...)``).
+    """
+    from kafkalite.embedded import Broker
+
+    cluster = Broker(port=0, data_dir=tmp_path / "kafkalite-cluster", brokers=3)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

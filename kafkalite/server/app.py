@@ -143,6 +143,11 @@ class KafkaliteServer:
         for node_id in nodes.ids:
             copies = []
             for listener in self.listeners:
+                if node_id == 1:  # node 1 binds the configured ports: the listeners themselves
+                    copies.append(listener)
+                    if listener.port:
+                        taken[listener.port] = f"listener {listener.name} of node 1"
+                    continue
                 adv_port = listener.advertised_port
                 copy = dataclasses.replace(
                     listener,

@@ -161,7 +161,6 @@ def _collect(
                         entry["current_leader"] = hints.current_leader(topic.name, fp.partition)
                     error = True
                     continue
-            plog = topic.partitions[fp.partition]
             keys.append((topic.name, fp.partition))
             lso = plog.last_stable_offset
             entry["high_watermark"] = hw = plog.high_watermark

@@ -24,10 +24,10 @@ async def handle_join_group(ctx: RequestContext, request: Any) -> dict[str, Any]
                 "protocol_name": None if ctx.version >= 7 else "", "leader": "", "skip_assignment": False,
                 "member_id": "", "members": []}
     not_here = group_coordinator_error(ctx, request.group_id)
-    if not_here:  # Kafka's coordinator service: the request's member id, the code, defaults
+    if not_here:  # the same shape, no member id (Kafka 4.4 on a node that does not coordinate the group)
         return {"throttle_time_ms": 0, "error_code": not_here, "generation_id": -1, "protocol_type": None,
                 "protocol_name": None if ctx.version >= 7 else "", "leader": "", "skip_assignment": False,
-                "member_id": request.member_id or "", "members": []}
+                "member_id": "", "members": []}
     rebalance_timeout = request.rebalance_timeout_ms if ctx.version >= 1 else request.session_timeout_ms
     params = JoinParams(
         group_id=request.group_id,

@@ -59,8 +59,10 @@ def cluster_partition_entry(ctx: RequestContext, topic: str, index: int, **extra
     """A partition of a simulated cluster, as Kafka's metadata cache answers it.
 
     Leader, epoch, replicas, ISR and offline replicas come from the replica manager. A partition
-    whose leader is not a live node answers LEADER_NOT_AVAILABLE with leader -1 (its epoch and
-    replicas still shown); Metadata v0 lists only live replicas and then REPLICA_NOT_AVAILABLE.
+    whose leader is not a live node shows leader -1 (its epoch and replicas still shown): Metadata
+    answers it LEADER_NOT_AVAILABLE, DescribeTopicPartitions with no error (as Kafka 4.4 does).
+    Metadata v0 lists only live replicas, REPLICA_NOT_AVAILABLE when some are missing (Kafka's
+    errorUnavailableEndpoints).
     """
     nodes = ctx.state.nodes
     state = ctx.state.replicas.state(topic, index)
@@ -69,16 +71,18 @@ def cluster_partition_entry(ctx: RequestContext, topic: str, index: int, **extra
                 "replica_nodes": [], "isr_nodes": []}
     replicas, isr = list(state.replicas), list(state.isr)
     offline = state.offline_replicas(nodes)
+    metadata = ctx.header.api_key == 3
     code = ErrorCode.NONE
     leader = state.leader
-    if leader < 0 or not nodes.is_alive(leader):
-        code, leader = ErrorCode.LEADER_NOT_AVAILABLE, -1
-    elif ctx.header.api_key == 3 and ctx.version == 0:  # Kafka's errorUnavailableEndpoints
+    if metadata and ctx.version == 0:
         alive_replicas = [r for r in replicas if nodes.is_alive(r)]
         alive_isr = [r for r in isr if nodes.is_alive(r)]
         if len(alive_replicas) < len(replicas) or len(alive_isr) < len(isr):
             code = ErrorCode.REPLICA_NOT_AVAILABLE
         replicas, isr = alive_replicas, alive_isr
+    if leader < 0 or not nodes.is_alive(leader):
+        leader = -1
+        code = ErrorCode.LEADER_NOT_AVAILABLE if metadata else ErrorCode.NONE
     return {
         "error_code": int(code),
         "partition_index": index,

@@ -19,13 +19,15 @@ LEADER_EPOCH = 0
 
 
 def _answer_from_cache(ctx: RequestContext, topic: str, p: Any, current: int, plog: Any, entry: dict[str, Any]) -> None:
-    """Fencing by ``current_leader_epoch``, then Kafka's LeaderEpochFileCache.endOffsetFor."""
+    """Fencing by ``current_leader_epoch``, the leader check, then Kafka's LeaderEpochFileCache.endOffsetFor."""
     state = ctx.state.replicas.state(topic, p.partition)
     leader_epoch = state.leader_epoch if state is not None else 0
     if current >= 0 and current < leader_epoch:
         entry["error_code"] = int(ErrorCode.FENCED_LEADER_EPOCH)
     elif current > leader_epoch:
         entry["error_code"] = int(ErrorCode.UNKNOWN_LEADER_EPOCH)
+    elif problem := ctx.state.replicas.leader_problem(topic, p.partition, ctx.node_id):
+        entry["error_code"] = int(problem)  # only the leader answers (Kafka: fetchOnlyFromLeader)
     else:
         entry["leader_epoch"], entry["end_offset"] = plog.end_offset_for_epoch(p.leader_epoch)
 
@@ -43,8 +45,6 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
         else set()
     )
     refused: list[dict[str, Any]] = []
-    # A simulated cluster: only the partition's leader answers (one broker leads everything).
-    leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for t in request.topics:
         if denied and t.topic in denied:
             code = int(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
@@ -68,8 +68,6 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any) -> d
                 entry["error_code"] = int(ErrorCode.UNKNOWN_LEADER_EPOCH)
             elif 0 <= current < LEADER_EPOCH:
                 entry["error_code"] = int(ErrorCode.FENCED_LEADER_EPOCH)
-            elif leader_problem is not None and leader_problem(t.topic, p.partition, ctx.node_id):
-                entry["error_code"] = int(leader_problem(t.topic, p.partition, ctx.node_id))
             elif p.leader_epoch == LEADER_EPOCH:
                 entry["leader_epoch"] = LEADER_EPOCH
                 entry["end_offset"] = plog.log_end_offset
