@@ -26,7 +26,12 @@ from click.testing import CliRunner
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaProducer
-from kafka.errors import KafkaStorageError, TopicAuthorizationFailedError
+from kafka.errors import (
+    KafkaStorageError,
+    NotLeaderForPartitionError,
+    RequestTimedOutError,
+    TopicAuthorizationFailedError,
+)
 
 from compat_tests.brokerproc import BrokerProcess, free_port
 from compat_tests.conftest import wait_for
@@ -378,6 +383,10 @@ def test_cluster_node_stop_start_and_latency(tmp_path: Path) -> None:
         assert time.monotonic() - started >= 0.4
         assert http(cluster, "POST", "/nodes/1/latency", {"ms": 0})[0] == 200
         assert not cluster.faults.armed
+        cluster.set_latency(2, 50)  # the Broker's own node control arms the dispatcher too
+        assert cluster.faults.armed and cluster.faults.nodes()[1]["latency_ms"] == 50
+        cluster.faults.clear()
+        assert not cluster.faults.armed
 
         node3 = cluster.faults.disk_full(node=3)
         assert node3["path"].endswith("/node-3/")
@@ -442,3 +451,98 @@ def test_transactional_producer_rides_out_coordinator_errors(fault_broker: Broke
         assert msg.value() == b"in-txn"
     finally:
         consumer.close()
+
+
+def test_control_routes_on_the_metrics_port(tmp_path: Path) -> None:
+    with Broker(data_dir=tmp_path / "data", metrics_port=0) as broker:
+        base = f"http://127.0.0.1:{broker.metrics_port}"
+        request = urllib.request.Request(f"{base}/faults", method="POST",
+                                         data=json.dumps({"api": "Heartbeat", "error": 27}).encode())
+        with urllib.request.urlopen(request, timeout=15) as response:
+            assert response.status == 201
+        assert broker.faults.list()[0]["error"] == "REBALANCE_IN_PROGRESS"
+        with urllib.request.urlopen(f"{base}/metrics", timeout=15) as response:  # metrics as before
+            assert b"kafkalite_requests" in response.read()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/nodes/4/stop", method="POST"), timeout=15)
+        assert info.value.code == 400 and "unknown node 4" in json.loads(info.value.read())["error"]
+
+
+def test_error_sequence_as_librdkafka_error_stacks(fault_broker: Broker, faults: FaultRegistry, topic: str) -> None:
+    """Errors one request each, in order, NONE letting one through; over HTTP and the CLI too."""
+    sequence = faults.fail_sequence("Produce", ["NOT_LEADER_OR_FOLLOWER", "NONE", "REQUEST_TIMED_OUT"], topic=topic)
+    assert [f.action for f in sequence] == ["error", "pass", "error"]
+    kp = KafkaProducer(bootstrap_servers=fault_broker.bootstrap_servers, retries=0)
+    try:
+        with pytest.raises(NotLeaderForPartitionError):
+            kp.send(topic, b"1").get(timeout=20)
+        assert kp.send(topic, b"2").get(timeout=20).offset == 0
+        with pytest.raises(RequestTimedOutError):
+            kp.send(topic, b"3").get(timeout=20)
+        assert kp.send(topic, b"4").get(timeout=20).offset == 1
+    finally:
+        kp.close()
+    status, answer = http(fault_broker, "POST", "/faults", {"api": "Fetch", "errors": ["NOT_LEADER_OR_FOLLOWER", 7]})
+    assert status == 201 and [f["error_code"] for f in answer["sequence"]] == [6, 7]
+    status, answer = http(fault_broker, "POST", "/faults", {"api": "Fetch", "errors": ["NOT_LEADER_OR_FOLLOWER", "X"]})
+    assert status == 400 and "unknown error code 'X'" in answer["error"]
+    result = CliRunner().invoke(cli_main, ["faults", "--url", f"http://127.0.0.1:{fault_broker.control_port}", "fail",
+                                           "Metadata", "LEADER_NOT_AVAILABLE,NONE"])
+    assert result.exit_code == 0, result.output
+    assert [f["action"] for f in faults.list()] == ["error", "error", "error", "pass"]
+
+
+# ---- faults scoped to one node of a simulated cluster ----------------------------------------------------------
+
+
+@pytest.fixture
+def cluster3(tmp_path: Path) -> Iterator[Broker]:
+    with Broker(data_dir=tmp_path / "data", brokers=3, control_port=0) as cluster:
+        yield cluster
+
+
+def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    meta = admin.list_topics(topic, timeout=10)
+    return {p.id: p.leader for p in meta.topics[topic].partitions.values()}
+
+
+def test_disk_full_on_one_node_fails_only_its_partitions(cluster3: Broker) -> None:
+    topic = "per-node-disk"
+    admin = AdminClient({"bootstrap.servers": cluster3.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(15)
+    led = wait_for(lambda: (m := leaders(cluster3.bootstrap_servers, topic)) and all(v > 0 for v in m.values()) and m,
+                   what="leaders")
+    assert sorted(led.values()) == [1, 2, 3]
+    full = next(p for p, node in led.items() if node == 2)
+    status, _ = http(cluster3, "POST", "/storage", {"action": "full", "node": 2})
+    assert status == 201
+    kp = KafkaProducer(bootstrap_servers=cluster3.bootstrap_servers, retries=0)
+    try:
+        for partition in led:
+            future = kp.send(topic, b"x", partition=partition)
+            if partition == full:
+                with pytest.raises(KafkaStorageError):
+                    future.get(timeout=20)
+            else:
+                assert future.get(timeout=20).offset == 0
+        assert http(cluster3, "DELETE", "/storage?node=2")[0] == 200
+        assert kp.send(topic, b"y", partition=full).get(timeout=20).offset == 0
+    finally:
+        kp.close()
+
+
+def test_coordinator_move_in_a_cluster(cluster3: Broker) -> None:
+    group = "moving-group"
+
+    def coordinator() -> int:
+        # a fresh client each time: librdkafka's admin client keeps asking the coordinator it cached
+        admin = AdminClient({"bootstrap.servers": cluster3.bootstrap_servers})
+        return int(admin.describe_consumer_groups([group])[group].result(15).coordinator.id)
+
+    before = coordinator()
+    status, answer = http(cluster3, "POST", "/coordinators", {"action": "move", "group": group})
+    assert status == 200 and answer["node"] != before
+    assert wait_for(lambda: coordinator() == answer["node"], what="FindCoordinator naming the new node")
+    assert cluster3.faults.move_coordinator(group=group, node=before) == before
+    assert wait_for(lambda: coordinator() == before, what="the coordinator back")

@@ -5,6 +5,8 @@ Routes (every answer is JSON; a bad request is 400 with ``{"error": "..."}`` nam
 - ``GET /faults``: the request, coordinator and disk faults set, and the nodes;
   ``POST /faults`` ``{"api": "Produce", "action": "error", "error": "NOT_LEADER_OR_FOLLOWER", "count": 3}``
   (optional ``client_id``, ``node``, ``topic``, ``key``, ``delay_ms``, ``throttle_ms``): 201 with the fault;
+  ``{"api": "Produce", "errors": ["NOT_LEADER_OR_FOLLOWER", "NONE", "REQUEST_TIMED_OUT"]}``: an error
+  sequence, one request each (201 with ``{"sequence": [...]}``);
   ``DELETE /faults``: clear everything; ``DELETE /faults/<id>``: one fault.
 - ``POST /coordinators`` ``{"action": "loading"|"not_coordinator"|"not_available"|"move", "group": "g"}``
   (or ``"transactional_id"``; ``count`` for errors, ``node`` for a move).
@@ -37,8 +39,8 @@ MAX_HTTP_HEAD = 16 * 1024
 MAX_HTTP_BODY = 64 * 1024
 HTTP_READ_TIMEOUT = 10.0
 CONTROL_PREFIXES = ("/faults", "/nodes", "/coordinators", "/storage")
-_FAULT_FIELDS = {"api", "action", "error", "count", "delay_ms", "throttle_ms", "client_id", "node", "topic", "key",
-                 "group", "transactional_id", "label"}
+_FAULT_FIELDS = {"api", "action", "error", "errors", "count", "delay_ms", "throttle_ms", "client_id", "node", "topic",
+                 "key", "group", "transactional_id", "label"}
 _STATUS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
            413: "Payload Too Large", 500: "Internal Server Error"}
 
@@ -91,7 +93,7 @@ class ControlAPI:
             if method == "GET":
                 return 200, {"faults": faults.list(), "nodes": faults.nodes()}
             if method == "POST":
-                return 201, {"fault": self._add(body)}
+                return 201, self._add(body)
             if method == "DELETE":
                 faults.clear()
                 return 200, {"cleared": True}
@@ -142,6 +144,14 @@ class ControlAPI:
         _fields(body, _FAULT_FIELDS)
         if "api" not in body:
             raise FaultError("name the API (\"api\": \"Produce\", a name or key number, or a list)")
+        if "errors" in body:  # an error sequence (librdkafka's error stack): one request each
+            errors = body["errors"]
+            if not isinstance(errors, list) or "error" in body or "action" in body:
+                raise FaultError("\"errors\" is a list of error codes, without \"error\" or \"action\"")
+            extra = {k: body[k] for k in ("client_id", "node", "topic", "count") if k in body}
+            key = body.get("key", body.get("group", body.get("transactional_id")))
+            faults = self.faults.fail_sequence(body["api"], errors, key=key, **extra)
+            return {"sequence": [f.describe() for f in faults]}
         action = body.get("action", "error" if "error" in body else None)
         if action not in ACTIONS:
             raise FaultError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
@@ -152,7 +162,7 @@ class ControlAPI:
             client_id=body.get("client_id"), node=body.get("node"), topic=body.get("topic"), key=key,
             label=str(body.get("label", "")),
         )
-        return fault.describe()
+        return {"fault": fault.describe()}
 
     def _coordinators(self, body: dict[str, Any]) -> Answer:
         _fields(body, {"action", "error", "group", "transactional_id", "count", "node"})

@@ -65,12 +65,12 @@ class BrokerState:
         self.nodes = nodes or nodes_from_config(config)
         #: Leaders, replicas, ISR and epochs of every partition; coordinator placement.
         self.replicas = ReplicaManager(self.nodes, self.cluster)
+        #: Faults on demand (requests, coordinators, storage, nodes); armed by tests only.
+        self.faults = FaultRegistry(self)
         #: With N nodes, one LogManager per node behind ``replica_logs.ClusterLogs``.
         self.replicating = self.replicas.clustered
         if self.replicating:
             self.log_manager = self.replicas.logs  # type: ignore[assignment]
-        #: Faults on demand (requests, coordinators, storage, nodes); armed by tests only.
-        self.faults = FaultRegistry(self)
         #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
         self.quorum = Quorum(self.nodes, self.clock)
         self.configs = ConfigResources(config, self.catalog, self.cluster)

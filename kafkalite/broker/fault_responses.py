@@ -74,15 +74,18 @@ def _offset_commit(request: Any, version: int, code: int) -> Body:
 
 
 def _offset_fetch(request: Any, version: int, code: int) -> Body:
+    """As OffsetFetchRequest.getErrorResponse: per group from v8, the top-level code alone from v2,
+    per partition before (v0-1 have no top-level code)."""
     if version >= 8:
         return {"groups": [{"group_id": g.group_id, "error_code": code, "topics": []} for g in request.groups]}
-    topics = [
+    if version >= 2:
+        return {"error_code": code, "topics": []}
+    return {"topics": [
         {"name": t.name, "partitions": [
             {"partition_index": p, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
              "error_code": code}
             for p in t.partition_indexes]}
-        for t in request.topics or ()]
-    return {"error_code": code, "topics": topics}
+        for t in request.topics or ()]}
 
 
 def _find_coordinator(request: Any, version: int, code: int) -> Body:

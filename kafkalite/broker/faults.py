@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from kafkalite.broker.broker import BrokerState
 
 T = TypeVar("T")
-Action = Literal["error", "delay", "drop", "throttle"]
-ACTIONS: tuple[str, ...] = ("error", "delay", "drop", "throttle")
+#: ``pass`` lets a matching request through untouched (a NONE in an error sequence).
+Action = Literal["error", "delay", "drop", "throttle", "pass"]
+ACTIONS: tuple[str, ...] = ("error", "delay", "drop", "throttle", "pass")
 #: How long a control call from another thread waits for the loop to carry it out.
 LOOP_CALL_TIMEOUT_SECONDS = 30.0
 
@@ -261,6 +262,7 @@ class FaultRegistry:
         self._ids = itertools.count(1)
         self._disk: list[_DiskFault] = []
         self._disk_used = False  # a given FaultyFS is left alone until a disk fault is set here
+        self._disk_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._node_control: Callable[..., Awaitable[None]] | None = None
         #: The dispatcher's single check: any request rule, or any node with latency.
@@ -359,6 +361,22 @@ class FaultRegistry:
         in the API's own error shape; ``delay_ms`` delays that answer."""
         return self.add(api, "error", error=error, count=count, **match)
 
+    def fail_sequence(self, api: int | str | Iterable[int | str], errors: Iterable[int | str | ErrorCode],
+                      **match: Any) -> list[RequestFault]:
+        """librdkafka's error stack: the next matching requests get these errors, one each, in order
+        (``NONE`` lets one request through). Checked whole before any is set."""
+        codes = [error_code_of(e) for e in errors]
+        if not codes:
+            raise FaultError("an error sequence needs at least one error code")
+        if match.get("count") is not None:
+            raise FaultError("an error sequence takes one request per error: no count")
+        match.pop("count", None)
+        apis = [api] if isinstance(api, (int, str)) else list(api)
+        for a in apis:
+            api_key_of(a)
+        return [self.add(apis, "error", error=c, count=1, **match) if c != ErrorCode.NONE
+                else self.add(apis, "pass", count=1, **match) for c in codes]
+
     def delay(self, api: int | str | Iterable[int | str], delay_ms: int, count: int | None = None,
               **match: Any) -> RequestFault:
         """Handle matching requests normally, ``delay_ms`` later (a slow broker for those APIs)."""
@@ -382,11 +400,12 @@ class FaultRegistry:
                     self._forget(fault)
                     self._rearm()
                     return True
-        for disk in self._disk:
-            if disk.id == fault_id:
-                self._disk.remove(disk)
-                self._apply_disk()
-                return True
+        with self._disk_lock:
+            for disk in self._disk:
+                if disk.id == fault_id:
+                    self._disk.remove(disk)
+                    self._apply_disk()
+                    return True
         return False
 
     def _forget(self, fault: RequestFault) -> None:
@@ -535,19 +554,21 @@ class FaultRegistry:
 
     def _add_disk(self, kind: Literal["full", "io_errors"], node: int | None, count: int | None) -> dict[str, Any]:
         self._faulty()
-        self._disk_used = True
         fault = _DiskFault(kind, node, self._log_dir(node), count, next(self._ids))
-        self._disk.append(fault)
-        self._apply_disk()
+        with self._disk_lock:
+            self._disk_used = True
+            self._disk.append(fault)
+            self._arm_disk(fault)
         return fault.describe()
 
     def clear_disk(self, node: int | None = None) -> None:
         """Forget the disk faults (of one node), so writes succeed again."""
         if node is not None:
             self._node(node)
-        self._disk = [d for d in self._disk if node is not None and d.node_id != node]
-        if self._disk_used:
-            self._apply_disk()
+        with self._disk_lock:
+            self._disk = [d for d in self._disk if node is not None and d.node_id != node]
+            if self._disk_used:
+                self._apply_disk()
 
     def _faulty(self) -> Any:
         from kafkalite.storage.fs import FaultyFS, SwitchableFS
@@ -559,25 +580,33 @@ class FaultRegistry:
             return fs
         raise FaultError("storage faults need the broker's own file system (this broker was given another)")
 
+    def _arm_disk(self, fault: _DiskFault) -> None:
+        """Add one disk fault's rules to the file system (which counts them down itself) and route
+        storage through it (the disk lock held)."""
+        from kafkalite.storage.fs import SwitchableFS
+
+        faulty = self._faulty()
+        if fault.kind == "full":
+            faulty.fill(prefix=fault.prefix)
+        else:
+            n = fault.count if fault.count is not None else 1 << 62
+            faulty.fail_next_writes(n, errno.EIO, prefix=fault.prefix)
+            faulty.fail_next_syncs(n, errno.EIO, prefix=fault.prefix)
+        fs = self._state.fs
+        if isinstance(fs, SwitchableFS) and not fs.engaged:
+            fs.engage()
+
     def _apply_disk(self) -> None:
-        """Rebuild the file system's failure rules from the disk faults (FaultyFS counts down itself)."""
+        """After a removal: the file system's rules rebuilt from the faults left (the disk lock held;
+        a counted fault left starts its count again), or the real disk back when none is."""
         from kafkalite.storage.fs import SwitchableFS
 
         fs = self._state.fs
-        faulty = self._faulty()
-        faulty.free()
+        self._faulty().free()
         for fault in self._disk:
-            if fault.kind == "full":
-                faulty.fill(prefix=fault.prefix)
-            else:
-                n = fault.count if fault.count is not None else 1 << 62
-                faulty.fail_next_writes(n, errno.EIO, prefix=fault.prefix)
-                faulty.fail_next_syncs(n, errno.EIO, prefix=fault.prefix)
-        if isinstance(fs, SwitchableFS):
-            if self._disk:
-                fs.engage()
-            else:
-                fs.release()
+            self._arm_disk(fault)
+        if isinstance(fs, SwitchableFS) and not self._disk:
+            fs.release()
 
     # ---- node faults ----------------------------------------------------------------------------------
 

@@ -79,7 +79,15 @@ def list_(url: str) -> None:
 @_match
 @click.pass_obj
 def fail(url: str, api: str, error: str, delay_ms: int, **match: Any) -> None:
-    """Answer requests of API (a name or key) with ERROR (a Kafka name or number)."""
+    """Answer requests of API (a name or key) with ERROR (a Kafka name or number).
+
+    ERROR may be a comma-separated sequence (NOT_LEADER_OR_FOLLOWER,NONE,REQUEST_TIMED_OUT): the next
+    requests get one each, in order, as librdkafka's mock error stacks.
+    """
+    if "," in error:
+        errors = [e.strip() for e in error.split(",")]
+        _show(call(url, "POST", "/faults", {"api": api, "errors": errors, **match}))
+        return
     _show(call(url, "POST", "/faults", {"api": api, "action": "error", "error": error, "delay_ms": delay_ms, **match}))
 
 
