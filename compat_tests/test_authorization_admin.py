@@ -52,12 +52,14 @@ from compat_tests.authz_tls import Secured, TlsRawClient, start_secured
 from compat_tests.conftest import wait_for
 from compat_tests.rawclient import RawClient
 from kafkalite.conformance.reference import java_available
+from kafkalite.protocol import codec
 from kafkalite.protocol.messages import DescribeClusterResponse  # int32 operations, as on the wire
 
 pytestmark = pytest.mark.timeout(180)
 
 USERS = [
     "create", "delete", "partitions", "records", "configs", "alter", "cluster", "dtp", "elect", "acls", "proto", "kp",
+    "reassign",
 ]
 NOT_REQUESTED = -2147483648
 DESCRIBE_ONLY = 1 << 8
@@ -446,3 +448,30 @@ def test_request_forms_as_kafka_reads_them(target: Secured) -> None:
     assert set(admin(target).list_topics(timeout=10).topics) >= {one, two, three}  # none of them deleted
     assert [(t.error_code, t.error_message) for t in created.topics] == [
         (42, "Creation of internal topic __cluster_metadata is prohibited.")]
+
+
+def test_cluster_admin_apis_need_the_cluster(target: Secured) -> None:
+    """Reassignments, log-dir moves, the quorum and config resources, from a principal without ACLs."""
+    name = fresh("cl-admin")
+    create_topic(target, name)
+    with TlsRawClient(target.tls, target.pki, "reassign") as raw:
+        def ask(key: int, version: int, **fields: object) -> object:
+            request_class, response_class = codec.message_classes(key)  # type: ignore[misc]
+            return raw.call(request_class(version=version, **fields), response_class)
+
+        reassign: Any = ask(45, 1, timeout_ms=10000, allow_replication_factor_change=True, topics=[(name, [(0, [1])])])
+        listed: Any = ask(46, 0, timeout_ms=10000, topics=None)
+        quorum: Any = ask(55, 2, topics=[("__cluster_metadata", [(0,)])])
+        resources: Any = ask(74, 1, resource_types=[])
+        moved: Any = ask(34, 2, dirs=[("/nowhere", [(name, [0])])])
+    assert reassign.error_code == CLUSTER_AUTHORIZATION_FAILED
+    assert reassign.error_message.endswith("needs ALTER permission.")
+    assert [(p.error_code, p.error_message) for p in reassign.responses[0].partitions] == [
+        (CLUSTER_AUTHORIZATION_FAILED, reassign.error_message)]
+    assert listed.error_code == CLUSTER_AUTHORIZATION_FAILED
+    assert listed.error_message.endswith("needs DESCRIBE permission.")
+    assert list(listed.topics) == []
+    assert quorum.error_code == CLUSTER_AUTHORIZATION_FAILED and list(quorum.topics) == []
+    assert (resources.error_code, list(resources.config_resources)) == (CLUSTER_AUTHORIZATION_FAILED, [])
+    assert [(p.partition_index, p.error_code) for t in moved.results for p in t.partitions] == [
+        (0, CLUSTER_AUTHORIZATION_FAILED)]

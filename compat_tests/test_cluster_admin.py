@@ -15,12 +15,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import ElectionType, KafkaError
 from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import ElectionNotNeededError, NoError
 from kafka.structs import TopicPartition, TopicPartitionReplica
@@ -28,7 +30,9 @@ from kafka.structs import TopicPartition, TopicPartitionReplica
 from compat_tests.brokerproc import BrokerProcess
 from compat_tests.conftest import wait_for
 from compat_tests.rawclient import RawClient
+from kafkalite.config import BrokerConfig
 from kafkalite.conformance.reference import ReferenceKafka, java_available
+from kafkalite.embedded import Broker
 from kafkalite.protocol import codec
 
 pytestmark = pytest.mark.timeout(180)
@@ -40,6 +44,7 @@ INVALID_REPLICATION_FACTOR = 38
 INVALID_REPLICA_ASSIGNMENT = 39
 INVALID_REQUEST = 42
 LOG_DIR_NOT_FOUND = 57
+PREFERRED_LEADER_NOT_AVAILABLE = 80
 ELECTION_NOT_NEEDED = 84
 NO_REASSIGNMENT_IN_PROGRESS = 85
 
@@ -313,3 +318,181 @@ def test_list_config_resources_types_and_order(bootstrap: str, topic: str) -> No
     assert kinds[0] == 4 and set(kinds[1:]) == {2}
     refused = call(bootstrap, 74, 1, resource_types=[2, 99])
     assert (refused.error_code, list(refused.config_resources)) == (UNSUPPORTED_VERSION, [])
+
+
+# ---- a simulated 3-node cluster ---------------------------------------------------------------------
+#
+# What ReferenceKafka(nodes=3) showed (probed by hand with the same requests): each node describes
+# only the replicas it holds; a reassignment to a stopped (still registered) broker stays in
+# progress with replicas = target then leaving ones, adding = the new ones; cancelling restores the
+# original replicas; a preferred election succeeds (NONE, no message) once the preferred replica is
+# back in the ISR and is refused with PREFERRED_LEADER_NOT_AVAILABLE while it is down; every node is
+# a voter of the metadata quorum in combined mode, with no observers.
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Broker]:
+    broker = Broker(brokers=3)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def nodes_up(cluster: Broker) -> Iterator[Broker]:
+    """The cluster, with every node started again after the test."""
+    yield cluster
+    for node in cluster.node_ids:
+        cluster.start_node(node)
+
+
+def _partitions(admin: KafkaAdminClient, name: str) -> dict[int, dict[str, Any]]:
+    return {p["partition_index"]: p for p in admin.describe_topics([name])[0]["partitions"]}
+
+
+def _cluster_topic(cluster: Broker, partitions: int = 3, replication: int = 2) -> tuple[KafkaAdminClient, str]:
+    admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
+    name = f"cluster-{uuid.uuid4().hex[:10]}"
+    admin.create_topics([NewTopic(name, partitions, replication)])
+    wait_for(lambda: len(_partitions(admin, name)) == partitions
+             and all(len(p["isr_nodes"]) == replication for p in _partitions(admin, name).values()),
+             what=f"{name} fully replicated")
+    return admin, name
+
+
+def _live_bootstrap(cluster: Broker) -> str:
+    nodes = cluster._running_server().state.nodes
+    return ",".join("{}:{}".format(*cluster.node_address(n)) for n in cluster.node_ids if nodes.is_alive(n))
+
+
+def test_cluster_log_dirs_per_node(nodes_up: Broker) -> None:
+    admin, name = _cluster_topic(nodes_up)
+    try:
+        parts = _partitions(admin, name)
+        described = {r["broker"]: r for r in admin.describe_log_dirs()}
+        assert sorted(described) == [1, 2, 3]
+        for node, result in described.items():
+            (log_dir,) = result["log_dirs"]
+            assert log_dir["log_dir"].endswith(f"node-{node}")
+            held = sorted(p["partition_index"] for t in log_dir["topics"] if t["name"] == name for p in t["partitions"])
+            assert held == sorted(i for i, p in parts.items() if node in p["replica_nodes"])
+        # Moving a replica within its node's one dir is a no-op; a node without the replica refuses.
+        holder, *_ = parts[0]["replica_nodes"]
+        (outsider,) = {1, 2, 3} - set(parts[0]["replica_nodes"])
+        result = admin.alter_replica_log_dirs({
+            TopicPartitionReplica(name, 0, holder): described[holder]["log_dirs"][0]["log_dir"],
+            TopicPartitionReplica(name, 0, outsider): described[outsider]["log_dirs"][0]["log_dir"],
+        })
+        assert result[TopicPartitionReplica(name, 0, holder)] is NoError
+        assert result[TopicPartitionReplica(name, 0, outsider)].errno == REPLICA_NOT_AVAILABLE
+    finally:
+        admin.close()
+
+
+def test_cluster_quorum_has_every_node_and_moves_its_leader(nodes_up: Broker) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=nodes_up.bootstrap_servers)
+    try:
+        before = admin.describe_metadata_quorum()["topics"][0]["partitions"][0]
+        assert sorted(v["replica_id"] for v in before["current_voters"]) == [1, 2, 3]
+        assert before["observers"] == [] and before["leader_id"] in (1, 2, 3)
+        nodes_up.stop_node(before["leader_id"])
+        (other, *_) = [n for n in (1, 2, 3) if n != before["leader_id"]]
+        host, port = nodes_up.node_address(other)
+        answer = call(f"{host}:{port}", 55, 2, topics=[("__cluster_metadata", [(0,)])])
+        after = answer.topics[0].partitions[0]
+        assert after.leader_id not in (-1, before["leader_id"])
+        assert after.leader_epoch == before["leader_epoch"] + 1
+        assert sorted(n.node_id for n in answer.nodes) == [1, 2, 3]
+    finally:
+        admin.close()
+
+
+def test_cluster_reassignment_in_progress_is_listed_and_cancelled(nodes_up: Broker) -> None:
+    admin, name = _cluster_topic(nodes_up, partitions=1)
+    try:
+        original = _partitions(admin, name)[0]["replica_nodes"]
+        (joining,) = {1, 2, 3} - set(original)
+        nodes_up.stop_node(joining)  # still registered: accepted, but it cannot catch up
+        # A client that knows the node stopped (kafka-python sends these to the controller it was told
+        # of and does not retry a refused connection).
+        admin.close()
+        admin = KafkaAdminClient(bootstrap_servers=_live_bootstrap(nodes_up))
+        tp = TopicPartition(name, 0)
+        target = [joining, original[0]]
+        assert admin.alter_partition_reassignments({tp: target}) == {tp: None}
+        ongoing = admin.list_partition_reassignments([tp])
+        assert ongoing == {tp: {"replicas": [joining, original[0], original[1]], "adding_replicas": [joining],
+                                "removing_replicas": [original[1]]}}
+        host, port = nodes_up.node_address(original[0])
+        refused = call(f"{host}:{port}", 45, 1, timeout_ms=10000, allow_replication_factor_change=False,
+                       topics=[(name, [(0, [1, 2, 3])])])
+        assert [(p.error_code, p.error_message) for p in refused.responses[0].partitions] == [
+            (INVALID_REPLICATION_FACTOR, "The replication factor is changed from 2 to 3")]
+        assert admin.alter_partition_reassignments({tp: None}) == {tp: None}
+        assert admin.list_partition_reassignments([tp]) == {}
+        assert sorted(_partitions(admin, name)[0]["replica_nodes"]) == sorted(original)
+    finally:
+        admin.close()
+
+
+def test_cluster_preferred_election(nodes_up: Broker) -> None:
+    admin, name = _cluster_topic(nodes_up, partitions=1)
+    try:
+        preferred = _partitions(admin, name)[0]["replica_nodes"][0]
+        nodes_up.stop_node(preferred)
+        wait_for(lambda: _partitions(admin, name)[0]["leader_id"] not in (-1, preferred), what="leader moved")
+        host, port = nodes_up.node_address(next(n for n in (1, 2, 3) if n != preferred))
+        down = call(f"{host}:{port}", 43, 2, election_type=0, timeout_ms=10000, topic_partitions=[(name, [0])])
+        assert [(p.error_code, p.error_message) for p in down.replica_election_results[0].partition_result] == [
+            (PREFERRED_LEADER_NOT_AVAILABLE, "The preferred leader was not available.")]
+        nodes_up.start_node(preferred)
+        wait_for(lambda: preferred in _partitions(admin, name)[0]["isr_nodes"], what="preferred replica in the ISR")
+        ck = AdminClient({"bootstrap.servers": nodes_up.bootstrap_servers})
+        result = ck.elect_leaders(ElectionType.PREFERRED, [CkTopicPartition(name, 0)]).result(15)
+        assert result[CkTopicPartition(name, 0)] is None  # elected
+        assert _partitions(admin, name)[0]["leader_id"] == preferred
+        again = ck.elect_leaders(ElectionType.PREFERRED, [CkTopicPartition(name, 0)]).result(15)
+        assert again[CkTopicPartition(name, 0)].code() == KafkaError.ELECTION_NOT_NEEDED
+    finally:
+        admin.close()
+
+
+# ---- several log dirs -------------------------------------------------------------------------------
+
+
+def test_several_log_dirs_describe_and_move(tmp_path: Path) -> None:
+    """``log.dirs`` listing two dirs: each dir lists its partitions, and a move keeps the records."""
+    if "log_dirs" not in getattr(BrokerConfig, "__dataclass_fields__", {}):
+        pytest.skip("several log.dirs come with the storage work (c14-storage)")
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    broker = Broker(data_dir=dirs[0], log_dirs=dirs)
+    broker.start()
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        admin.create_topics([NewTopic("spread", 4, 1)])
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+        for i in range(40):
+            producer.send("spread", b"x" * 100, partition=i % 4)
+        producer.flush()
+        producer.close()
+
+        def placement() -> dict[int, str]:
+            (result,) = admin.describe_log_dirs()
+            return {p["partition_index"]: d["log_dir"] for d in result["log_dirs"] for t in d["topics"]
+                    for p in t["partitions"] if t["name"] == "spread"}
+
+        before = placement()
+        assert sorted(before) == [0, 1, 2, 3] and set(before.values()) == {str(d.resolve()) for d in dirs}
+        (target,) = {str(d.resolve()) for d in dirs} - {before[0]}
+        replica = TopicPartitionReplica("spread", 0, admin.describe_log_dirs()[0]["broker"])
+        moved = admin.alter_replica_log_dirs({replica: target})
+        assert list(moved.values()) == [NoError]
+        assert placement() == {**before, 0: target}
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest",
+                                 consumer_timeout_ms=3000)
+        consumer.assign([TopicPartition("spread", 0)])
+        assert len(list(consumer)) == 10
+        consumer.close()
+        admin.close()
+    finally:
+        broker.stop()

@@ -84,10 +84,20 @@ def offset_lag(state: BrokerState, topic: str, index: int, plog: PartitionLog) -
     return max(0, leader.high_watermark - plog.log_end_offset)
 
 
+def offline_dirs(state: BrokerState, node_id: int) -> set[Path]:
+    """The node's log dirs taken out of service after an I/O error (KAFKA_STORAGE_ERROR)."""
+    return {Path(d).resolve() for d in getattr(node_logs(state, node_id), "offline_dirs", ())}
+
+
 def move(state: BrokerState, node_id: int, topic: str, index: int, target: Path) -> bool:
-    """Move the node's replica to ``target`` (one of its log dirs); False if the storage cannot."""
-    mover = getattr(node_logs(state, node_id), "move", None)
-    if mover is None:
+    """Move the node's replica to ``target`` (one of its log dirs); False if the storage cannot.
+
+    Raises what the LogManager's ``move`` raises (OSError when the copy fails or a dir is offline).
+    """
+    logs = node_logs(state, node_id)
+    mover = getattr(logs, "move", None)
+    own = next((Path(d) for d in getattr(logs, "log_dirs", ()) if Path(d).resolve() == target), None)
+    if mover is None or own is None:
         return False
-    mover(topic, index, target)
+    mover(topic, index, own)
     return True

@@ -3,7 +3,8 @@
 As Kafka's ReplicaManager.alterReplicaLogDirs answers, per partition: a path that is not one
 of this node's log dirs (compared exactly, as an absolute path string) is LOG_DIR_NOT_FOUND; an
 unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION; a partition this node holds no replica
-of REPLICA_NOT_AVAILABLE; a replica already in that dir NONE (nothing moves); else the node's
+of REPLICA_NOT_AVAILABLE; KAFKA_STORAGE_ERROR if its dir or the target is offline (an I/O
+error took it out of service); a replica already in that dir NONE (nothing moves); else the node's
 LogManager moves it (``broker/log_dirs.move``: a future log, then a swap) and the answer is
 NONE, or KAFKA_STORAGE_ERROR if the move fails. Results are grouped by topic, in request order.
 
@@ -20,7 +21,7 @@ from typing import Any
 from kafkalite.broker.acls import authorized_cluster
 from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.broker.log_dirs import log_dir_of, move, node_log_dirs, replica_log
+from kafkalite.broker.log_dirs import log_dir_of, move, node_log_dirs, offline_dirs, replica_log
 from kafkalite.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,14 @@ def _alter(ctx: RequestContext, name: str, index: int, target: Path | None) -> E
     plog = replica_log(state, ctx.node_id, name, index)
     if plog is None:
         return ErrorCode.REPLICA_NOT_AVAILABLE
-    if log_dir_of(state, ctx.node_id, plog) == target:
+    current = log_dir_of(state, ctx.node_id, plog)
+    if current in offline_dirs(state, ctx.node_id) or target in offline_dirs(state, ctx.node_id):
+        return ErrorCode.KAFKA_STORAGE_ERROR
+    if current == target:
         return ErrorCode.NONE
     try:
         moved = move(state, ctx.node_id, name, index, target)
-    except OSError as exc:
+    except (OSError, ValueError, KeyError) as exc:
         log.warning("moving %s-%d to %s failed: %s", name, index, target, exc)
         return ErrorCode.KAFKA_STORAGE_ERROR
     return ErrorCode.NONE if moved else ErrorCode.KAFKA_STORAGE_ERROR

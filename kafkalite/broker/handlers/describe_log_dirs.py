@@ -6,7 +6,7 @@ the partition's high watermark, 0 on the leader), so a client asking every broke
 clients do, sees each replica once per node that holds it. ``topics`` null means every topic;
 named topics or partitions that do not exist or are not on this node are left out, as Kafka
 does. v4 adds the file system's total and usable bytes of each dir, v5 whether the directory is
-cordoned (never).
+cordoned (never). A dir taken offline after an I/O error answers KAFKA_STORAGE_ERROR, empty.
 
 With an authorizer, DESCRIBE on the cluster is needed: without it Kafka answers
 CLUSTER_AUTHORIZATION_FAILED at the top level (v3+ carries it) with no directories.
@@ -21,7 +21,7 @@ from typing import Any
 from kafkalite.broker.acls import authorized_cluster
 from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.handlers.registry import RequestContext, api
-from kafkalite.broker.log_dirs import hosted, log_dir_of, node_log_dirs, offset_lag
+from kafkalite.broker.log_dirs import hosted, log_dir_of, node_log_dirs, offline_dirs, offset_lag
 from kafkalite.errors import ErrorCode
 
 
@@ -39,15 +39,20 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
     dirs = node_log_dirs(state, node)
     by_dir: dict[Path, dict[str, list[dict[str, Any]]]] = {d: {} for d in dirs}
     for name, index, plog in hosted(state, node, wanted):
-        entry = {
+        entry: dict[str, Any] = {
             "partition_index": index,
             "partition_size": plog.size_bytes,
             "offset_lag": offset_lag(state, name, index, plog),
             "is_future_key": False,
         }
         by_dir.setdefault(log_dir_of(state, node, plog), {}).setdefault(name, []).append(entry)
+    offline = offline_dirs(state, node)
     results = []
     for directory, topics in by_dir.items():
+        if directory in offline:  # Kafka: the dir with KAFKA_STORAGE_ERROR and nothing in it
+            results.append({"error_code": int(ErrorCode.KAFKA_STORAGE_ERROR), "log_dir": str(directory),
+                            "topics": [], "total_bytes": -1, "usable_bytes": -1, "is_cordoned": False})
+            continue
         try:
             usage = shutil.disk_usage(directory)
             total, usable = usage.total, usage.free
@@ -58,8 +63,7 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
                 "error_code": ErrorCode.NONE,
                 "log_dir": str(directory),
                 "topics": [
-                    {"name": name, "partitions": sorted(parts, key=lambda p: p["partition_index"])}
-                    for name, parts in sorted(topics.items())
+                    {"name": name, "partitions": sorted(topics[name], key=_index)} for name in sorted(topics)
                 ],
                 "total_bytes": total,
                 "usable_bytes": usable,
@@ -67,3 +71,7 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: Any) -> dict[st
             }
         )
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "results": results}
+
+
+def _index(partition: dict[str, Any]) -> int:
+    return int(partition["partition_index"])

@@ -42,16 +42,16 @@ async def handle_alter_partition_reassignments(ctx: RequestContext, request: Any
     allow_rf_change = bool(request.allow_replication_factor_change) if ctx.version >= 1 else True
     top: dict[str, Any] = {"throttle_time_ms": 0, "allow_replication_factor_change": allow_rf_change}
     if not authorized_cluster(ctx, Operation.ALTER):
-        code, message = int(ErrorCode.CLUSTER_AUTHORIZATION_FAILED), cluster_denied_message(ctx, Operation.ALTER)
+        denied, why = int(ErrorCode.CLUSTER_AUTHORIZATION_FAILED), cluster_denied_message(ctx, Operation.ALTER)
         return {
             **top,
-            "error_code": code,
-            "error_message": message,
+            "error_code": denied,
+            "error_message": why,
             "responses": [
                 {
                     "name": t.name,
                     "partitions": [
-                        {"partition_index": p.partition_index, "error_code": code, "error_message": message}
+                        {"partition_index": p.partition_index, "error_code": denied, "error_message": why}
                         for p in t.partitions
                     ],
                 }
@@ -62,6 +62,7 @@ async def handle_alter_partition_reassignments(ctx: RequestContext, request: Any
     for t in request.topics:
         partitions = []
         for p in t.partitions:
+            message: str | None
             try:
                 _reassign(ctx, t.name, p.partition_index, p.replicas, allow_rf_change)
                 code, message = ErrorCode.NONE, None
