@@ -251,10 +251,14 @@ def test_transactional_producer_survives_coordinator_move(cluster: Cluster, spaw
 # ---- 4. truncation after an unclean election ---------------------------------------------------------------
 
 
-def _unclean_election(cluster: Cluster, worker: Worker, topic: str) -> None:
-    """Replicas [1, 2]: 5 records on both, 5 only on node 1, then node 1 goes and node 2 leads."""
+def _unclean_election(cluster: Cluster, start: Callable[[], Worker], topic: str) -> Worker:
+    """Replicas [1, 2]: 5 records on both, 5 only on node 1, then node 1 goes and node 2 leads.
+
+    ``start`` starts the consumer once the topic exists; it has read all 10 records when the
+    election happens."""
     cluster.create_topic(topic, assignment=[[1, 2]],
                          config={"unclean.leader.election.enable": "true", "min.insync.replicas": "1"})
+    worker = start()
     cluster.produce(topic, [f"a{i}" for i in range(5)], partition=0)
     cluster.stop_node(2)
     cluster.wait_leaders(topic, 1, check=lambda ps: ps[0].isrs == [1], what="node 2 out of the ISR")
@@ -266,14 +270,14 @@ def _unclean_election(cluster: Cluster, worker: Worker, topic: str) -> None:
     cluster.wait_leaders(topic, 1, check=lambda ps: ps[0].leader == 2, what="node 2 elected uncleanly")
     cluster.produce(topic, [f"new{i}" for i in range(3)], partition=0)
     cluster.start_node(1)  # it truncates to node 2's log and follows
+    return worker
 
 
 def test_consumer_detects_truncation_after_unclean_election(cluster: Cluster, spawn: Callable[..., Worker]) -> None:
     # auto.offset.reset=earliest: the consumer asks OffsetForLeaderEpoch, finds the log diverged at
     # offset 5 and goes on from there (KIP-320), neither re-reading 0-4 nor skipping the new records.
     topic = _name("trunc")
-    worker = spawn("consume", cluster.bootstrap, topic, "earliest")
-    _unclean_election(cluster, worker, topic)
+    worker = _unclean_election(cluster, lambda: spawn("consume", cluster.bootstrap, topic, "earliest"), topic)
     worker.wait(lambda _: len(worker.records()) >= 13, 60, "the records written after the election")
     assert worker.records() == [
         *[(0, i, f"a{i}") for i in range(5)], *[(0, 5 + i, f"b{i}") for i in range(5)],
@@ -286,8 +290,7 @@ def test_consumer_detects_truncation_after_unclean_election(cluster: Cluster, sp
 def test_truncation_without_reset_policy_is_an_error(cluster: Cluster, spawn: Callable[..., Worker]) -> None:
     # auto.offset.reset=none: the truncation reaches the application with the divergent offset.
     topic = _name("trunc-none")
-    worker = spawn("consume", cluster.bootstrap, topic, "none")
-    _unclean_election(cluster, worker, topic)
+    worker = _unclean_election(cluster, lambda: spawn("consume", cluster.bootstrap, topic, "none"), topic)
     worker.wait(lambda evs: _count(evs, "error") >= 1, 60, "the truncation error")
     error = next(e for e in worker.snapshot() if "error" in e)
     assert error["error"] in ("LogTruncationException", "LogTruncationError"), error
