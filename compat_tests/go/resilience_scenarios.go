@@ -72,6 +72,7 @@ func runResilientProduce(ctx context.Context, bootstrap string, args []string) (
 	}
 	cl, err := newClient(bootstrap, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.RecordDeliveryTimeout(60*time.Second),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), // read back by kafka-python (no snappy codec)
 		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
 	if err != nil {
 		return nil, err
@@ -184,7 +185,8 @@ func runResilientTxn(ctx context.Context, bootstrap string, args []string) (any,
 	}
 	topic, txnID := args[0], args[1]
 	cl, err := newClient(bootstrap, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.TransactionalID(txnID), kgo.TransactionTimeout(60*time.Second), kgo.RecordDeliveryTimeout(60*time.Second))
+		kgo.TransactionalID(txnID), kgo.TransactionTimeout(60*time.Second), kgo.RecordDeliveryTimeout(60*time.Second),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		return nil, err
 	}
