@@ -17,7 +17,7 @@ import (
 // heartbeats so rebalances and long polls finish in well under a second.
 func newClient(bootstrap string, opts ...kgo.Opt) (*kgo.Client, error) {
 	base := []kgo.Opt{
-		kgo.SeedBrokers(bootstrap),
+		kgo.SeedBrokers(strings.Split(bootstrap, ",")...), // a cluster: every node listed
 		kgo.ClientID("kafkalite-go"),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.HeartbeatInterval(300 * time.Millisecond),

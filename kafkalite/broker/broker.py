@@ -73,6 +73,8 @@ class BrokerState:
         self.replicating = self.replicas.clustered
         if self.replicating:
             self.log_manager = self.replicas.logs  # type: ignore[assignment]
+        #: The simulated KRaft controller quorum DescribeQuorum shows (every node a voter).
+        self.quorum = Quorum(self.nodes, self.clock)
         self.configs = ConfigResources(config, self.catalog, self.cluster)
         #: Runs the log manager's jobs off the loop; retention and cleaner timers.
         self.logs = LogTasks(self.log_manager, self.clock)

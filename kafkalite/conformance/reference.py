@@ -202,13 +202,13 @@ class ReferenceKafka:
                                      str(node_dir / "server.properties")],
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def stop_node(self, node_id: int, timeout: float = 60.0) -> None:
+    def stop_node(self, node_id: int, *, kill: bool = False, timeout: float = 60.0) -> None:
         """Stop one node as an operator does (SIGTERM: Kafka's controlled shutdown moves its leaders away
-        first); the others keep running. The differential suite's cluster scenarios use this to learn
-        what Kafka shows while a node is down."""
+        first), or with ``kill`` a SIGKILL (a crash: the controller fences it after its session times
+        out); the others keep running. Returns once the process is gone."""
         proc = self._proc(node_id)
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -216,12 +216,18 @@ class ReferenceKafka:
                 proc.wait()
 
     def start_node(self, node_id: int, timeout: float = 90.0) -> None:
-        """Start a node stopped with ``stop_node`` again, on its old ports and log dir; returns once every
-        node's Metadata lists every broker again (it registered and was unfenced)."""
+        """Start a stopped node again on its ports and log dir; returns once its Metadata lists every
+        running node (itself included: it is unfenced)."""
         if self._proc(node_id).poll() is None:
             return
-        self.procs[node_id - 1] = self._spawn(node_id)
-        self.wait_ready(timeout)
+        proc = self.procs[node_id - 1] = self._spawn(node_id)
+        deadline = time.monotonic() + timeout
+        while _brokers_in_metadata(self.ports[node_id - 1]) < sum(p.poll() is None for p in self.procs):
+            if proc.poll() is not None:
+                raise RuntimeError(f"node {node_id} exited with {proc.returncode}: {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"node {node_id} not back after {timeout} s: {self.log_tail()}")
+            time.sleep(0.2)
 
     def _proc(self, node_id: int) -> subprocess.Popen[bytes]:
         if not 1 <= node_id <= len(self.procs):

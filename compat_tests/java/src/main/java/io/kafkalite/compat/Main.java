@@ -47,6 +47,7 @@ public final class Main {
         AdminScenarios.register(all);
         StreamsScenarios.register(all);
         SecurityScenarios.register(all);
+        ResilienceScenarios.register(all);
         return all;
     }
 
