@@ -6,7 +6,10 @@ the largest timestamp (v7+), -4 earliest local (v8+, the log start here), -5 lat
 (v9+) and -6 earliest pending upload (v11+), which without tiered storage find nothing. Any
 other negative timestamp, or a special one older than the request's version, is
 UNSUPPORTED_VERSION, as Kafka answers. Any other timestamp finds the first record at or after
-it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
+it. A record found (by timestamp or -3) at or past the last offset the client may fetch -- the high
+watermark, or the LSO under read_committed -- is not found, as Kafka's
+Partition.fetchOffsetForTimestamp bounds it. "Nothing found" and errors answer offset -1 with leader
+epoch -1. A partition named twice is
 INVALID_REQUEST once; a ``current_leader_epoch`` above the only epoch, 0, is UNKNOWN_LEADER_EPOCH.
 """
 
@@ -105,7 +108,10 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 entry["leader_epoch"] = -1  # no tiered storage: nothing is or will be uploaded
             else:
                 found = plog.max_timestamp_offset() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
-                if found is not None:
+                # Only what a consumer of this isolation level may fetch: a record at or past the
+                # high watermark (a follower lags) or the LSO (an open transaction) is not found.
+                bound = plog.last_stable_offset if read_committed else plog.high_watermark
+                if found is not None and found[0] < bound:
                     entry["offset"], entry["timestamp"] = found
                 else:
                     entry["leader_epoch"] = -1
