@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -70,3 +70,18 @@ def wait_for(check: Callable[[], T | None], timeout: float = 15.0, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         time.sleep(interval)
+
+
+def poll_values(consumer: Any, count: int, timeout: float, what: str, poll_s: float = 0.5) -> list[bytes]:
+    """Poll a subscribed confluent-kafka ``consumer`` until ``count`` values came (errored messages
+    skipped); the values in the order they came. Fails after ``timeout`` seconds, naming ``what``."""
+    values: list[bytes] = []
+
+    def enough() -> bool:
+        msg = consumer.poll(poll_s)
+        if msg is not None and msg.error() is None:
+            values.append(msg.value())
+        return len(values) >= count
+
+    wait_for(enough, timeout=timeout, what=what)
+    return values
