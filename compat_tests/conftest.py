@@ -3,6 +3,7 @@ confluent-kafka, aiokafka, kcat and KafkaJS."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,3 +86,22 @@ def poll_values(consumer: Any, count: int, timeout: float, what: str, poll_s: fl
 
     wait_for(enough, timeout=timeout, what=what)
     return values
+
+
+@contextlib.contextmanager
+def kafkalite_or_kafka(which: str, data_dir: Path, overrides: dict[str, str] | None = None) -> Iterator[str]:
+    """A kafkalite broker process, or (``which == "kafka"``) Apache Kafka, with the same
+    ``overrides``; yields its bootstrap address and stops it after. Kafka without a JVM: skipped."""
+    server: BrokerProcess | ReferenceKafka
+    if which == "kafka":
+        if not java_available():
+            pytest.skip(f"Apache Kafka {KAFKA_VERSION} needs java and mvn on PATH")
+        server = ReferenceKafka(overrides=overrides).start()
+    else:
+        args = [arg for key, value in (overrides or {}).items() for arg in ("--override", f"{key}={value}")]
+        server = BrokerProcess(data_dir, extra_args=args)
+        server.start()
+    try:
+        yield server.bootstrap
+    finally:
+        server.stop()

@@ -22,11 +22,9 @@ from kafka.protocol.metadata import MetadataRequest, MetadataResponse
 from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 
-from compat_tests.brokerproc import BrokerProcess
-from compat_tests.conftest import wait_for
+from compat_tests.conftest import kafkalite_or_kafka, wait_for
 from compat_tests.rawclient import RawClient
 from kafkalite import Broker
-from kafkalite.conformance.reference import KAFKA_VERSION, ReferenceKafka, java_available
 
 LATEST, MAX_TIMESTAMP = -1, -3
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
@@ -94,16 +92,8 @@ def test_lookups_stop_at_the_high_watermark_while_a_follower_lags(tmp_path: Any)
 
 @pytest.fixture(params=["kafkalite", "kafka"])
 def bootstrap(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    server: Any
-    if request.param == "kafka":
-        if not java_available():
-            pytest.skip(f"Apache Kafka {KAFKA_VERSION} needs java and mvn on PATH")
-        server = ReferenceKafka().start()
-    else:
-        server = BrokerProcess(tmp_path / "data")
-        server.start()
-    yield server.bootstrap
-    server.stop()
+    with kafkalite_or_kafka(request.param, tmp_path / "data") as address:
+        yield address
 
 
 def test_read_committed_lookups_stop_at_the_last_stable_offset(bootstrap: str) -> None:
