@@ -10,7 +10,9 @@ it. A record found (by timestamp or -3) at or past the last offset the client ma
 watermark, or the LSO under read_committed -- is not found, as Kafka's
 Partition.fetchOffsetForTimestamp bounds it. "Nothing found" and errors answer offset -1 with leader
 epoch -1. A partition named twice is
-INVALID_REQUEST once; a ``current_leader_epoch`` above the only epoch, 0, is UNKNOWN_LEADER_EPOCH.
+INVALID_REQUEST once; a ``current_leader_epoch`` above the partition's leader epoch (0 on a single
+broker) is UNKNOWN_LEADER_EPOCH, below it (a simulated cluster) FENCED_LEADER_EPOCH, and a node that
+does not lead the partition answers NOT_LEADER_OR_FOLLOWER.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
     # Topics the principal may not DESCRIBE: every partition refused, listed after the others (as Kafka).
     denied = denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
     refused: list[dict[str, Any]] = []
-    # A simulated cluster: only the partition's leader answers (one broker leads everything).
+    # A simulated cluster: only the partition's leader answers (a single broker leads everything: no check).
     leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for lt in request.topics:
         if denied and lt.name in denied:
