@@ -119,3 +119,32 @@ def test_read_committed_lookups_stop_at_the_last_stable_offset(bootstrap: str) -
         assert _list_offsets(address, topic, MAX_TIMESTAMP, READ_COMMITTED) == (0, -1, -1)
     finally:
         producer.abort_transaction(30)
+
+
+def test_a_record_found_answers_the_epoch_that_wrote_it(tmp_path: Any) -> None:
+    """After the leader moves, LATEST answers the new epoch, a record found by timestamp its own."""
+    topic = f"bound-epoch-{uuid.uuid4().hex[:8]}"
+    with Broker(brokers=3, data_dir=tmp_path / "data") as cluster:
+        first = cluster.bootstrap_servers.split(",")[0]
+        _create(cluster.bootstrap_servers, topic, 3)
+        leader, replicas, addresses = _leader(first, topic)
+        with RawClient(addresses[leader]) as raw:
+            produced = raw.call(ProduceRequest(version=9, transactional_id=None, acks=-1, timeout_ms=5000,
+                                               topic_data=[(topic, [(0, _records(1000))])]), ProduceResponse)
+        assert produced.responses[0].partition_responses[0].error_code == 0
+        cluster.stop_node(leader)
+        alive = next(addresses[r] for r in replicas if r != leader)
+        new_leader, _, addresses = wait_for(lambda: (found := _leader(alive, topic))[0] != leader and found,
+                                            what="a new leader")
+
+        def epochs(timestamp: int) -> tuple[int, int, int]:
+            with RawClient(addresses[new_leader]) as raw:
+                response = raw.call(ListOffsetsRequest(version=7, replica_id=-1, isolation_level=0,
+                                                       topics=[(topic, [(0, -1, timestamp)])]), ListOffsetsResponse)
+            part = response.topics[0].partitions[0]
+            return part.error_code, part.offset, part.leader_epoch
+
+        latest = epochs(LATEST)
+        assert latest[:2] == (0, 1) and latest[2] >= 1
+        assert epochs(0) == (0, 0, 0)
+        assert epochs(MAX_TIMESTAMP) == (0, 0, 0)

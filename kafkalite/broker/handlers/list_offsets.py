@@ -6,10 +6,10 @@ the largest timestamp (v7+), -4 earliest local (v8+, the log start here), -5 lat
 (v9+) and -6 earliest pending upload (v11+), which without tiered storage find nothing. Any
 other negative timestamp, or a special one older than the request's version, is
 UNSUPPORTED_VERSION, as Kafka answers. Any other timestamp finds the first record at or after
-it. A record found (by timestamp or -3) at or past the last offset the client may fetch -- the high
-watermark, or the LSO under read_committed -- is not found, as Kafka's
-Partition.fetchOffsetForTimestamp bounds it. "Nothing found" and errors answer offset -1 with leader
-epoch -1. A partition named twice is
+it. A record found (by timestamp or -3) at or past the last offset the client may fetch -- the
+high watermark, or the LSO under read_committed -- is not found, as Kafka's
+Partition.fetchOffsetForTimestamp bounds it; a record found answers the leader epoch that wrote
+it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
 INVALID_REQUEST once; a ``current_leader_epoch`` above the partition's leader epoch (0 on a single
 broker) is UNKNOWN_LEADER_EPOCH, below it (a simulated cluster) FENCED_LEADER_EPOCH, and a node that
 does not lead the partition answers NOT_LEADER_OR_FOLLOWER.
@@ -115,6 +115,10 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 bound = plog.last_stable_offset if read_committed else plog.high_watermark
                 if found is not None and found[0] < bound:
                     entry["offset"], entry["timestamp"] = found
+                    if ctx.state.replicating and plog.epoch_cache is not None:
+                        # the epoch that wrote the record (its batch's), as Kafka answers, not the current one
+                        written = plog.epoch_cache.epoch_for_offset(found[0])
+                        entry["leader_epoch"] = leader_epoch if written is None else written
                 else:
                     entry["leader_epoch"] = -1
         topics.append({"name": lt.name, "partitions": partitions})
