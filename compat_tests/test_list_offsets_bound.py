@@ -26,7 +26,7 @@ from compat_tests.conftest import kafkalite_or_kafka, wait_for
 from compat_tests.rawclient import RawClient
 from kafkalite import Broker
 
-LATEST, MAX_TIMESTAMP = -1, -3
+LATEST, EARLIEST, MAX_TIMESTAMP = -1, -2, -3
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
 
 
@@ -122,7 +122,8 @@ def test_read_committed_lookups_stop_at_the_last_stable_offset(bootstrap: str) -
 
 
 def test_a_record_found_answers_the_epoch_that_wrote_it(tmp_path: Any) -> None:
-    """After the leader moves, LATEST answers the new epoch, a record found by timestamp its own."""
+    """After the leader moves, LATEST answers the new epoch; a record found by timestamp, and the
+    log start (EARLIEST), the epoch that wrote it, as Kafka's TimestampAndOffset carries it."""
     topic = f"bound-epoch-{uuid.uuid4().hex[:8]}"
     with Broker(brokers=3, data_dir=tmp_path / "data") as cluster:
         first = cluster.bootstrap_servers.split(",")[0]
@@ -148,3 +149,4 @@ def test_a_record_found_answers_the_epoch_that_wrote_it(tmp_path: Any) -> None:
         assert latest[:2] == (0, 1) and latest[2] >= 1
         assert epochs(0) == (0, 0, 0)
         assert epochs(MAX_TIMESTAMP) == (0, 0, 0)
+        assert epochs(EARLIEST) == (0, 0, 0)

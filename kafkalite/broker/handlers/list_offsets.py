@@ -8,8 +8,8 @@ other negative timestamp, or a special one older than the request's version, is
 UNSUPPORTED_VERSION, as Kafka answers. Any other timestamp finds the first record at or after
 it. A record found (by timestamp or -3) at or past the last offset the client may fetch -- the
 high watermark, or the LSO under read_committed -- is not found, as Kafka's
-Partition.fetchOffsetForTimestamp bounds it; a record found answers the leader epoch that wrote
-it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
+Partition.fetchOffsetForTimestamp bounds it; a record found, and the log start, answer the leader
+epoch that wrote it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
 INVALID_REQUEST once; a ``current_leader_epoch`` above the partition's leader epoch (0 on a single
 broker) is UNKNOWN_LEADER_EPOCH, below it (a simulated cluster) FENCED_LEADER_EPOCH, and a node that
 does not lead the partition answers NOT_LEADER_OR_FOLLOWER.
@@ -34,6 +34,14 @@ CURRENT_EPOCH_VERSION = 4
 
 def _error(entry: dict[str, Any], code: ErrorCode) -> None:
     entry.update(error_code=int(code), timestamp=-1, offset=-1, leader_epoch=-1)
+
+
+def _written_epoch(plog: Any, offset: int, current: int) -> int:
+    """The leader epoch that wrote ``offset`` (a simulated cluster's epoch cache), as Kafka answers
+    a record found or the log start; ``current`` when the cache does not say."""
+    cache = plog.epoch_cache
+    written = cache.epoch_for_offset(offset) if cache is not None else None
+    return current if written is None else int(written)
 
 
 @api(2, "ListOffsets", 0, 11)
@@ -105,7 +113,9 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
             elif ts == LATEST:
                 entry["offset"] = plog.last_stable_offset if read_committed else plog.high_watermark
             elif ts in (EARLIEST, EARLIEST_LOCAL):
-                entry["offset"] = plog.log_start_offset
+                entry["offset"] = start = plog.log_start_offset
+                if ctx.state.replicating:
+                    entry["leader_epoch"] = _written_epoch(plog, start, leader_epoch)
             elif ts in (LATEST_TIERED, EARLIEST_PENDING_UPLOAD):
                 entry["leader_epoch"] = -1  # no tiered storage: nothing is or will be uploaded
             else:
@@ -115,10 +125,8 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
                 bound = plog.last_stable_offset if read_committed else plog.high_watermark
                 if found is not None and found[0] < bound:
                     entry["offset"], entry["timestamp"] = found
-                    if ctx.state.replicating and plog.epoch_cache is not None:
-                        # the epoch that wrote the record (its batch's), as Kafka answers, not the current one
-                        written = plog.epoch_cache.epoch_for_offset(found[0])
-                        entry["leader_epoch"] = leader_epoch if written is None else written
+                    if ctx.state.replicating:
+                        entry["leader_epoch"] = _written_epoch(plog, found[0], leader_epoch)
                 else:
                     entry["leader_epoch"] = -1
         topics.append({"name": lt.name, "partitions": partitions})
