@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -363,16 +363,19 @@ class RunningBroker:
     #: Seconds spent preparing the data dir before the timed launch (Kafka's format step).
     prepare_s: float | None = None
 
-    def __init__(self, spec: BrokerSpec, workdir: Path, tag: str) -> None:
+    def __init__(
+        self, spec: BrokerSpec, workdir: Path, tag: str, port: int | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
+        """``port``: the one to listen on (a free one by default); ``extra_args`` go after the spec's argv."""
         self.spec = spec
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self.data_dir = workdir / f"{spec.name}-{tag}" / "data"
         self.data_dir.mkdir(parents=True)
         self.log_path = self.data_dir.parent / "broker.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
-            spec.argv(self.port, self.data_dir),
+            [*spec.argv(self.port, self.data_dir), *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

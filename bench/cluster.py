@@ -19,9 +19,9 @@ import contextlib
 import math
 import socket
 import statistics
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import brokers
@@ -73,6 +73,26 @@ def all_list(ports: list[int], count: int) -> bool:
     return True
 
 
+def wait_listed(
+    cluster: KafkaliteCluster | KafkaCluster,
+    timeout: float,
+    poll_s: float,
+    exited: Callable[[], str],
+    log: Callable[[], str] = lambda: "",
+) -> float:
+    """Seconds from ``cluster``'s launch until every node lists all nodes; BrokerFailed if a node
+    exits (``exited()`` says how) or the time runs out (``log()`` appended)."""
+    deadline = cluster.started_at + timeout
+    while time.perf_counter() < deadline:
+        brokers.check_interrupted()
+        if all_list(cluster.ports, NODES):
+            return time.perf_counter() - cluster.started_at
+        if not cluster.alive():
+            raise brokers.BrokerFailed(exited())
+        time.sleep(poll_s)
+    raise brokers.BrokerFailed(f"not all {NODES} nodes answered within {timeout:.0f}s{log()}")
+
+
 def _cluster_flag(python: str, env: dict[str, str] | None, cwd: Path | None) -> list[str]:
     """``--brokers 3`` when this checkout's ``serve`` has the option, else the setting it stands for."""
     help_text = brokers._run_quiet([python, "-m", "kafkalite", "serve", "--help"], env=env, cwd=cwd)
@@ -85,42 +105,20 @@ class KafkaliteCluster(brokers.RunningBroker):
     """``kafkalite serve --brokers 3 --port P``: one process, nodes 1..3 on ports P..P+2."""
 
     def __init__(self, spec: brokers.BrokerSpec, workdir: Path, tag: str, flag: list[str]) -> None:
-        self.spec = spec
-        self.port = consecutive_free_ports(NODES)
+        super().__init__(spec, workdir, tag, port=consecutive_free_ports(NODES), extra_args=flag)
         self.ports = [self.port + i for i in range(NODES)]
-        self.data_dir = workdir / f"{spec.name}-{tag}" / "data"
-        self.data_dir.mkdir(parents=True)
-        self.log_path = self.data_dir.parent / "broker.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.started_at = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [*spec.argv(self.port, self.data_dir), *flag],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=spec.env,
-            cwd=spec.cwd,
-            start_new_session=True,
-        )
-        brokers._LIVE.add(self)
 
     def rss(self) -> int:
         return tree_rss(self.pid)
 
     def wait_listed(self, timeout: float) -> float:
         """Seconds from the launch until every node lists all nodes; BrokerFailed otherwise."""
-        deadline = self.started_at + timeout
-        while time.perf_counter() < deadline:
-            brokers.check_interrupted()
-            if all_list(self.ports, NODES):
-                return time.perf_counter() - self.started_at
-            if not self.alive():
-                raise brokers.BrokerFailed(
-                    f"exited with code {self.proc.returncode} before all {NODES} nodes answered; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            time.sleep(0.005)
-        raise brokers.BrokerFailed(f"not all {NODES} nodes answered within {timeout:.0f}s; log:\n{self.log_tail()}")
+        return wait_listed(
+            self, timeout, 0.005,
+            lambda: f"exited with code {self.proc.returncode} before all {NODES} nodes answered; "
+                    f"log tail:\n{self.log_tail()}",
+            lambda: f"; log:\n{self.log_tail()}",
+        )
 
 
 class KafkaCluster(brokers.ReferenceBroker):
@@ -137,15 +135,7 @@ class KafkaCluster(brokers.ReferenceBroker):
         return all(proc.poll() is None for proc in self.kafka.procs)
 
     def wait_listed(self, timeout: float) -> float:
-        deadline = self.started_at + timeout
-        while time.perf_counter() < deadline:
-            brokers.check_interrupted()
-            if all_list(self.ports, NODES):
-                return time.perf_counter() - self.started_at
-            if not self.alive():
-                raise brokers.BrokerFailed(f"a Kafka node exited; log tail:\n{self.kafka.log_tail(800)}")
-            time.sleep(0.05)
-        raise brokers.BrokerFailed(f"not all {NODES} nodes answered within {timeout:.0f}s")
+        return wait_listed(self, timeout, 0.05, lambda: f"a Kafka node exited; log tail:\n{self.kafka.log_tail(800)}")
 
 
 def run_cluster(spec: brokers.BrokerSpec, plan: Plan, workdir: Path, res: BrokerResult) -> None:

@@ -3,11 +3,12 @@ confluent-kafka, aiokafka, kcat and KafkaJS."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -70,3 +71,37 @@ def wait_for(check: Callable[[], T | None], timeout: float = 15.0, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         time.sleep(interval)
+
+
+def poll_values(consumer: Any, count: int, timeout: float, what: str, poll_s: float = 0.5) -> list[bytes]:
+    """Poll a subscribed confluent-kafka ``consumer`` until ``count`` values came (errored messages
+    skipped); the values in the order they came. Fails after ``timeout`` seconds, naming ``what``."""
+    values: list[bytes] = []
+
+    def enough() -> bool:
+        msg = consumer.poll(poll_s)
+        if msg is not None and msg.error() is None:
+            values.append(msg.value())
+        return len(values) >= count
+
+    wait_for(enough, timeout=timeout, what=what)
+    return values
+
+
+@contextlib.contextmanager
+def kafkalite_or_kafka(which: str, data_dir: Path, overrides: dict[str, str] | None = None) -> Iterator[str]:
+    """A kafkalite broker process, or (``which == "kafka"``) Apache Kafka, with the same
+    ``overrides``; yields its bootstrap address and stops it after. Kafka without a JVM: skipped."""
+    server: BrokerProcess | ReferenceKafka
+    if which == "kafka":
+        if not java_available():
+            pytest.skip(f"Apache Kafka {KAFKA_VERSION} needs java and mvn on PATH")
+        server = ReferenceKafka(overrides=overrides).start()
+    else:
+        args = [arg for key, value in (overrides or {}).items() for arg in ("--override", f"{key}={value}")]
+        server = BrokerProcess(data_dir, extra_args=args)
+        server.start()
+    try:
+        yield server.bootstrap
+    finally:
+        server.stop()

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from kafka.admin import ACL, ACLFilter, ACLOperation, ACLPermissionType, KafkaAdminClient, ResourcePattern, ResourceType
 from kafka.errors import ClusterAuthorizationFailedError, NoError
 
 from compat_tests.authz_tls import STANDARD_AUTHORIZER
-from compat_tests.brokerproc import BrokerProcess
-from compat_tests.conftest import wait_for
-from kafkalite.conformance.reference import ReferenceKafka, java_available
+from compat_tests.conftest import kafkalite_or_kafka, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -28,17 +25,8 @@ SETTINGS = {"authorizer.class.name": STANDARD_AUTHORIZER, "allow.everyone.if.no.
 
 @pytest.fixture(scope="module", params=["kafkalite", "kafka"])
 def bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server: Any
-    if request.param == "kafka":
-        if not java_available():
-            pytest.skip("Apache Kafka needs java and mvn on PATH")
-        server = ReferenceKafka(overrides=SETTINGS).start()
-    else:
-        args = [arg for key, value in SETTINGS.items() for arg in ("--override", f"{key}={value}")]
-        server = BrokerProcess(tmp_path_factory.mktemp("kp-acls") / "data", extra_args=args)
-        server.start()
-    yield server.bootstrap
-    server.stop()
+    with kafkalite_or_kafka(request.param, tmp_path_factory.mktemp("kp-acls") / "data", SETTINGS) as address:
+        yield address
 
 
 @pytest.fixture

@@ -27,10 +27,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import ElectionNotNeededError, NoError
 from kafka.structs import TopicPartition, TopicPartitionReplica
 
-from compat_tests.brokerproc import BrokerProcess
-from compat_tests.conftest import wait_for
+from compat_tests.conftest import kafkalite_or_kafka, wait_for
 from compat_tests.rawclient import RawClient
-from kafkalite.conformance.reference import ReferenceKafka, java_available
 from kafkalite.embedded import Broker
 from kafkalite.protocol import codec
 
@@ -50,16 +48,8 @@ NO_REASSIGNMENT_IN_PROGRESS = 85
 
 @pytest.fixture(scope="module", params=["kafkalite", "kafka"])
 def bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server: Any
-    if request.param == "kafka":
-        if not java_available():
-            pytest.skip("Apache Kafka needs java and mvn on PATH")
-        server = ReferenceKafka().start()
-    else:
-        server = BrokerProcess(tmp_path_factory.mktemp("cluster-admin") / "data")
-        server.start()
-    yield server.bootstrap
-    server.stop()
+    with kafkalite_or_kafka(request.param, tmp_path_factory.mktemp("cluster-admin") / "data") as address:
+        yield address
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 
 from compat_tests.brokerproc import free_port
-from compat_tests.conftest import wait_for
+from compat_tests.conftest import poll_values, wait_for
 from compat_tests.rawclient import RawClient
 from kafkalite import Broker
 from kafkalite.broker.nodes import UnknownNode
@@ -271,15 +271,8 @@ def test_consumer_group_over_the_cluster(cluster: Broker) -> None:
     consumer = Consumer({"bootstrap.servers": _addresses(cluster.bootstrap_servers)[2], "group.id": group,
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([name])
-    got: list[bytes] = []
     try:
-        def nine() -> bool:
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                got.append(msg.value())
-            return len(got) >= 9
-
-        wait_for(nine, timeout=30, what="nine records through the group consumer")
+        got = poll_values(consumer, 9, timeout=30, what="nine records through the group consumer")
         committed = consumer.commit(asynchronous=False)
     finally:
         consumer.close()

@@ -34,7 +34,7 @@ from kafka.errors import (
 )
 
 from compat_tests.brokerproc import BrokerProcess, free_port
-from compat_tests.conftest import wait_for
+from compat_tests.conftest import poll_values, wait_for
 from kafkalite.broker.faults import FaultError, FaultRegistry
 from kafkalite.cli import main as cli_main
 from kafkalite.embedded import Broker
@@ -413,15 +413,8 @@ def test_consumer_rides_out_retriable_errors(fault_broker: Broker, faults: Fault
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
                          "topic.metadata.refresh.interval.ms": 1000})
     consumer.subscribe([topic])
-    values: list[bytes] = []
     try:
-        def three() -> bool:
-            msg = consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                values.append(msg.value())
-            return len(values) >= 3
-
-        wait_for(three, timeout=45, what="three records through the injected errors")
+        values = poll_values(consumer, 3, timeout=45, what="three records through the injected errors", poll_s=0.2)
         consumer.commit(asynchronous=False)  # retried through COORDINATOR_LOAD_IN_PROGRESS
     finally:
         consumer.close()

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
-from compat_tests.conftest import wait_for
+from compat_tests.conftest import poll_values, wait_for
 from compat_tests.secure import (
     SecureBroker,
     confluent_conf,
@@ -84,15 +84,8 @@ def confluent_round_trip(bootstrap: str, mechanism: str, user: str, password: st
     assert producer.flush(20) == 0
     consumer = Consumer({**conf, "group.id": f"g-{name}", "auto.offset.reset": "earliest"})
     consumer.subscribe([name])
-    got: list[bytes] = []
     try:
-        def poll() -> bool:
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                got.append(msg.value())
-            return len(got) >= 3
-
-        wait_for(poll, timeout=30, what="three records")
+        got = poll_values(consumer, 3, timeout=30, what="three records")
     finally:
         consumer.close()
     return got

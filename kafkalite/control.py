@@ -22,22 +22,20 @@ parses, validates and delegates to ``FaultRegistry``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from kafkalite.broker.faults import ACTIONS, FaultError
+from kafkalite.http_endpoint import HTTP_READ_TIMEOUT, HttpEndpoint
 
 if TYPE_CHECKING:
     from kafkalite.broker.faults import FaultRegistry
 
 log = logging.getLogger(__name__)
 
-MAX_HTTP_HEAD = 16 * 1024
 MAX_HTTP_BODY = 64 * 1024
-HTTP_READ_TIMEOUT = 10.0
 CONTROL_PREFIXES = ("/faults", "/nodes", "/coordinators", "/storage")
 _FAULT_FIELDS = {"api", "action", "error", "errors", "count", "delay_ms", "throttle_ms", "client_id", "node", "topic",
                  "key", "group", "transactional_id", "label"}
@@ -213,37 +211,14 @@ class ControlServer:
 
     def __init__(self, faults: FaultRegistry) -> None:
         self.api = ControlAPI(faults)
-        self._http: asyncio.base_events.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._endpoint = HttpEndpoint(self._answer, "fault control", "/faults")
 
     async def serve(self, host: str, port: int) -> int:
-        self._http = await asyncio.start_server(self._handle, host, port, reuse_address=True)
-        bound = int(self._http.sockets[0].getsockname()[1])
-        log.info("fault control on http://%s:%d/faults", host, bound)
-        return bound
+        return await self._endpoint.serve(host, port)
 
     async def close(self) -> None:
-        if self._http is None:
-            return
-        self._http.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._http.wait_closed()
-        self._http = None
+        await self._endpoint.close()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_READ_TIMEOUT)
-            if len(head) > MAX_HTTP_HEAD:
-                raise ValueError("request head too large")
-            method, target, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-            await respond(self.api, method, target, head, reader, writer)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError,
-                ConnectionError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    async def _answer(self, method: str, target: str, head: bytes, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        await respond(self.api, method, target, head, reader, writer)

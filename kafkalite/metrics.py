@@ -17,7 +17,6 @@ this module is not even imported. The same port answers the fault control routes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import struct
 from collections.abc import Iterator
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from kafkalite.http_endpoint import HttpEndpoint
 
 if TYPE_CHECKING:
     from kafkalite.broker.broker import BrokerState
@@ -37,8 +38,6 @@ _KEY_VERSION = struct.Struct(">hh")
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )
-MAX_HTTP_HEAD = 16 * 1024
-HTTP_READ_TIMEOUT = 10.0
 
 
 class _ApiSlot:
@@ -77,8 +76,7 @@ class BrokerMetrics:
         )
         self._slots: dict[bytes, _ApiSlot] = {}
         self.registry.register(_BrokerCollector(self))
-        self._http: asyncio.base_events.Server | None = None
-        self._http_writers: set[asyncio.StreamWriter] = set()
+        self._endpoint = HttpEndpoint(self._answer_http, "metrics", "/metrics")
 
     def add_process_metrics(self) -> None:
         """CPU, memory, fds and GC of this process (for ``kafkalite serve``, where the process is the broker)."""
@@ -128,54 +126,32 @@ class BrokerMetrics:
 
     async def serve(self, host: str, port: int) -> int:
         """Listen for scrapes on the running loop; returns the bound port (``port`` 0 picks one)."""
-        self._http = await asyncio.start_server(self._handle_http, host, port, reuse_address=True)
-        bound = int(self._http.sockets[0].getsockname()[1])
-        log.info("metrics on http://%s:%d/metrics", host, bound)
-        return bound
+        return await self._endpoint.serve(host, port)
 
     async def close(self) -> None:
-        if self._http is None:
+        await self._endpoint.close()
+
+    async def _answer_http(self, method: str, target: str, head: bytes, reader: asyncio.StreamReader,
+                           writer: asyncio.StreamWriter) -> None:
+        path = target.split("?", 1)[0]
+        from kafkalite.control import ControlAPI, is_control_path, respond
+
+        if is_control_path(path):  # the fault control endpoint shares this port (control.py)
+            await respond(ControlAPI(self.state.faults), method, target, head, reader, writer)
             return
-        self._http.close()
-        for writer in list(self._http_writers):
-            writer.close()
-        await self._http.wait_closed()
-        self._http = None
-
-    async def _handle_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._http_writers.add(writer)
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_READ_TIMEOUT)
-            if len(head) > MAX_HTTP_HEAD:
-                raise ValueError("request head too large")
-            method, target, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-            path = target.split("?", 1)[0]
-            from kafkalite.control import ControlAPI, is_control_path, respond
-
-            if is_control_path(path):  # the fault control endpoint shares this port (control.py)
-                await respond(ControlAPI(self.state.faults), method, target, head, reader, writer)
-                return
-            if method not in ("GET", "HEAD"):
-                status, ctype, body = "405 Method Not Allowed", "text/plain", b"method not allowed\n"
-            elif path in ("/metrics", "/"):
-                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.render()
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"not found: try /metrics\n"
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n".encode("latin-1")
-            )
-            if method != "HEAD":
-                writer.write(body)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError,
-                ConnectionError):
-            pass
-        finally:
-            self._http_writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        if method not in ("GET", "HEAD"):
+            status, ctype, body = "405 Method Not Allowed", "text/plain", b"method not allowed\n"
+        elif path in ("/metrics", "/"):
+            status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.render()
+        else:
+            status, ctype, body = "404 Not Found", "text/plain", b"not found: try /metrics\n"
+        writer.write(
+            f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n".encode("latin-1")
+        )
+        if method != "HEAD":
+            writer.write(body)
+        await writer.drain()
 
 
 class _BrokerCollector(Collector):

@@ -645,14 +645,14 @@ class FaultRegistry:
         if self._node_control is not None:
             await self._node_control(name, node)
             return
-        self._apply_node(name, node)
+        self._state.nodes.apply(name, node)
 
     def node_action(self, node: int, action: str) -> None:
         """``node_action_async`` from any thread but the loop's (the test's thread)."""
         name, node = self._node_call(node, action)
         loop = self._loop
         if loop is None or not loop.is_running():
-            self._apply_node(name, node)
+            self._state.nodes.apply(name, node)
             return
         try:
             running = asyncio.get_running_loop()
@@ -661,18 +661,6 @@ class FaultRegistry:
         if running is loop:
             raise RuntimeError("on the broker's loop: use 'await faults.node_action_async(...)'")
         asyncio.run_coroutine_threadsafe(self.node_action_async(node, action), loop).result(LOOP_CALL_TIMEOUT_SECONDS)
-
-    def _apply_node(self, name: str, node: int) -> None:
-        """Without a server (no listeners to follow): the liveness change alone."""
-        nodes = self._state.nodes
-        if name in ("stop", "kill"):
-            nodes.stop(node, clean=name == "stop")
-        elif name == "start":
-            nodes.start(node)
-        elif name == "pause_replication":
-            nodes.pause_replication(node)
-        else:
-            nodes.resume_replication(node)
 
     def nodes(self) -> list[dict[str, Any]]:
         return [

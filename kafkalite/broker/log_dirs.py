@@ -1,10 +1,10 @@
 """Which log directories a node has and which of its replicas live in each: what the log-dir APIs read.
 
 DescribeLogDirs and AlterReplicaLogDirs answer for the node the request came to. A node's log
-dirs are its LogManager's (``log_dirs`` when ``log.dirs`` lists several), else the one folder
-the layout gives it: the data dir for a single broker, ``<data_dir>/node-K`` in a simulated
-cluster. A replica's log dir is the parent of its partition folder, so any layout the storage
-layer picks is reported as it is on disk. Replicas a node hosts are those the replica manager
+dirs are its LogManager's ``log_dirs`` (``log.dirs``, else the data dir for a single broker and
+``<data_dir>/node-K`` in a simulated cluster, as replica_logs lays them out). A replica's log
+dir is the parent of its partition folder, so any layout the storage layer picks is reported as
+it is on disk. Replicas a node hosts are those the replica manager
 places on it; their logs come from the node's own copies (``cluster.logs.replica``) when the
 cluster keeps one per node, else the single broker's log. Nothing here changes state except
 ``move``, which hands a replica to its LogManager's ``move`` (a future log, then a swap).
@@ -29,14 +29,8 @@ def node_logs(state: BrokerState, node_id: int) -> Any:
 
 
 def node_log_dirs(state: BrokerState, node_id: int) -> list[Path]:
-    """The node's log dirs, absolute, in configuration order."""
-    dirs = getattr(node_logs(state, node_id), "log_dirs", None)
-    if dirs:
-        return [Path(d).resolve() for d in dirs]
-    root = state.config.data_dir
-    if state.nodes.count > 1:
-        root = root / f"node-{node_id}"
-    return [root.resolve()]
+    """The node's log dirs (its LogManager's), absolute, in configuration order."""
+    return [Path(d).resolve() for d in node_logs(state, node_id).log_dirs]
 
 
 def replica_log(state: BrokerState, node_id: int, topic: str, index: int) -> PartitionLog | None:

@@ -165,3 +165,19 @@ class Nodes:
         self.get(node_id).latency_ms = latency_ms
         if self.latency_changed is not None:
             self.latency_changed()
+
+    def apply(self, action: str, node_id: int, *args: int) -> None:
+        """A node fault by name (the server's ``control_node`` and FaultRegistry use it): stop, kill,
+        start, pause_replication, resume_replication, or set_latency with the milliseconds."""
+        if action in ("stop", "kill"):
+            self.stop(node_id, clean=action == "stop")
+        elif action == "start":
+            self.start(node_id)
+        elif action == "pause_replication":
+            self.pause_replication(node_id)
+        elif action == "resume_replication":
+            self.resume_replication(node_id)
+        elif action == "set_latency":
+            self.set_latency(node_id, args[0])
+        else:
+            raise ValueError(f"unknown node action {action!r}")

@@ -418,13 +418,6 @@ class ReplicaManager:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
         return ErrorCode.NONE if node == node_id else ErrorCode.NOT_COORDINATOR
 
-    def internal_state(self, kind: CoordinatorKind, index: int) -> PartitionState | None:
-        """The state of a coordinator's virtual partition (what Metadata of the internal topic shows)."""
-        if not self.clustered:
-            node = self.nodes.ids[0]
-            return PartitionState(replicas=[node], isr=[node], leader=node)
-        return self._states.get((INTERNAL_TOPICS[kind], index))
-
     # ---- what admin APIs and faults change -------------------------------------------------------
 
     def place(
@@ -589,10 +582,6 @@ class ReplicaManager:
         return target
 
     # ---- placement of new partitions and internal topics -------------------------------------------
-
-    def _hosts(self, node_id: int, topic: str, index: int) -> bool:
-        st = self._states.get((topic, index))
-        return st is not None and node_id in st.replicas
 
     def _prepare(self, topic: str, total: int) -> None:
         """States for the partitions of ``topic`` below ``total`` that have none yet (before logs open)."""

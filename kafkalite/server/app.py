@@ -309,21 +309,7 @@ class KafkaliteServer:
         returns once the node's listeners follow (closed, or listening again). UnknownNode for an
         id that is not one of this cluster's.
         """
-        nodes = self.state.nodes
-        if action == "stop":
-            nodes.stop(node_id, clean=True)
-        elif action == "kill":
-            nodes.stop(node_id, clean=False)
-        elif action == "start":
-            nodes.start(node_id)
-        elif action == "pause_replication":
-            nodes.pause_replication(node_id)
-        elif action == "resume_replication":
-            nodes.resume_replication(node_id)
-        elif action == "set_latency":
-            nodes.set_latency(node_id, args[0])
-        else:
-            raise ValueError(f"unknown node action {action!r}")
+        self.state.nodes.apply(action, node_id, *args)
         await self.node_settled(node_id)
 
     async def _close_node(self, node_id: int, abrupt: bool) -> None:

@@ -122,9 +122,6 @@ class LeaderEpochCache:
     def latest_entry(self) -> EpochEntry | None:
         return self._entries[-1] if self._entries else None
 
-    def earliest_entry(self) -> EpochEntry | None:
-        return self._entries[0] if self._entries else None
-
     def previous_epoch(self, epoch: int) -> int | None:
         """The largest epoch below ``epoch`` (Kafka's previousEpoch(epoch))."""
         i = bisect.bisect_left(self._epochs, epoch)

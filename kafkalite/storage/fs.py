@@ -242,6 +242,10 @@ class _RealPathFaultyFS(FaultyFS):
             self._paths.clear()
 
 
+#: The calls a FileSystem makes, as SwitchableFS rebinds them.
+_CALLS = ("open", "pwrite", "write", "fsync", "ftruncate", "close", "replace", "unlink")
+
+
 class SwitchableFS:
     """The real disk, until faults are engaged: then every call goes through ``faulty``.
 
@@ -267,27 +271,17 @@ class SwitchableFS:
 
     def engage(self) -> None:
         """Route every call through ``faulty`` (its rules decide what fails)."""
-        faulty = self.faulty
-        self.open = faulty.open
-        self.pwrite = faulty.pwrite
-        self.write = faulty.write
-        self.fsync = faulty.fsync
-        self.ftruncate = faulty.ftruncate
-        self.close = faulty.close
-        self.replace = faulty.replace
-        self.unlink = faulty.unlink
+        self._bind(self.faulty)
         self.engaged = True
 
     def release(self) -> None:
         """Back to the ``os`` calls, every failure rule forgotten."""
         self.faulty.free()
-        self.open = os.open
-        self.pwrite = os.pwrite
-        self.write = os.write
-        self.fsync = os.fsync
-        self.ftruncate = os.ftruncate
-        self.close = os.close
-        self.replace = os.replace
-        self.unlink = os.unlink
+        self._bind(os)
         self.faulty.forget_paths()  # descriptors opened while engaged may be closed by os.close now
         self.engaged = False
+
+    def _bind(self, source: object) -> None:
+        """Make each FileSystem call ``source``'s own function (``os`` or the FaultyFS)."""
+        for name in _CALLS:
+            setattr(self, name, getattr(source, name))

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from kafkalite.broker.handlers.alter_replica_log_dirs import handle_alter_replica_log_dirs
+from kafkalite.broker.handlers.create_topics import replica_list_problem
 from kafkalite.broker.handlers.describe_log_dirs import handle_describe_log_dirs
 from kafkalite.broker.handlers.describe_quorum import handle_describe_quorum
 from kafkalite.broker.handlers.elect_leaders import handle_elect_leaders
 from kafkalite.broker.handlers.list_config_resources import handle_list_config_resources
 from kafkalite.broker.handlers.partition_reassignments import (
-    assignment_problem,
     handle_alter_partition_reassignments,
     handle_list_partition_reassignments,
 )
@@ -81,12 +81,12 @@ def three(state: Any) -> StubReplicas:
 
 
 def test_assignment_problems_in_kafkas_order() -> None:
-    assert assignment_problem([], [1]) == "The manual partition assignment includes an empty replica list."
-    assert assignment_problem([3, 9, 3], [1, 3]) == (
+    assert replica_list_problem([], {1}, None) == "The manual partition assignment includes an empty replica list."
+    assert replica_list_problem([3, 9, 3], {1, 3}, None) == (
         "The manual partition assignment includes the broker 3 more than once.")
-    assert assignment_problem([9, 1], [1]) == (
+    assert replica_list_problem([9, 1], {1}, None) == (
         "The manual partition assignment includes broker 9, but no such broker is registered.")
-    assert assignment_problem([2, 1], [1, 2]) is None
+    assert replica_list_problem([2, 1], {1, 2}, None) is None
 
 
 def test_reassignment_to_a_stopped_but_registered_node_is_handed_on(state: Any, three: StubReplicas) -> None:

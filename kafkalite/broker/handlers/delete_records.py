@@ -29,7 +29,7 @@ async def handle_delete_records(ctx: RequestContext, request: Any) -> dict[str, 
     topics: list[dict[str, Any]] = []
     changed = False
     allowed = authorized_names(ctx, Operation.DELETE, ResourceType.TOPIC, (t.name for t in request.topics))
-    # A simulated cluster: only the partition's leader deletes (one broker leads everything).
+    # A simulated cluster: only the partition's leader deletes (a single broker leads everything: no check).
     leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for t in request.topics:
         partitions: list[dict[str, Any]] = []

@@ -6,8 +6,13 @@ the largest timestamp (v7+), -4 earliest local (v8+, the log start here), -5 lat
 (v9+) and -6 earliest pending upload (v11+), which without tiered storage find nothing. Any
 other negative timestamp, or a special one older than the request's version, is
 UNSUPPORTED_VERSION, as Kafka answers. Any other timestamp finds the first record at or after
-it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
-INVALID_REQUEST once; a ``current_leader_epoch`` above the only epoch, 0, is UNKNOWN_LEADER_EPOCH.
+it. A record found (by timestamp or -3) at or past the last offset the client may fetch -- the
+high watermark, or the LSO under read_committed -- is not found, as Kafka's
+Partition.fetchOffsetForTimestamp bounds it; a record found, and the log start, answer the leader
+epoch that wrote it. "Nothing found" and errors answer offset -1 with leader epoch -1. A partition named twice is
+INVALID_REQUEST once; a ``current_leader_epoch`` above the partition's leader epoch (0 on a single
+broker) is UNKNOWN_LEADER_EPOCH, below it (a simulated cluster) FENCED_LEADER_EPOCH, and a node that
+does not lead the partition answers NOT_LEADER_OR_FOLLOWER.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ def _error(entry: dict[str, Any], code: ErrorCode) -> None:
     entry.update(error_code=int(code), timestamp=-1, offset=-1, leader_epoch=-1)
 
 
+def _written_epoch(plog: Any, offset: int, current: int) -> int:
+    """The leader epoch that wrote ``offset`` (a simulated cluster's epoch cache), as Kafka answers
+    a record found or the log start; ``current`` when the cache does not say."""
+    cache = plog.epoch_cache
+    written = cache.epoch_for_offset(offset) if cache is not None else None
+    return current if written is None else int(written)
+
+
 @api(2, "ListOffsets", 0, 11)
 async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, Any]:
     cluster = ctx.state.cluster
@@ -39,7 +52,7 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
     # Topics the principal may not DESCRIBE: every partition refused, listed after the others (as Kafka).
     denied = denied_names(ctx, Operation.DESCRIBE, ResourceType.TOPIC, (t.name for t in request.topics))
     refused: list[dict[str, Any]] = []
-    # A simulated cluster: only the partition's leader answers (one broker leads everything).
+    # A simulated cluster: only the partition's leader answers (a single broker leads everything: no check).
     leader_problem = ctx.state.replicas.leader_problem if ctx.state.nodes.multi else None
     for lt in request.topics:
         if denied and lt.name in denied:
@@ -100,13 +113,20 @@ async def handle_list_offsets(ctx: RequestContext, request: Any) -> dict[str, An
             elif ts == LATEST:
                 entry["offset"] = plog.last_stable_offset if read_committed else plog.high_watermark
             elif ts in (EARLIEST, EARLIEST_LOCAL):
-                entry["offset"] = plog.log_start_offset
+                entry["offset"] = start = plog.log_start_offset
+                if ctx.state.replicating:
+                    entry["leader_epoch"] = _written_epoch(plog, start, leader_epoch)
             elif ts in (LATEST_TIERED, EARLIEST_PENDING_UPLOAD):
                 entry["leader_epoch"] = -1  # no tiered storage: nothing is or will be uploaded
             else:
                 found = plog.max_timestamp_offset() if ts == MAX_TIMESTAMP else plog.offset_for_timestamp(ts)
-                if found is not None:
+                # Only what a consumer of this isolation level may fetch: a record at or past the
+                # high watermark (a follower lags) or the LSO (an open transaction) is not found.
+                bound = plog.last_stable_offset if read_committed else plog.high_watermark
+                if found is not None and found[0] < bound:
                     entry["offset"], entry["timestamp"] = found
+                    if ctx.state.replicating:
+                        entry["leader_epoch"] = _written_epoch(plog, found[0], leader_epoch)
                 else:
                     entry["leader_epoch"] = -1
         topics.append({"name": lt.name, "partitions": partitions})

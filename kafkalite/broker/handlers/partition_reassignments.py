@@ -26,6 +26,7 @@ from typing import Any
 
 from kafkalite.broker.acls import authorized_cluster, cluster_denied_message
 from kafkalite.broker.authorizer import Operation
+from kafkalite.broker.handlers.create_topics import replica_list_problem
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -91,7 +92,7 @@ def _reassign(ctx: RequestContext, name: str, index: int, target: list[int] | No
         if not current.adding_replicas and not current.removing_replicas:
             raise _Refused(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, None)
     else:
-        problem = assignment_problem(list(target), state.nodes.ids)
+        problem = replica_list_problem(list(target), set(state.nodes.ids), None)
         if problem is not None:
             raise _Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, problem)
         original = [r for r in current.replicas if r not in current.adding_replicas]
@@ -105,21 +106,6 @@ def _reassign(ctx: RequestContext, name: str, index: int, target: list[int] | No
         raise _Refused(code, message)
     if code != ErrorCode.NONE:
         raise _Refused(code, None)
-
-
-def assignment_problem(replicas: list[int], registered: list[int]) -> str | None:
-    """Kafka's validateManualPartitionAssignment message for ``replicas``, or None if valid."""
-    if not replicas:
-        return "The manual partition assignment includes an empty replica list."
-    known = set(registered)
-    previous: int | None = None
-    for broker in sorted(replicas):
-        if broker not in known:
-            return f"The manual partition assignment includes broker {broker}, but no such broker is registered."
-        if broker == previous:
-            return f"The manual partition assignment includes the broker {broker} more than once."
-        previous = broker
-    return None
 
 
 @api(46, "ListPartitionReassignments", 0, 0)

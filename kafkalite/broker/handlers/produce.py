@@ -265,7 +265,7 @@ async def handle_produce(ctx: RequestContext, request: Any) -> dict[str, Any] | 
     replicating = state.replicating  # a simulated cluster: acks=all waits for the ISR
     acks_pending: list[tuple[dict[str, Any], str, int, int]] = []
     denied: AbstractSet[str] | None = _NONE_DENIED
-    # A simulated cluster: only the partition's leader appends (one broker leads everything).
+    # A simulated cluster: only the partition's leader appends (a single broker leads everything: no check).
     leader_problem = state.replicas.leader_problem if state.nodes.multi else None
     hints: LeaderHints | None = None
     if state.acls.enabled:
