@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 class NodeEvent(Enum):
     STOPPED = "stopped"  # a clean shutdown: leaders moved away first, logs flushed
-    KILLED = "killed"  # an unclean stop: connections cut, unflushed data may be lost
+    #: An unclean stop: its connections are cut at once, not closed. Its leaderships move at once,
+    #: as after STOPPED (Kafka's controller waits broker.session.timeout.ms before fencing a crashed
+    #: broker), and its logs keep what they had (a killed process keeps the page cache).
+    KILLED = "killed"
     STARTED = "started"
     PAUSED = "paused"  # replication to this node paused (a lagging follower); it still serves
     RESUMED = "resumed"
