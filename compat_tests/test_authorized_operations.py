@@ -129,7 +129,9 @@ def test_describe_groups(target: Any, topic_name: str, version: int) -> None:
     consumer = Consumer({"bootstrap.servers": target.bootstrap, "group.id": group, "session.timeout.ms": 6000})
     consumer.subscribe([topic_name])
     try:
-        wait_for(lambda: consumer.poll(0.1) or consumer.assignment(), what="group joined")
+        # Only an assignment shows the group joined: poll may first return an error event (the new topic
+        # not yet known to the broker answering), which is truthy and came before the group was Stable.
+        wait_for(lambda: (consumer.poll(0.1), consumer.assignment())[1], what="group joined")
         with RawClient(target.bootstrap) as raw:
             for include in (False, True):
                 req = DescribeGroupsRequest(version=version, groups=[group, f"{group}-none"],

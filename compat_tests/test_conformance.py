@@ -130,6 +130,13 @@ def test_replay(scenario: corpus.Scenario, configured_brokers: Callable[[corpus.
     target = _target(configured_brokers, scenario)
     [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners,
                              control=target.control)
+    if outcome.status == "error":
+        # As test_live: the harness could not finish (no answer within 15 s on a loaded CI machine, once):
+        # once more on fresh connections; a real difference is "differs", not "error".
+        first = _report(outcome)
+        [outcome] = runner.check([scenario], target.bootstrap, KNOWN, transcripts, listeners=target.listeners,
+                                 control=target.control)
+        assert outcome.status != "error", f"{first}\nand again: {_report(outcome)}"
     assert outcome.status in ("matched", "unsupported", "differs"), _report(outcome)
     if outcome.status == "unsupported":
         # Only where Kafka itself does not serve the version (kafkalite serving more is fine).

@@ -232,7 +232,10 @@ def run(scenario: Scenario, bootstrap: str, run_id: str | None = None,
                 entry["response"] = response
             transcript.append(entry)
             for name, path in (step.get("save") or {}).items():
-                values[name] = _lookup(answer, path)
+                try:
+                    values[name] = _lookup(answer, path)
+                except (KeyError, IndexError, TypeError, ValueError):
+                    raise RuntimeError(f"step {index} ({step.get('api')}): no {path} to save in {answer}") from None
     finally:
         for conn in conns.values():
             conn.close()
