@@ -2,9 +2,9 @@
 
 Some of Kafka's assignor builders walk a ``HashSet``/``HashMap`` (topic ids, topic-partitions,
 member indices) and the walk order decides who gets what. To give the same answer as Kafka for the
-same input, those walks are replayed in Java's order: buckets by ``(h ^ h >>> 16) & (capacity - 1)``,
-within a bucket by insertion (a resize splits buckets keeping relative order), the table doubling
-when the size passes 0.75 x capacity. Tree bins (8+ keys in one bucket) never occur at these sizes.
+same input, those walks are replayed in Java's order: bins by ``(h ^ h >>> 16) & (capacity - 1)``,
+within a bin by the order of the calls that filled it (``put`` appends, ``computeIfAbsent`` prepends),
+the table doubling past 0.75 x capacity. Tree bins (8+ keys in one bin) never occur at these sizes.
 """
 
 from __future__ import annotations
@@ -65,56 +65,86 @@ def collection_capacity(size: int) -> int:
 
 
 class JavaHashMap(Generic[K, V]):
-    """A dict that iterates in the order a ``java.util.HashMap`` built the same way would."""
+    """A dict that iterates in the order a ``java.util.HashMap`` fed the same calls would: a table of
+    bins, ``put`` appending to a bin (then growing when the size passes the threshold),
+    ``computeIfAbsent`` growing first and inserting at the head of the bin (as JDK 17 does), a resize
+    splitting each bin in two in order."""
 
     def __init__(self, hash_fn: Callable[[K], int], initial_capacity: int | None = None) -> None:
         self._hash = hash_fn
-        self._capacity = 16 if initial_capacity is None else table_size_for(initial_capacity)
-        self._entries: dict[K, tuple[int, V]] = {}
-        self._seq = 0
+        self._threshold = 0 if initial_capacity is None else table_size_for(initial_capacity)
+        self._table: list[list[K]] = []
+        self._values: dict[K, V] = {}
+
+    def _spread(self, key: K) -> int:
+        h = self._hash(key) & _MASK32
+        return h ^ (h >> 16)
+
+    def _resize(self) -> None:
+        old_capacity = len(self._table)
+        if old_capacity > 0:
+            capacity = old_capacity << 1
+            threshold = self._threshold << 1 if old_capacity >= 16 else int(capacity * 0.75)
+        elif self._threshold > 0:
+            capacity = self._threshold
+            threshold = int(capacity * 0.75)
+        else:
+            capacity, threshold = 16, 12
+        table: list[list[K]] = [[] for _ in range(capacity)]
+        for index, bin_ in enumerate(self._table):
+            for key in bin_:
+                table[index + (old_capacity if self._spread(key) & old_capacity else 0)].append(key)
+        self._table, self._threshold = table, threshold
+
+    def _bin(self, key: K) -> list[K]:
+        return self._table[self._spread(key) & (len(self._table) - 1)]
 
     def put(self, key: K, value: V) -> None:
-        if key in self._entries:
-            self._entries[key] = (self._entries[key][0], value)
-            return
-        self._seq += 1
-        self._entries[key] = (self._seq, value)
-        while len(self._entries) > int(self._capacity * 0.75):
-            self._capacity <<= 1
+        if not self._table:
+            self._resize()
+        if key not in self._values:
+            self._bin(key).append(key)
+            self._values[key] = value
+            if len(self._values) > self._threshold:
+                self._resize()
+        else:
+            self._values[key] = value
 
-    def setdefault(self, key: K, factory: Callable[[], V]) -> V:
-        if key not in self._entries:
-            self.put(key, factory())
-        return self._entries[key][1]
+    def compute_if_absent(self, key: K, factory: Callable[[], V]) -> V:
+        if len(self._values) > self._threshold or not self._table:
+            self._resize()
+        if key in self._values:
+            return self._values[key]
+        value = factory()
+        self._bin(key).insert(0, key)
+        self._values[key] = value
+        return value
 
     def get(self, key: K) -> V | None:
-        entry = self._entries.get(key)
-        return None if entry is None else entry[1]
+        return self._values.get(key)
 
     def __getitem__(self, key: K) -> V:
-        return self._entries[key][1]
+        return self._values[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._entries
+        return key in self._values
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._values)
 
     def remove(self, key: K) -> bool:
-        return self._entries.pop(key, None) is not None
+        if key not in self._values:
+            return False
+        del self._values[key]
+        self._bin(key).remove(key)
+        return True
 
     def keys(self) -> list[K]:
         """A snapshot of the keys in Java's iteration order."""
-        mask = self._capacity - 1
-
-        def order(key: K) -> tuple[int, int]:
-            h = self._hash(key) & _MASK32
-            return ((h ^ (h >> 16)) & mask, self._entries[key][0])
-
-        return sorted(self._entries, key=order)
+        return [key for bin_ in self._table for key in bin_]
 
     def items(self) -> list[tuple[K, V]]:
-        return [(k, self._entries[k][1]) for k in self.keys()]
+        return [(k, self._values[k]) for k in self.keys()]
 
     def __iter__(self) -> Iterator[K]:
         return iter(self.keys())

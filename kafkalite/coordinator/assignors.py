@@ -500,8 +500,8 @@ class _SimpleHomogeneous(_SimpleBase):
                     for partition in sorted(partitions):
                         tp = (topic_id, partition)
                         count += 1
-                        self.by_partition.setdefault(tp, lambda: JavaHashSet(int_hash)).add(member)
-                        self.by_member.setdefault(member, lambda: JavaHashSet(topic_partition_hash)).add(tp)
+                        self.by_partition.compute_if_absent(tp, lambda: JavaHashSet(int_hash)).add(member)
+                        self.by_member.compute_if_absent(member, lambda: JavaHashSet(topic_partition_hash)).add(tp)
                 else:
                     self._new_of(member).pop(topic_id, None)
             if count < self.desired[member]:
@@ -534,12 +534,12 @@ class _SimpleHomogeneous(_SimpleBase):
                         break
 
         for tp in self.targets:
-            self.by_partition.setdefault(tp, lambda: JavaHashSet(int_hash))
+            self.by_partition.compute_if_absent(tp, lambda: JavaHashSet(int_hash))
 
         def give(partition: object, member: int) -> int:
             assert isinstance(partition, tuple)
             self._new_of(member).setdefault(partition[0], set()).add(partition[1])
-            mine = self.by_member.setdefault(member, lambda: JavaHashSet(topic_partition_hash))
+            mine = self.by_member.compute_if_absent(member, lambda: JavaHashSet(topic_partition_hash))
             mine.add(partition)
             return len(mine) >= self.desired[member]
 
@@ -580,8 +580,8 @@ class _SimpleHeterogeneous(_SimpleBase):
 
         for member, old in enumerate(self.old):
             for partition in sorted(old.get(topic_id, ())):
-                by_partition.setdefault(partition, lambda: JavaHashSet(int_hash)).add(member)
-                by_member.setdefault(member, lambda: JavaHashSet(int_hash)).add(partition)
+                by_partition.compute_if_absent(partition, lambda: JavaHashSet(int_hash)).add(member)
+                by_member.compute_if_absent(member, lambda: JavaHashSet(int_hash)).add(partition)
 
         for member, mine in by_member.items():  # revoke from overfilled members
             for partition in list(mine):
@@ -605,7 +605,7 @@ class _SimpleHeterogeneous(_SimpleBase):
                         break
 
         for partition in targets:
-            by_partition.setdefault(partition, lambda: JavaHashSet(int_hash, sized_capacity(subscriber_count)))
+            by_partition.compute_if_absent(partition, lambda: JavaHashSet(int_hash, sized_capacity(subscriber_count)))
 
         unfilled: JavaHashSet[int] = JavaHashSet(int_hash, sized_capacity(len(self.member_ids)))
         for member in subscribers:
@@ -616,7 +616,7 @@ class _SimpleHeterogeneous(_SimpleBase):
         def give(partition: object, member: int) -> int:
             assert isinstance(partition, int)
             self._new_of(member).setdefault(topic_id, set()).add(partition)
-            mine = by_member.setdefault(member, lambda: JavaHashSet(int_hash))
+            mine = by_member.compute_if_absent(member, lambda: JavaHashSet(int_hash))
             mine.add(partition)
             return len(mine) >= desired[member]
 

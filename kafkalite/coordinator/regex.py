@@ -107,7 +107,9 @@ def compile_regex(pattern: str) -> TopicRegex:
         compiled = re2.compile(pattern, _OPTIONS)
     except re2.error as exc:
         text = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        head = text.split(": ", 1)[0]
+        head, _, fragment = text.partition(": ")
+        if head == "invalid perl operator" and fragment.startswith("(?<"):
+            head = "invalid named capture group"  # RE2/J reads any "(?<" as a named group: (?<=a) too
         raise _invalid(pattern, _DESCRIPTIONS.get(head, head)) from None
     only_re2j = _rejected_by_re2j_only(pattern)
     if only_re2j is not None:
