@@ -145,11 +145,24 @@ class _Step:
             return True
         return any(partitions & pending.get(topic_id, frozenset()) for topic_id, partitions in self.owned.items())
 
+    def _epoch_of(self, topic_id: uuid.UUID, partition: int) -> int:
+        """The assignment epoch of a partition the member holds (assigned or pending revocation)."""
+        return self.current.assignment_epochs.get(topic_id, {}).get(partition, 0)
+
     def _moved(self, state: MemberState, epoch: int, assigned: TopicPartitions, pending: TopicPartitions
                ) -> MemberAssignmentState:
         # Kafka's updateMemberEpoch: the previous epoch is the epoch before this step, even when unchanged.
+        # Partitions already held keep their assignment epoch; new ones get the target epoch.
+        epochs: dict[uuid.UUID, dict[int, int]] = {}
+        for topic_id, partitions in (*assigned.items(), *pending.items()):
+            was = self.current.assigned.get(topic_id, frozenset()) | self.current.pending_revocation.get(
+                topic_id, frozenset())
+            mine = epochs.setdefault(topic_id, {})
+            for partition in partitions:
+                mine[partition] = self._epoch_of(topic_id, partition) if partition in was else self.target_epoch
         return MemberAssignmentState(state=state, member_epoch=epoch, previous_member_epoch=self.current.member_epoch,
-                                     assigned=dict(assigned), pending_revocation=dict(pending))
+                                     assigned=dict(assigned), pending_revocation=dict(pending),
+                                     assignment_epochs=epochs)
 
     def drop_unsubscribed(self, epoch: int) -> MemberAssignmentState:
         """Kafka's ``updateCurrentAssignment``: strip topics the member no longer subscribes to, to be

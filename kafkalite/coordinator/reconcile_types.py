@@ -29,3 +29,14 @@ class MemberAssignmentState:
     previous_member_epoch: int = -1
     assigned: TopicPartitions = field(default_factory=dict)
     pending_revocation: TopicPartitions = field(default_factory=dict)
+    #: topic id -> partition -> the member epoch at which it was assigned, for the partitions of
+    #: ``assigned`` and ``pending_revocation`` (Kafka 4.4 keeps it per partition: an OffsetCommit with an
+    #: older member epoch is accepted for a partition assigned at or before that epoch). A partition
+    #: missing here counts as assigned at epoch 0, as Kafka reads records written without epochs.
+    assignment_epochs: Mapping[uuid.UUID, Mapping[int, int]] = field(default_factory=dict)
+
+    def assignment_epoch(self, topic_id: uuid.UUID, partition: int) -> int | None:
+        """The epoch ``partition`` was assigned at, or None when it is neither assigned nor pending revocation."""
+        if partition in self.assigned.get(topic_id, ()) or partition in self.pending_revocation.get(topic_id, ()):
+            return self.assignment_epochs.get(topic_id, {}).get(partition, 0)
+        return None
