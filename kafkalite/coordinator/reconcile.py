@@ -152,14 +152,16 @@ class _Step:
     def _moved(self, state: MemberState, epoch: int, assigned: TopicPartitions, pending: TopicPartitions
                ) -> MemberAssignmentState:
         # Kafka's updateMemberEpoch: the previous epoch is the epoch before this step, even when unchanged.
-        # Partitions already held keep their assignment epoch; new ones get the target epoch.
+        # Kept partitions keep their assignment epoch, revoked ones carry theirs while pending, newly
+        # assigned ones get the target epoch (even one coming back from the member's own revocation).
+        current = self.current
         epochs: dict[uuid.UUID, dict[int, int]] = {}
-        for topic_id, partitions in (*assigned.items(), *pending.items()):
-            was = self.current.assigned.get(topic_id, frozenset()) | self.current.pending_revocation.get(
-                topic_id, frozenset())
-            mine = epochs.setdefault(topic_id, {})
-            for partition in partitions:
-                mine[partition] = self._epoch_of(topic_id, partition) if partition in was else self.target_epoch
+        for topic_id, partitions in assigned.items():
+            before = current.assigned.get(topic_id, frozenset())
+            epochs[topic_id] = {p: self._epoch_of(topic_id, p) if p in before else self.target_epoch
+                                for p in partitions}
+        for topic_id, partitions in pending.items():
+            epochs.setdefault(topic_id, {}).update({p: self._epoch_of(topic_id, p) for p in partitions})
         return MemberAssignmentState(state=state, member_epoch=epoch, previous_member_epoch=self.current.member_epoch,
                                      assigned=dict(assigned), pending_revocation=dict(pending),
                                      assignment_epochs=epochs)

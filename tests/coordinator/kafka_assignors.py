@@ -1,5 +1,5 @@
-"""Runs Kafka's own assignors and RE2/J (compat_tests/java_assignors) on cases written by the tests,
-to compare kafkalite's coordinator/assignors.py and coordinator/regex.py with them.
+"""Runs Kafka's own assignors, CurrentAssignmentBuilder and RE2/J (compat_tests/java_assignors) on
+cases written by the tests, to compare kafkalite's assignors.py, reconcile.py and regex.py with them.
 
 The Maven project is built at the reference Kafka version (kafkalite.conformance.reference), once:
 again only when its sources are newer than the build. All cases of a test go through one JVM.
@@ -12,11 +12,12 @@ import fcntl
 import shutil
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from pathlib import Path
 
 from kafkalite.conformance.reference import KAFKA_VERSION
 from kafkalite.coordinator.assignment import Assignment, MemberSpec, TopicSpec
+from kafkalite.coordinator.reconcile_types import MemberAssignmentState
 
 PROJECT = Path(__file__).resolve().parents[2] / "compat_tests" / "java_assignors"
 JAVA_OPTS = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"]
@@ -97,3 +98,35 @@ def parse_assignment(text: str) -> Assignment | str:
 
 def regex_line(name: str, pattern: str, names: list[str]) -> str:
     return f"REGEX {name} {pattern.encode().hex()} {','.join(n.encode().hex() for n in names)}"
+
+
+def _with_epochs(partitions: Mapping[uuid.UUID, frozenset[int]], epochs: Mapping[uuid.UUID, Mapping[int, int]]) -> str:
+    topics = sorted(f"{kafka_uuid(t)}=" + ".".join(f"{p}:{epochs.get(t, {}).get(p, 0)}" for p in sorted(ps))
+                    for t, ps in partitions.items() if ps)
+    return "+".join(topics) or "-"
+
+
+def _plain(partitions: Mapping[uuid.UUID, frozenset[int]]) -> str:
+    topics = [f"{kafka_uuid(t)}=" + ".".join(str(p) for p in sorted(ps)) for t, ps in partitions.items() if ps]
+    return "+".join(topics) or "-"
+
+
+def reconcile_line(name: str, current: MemberAssignmentState, target_epoch: int,
+                   target: Mapping[uuid.UUID, frozenset[int]], owned: Mapping[uuid.UUID, frozenset[int]] | None,
+                   owners: Mapping[uuid.UUID, Mapping[int, int]], subscribed: Set[uuid.UUID], changed: bool) -> str:
+    owner_text = "+".join(f"{kafka_uuid(t)}=" + ".".join(f"{p}:{e}" for p, e in sorted(ps.items()))
+                          for t, ps in owners.items() if ps) or "-"
+    return " ".join([
+        "RECONCILE", name, current.state.name, str(current.member_epoch), str(current.previous_member_epoch),
+        _with_epochs(current.assigned, current.assignment_epochs),
+        _with_epochs(current.pending_revocation, current.assignment_epochs),
+        str(target_epoch), _plain(target), "null" if owned is None else _plain(owned), owner_text,
+        "+".join(kafka_uuid(t) for t in subscribed) or "-", "1" if changed else "0",
+    ])
+
+
+def render_state(state: MemberAssignmentState) -> str:
+    """A reconciled state as the Java side prints it."""
+    return " ".join([state.state.name, str(state.member_epoch), str(state.previous_member_epoch),
+                     _with_epochs(state.assigned, state.assignment_epochs),
+                     _with_epochs(state.pending_revocation, state.assignment_epochs)])

@@ -1,4 +1,4 @@
-"""kafkalite's assignors and RE2/J-compatible regex against Kafka's own (kafka-group-coordinator
+"""kafkalite's assignors, reconciliation and RE2/J-compatible regex against Kafka's own (kafka-group-coordinator
 4.4.0 and re2j from Maven Central, run by compat_tests/java_assignors): the same cases, the same
 answers. Runs when java and mvn are present; one JVM per test."""
 
@@ -19,6 +19,8 @@ from kafkalite.coordinator.assignors import (
     UniformAssignor,
     _is_homogeneous,
 )
+from kafkalite.coordinator.reconcile import FencedMemberEpoch, reconcile
+from kafkalite.coordinator.reconcile_types import MemberAssignmentState, MemberState
 from kafkalite.coordinator.regex import InvalidRegex, compile_regex
 from tests.coordinator import kafka_assignors
 
@@ -122,3 +124,68 @@ def test_regex_matches_re2j(classpath: str) -> None:
         if ours != kafka:
             mismatches.append((pattern, kafka, ours))
     assert not mismatches, mismatches
+
+
+def _reconcile_case(rng: random.Random, topic_ids: list[uuid.UUID]) -> tuple[object, ...]:
+    def some(max_partition: int = 6) -> dict[uuid.UUID, frozenset[int]]:
+        out = {}
+        for t in topic_ids:
+            ps = frozenset(p for p in range(max_partition) if rng.random() < 0.35)
+            if ps:
+                out[t] = ps
+        return out
+
+    state = rng.choice([MemberState.STABLE] * 3 + [MemberState.UNREVOKED_PARTITIONS] * 3
+                       + [MemberState.UNRELEASED_PARTITIONS] * 2 + [MemberState.UNKNOWN])
+    epoch = rng.randint(1, 9)
+    assigned = some()
+    pending: dict[uuid.UUID, frozenset[int]] = {}
+    if state == MemberState.UNREVOKED_PARTITIONS:
+        pending = {t: ps - assigned.get(t, frozenset()) for t, ps in some().items()}
+        pending = {t: ps for t, ps in pending.items() if ps} or {topic_ids[0]: frozenset({7})}
+    epochs = {t: {p: rng.randint(0, epoch) for p in ps} for t, ps in {**assigned}.items()}
+    for t, ps in pending.items():
+        epochs.setdefault(t, {}).update({p: rng.randint(0, epoch) for p in ps})
+    current = MemberAssignmentState(state, epoch, rng.choice([epoch - 1, epoch]), assigned, pending, epochs)
+    target_epoch = epoch + rng.choice([0, 0, 1, 1, 2])
+    target = some()
+    held = [(t, p) for part in (assigned, pending) for t, ps in part.items() for p in ps]
+    if rng.random() < 0.2:
+        owned = None
+    elif rng.random() < 0.3:
+        owned = {}
+    else:
+        chosen: dict[uuid.UUID, set[int]] = {}
+        for t, p in held:
+            if rng.random() < 0.6:
+                chosen.setdefault(t, set()).add(p)
+        owned = {t: frozenset(ps) for t, ps in chosen.items()}
+    owners: dict[uuid.UUID, dict[int, int]] = {}
+    for t in topic_ids:
+        for p in range(7):
+            if rng.random() < 0.3:
+                owners.setdefault(t, {})[p] = rng.randint(1, epoch)
+    subscribed = frozenset(t for t in topic_ids if rng.random() < 0.8)
+    return current, target_epoch, target, owned, owners, subscribed, rng.random() < 0.3
+
+
+def test_reconcile_matches_kafka(classpath: str) -> None:
+    rng = random.Random("reconcile")
+    topic_ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(3)]
+    cases = {f"r{n}": _reconcile_case(rng, topic_ids) for n in range(600)}
+    lines = [kafka_assignors.reconcile_line(name, *case) for name, case in cases.items()]  # type: ignore[arg-type]
+    answers = kafka_assignors.run(classpath, lines)
+    mismatches = []
+    for name, (current, target_epoch, target, owned, owners, subscribed, changed) in cases.items():
+        def owner_epoch(t: uuid.UUID, p: int, owners: dict[uuid.UUID, dict[int, int]] = owners) -> int:  # type: ignore[assignment]
+            return owners.get(t, {}).get(p, -1)
+
+        try:
+            ours = kafka_assignors.render_state(reconcile(
+                current, target_epoch, target, owned, owner_epoch,  # type: ignore[arg-type]
+                subscribed=subscribed, subscription_changed=changed))  # type: ignore[arg-type]
+        except FencedMemberEpoch as exc:
+            ours = f"FENCED {exc.message}"
+        if ours != answers[name]:
+            mismatches.append((name, answers[name], ours, lines[int(name[1:])]))
+    assert not mismatches, f"{len(mismatches)} of {len(cases)} differ, first: {mismatches[0]}"

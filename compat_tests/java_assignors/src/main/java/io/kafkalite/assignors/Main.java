@@ -40,6 +40,7 @@ import java.util.TreeSet;
  *   members = id/instance/subscribed/assignment|...  (instance "-" for none;
  *             subscribed = uuid+uuid ("-" none); assignment = uuid=0.1.2+uuid=3 ("-" none))
  * -> name memberId=uuid:0.1.2+uuid:3|memberId=...   (members and topics sorted; or "name ERROR message")
+ * RECONCILE name ... (see Reconcile)
  * REGEX name hex(pattern) hex(name),hex(name)...
  * -> name OK 1.0.1   or   name ERR description
  * </pre>
@@ -56,6 +57,8 @@ public final class Main {
             String[] f = line.split(" ", -1);
             if (f[0].equals("ASSIGN")) {
                 out.println(f[1] + " " + assign(f));
+            } else if (f[0].equals("RECONCILE")) {
+                out.println(f[1] + " " + Reconcile.run(f));
             } else if (f[0].equals("REGEX")) {
                 out.println(f[1] + " " + regex(f));
             } else {
