@@ -80,6 +80,10 @@ def _rejected_by_re2j_only(pattern: str) -> str | None:
         if c == "\\":
             if pattern[i + 1 : i + 2] == "C":
                 return "invalid escape sequence"
+            if pattern[i + 1 : i + 2] == "Q":  # \Q...\E: literal text
+                end = pattern.find("\\E", i + 2)
+                i = len(pattern) if end < 0 else end + 2
+                continue
             i += 2
             continue
         if in_class:

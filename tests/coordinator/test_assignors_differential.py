@@ -95,6 +95,7 @@ def test_assignor_matches_kafka(classpath: str, assignor: str) -> None:
 
 
 PATTERNS = [
+    "\\Q\\C\\E", "[\\C]", "\\Q(?P<n>\\E(?P<n>a)", "(?P<n>a)|(?P<n>b)", "\\Qab", "[(?P<n>](?P<n>a)",
     "topic-.*", "orders\\..*", "(a|b)+", "[a-z]+-[0-9]{1,3}", "(?i)ORDERS.*", "\\Qa.b\\E", "\\pL+",
     "[[:alpha:]]+", "(?P<n>x)y", "(?<n>x)y", "a{2,}", "a{,2}", "^t.*$", "(?s).*", "\\d+", "[^-]+", ".*", "",
     "a*?", "(?U)a*", "\\x41", "\\x{41}", "\\101", "\\0", "é+", "\\v", "\\b", "\\z", "\\A.*", "(?m)^a$", "[]a]",
