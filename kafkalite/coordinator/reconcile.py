@@ -103,8 +103,6 @@ def _check(before: MemberAssignmentState, after: MemberAssignmentState) -> None:
         return
     if after.state not in TRANSITIONS[before.state]:
         raise IllegalTransition(f"{before.state.name} -> {after.state.name}")
-    if after.member_epoch < before.member_epoch:
-        raise IllegalTransition(f"member epoch went back: {before.member_epoch} -> {after.member_epoch}")
     if after.state == MemberState.UNREVOKED_PARTITIONS and not after.pending_revocation:
         raise IllegalTransition("UNREVOKED_PARTITIONS with nothing pending revocation")
     if after.state != MemberState.UNREVOKED_PARTITIONS and after.pending_revocation and (

@@ -182,8 +182,6 @@ def test_guard_rejects_illegal_results() -> None:
     with pytest.raises(IllegalTransition):
         _check(before, MemberAssignmentState(MemberState.UNKNOWN, 6, 5, {}, {}))
     with pytest.raises(IllegalTransition):
-        _check(before, MemberAssignmentState(MemberState.STABLE, 4, 5, {}, {}))
-    with pytest.raises(IllegalTransition):
         _check(before, MemberAssignmentState(MemberState.UNREVOKED_PARTITIONS, 5, 5, tp(t1={0}), {}))
     with pytest.raises(IllegalTransition):
         _check(before, MemberAssignmentState(MemberState.STABLE, 6, 5, tp(t1={0}), tp(t1={0})))
