@@ -190,3 +190,46 @@ def test_reconcile_matches_kafka(classpath: str) -> None:
         if ours != answers[name]:
             mismatches.append((name, answers[name], ours, lines[int(name[1:])]))
     assert not mismatches, f"{len(mismatches)} of {len(cases)} differ, first: {mismatches[0]}"
+
+
+@pytest.mark.parametrize("assignor", sorted(ASSIGNORS))
+def test_assignor_sequences_match_kafka(classpath: str, assignor: str) -> None:
+    """A group living through joins, leaves, subscription changes and partition additions, each step fed
+    with the previous step's assignment (as the coordinator does), bigger than the random cases above."""
+    rng = random.Random(f"sequence-{assignor}")
+    topic_ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(5)]
+    counts = {t: rng.randint(1, 40) for t in topic_ids}
+    members: dict[str, MemberSpec] = {}
+    steps: list[tuple[dict[str, MemberSpec], dict[uuid.UUID, TopicSpec]]] = []
+    lines = []
+    for step in range(60):
+        action = rng.random()
+        if action < 0.4 or not members:
+            member_id = f"m{rng.getrandbits(32):08x}"
+            subscribed = frozenset(topic_ids[:3])
+            if rng.random() < 0.5:
+                subscribed = frozenset(rng.sample(topic_ids, rng.randint(1, 5)))
+            members[member_id] = MemberSpec(member_id, f"i{step}" if rng.random() < 0.3 else None, None, subscribed)
+        elif action < 0.6:
+            del members[rng.choice(sorted(members))]
+        elif action < 0.8:
+            member_id = rng.choice(sorted(members))
+            old = members[member_id]
+            members[member_id] = MemberSpec(member_id, old.instance_id, None,
+                                            frozenset(rng.sample(topic_ids, rng.randint(1, 5))), old.current)
+        else:
+            grown = rng.choice(topic_ids)
+            counts[grown] += rng.randint(1, 10)
+        topics = {t: TopicSpec(t, f"t{i}", counts[t]) for i, t in enumerate(topic_ids)}
+        if not members:
+            continue
+        name = f"c{len(steps)}"
+        lines.append(kafka_assignors.assign_line(name, assignor, _is_homogeneous(members), members, topics,
+                                                 sorted(topics, key=uuid_sort_key)))
+        steps.append((dict(members), topics))
+        result = ASSIGNORS[assignor].assign(members, topics)
+        members = {m: MemberSpec(m, s.instance_id, None, s.subscribed, result.get(m, {})) for m, s in members.items()}
+    answers = kafka_assignors.run(classpath, lines)
+    for n, (step_members, topics) in enumerate(steps):
+        ours = _normalized(ASSIGNORS[assignor].assign(step_members, topics))
+        assert kafka_assignors.parse_assignment(answers[f"c{n}"]) == ours, f"step {n}: {lines[n]}"
