@@ -5,10 +5,12 @@ Kafka compiles the pattern with RE2/J (``com.google.re2j.Pattern``) and answers
 INVALID_REGULAR_EXPRESSION with "SubscribedTopicRegex `<p>` is not a valid regular expression:
 <description>." -- the description being RE2/J's (Go's ``regexp/syntax`` wording). Python's ``re``
 is the wrong engine for this: it accepts look-around and backreferences, which RE2 rejects, and
-backtracks. ``google-re2`` (the C++ RE2) has RE2/J's syntax and linear-time matching; what differs
-is bridged here and checked against RE2/J itself (tests/coordinator/test_assignors_differential.py):
-its error wording (translated below), and three patterns C++ RE2 accepts but RE2/J refuses: the
-``\\C`` escape, a capture-group name used twice, and a lone ``)``.
+backtracks. ``google-re2`` (the C++ RE2) has RE2/J's syntax and linear-time matching (``pyre2`` was
+ruled out: it silently falls back to ``re`` for what RE2 rejects). What differs is bridged here and
+checked against RE2/J itself (tests/coordinator/test_assignors_differential.py): the error wording
+(translated below; RE2/J reads any ``(?<`` as a named group and calls a stray ``)`` an internal
+error), and two constructs C++ RE2 accepts but RE2/J refuses: the ``\\C`` escape and a capture-group
+name used twice. Matching agrees on everything a topic name can hold ([a-zA-Z0-9._-]).
 
 Topics match on the whole name (RE2/J ``Pattern.matches``).
 """
