@@ -69,6 +69,8 @@ class KafkaliteServer:
             from kafkalite.metrics import BrokerMetrics
 
             self.metrics = BrokerMetrics(self.state)
+            # The endpoint is kafkalite's telemetry receiver: clients are told to push (KIP-714).
+            self.state.telemetry.enable_receiver()
         self.dispatcher = Dispatcher(self.state, log_requests=log_requests, observer=self.metrics)
         #: The fault control endpoint on a port of its own (control.py); also on the metrics port.
         self.control_port = control_port
