@@ -18,6 +18,7 @@ bytes are dropped, as Kafka without a plugin. Pure state: ``now_ms`` comes in wi
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from collections import OrderedDict
@@ -114,12 +115,20 @@ class ClientInstance:
         return tuple(self.attributes.get(name) or "" for name in CLIENT_LABELS)
 
 
+def kafka_uuid(value: uuid.UUID) -> str:
+    """``org.apache.kafka.common.Uuid.toString()``: URL-safe base64 of the 16 bytes, unpadded.
+
+    The form a Java client prints for its ``clientInstanceId()`` and Kafka matches ``client_instance_id`` with.
+    """
+    return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
+
+
 def client_attributes(instance_id: uuid.UUID, client_id: str | None, software: tuple[str, str] | None,
                       peer: str) -> dict[str, str | None]:
     """The attributes a subscription's ``match`` is checked against, as Kafka takes them from a request."""
     host, _, port = peer.rpartition(":")
     return {
-        "client_instance_id": str(instance_id),
+        "client_instance_id": kafka_uuid(instance_id),
         "client_id": client_id,
         "client_software_name": software[0] if software else None,
         "client_software_version": software[1] if software else None,
