@@ -12,11 +12,12 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.ConfigResource;
 
-/** KIP-714 client telemetry: a CLIENT_METRICS subscription set with the Admin client, then a producer that pushes. */
+/** KIP-714 client telemetry: a CLIENT_METRICS subscription set with the Admin client, then clients that push. */
 final class TelemetryScenarios {
     private TelemetryScenarios() {
     }
@@ -28,9 +29,9 @@ final class TelemetryScenarios {
     /**
      * Args: topic, subscription name, metric prefixes, interval.ms, match. Sets the subscription
      * (IncrementalAlterConfigs), describes and lists it, then starts a producer (client.id
-     * telemetry-producer) and prints one JSON line (the subscription and the client's instance id);
-     * keeps producing until stdin closes, then closes the producer (its terminating push) and prints
-     * what it sent.
+     * telemetry-producer) and a consumer of the topic (telemetry-consumer) and prints one JSON line
+     * (the subscription and the clients' instance ids); keeps producing and consuming until stdin
+     * closes, then closes both (their terminating pushes) and prints what they sent and read.
      */
     static Object producer(String bootstrap, String[] args) throws Exception {
         String topic = args[0];
@@ -54,11 +55,18 @@ final class TelemetryScenarios {
             }
         }
         int sent = 0;
-        try (KafkaProducer<String, String> p = Main.producer(bootstrap, "client.id", "telemetry-producer")) {
+        int consumed = 0;
+        try (KafkaProducer<String, String> p = Main.producer(bootstrap, "client.id", "telemetry-producer");
+             KafkaConsumer<String, String> c = Main.consumer(bootstrap, "client.id", "telemetry-consumer",
+                     "group.id", topic + "-group")) {
             p.send(new ProducerRecord<>(topic, "k", "v")).get();
             sent++;
+            c.subscribe(List.of(topic));
+            consumed += c.poll(Duration.ofMillis(200)).count();
             String instance = String.valueOf(p.clientInstanceId(Duration.ofSeconds(10)));
-            System.out.println(Json.write(Main.map("described", described, "listed", listed, "instance_id", instance)));
+            String consumerInstance = String.valueOf(c.clientInstanceId(Duration.ofSeconds(10)));
+            System.out.println(Json.write(Main.map("described", described, "listed", listed, "instance_id", instance,
+                    "consumer_instance_id", consumerInstance)));
             System.out.flush();
             AtomicBoolean stop = new AtomicBoolean();
             Thread reader = new Thread(() -> {
@@ -76,9 +84,9 @@ final class TelemetryScenarios {
             while (!stop.get()) {
                 p.send(new ProducerRecord<>(topic, "k", "v" + sent)).get();
                 sent++;
-                Thread.sleep(50);
+                consumed += c.poll(Duration.ofMillis(50)).count();
             }
         }
-        return Main.map("sent", sent);
+        return Main.map("sent", sent, "consumed", consumed);
     }
 }
