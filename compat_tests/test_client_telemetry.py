@@ -281,3 +281,27 @@ def test_java_client_metrics_appear_on_the_metrics_endpoint(java_client: JavaCli
             proc.kill()
             proc.wait(10)
         broker.stop()
+
+
+def test_client_metrics_cli(own_broker: BrokerProcess) -> None:
+    # kafka-client-metrics.sh's verbs: alter (create or change), list, describe, delete.
+    from click.testing import CliRunner
+
+    from kafkalite.cli import main
+
+    own_broker.start()
+
+    def cli(*args: str) -> Any:
+        return CliRunner().invoke(main, ["client-metrics", *args, "-b", own_broker.bootstrap])
+
+    made = cli("alter", "--name", "java", "--metrics", "org.apache.kafka.producer.", "--interval", "1000",
+               "--match", "client_software_name=apache-kafka-java", "--match", "client_id=app-.*")
+    assert made.exit_code == 0, made.output
+    assert cli("list").output.split() == ["java"]
+    described = json.loads(cli("describe", "-o", "json").output)
+    assert described == [{"name": "java", "interval.ms": "1000", "metrics": "org.apache.kafka.producer.",
+                          "match": "client_software_name=apache-kafka-java,client_id=app-.*"}]
+    refused = cli("alter", "--name", "java", "--interval", "5")
+    assert refused.exit_code == 1 and "interval must be between 100 and 3600000" in refused.output
+    assert cli("delete", "--name", "java").exit_code == 0
+    assert cli("list").output.split() == []
