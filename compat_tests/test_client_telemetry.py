@@ -305,3 +305,33 @@ def test_client_metrics_cli(own_broker: BrokerProcess) -> None:
     assert refused.exit_code == 1 and "interval must be between 100 and 3600000" in refused.output
     assert cli("delete", "--name", "java").exit_code == 0
     assert cli("list").output.split() == []
+
+
+def test_librdkafka_client_metrics_appear_on_the_metrics_endpoint(tmp_path: Path) -> None:
+    # librdkafka (confluent-kafka 2.16) implements KIP-714 too: its producer pushes under a subscription.
+    from confluent_kafka import Producer
+
+    metrics_port = free_port()
+    broker = BrokerProcess(tmp_path / "data", extra_args=["--metrics-port", str(metrics_port)])
+    broker.start()
+    try:
+        with RawClient(broker.bootstrap) as raw:
+            answer = _call(raw, 44, 1, validate_only=False, resources=[(16, "librdkafka", [
+                ("metrics", 0, "org.apache.kafka.producer."), ("interval.ms", 0, "1000"),
+                ("match", 0, "client_software_name=confluent-kafka-python")])])
+            assert answer.responses[0].error_code == 0
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "client.id": "ck-telemetry"})
+
+        def pushed() -> list[tuple[dict[str, str], float]] | None:
+            producer.produce("ck-telemetry-topic", b"v")
+            producer.poll(0.1)
+            rows = scrape(metrics_port).get("org_apache_kafka_producer_node_request_latency_avg", [])
+            return [row for row in rows if row[0].get("client_id") == "ck-telemetry"]
+
+        (labels, _), *_ = wait_for(pushed, timeout=30, interval=0.2, what="librdkafka's pushed metrics")
+        assert labels["client_software_name"] == "confluent-kafka-python"
+        assert "rdkafka" in labels["client_software_version"]
+        assert "node_id" in labels and labels["client_instance_id"]
+        producer.flush(10)
+    finally:
+        broker.stop()
