@@ -148,6 +148,8 @@ class ClientTelemetry:
         self.receiver: TelemetryMetrics | None = None
         #: Connection (peer) -> (software name, version) its ApiVersions named, for ``match``.
         self.software: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        #: Connection (peer) -> the instance last created on it, forgotten with it (as Kafka does).
+        self.by_peer: dict[str, uuid.UUID] = {}
 
     def enable_receiver(self) -> TelemetryMetrics:
         if self.receiver is None:
@@ -161,6 +163,13 @@ class ClientTelemetry:
         while len(self.software) > self.max_instances:
             self.software.popitem(last=False)
 
+    def connection_closed(self, peer: str) -> None:
+        """Forget what a closed connection told: its software, and the instance created on it."""
+        self.software.pop(peer, None)
+        instance_id = self.by_peer.pop(peer, None)
+        if instance_id is not None:
+            self.instances.pop(instance_id, None)
+
     def _evaluate(self, instance_id: uuid.UUID, attributes: dict[str, str | None]) -> ClientInstance:
         metrics, interval = self.configs.subscribed(attributes)
         return ClientInstance(instance_id, subscription_id(metrics, interval, instance_id), interval, metrics,
@@ -171,14 +180,22 @@ class ClientTelemetry:
         if instance is None:
             attributes = client_attributes(instance_id, client_id, self.software.get(peer), peer)
             instance = self.instances[instance_id] = self._evaluate(instance_id, attributes)
+            self._created_on(peer, instance_id)
             while len(self.instances) > self.max_instances:
                 self.instances.popitem(last=False)
         else:
             if instance.subscription_version < self.configs.version:
                 # Re-evaluated as Kafka does: a new instance (fresh timestamps) with the first attributes.
                 instance = self.instances[instance_id] = self._evaluate(instance_id, instance.attributes)
+                self._created_on(peer, instance_id)
             self.instances.move_to_end(instance_id)
         return instance
+
+    def _created_on(self, peer: str, instance_id: uuid.UUID) -> None:
+        if peer:
+            self.by_peer[peer] = instance_id
+            if len(self.by_peer) > self.max_instances:
+                del self.by_peer[next(iter(self.by_peer))]
 
     def _new_id(self) -> uuid.UUID:
         while True:

@@ -443,6 +443,7 @@ class KafkaliteServer:
     def _forget(self, conn: BrokerConnection) -> None:
         if conn in self.connections and self.metrics is not None:
             self.metrics.connection_closed()
+        self.state.telemetry.connection_closed(conn.peer)  # KIP-714 instances go with their connection
         self.connections.discard(conn)
         if self.state.closing and not self.connections:
             self._no_connections.set()

@@ -249,3 +249,16 @@ def test_series_are_bounded() -> None:
     receiver.record(("a", "", "", ""), decode(otlp(send_total=7, delta=False)), 1000, NOW + 1)
     (family,) = receiver.families(NOW + 2)
     assert family.samples[0][1] == 1.5  # the first point kept, the new series still dropped
+
+
+def test_a_closed_connection_takes_its_instance() -> None:
+    # As Kafka's disconnect listener: the instance created on the connection goes; a client that
+    # comes back with its id is a new instance (asked again at once, not throttled).
+    telemetry = ClientTelemetry(configs())
+    first = telemetry.get_subscriptions(None, NOW, "c", "127.0.0.1:1")
+    instance = first["client_instance_id"]
+    assert telemetry.get_subscriptions(instance, NOW + 1, "c", "127.0.0.1:1")["error_code"] == 89
+    telemetry.connection_closed("127.0.0.1:1")
+    assert telemetry.get_subscriptions(instance, NOW + 2, "c", "127.0.0.1:2")["error_code"] == 0
+    telemetry.connection_closed("127.0.0.1:9")  # a connection that made none
+    assert instance in telemetry.instances
