@@ -119,6 +119,11 @@ def client_metrics_exchange(bootstrap: str, prefix: str) -> dict[str, Any]:
             # sorted: Kafka lists subscriptions in its hash map's order, kafkalite by name
             return sorted(c.resource_name for c in answer.config_resources if c.resource_name.startswith(prefix))
 
+        def settled(names: list[str]) -> list[str]:
+            # Kafka applies a config change once its broker replays the controller's record, a moment
+            # after answering the alter; kafkalite at once. Both must get there.
+            return wait_for(lambda: (got := listed()) == names and [got], what=f"subscriptions {names}")[0]
+
         first, second = f"{prefix}-s1", f"{prefix}-s2"
         out: dict[str, Any] = {
             "describe_missing": describe(f"{prefix}-nosuch"),
@@ -137,19 +142,19 @@ def client_metrics_exchange(bootstrap: str, prefix: str) -> dict[str, Any]:
             "alter_configs": [[r.error_code, r.error_message] for r in _call(
                 raw, 33, 2, resources=[(16, second, [("metrics", "a"), ("match", f"client_id={client_id}")])],
                 validate_only=False).responses],
+            "listed_v1": settled([first, second]),
+            "listed_v0": listed(0),
             "describe_set": describe(first),
             "describe_keys": describe(first, ["interval.ms", "nope"]),
-            "listed_v0": listed(0),
-            "listed_v1": listed(1),
         }
         get = _call(raw, 71, 0, client_instance_id=ZERO)
         out["get"] = [get.error_code, get.push_interval_ms, get.requested_metrics,
                       get.subscription_id == subscription_id(get.requested_metrics, 1000, get.client_instance_id)]
         out["delete_all"] = alter(first, [("metrics", 1, None), ("interval.ms", 1, None), ("match", 1, None)])
-        out["listed_after_delete"] = listed()
+        out["listed_after_delete"] = settled([second])
         out["describe_deleted"] = describe(first)
         alter(second, [("metrics", 1, None), ("match", 1, None)])
-        out["listed_end"] = listed()
+        out["listed_end"] = settled([])
         return out
 
 
