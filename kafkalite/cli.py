@@ -393,6 +393,7 @@ def apis() -> None:
 
 def _register_tools() -> None:
     from kafkalite.tools.acls import acls
+    from kafkalite.tools.client_metrics import client_metrics
     from kafkalite.tools.conformance import conformance
     from kafkalite.tools.consume import consume
     from kafkalite.tools.faults import faults
@@ -402,7 +403,7 @@ def _register_tools() -> None:
     from kafkalite.tools.topics import topics
     from kafkalite.tools.users import users
 
-    for command in (topics, produce, consume, groups, acls, conformance, users, quotas, faults):
+    for command in (topics, produce, consume, groups, acls, conformance, users, quotas, faults, client_metrics):
         main.add_command(command)
 
 

@@ -30,6 +30,7 @@ from kafkalite.http_endpoint import HttpEndpoint
 
 if TYPE_CHECKING:
     from kafkalite.broker.broker import BrokerState
+    from kafkalite.broker.telemetry_metrics import TelemetryMetrics
 
 log = logging.getLogger(__name__)
 
@@ -236,3 +237,26 @@ class _BrokerCollector(Collector):
         yield committed
         yield lag
         yield members
+
+        receiver = state.telemetry.receiver
+        if receiver is not None:  # the clients' own metrics, pushed with PushTelemetry (KIP-714)
+            yield from client_telemetry_families(receiver, state.clock.now_ms())
+
+
+def client_telemetry_families(receiver: TelemetryMetrics, now_ms: int) -> Iterator[Metric]:
+    """Pushed client metrics, one family per metric name, labelled with the client (telemetry_metrics.py)."""
+    yield GaugeMetricFamily(
+        "kafkalite_client_telemetry_series", "Series of client metrics kept from PushTelemetry.", value=receiver.series
+    )
+    for family in receiver.families(now_ms):
+        name = family.name
+        if family.kind == "counter":
+            name = name.removesuffix("_total")
+            metric = Metric(name, family.description or name, "counter")
+            for labels, value in family.samples:
+                metric.add_sample(name + "_total", labels, value)
+        else:
+            metric = Metric(name, family.description or name, "gauge")
+            for labels, value in family.samples:
+                metric.add_sample(name, labels, value)
+        yield metric

@@ -11,6 +11,7 @@ import errno
 import logging
 
 from kafkalite.broker.acls import AclStore, authorizer_enabled
+from kafkalite.broker.client_metrics_configs import ClientMetricsConfigs
 from kafkalite.broker.client_telemetry import ClientTelemetry
 from kafkalite.broker.cluster import Cluster
 from kafkalite.broker.configs import ConfigResources
@@ -130,7 +131,9 @@ class BrokerState:
             window_seconds=int(config.get("quota.window.size.seconds")),
             fsync=config.fsync == "always",
         )
-        self.telemetry = ClientTelemetry()
+        #: KIP-714: CLIENT_METRICS subscriptions (client-metrics.json) and the client instances matching them.
+        self.client_metrics = ClientMetricsConfigs(config.data_dir, self.fs)
+        self.telemetry = ClientTelemetry(self.client_metrics)
         self.clean_start = False
         self.closing = False
         self._marker_syncs: list[asyncio.Future[None]] = []
@@ -139,6 +142,7 @@ class BrokerState:
         self.clean_start = self.catalog.take_clean_shutdown_marker()
         self.cluster.open(self.clean_start)
         self.configs.open()
+        self.client_metrics.open()
         now = self.clock.now_ms()
         self.groups.load(self.group_log.replay(), now)
         self.group_log.open()

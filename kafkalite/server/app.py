@@ -69,6 +69,8 @@ class KafkaliteServer:
             from kafkalite.metrics import BrokerMetrics
 
             self.metrics = BrokerMetrics(self.state)
+            # The endpoint is kafkalite's telemetry receiver: clients are told to push (KIP-714).
+            self.state.telemetry.enable_receiver()
         self.dispatcher = Dispatcher(self.state, log_requests=log_requests, observer=self.metrics)
         #: The fault control endpoint on a port of its own (control.py); also on the metrics port.
         self.control_port = control_port
@@ -441,6 +443,7 @@ class KafkaliteServer:
     def _forget(self, conn: BrokerConnection) -> None:
         if conn in self.connections and self.metrics is not None:
             self.metrics.connection_closed()
+        self.state.telemetry.connection_closed(conn.peer)  # KIP-714 instances go with their connection
         self.connections.discard(conn)
         if self.state.closing and not self.connections:
             self._no_connections.set()

@@ -20,6 +20,7 @@ from typing import Any
 
 from kafkalite.broker.acls import config_denied_message, config_resource_denied
 from kafkalite.broker.authorizer import Operation
+from kafkalite.broker.client_metrics_configs import CLIENT_METRICS
 from kafkalite.broker.configs import ConfigResources, ResourceError
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -71,5 +72,10 @@ def authorize(ctx: RequestContext, res: Any) -> None:
 def authorize_then_replace(
     ctx: RequestContext, resources: ConfigResources, res: Any, configs: dict[str, str | None], validate_only: bool
 ) -> None:
+    if res.resource_type == CLIENT_METRICS:  # KIP-714 subscriptions (client_metrics_resources.py)
+        from kafkalite.broker.handlers.client_metrics_resources import replace
+
+        replace(ctx, res, configs, validate_only)
+        return
     authorize(ctx, res)
     resources.replace(res.resource_type, res.resource_name, configs, validate_only)

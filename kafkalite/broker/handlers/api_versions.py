@@ -1,7 +1,8 @@
 """ApiVersions (key 18), v0-v4.
 
 Answers from the registry, so every registered handler is advertised exactly once, except those
-registered with ``advertised=False`` (Kafka's client telemetry without a receiver plugin). A request
+registered with ``advertised=False`` (client telemetry, 71/72: listed only when the broker has a
+telemetry receiver, its Prometheus endpoint, as Kafka lists them only with a receiver plugin). A request
 at a version above ours is answered by the dispatcher in v0 with UNSUPPORTED_VERSION and, as
 Kafka does (KIP-511), only ApiVersions' own range, so the client can retry at a version we
 support. From v3 the client names its software; a name or version outside KIP-511's pattern
@@ -21,12 +22,15 @@ from kafkalite.broker.handlers.registry import APIS, RequestContext, api
 from kafkalite.errors import ErrorCode
 
 API_VERSIONS_KEY = 18
+#: GetTelemetrySubscriptions and PushTelemetry (handlers/client_telemetry.py).
+TELEMETRY_KEYS = frozenset({71, 72})
 #: KIP-511's pattern for ClientSoftwareName and ClientSoftwareVersion.
 SOFTWARE_PATTERN = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 
-def api_versions_body(error: ErrorCode = ErrorCode.NONE) -> dict[str, Any]:
-    specs = [s for s in sorted(APIS.values(), key=lambda s: s.key) if s.advertised]
+def api_versions_body(error: ErrorCode = ErrorCode.NONE, also: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """The answer; ``also``: keys registered unadvertised that this broker lists all the same."""
+    specs = [s for s in sorted(APIS.values(), key=lambda s: s.key) if s.advertised or s.key in also]
     if error == ErrorCode.UNSUPPORTED_VERSION:
         specs = [s for s in specs if s.key == API_VERSIONS_KEY]
     elif error != ErrorCode.NONE:
@@ -48,4 +52,7 @@ def valid_client_software(request: Any) -> bool:
 async def handle_api_versions(ctx: RequestContext, request: Any) -> dict[str, Any]:
     if ctx.version >= 3 and not valid_client_software(request):
         return api_versions_body(ErrorCode.INVALID_REQUEST)
-    return api_versions_body()
+    telemetry = ctx.state.telemetry
+    if ctx.version >= 3:
+        telemetry.client_software(ctx.peer, request.client_software_name, request.client_software_version)
+    return api_versions_body(also=TELEMETRY_KEYS if telemetry.receiver is not None else frozenset())

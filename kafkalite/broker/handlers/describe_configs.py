@@ -21,6 +21,7 @@ from typing import Any
 from kafkalite.broker.acls import DENIED_MESSAGES, config_resource_denied
 from kafkalite.broker.authorizer import Operation
 from kafkalite.broker.configs import ResourceError
+from kafkalite.broker.handlers import client_metrics_resources as client_metrics
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
 
@@ -47,7 +48,12 @@ async def handle_describe_configs(ctx: RequestContext, request: Any) -> dict[str
             continue
         keys = list(res.configuration_keys) if res.configuration_keys is not None else None
         try:
-            entry["configs"] = resources.describe(res.resource_type, res.resource_name, keys, synonyms, documentation)
+            if res.resource_type == client_metrics.CLIENT_METRICS:  # KIP-714 subscriptions (H6)
+                entry["configs"] = client_metrics.describe(ctx, res.resource_name, keys, synonyms, documentation)
+            else:
+                entry["configs"] = resources.describe(
+                    res.resource_type, res.resource_name, keys, synonyms, documentation
+                )
         except ResourceError as exc:
             entry["error_code"] = int(exc.code)
             entry["error_message"] = exc.message

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.broker.configs import ConfigResources, ResourceError
+from kafkalite.broker.handlers import client_metrics_resources as client_metrics
 from kafkalite.broker.handlers.alter_configs import authorize, resource_result
 from kafkalite.broker.handlers.registry import RequestContext, api
 from kafkalite.errors import ErrorCode
@@ -25,6 +26,10 @@ async def handle_incremental_alter_configs(ctx: RequestContext, request: Any) ->
     responses: list[dict[str, Any]] = []
     for res in request.resources:
         try:
+            if res.resource_type == client_metrics.CLIENT_METRICS:  # KIP-714 subscriptions (H6)
+                client_metrics.incremental(ctx, res, request.validate_only)
+                responses.append(resource_result(res))
+                continue
             ops = [(c.name, c.config_operation, c.value) for c in res.configs]
             configs = _incremental(ctx, resources, res, ops)
             resources.replace(res.resource_type, res.resource_name, dict(configs), request.validate_only)

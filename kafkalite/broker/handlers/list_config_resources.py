@@ -5,7 +5,8 @@ the list is empty: groups with configs (32), client-metrics subscriptions (16), 
 broker as a broker logger (8) and as a broker (4), then every topic (2), in that order as Kafka
 4.4 lists them (checked against ``ReferenceKafka(nodes=3)``), names sorted within a type. A type
 outside those five fails the whole request with UNSUPPORTED_VERSION and no resources.
-kafkalite keeps no group configs or client-metrics subscriptions, so those types list nothing.
+Client-metrics subscriptions come from ``state.client_metrics`` (broker/client_metrics_configs.py);
+kafkalite keeps no group configs yet, so that type lists nothing.
 
 With an authorizer, DESCRIBE_CONFIGS on the cluster is needed (CLUSTER_AUTHORIZATION_FAILED).
 """
@@ -35,6 +36,8 @@ async def handle_list_config_resources(ctx: RequestContext, request: Any) -> dic
             return _answer(ErrorCode.UNSUPPORTED_VERSION, [])
     brokers = [str(i) for i in ctx.state.nodes.alive_ids()]
     rows: list[tuple[int, str]] = []
+    if CLIENT_METRICS in wanted:
+        rows += [(CLIENT_METRICS, name) for name in ctx.state.client_metrics.names()]
     for kind in (BROKER_LOGGER, BROKER):
         if kind in wanted:
             rows += [(kind, b) for b in brokers]

@@ -48,6 +48,7 @@ public final class Main {
         StreamsScenarios.register(all);
         SecurityScenarios.register(all);
         ResilienceScenarios.register(all);
+        TelemetryScenarios.register(all);
         return all;
     }
 
